@@ -1,0 +1,124 @@
+namespace Broker.Actors.Configuration;
+
+/// <summary>
+/// Every operator-facing setting of the broker, bound from the <c>Broker</c> configuration section
+/// (PROTOCOL §8). Defaults here are the documented defaults.
+/// </summary>
+public sealed class BrokerOptions
+{
+    public const string Section = "Broker";
+
+    /// <summary>Token validation settings.</summary>
+    public JwtOptions Jwt { get; set; } = new();
+
+    /// <summary>Shared secret for back-end calls via <c>X-Api-Key</c>; unset turns that path off.</summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>Authentication deadlines.</summary>
+    public AuthOptions Auth { get; set; } = new();
+
+    /// <summary>Server heartbeat.</summary>
+    public HeartbeatOptions Heartbeat { get; set; } = new();
+
+    /// <summary>Per-connection limits.</summary>
+    public LimitsOptions Limits { get; set; } = new();
+
+    /// <summary>Room settings.</summary>
+    public RoomsOptions Rooms { get; set; } = new();
+
+    /// <summary>WebSocket routes by name (<c>/ws/{name}</c>). <c>chat</c> and <c>notifications</c> exist unless configured away.</summary>
+    public Dictionary<string, RouteOptions> Routes { get; set; } = new(StringComparer.OrdinalIgnoreCase)
+    {
+        // Present unless configuration changes them; configuration binds onto these entries.
+        ["chat"] = new RouteOptions { AllowPublish = true },
+        ["notifications"] = new RouteOptions { AllowPublish = false },
+    };
+
+    /// <summary>Cluster membership.</summary>
+    public ClusterOptions Cluster { get; set; } = new();
+}
+
+/// <summary>JWT validation (PROTOCOL §2).</summary>
+public sealed class JwtOptions
+{
+    /// <summary>Expected <c>iss</c>. Default <c>broker</c>.</summary>
+    public string Issuer { get; set; } = "broker";
+    /// <summary>Expected <c>aud</c>. Default <c>broker</c>.</summary>
+    public string Audience { get; set; } = "broker";
+    /// <summary>HS256 secret, UTF-8, at least 32 bytes. Only Development has a built-in key.</summary>
+    public string? SigningKey { get; set; }
+    /// <summary>PEM-encoded RSA public keys for RS256, by key id (<c>kid</c>). When set, RS256 is accepted.</summary>
+    public Dictionary<string, string> RsaPublicKeys { get; set; } = new();
+    /// <summary>Allowed clock skew on <c>exp</c>/<c>nbf</c>; at most 30 s. Default 00:00:30.</summary>
+    public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>Longest token accepted, in characters; longer ones are rejected unparsed. Default 8192.</summary>
+    public int MaxTokenLength { get; set; } = 8192;
+}
+
+/// <summary>Authentication deadlines.</summary>
+public sealed class AuthOptions
+{
+    /// <summary>How long a connection may stay unauthenticated. Default 00:00:10.</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
+    /// <summary>Lifetime of a handshake ticket; at most 30 s. Default 00:00:30.</summary>
+    public TimeSpan TicketLifetime { get; set; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>Server heartbeat (PROTOCOL §5).</summary>
+public sealed class HeartbeatOptions
+{
+    /// <summary>How often the server pings every connection. Default 00:00:25.</summary>
+    public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(25);
+    /// <summary>Extra time a client allows beyond <see cref="Interval"/> before it deems the server dead. Default 00:00:10.</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
+}
+
+/// <summary>Per-connection limits (PROTOCOL §6).</summary>
+public sealed class LimitsOptions
+{
+    /// <summary>Largest inbound message, after reassembling fragments. Default 65536.</summary>
+    public int MaxMessageBytes { get; set; } = 64 * 1024;
+    /// <summary>Sustained inbound frames per second. Default 100.</summary>
+    public int RatePerSecond { get; set; } = 100;
+    /// <summary>Inbound burst allowance. Default 200.</summary>
+    public int RateBurst { get; set; } = 200;
+    /// <summary>Frames queued for a client before it is cut off as a slow consumer. Default 1000.</summary>
+    public int OutboundQueue { get; set; } = 1000;
+    /// <summary>Rooms one connection may be in at once. Default 100.</summary>
+    public int MaxRoomsPerConnection { get; set; } = 100;
+}
+
+/// <summary>Room settings (PROTOCOL §4).</summary>
+public sealed class RoomsOptions
+{
+    /// <summary>Messages a room keeps for recovery. Default 100.</summary>
+    public int HistorySize { get; set; } = 100;
+    /// <summary>How long a room with no members stays in memory before it passivates. Default 00:02:00.</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(2);
+}
+
+/// <summary>One WebSocket route's policy.</summary>
+public sealed class RouteOptions
+{
+    /// <summary>No authentication; the user is <c>anon-&lt;connection id&gt;</c>. Default false.</summary>
+    public bool Anonymous { get; set; }
+    /// <summary>Clients may <c>publish</c>/<c>send</c>; false makes the route receive-only. Default true.</summary>
+    public bool AllowPublish { get; set; } = true;
+    /// <summary>Origins allowed to open a socket; empty means the broker's own host only.</summary>
+    public List<string> AllowedOrigins { get; set; } = new();
+    /// <summary>Only ticket handshakes (<c>?ticket=</c>) may connect; first-message auth is refused with 401. Default false.</summary>
+    public bool RequireTicket { get; set; }
+    /// <summary>Negotiate permessage-deflate when the client offers it. Default false.</summary>
+    public bool Compression { get; set; }
+}
+
+/// <summary>Cluster membership (PROTOCOL §8).</summary>
+public sealed class ClusterOptions
+{
+    /// <summary>Address other nodes reach this node at. Default 127.0.0.1.</summary>
+    public string Hostname { get; set; } = "127.0.0.1";
+    /// <summary>Akka.Remote port; 0 picks any free port. Default 0.</summary>
+    public int Port { get; set; }
+    /// <summary>Comma-separated <c>akka.tcp://broker@host:port</c>; empty means this node forms a cluster of its own.</summary>
+    public string? SeedNodes { get; set; }
+}

@@ -1,0 +1,291 @@
+using Akka.Actor;
+using Akka.Event;
+using Broker.Actors.Auth;
+using Broker.Contracts.Protocol;
+using static Broker.Actors.Connections.ConnectionMessages;
+
+namespace Broker.Actors.Connections;
+
+/// <summary>
+/// One WebSocket connection. A state machine: <c>Unauthenticated</c> accepts only an <c>auth</c>
+/// frame; once authenticated the auth handler is gone and only refreshes remain. Socket I/O is the
+/// transport's; this actor only validates frames and moves messages. Heartbeat ticks and the auth
+/// deadline come from the parent <see cref="ConnectionSupervisor"/>.
+/// </summary>
+public sealed class ConnectionActor : ReceiveActor, IWithTimers
+{
+    private const string ExpiryTimer = "token-expiry";
+
+    private readonly ConnectionInfo _info;
+    private readonly IConnectionTransport _transport;
+    private readonly ConnectionSettings _settings;
+    private readonly ITokenValidator _tokens;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+
+    private IActorRef _stream = ActorRefs.Nobody;
+    private AuthenticatedUser? _user;
+    private bool _awaitingLife; // a ping went out and no frame has come in since
+    private bool _closed;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public ConnectionActor(ConnectionInfo info, IConnectionTransport transport, ConnectionSettings settings, ITokenValidator tokens)
+    {
+        _info = info;
+        _transport = transport;
+        _settings = settings;
+        _tokens = tokens;
+        Unauthenticated();
+    }
+
+    public static Props Props(ConnectionInfo info, IConnectionTransport transport, ConnectionSettings settings, ITokenValidator tokens) =>
+        Akka.Actor.Props.Create(() => new ConnectionActor(info, transport, settings, tokens));
+
+    protected override void PreStart()
+    {
+        _transport.Start(Self);
+        if (_info.User is { } user) BecomeAuthenticated(user);
+        else if (_info.Route.Anonymous) BecomeAuthenticated(new AuthenticatedUser("anon-" + _info.ConnectionId, null));
+    }
+
+    protected override void PostStop()
+    {
+        // Reached on every stop, including a crash the supervisor turned into Stop: never leave a socket open.
+        if (!_closed) _transport.Close(CloseCodes.Internal, CloseCodes.Reasons.Internal);
+    }
+
+    // ---- states ----
+
+    private void Unauthenticated()
+    {
+        Receive<InboundFrame>(frame =>
+        {
+            _awaitingLife = false;
+            if (HandleTransportVerdict(frame)) return;
+            var parsed = frame.Kind == InboundKind.Text ? FrameParser.Parse(frame.Utf8) : default;
+            if (parsed.Command is AuthCommand auth)
+            {
+                // Hold the ack: the stream delivers nothing more until the token is checked.
+                _tokens.ValidateAsync(auth.Token).PipeTo(Self,
+                    success: v => new TokenChecked(v, auth.Id, IsRefresh: false),
+                    failure: _ => new TokenChecked(TokenValidation.Invalid("validator failed"), auth.Id, IsRefresh: false));
+                BecomeStacked(AwaitingToken);
+                return;
+            }
+            var id = parsed.Command?.Id ?? parsed.Error?.Id;
+            Reject(id, "the first frame must be {\"type\":\"auth\",\"data\":{\"token\":\"…\"}}");
+        });
+        Receive<AuthDeadlineReached>(_ => CloseWith(CloseCodes.Unauthorized, CloseCodes.Reasons.AuthTimeout));
+        Common();
+    }
+
+    private void AwaitingToken()
+    {
+        Receive<TokenChecked>(checkedToken =>
+        {
+            UnbecomeStacked();
+            if (checkedToken.Result.User is { } user)
+            {
+                BecomeAuthenticated(user);
+                AckStream();
+            }
+            else
+            {
+                _log.Info("Connection {ConnectionId} rejected: {Reason}", _info.ConnectionId, checkedToken.Result.Failure);
+                Reject(checkedToken.Id, "invalid token");
+            }
+        });
+        Receive<AuthDeadlineReached>(_ => CloseWith(CloseCodes.Unauthorized, CloseCodes.Reasons.AuthTimeout));
+        Common();
+    }
+
+    private void Authenticated()
+    {
+        Receive<InboundFrame>(frame =>
+        {
+            _awaitingLife = false;
+            if (HandleTransportVerdict(frame)) return;
+            if (frame.Kind == InboundKind.RateLimited)
+            {
+                var limited = FrameParser.Parse(frame.Utf8);
+                Send(ServerFrames.Error(limited.Command?.Id ?? limited.Error?.Id, ErrorCodes.RateLimited, "rate limit exceeded; slow down"));
+                AckStream();
+                return;
+            }
+            var parsed = FrameParser.Parse(frame.Utf8);
+            if (parsed.Error is { } error)
+            {
+                Send(ServerFrames.Error(error));
+                AckStream();
+                return;
+            }
+            if (Handle(parsed.Command!)) AckStream();
+        });
+        Receive<TokenChecked>(OnRefreshChecked);
+        Receive<RouteBroadcastAccepted>(accepted => Send(ServerFrames.PublishAck(accepted.Id, accepted.Offset)));
+        Receive<TokenExpired>(_ => CloseWith(CloseCodes.Unauthorized, CloseCodes.Reasons.TokenExpired));
+        Receive<AuthDeadlineReached>(_ => { /* authenticated in time */ });
+        Common();
+    }
+
+    /// <summary>Handlers every state shares.</summary>
+    private void Common()
+    {
+        Receive<InboundStream.Started>(_ =>
+        {
+            _stream = Sender;
+            AckStream();
+        });
+        Receive<InboundStream.Completed>(_ => StopQuietly());
+        Receive<InboundStream.Failed>(_ => StopQuietly());
+        Receive<HeartbeatTick>(_ =>
+        {
+            if (_awaitingLife)
+            {
+                CloseWith(CloseCodes.Policy, CloseCodes.Reasons.HeartbeatTimeout);
+                return;
+            }
+            _awaitingLife = true;
+            Send(ServerFrames.Ping);
+        });
+        Receive<Deliver>(deliver => Send(deliver.Frame));
+        Receive<CloseConnection>(close => CloseWith(close.Code, close.Reason));
+    }
+
+    // ---- authenticated commands ----
+
+    /// <summary>Handles one command; false when it holds the stream ack (an async step will ack).</summary>
+    private bool Handle(ClientCommand command)
+    {
+        switch (command)
+        {
+            case PingCommand ping:
+                Send(ServerFrames.Pong(ping.Id));
+                return true;
+            case PongCommand:
+                return true;
+            case AuthCommand refresh:
+                _tokens.ValidateAsync(refresh.Token).PipeTo(Self,
+                    success: v => new TokenChecked(v, refresh.Id, IsRefresh: true),
+                    failure: _ => new TokenChecked(TokenValidation.Invalid("validator failed"), refresh.Id, IsRefresh: true));
+                return false;
+            case PublishCommand publish when !_info.Route.AllowPublish:
+                Send(ServerFrames.Error(publish.Id, ErrorCodes.Forbidden, $"route '{_info.Route.Name}' is receive-only"));
+                return true;
+            case SendCommand send when !_info.Route.AllowPublish:
+                Send(ServerFrames.Error(send.Id, ErrorCodes.Forbidden, $"route '{_info.Route.Name}' is receive-only"));
+                return true;
+            case PublishCommand { Room: null } broadcast:
+                Context.Parent.Tell(new RouteBroadcast(_info.Route.Name, _user!.UserId, broadcast.Payload, broadcast.ExcludeSelf, broadcast.Id));
+                return true;
+            default:
+                Send(ServerFrames.Error(command.Id, ErrorCodes.NotFound, "rooms and direct messages are not enabled on this node"));
+                return true;
+        }
+    }
+
+    private void OnRefreshChecked(TokenChecked result)
+    {
+        AckStream();
+        if (result.Result.User is { } user && user.UserId == _user!.UserId)
+        {
+            _user = user;
+            ScheduleExpiry(user);
+            Send(ServerFrames.Refreshed(result.Id, user.ExpiresAt?.ToUnixTimeMilliseconds() ?? 0));
+            return;
+        }
+        _log.Info("Connection {ConnectionId} refresh rejected: {Reason}", _info.ConnectionId,
+            result.Result.User is null ? result.Result.Failure : "different subject");
+        Reject(result.Id, result.Result.User is null ? "invalid token" : "a refresh must be for the same user");
+    }
+
+    private void BecomeAuthenticated(AuthenticatedUser user)
+    {
+        _user = user;
+        Become(Authenticated);
+        Context.Parent.Tell(new ConnectionMessages.Authenticated(user.UserId));
+        ScheduleExpiry(user);
+        Send(ServerFrames.Welcome(new WelcomeData(
+            _info.ConnectionId,
+            user.UserId,
+            _settings.NodeName,
+            user.ExpiresAt?.ToUnixTimeMilliseconds(),
+            new HeartbeatData((long)_settings.HeartbeatInterval.TotalMilliseconds, (long)_settings.HeartbeatTimeout.TotalMilliseconds))));
+    }
+
+    private void ScheduleExpiry(AuthenticatedUser user)
+    {
+        if (user.ExpiresAt is not { } expiresAt) return;
+        var delay = expiresAt - Context.System.Scheduler.Now;
+        if (delay <= TimeSpan.Zero) Self.Tell(TokenExpired.Instance);
+        else Timers.StartSingleTimer(ExpiryTimer, TokenExpired.Instance, delay);
+    }
+
+    // ---- helpers ----
+
+    /// <summary>Acts on what the transport flagged; true when the frame needs no further handling.</summary>
+    private bool HandleTransportVerdict(InboundFrame frame)
+    {
+        switch (frame.Kind)
+        {
+            case InboundKind.TooBig:
+                CloseWith(CloseCodes.TooBig, CloseCodes.Reasons.TooBig);
+                return true;
+            case InboundKind.InvalidUtf8:
+                CloseWith(CloseCodes.InvalidPayload, CloseCodes.Reasons.InvalidUtf8);
+                return true;
+            case InboundKind.Flooding:
+                CloseWith(CloseCodes.Policy, CloseCodes.Reasons.RateLimit);
+                return true;
+            case InboundKind.Binary when _user is not null:
+                Send(ServerFrames.Error(null, ErrorCodes.BadRequest, "binary frames are not supported; send UTF-8 JSON text"));
+                AckStream();
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>Unauthorized: an error frame, then close 4401 (PROTOCOL §2).</summary>
+    private void Reject(string? id, string message)
+    {
+        Send(ServerFrames.Error(id, ErrorCodes.Unauthorized, message));
+        CloseWith(CloseCodes.Unauthorized, CloseCodes.Reasons.Unauthorized);
+    }
+
+    private void Send(byte[] frame)
+    {
+        if (_closed) return;
+        if (!_transport.TrySend(frame))
+        {
+            _log.Info("Connection {ConnectionId} cut off: outbound queue full", _info.ConnectionId);
+            _closed = true;
+            _transport.Close(CloseCodes.SlowConsumer, CloseCodes.Reasons.SlowConsumer, discardQueued: true);
+            Context.Stop(Self);
+        }
+    }
+
+    private void CloseWith(int code, string reason)
+    {
+        if (_closed) return;
+        _closed = true;
+        _transport.Close(code, reason);
+        Context.Stop(Self);
+    }
+
+    private void StopQuietly()
+    {
+        if (!_closed)
+        {
+            _closed = true;
+            _transport.Close(CloseCodes.Normal, "");
+        }
+        Context.Stop(Self);
+    }
+
+    private void AckStream() => _stream.Tell(InboundStream.Ack.Instance);
+
+    private sealed record TokenChecked(TokenValidation Result, string? Id, bool IsRefresh);
+
+    private sealed class TokenExpired { public static readonly TokenExpired Instance = new(); private TokenExpired() { } }
+}

@@ -1,0 +1,48 @@
+using System.Text.Json;
+using Akka.Actor;
+
+namespace Broker.Actors.Connections;
+
+/// <summary>Messages between the <see cref="ConnectionSupervisor"/>, its connections, and the host.</summary>
+public static class ConnectionMessages
+{
+    /// <summary>Host → supervisor: a socket was accepted; create its actor. Replies with the actor's <see cref="IActorRef"/>.</summary>
+    public sealed record Accept(ConnectionInfo Info, IConnectionTransport Transport);
+
+    /// <summary>Supervisor → connection: a heartbeat tick (ping, or terminate if silent since the last one).</summary>
+    public sealed class HeartbeatTick { public static readonly HeartbeatTick Instance = new(); private HeartbeatTick() { } }
+
+    /// <summary>Supervisor → connection: the authentication deadline passed.</summary>
+    public sealed class AuthDeadlineReached { public static readonly AuthDeadlineReached Instance = new(); private AuthDeadlineReached() { } }
+
+    /// <summary>Connection → supervisor: the connection authenticated as <paramref name="UserId"/>.</summary>
+    public sealed record Authenticated(string UserId);
+
+    /// <summary>Anyone → connection: deliver this already-serialized frame.</summary>
+    public sealed record Deliver(byte[] Frame);
+
+    /// <summary>Anyone → connection: close with this code and reason.</summary>
+    public sealed record CloseConnection(int Code, string Reason);
+
+    /// <summary>
+    /// Connection → supervisor: a route-wide broadcast (a <c>publish</c> without a room, on routes
+    /// that allow it). The supervisor is the single writer of the route's offsets and replies
+    /// <see cref="RouteBroadcastAccepted"/>.
+    /// </summary>
+    public sealed record RouteBroadcast(string Route, string From, JsonElement Payload, bool ExcludeSender, string? Id);
+
+    /// <summary>Supervisor → connection: the broadcast got this offset.</summary>
+    public sealed record RouteBroadcastAccepted(string? Id, long Offset);
+
+    /// <summary>Host/tests → supervisor: close every connection (graceful shutdown). Replies <see cref="AllClosed"/> once all are gone.</summary>
+    public sealed record CloseAll(int Code, string Reason);
+
+    /// <summary>Reply to <see cref="CloseAll"/>.</summary>
+    public sealed class AllClosed { public static readonly AllClosed Instance = new(); private AllClosed() { } }
+
+    /// <summary>Host/tests → supervisor: current counts. Replies <see cref="Stats"/>.</summary>
+    public sealed class GetStats { public static readonly GetStats Instance = new(); private GetStats() { } }
+
+    /// <summary>Reply to <see cref="GetStats"/>.</summary>
+    public sealed record Stats(int Connections, int Authenticated, IReadOnlyDictionary<string, int> ByRoute);
+}

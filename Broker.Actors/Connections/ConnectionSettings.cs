@@ -1,0 +1,32 @@
+using Broker.Actors.Configuration;
+
+namespace Broker.Actors.Connections;
+
+/// <summary>What every connection actor on a node needs to know; built once from <see cref="BrokerOptions"/>.</summary>
+public sealed record ConnectionSettings(
+    string NodeName,
+    TimeSpan HeartbeatInterval,
+    TimeSpan HeartbeatTimeout,
+    TimeSpan AuthTimeout,
+    int MaxRoomsPerConnection)
+{
+    public static ConnectionSettings From(BrokerOptions options, string nodeName) => new(
+        nodeName,
+        options.Heartbeat.Interval,
+        options.Heartbeat.Timeout,
+        options.Auth.Timeout,
+        options.Limits.MaxRoomsPerConnection);
+}
+
+/// <summary>A route's policy as the connection enforces it.</summary>
+/// <param name="Name">The route name, as in <c>/ws/{name}</c>.</param>
+/// <param name="Anonymous">No authentication required.</param>
+/// <param name="AllowPublish">False for receive-only routes: <c>publish</c> and <c>send</c> are forbidden.</param>
+public sealed record RoutePolicy(string Name, bool Anonymous, bool AllowPublish);
+
+/// <summary>Everything known about a connection when its socket is accepted.</summary>
+/// <param name="ConnectionId">Unique across the cluster.</param>
+/// <param name="Route">The route's policy.</param>
+/// <param name="RemoteAddress">The client's IP, for the access log.</param>
+/// <param name="User">Set when the handshake already authenticated the client (ticket); null means first-message auth.</param>
+public sealed record ConnectionInfo(string ConnectionId, RoutePolicy Route, string RemoteAddress, Auth.AuthenticatedUser? User);

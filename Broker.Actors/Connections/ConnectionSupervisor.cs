@@ -1,0 +1,135 @@
+using Akka.Actor;
+using Akka.Event;
+using Broker.Actors.Auth;
+using Broker.Contracts.Protocol;
+using static Broker.Actors.Connections.ConnectionMessages;
+
+namespace Broker.Actors.Connections;
+
+/// <summary>
+/// The per-node parent of every <see cref="ConnectionActor"/>. It owns the one heartbeat timer of
+/// the node and the auth state of its connections (who is authenticated, whose deadline is
+/// running), and keeps the route tables used for route-wide broadcasts. A connection that throws
+/// is stopped (its socket closed 1011), never restarted onto a socket it no longer understands.
+/// </summary>
+public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
+{
+    private const string HeartbeatTimer = "heartbeat";
+
+    private readonly ConnectionSettings _settings;
+    private readonly ITokenValidator _tokens;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<IActorRef, Entry> _connections = new();
+    private readonly Dictionary<string, HashSet<IActorRef>> _byRoute = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, long> _routeOffsets = new(StringComparer.OrdinalIgnoreCase);
+    private readonly List<IActorRef> _closeAllWaiters = new();
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public ConnectionSupervisor(ConnectionSettings settings, ITokenValidator tokens)
+    {
+        _settings = settings;
+        _tokens = tokens;
+
+        Receive<Accept>(OnAccept);
+        Receive<ConnectionMessages.Authenticated>(OnAuthenticated);
+        Receive<DeadlineFor>(deadline =>
+        {
+            if (_connections.TryGetValue(deadline.Connection, out var entry) && entry.UserId is null)
+                deadline.Connection.Tell(AuthDeadlineReached.Instance);
+        });
+        Receive<HeartbeatTick>(tick =>
+        {
+            foreach (var connection in _connections.Keys) connection.Tell(tick);
+        });
+        Receive<RouteBroadcast>(OnRouteBroadcast);
+        Receive<Terminated>(t => OnTerminated(t.ActorRef));
+        Receive<CloseAll>(closeAll =>
+        {
+            if (_connections.Count == 0)
+            {
+                Sender.Tell(AllClosed.Instance);
+                return;
+            }
+            _closeAllWaiters.Add(Sender);
+            foreach (var connection in _connections.Keys)
+                connection.Tell(new CloseConnection(closeAll.Code, closeAll.Reason));
+        });
+        Receive<GetStats>(_ =>
+        {
+            var byRoute = _byRoute.ToDictionary(kv => kv.Key, kv => kv.Value.Count);
+            Sender.Tell(new Stats(_connections.Count, _connections.Values.Count(e => e.UserId is not null), byRoute));
+        });
+    }
+
+    public static Props Props(ConnectionSettings settings, ITokenValidator tokens) =>
+        Akka.Actor.Props.Create(() => new ConnectionSupervisor(settings, tokens));
+
+    protected override void PreStart() =>
+        Timers.StartPeriodicTimer(HeartbeatTimer, HeartbeatTick.Instance, _settings.HeartbeatInterval);
+
+    protected override SupervisorStrategy SupervisorStrategy() =>
+        new OneForOneStrategy(ex =>
+        {
+            _log.Error(ex, "Connection actor failed; stopping it (its socket closes with 1011)");
+            return Directive.Stop;
+        });
+
+    private void OnAccept(Accept accept)
+    {
+        var child = Context.ActorOf(
+            ConnectionActor.Props(accept.Info, accept.Transport, _settings, _tokens),
+            "c-" + accept.Info.ConnectionId);
+        Context.Watch(child);
+        _connections[child] = new Entry(accept.Info, accept.Info.User?.UserId);
+        if (!_byRoute.TryGetValue(accept.Info.Route.Name, out var members))
+            _byRoute[accept.Info.Route.Name] = members = new HashSet<IActorRef>();
+        members.Add(child);
+        if (accept.Info.User is null && !accept.Info.Route.Anonymous)
+            Timers.StartSingleTimer(DeadlineKey(accept.Info.ConnectionId), new DeadlineFor(child), _settings.AuthTimeout);
+        Sender.Tell(child);
+    }
+
+    private void OnAuthenticated(ConnectionMessages.Authenticated authenticated)
+    {
+        if (!_connections.TryGetValue(Sender, out var entry)) return;
+        _connections[Sender] = entry with { UserId = authenticated.UserId };
+        Timers.Cancel(DeadlineKey(entry.Info.ConnectionId));
+    }
+
+    private void OnRouteBroadcast(RouteBroadcast broadcast)
+    {
+        if (!_byRoute.TryGetValue(broadcast.Route, out var members)) return;
+        var offset = _routeOffsets[broadcast.Route] = _routeOffsets.GetValueOrDefault(broadcast.Route) + 1;
+        // Serialized once; every member gets the same array.
+        var deliver = new Deliver(ServerFrames.Message(new MessageData(null, offset, null, broadcast.From, broadcast.Payload)));
+        foreach (var member in members)
+        {
+            if (broadcast.ExcludeSender && member.Equals(Sender)) continue;
+            member.Tell(deliver);
+        }
+        Sender.Tell(new RouteBroadcastAccepted(broadcast.Id, offset));
+    }
+
+    private void OnTerminated(IActorRef connection)
+    {
+        if (!_connections.Remove(connection, out var entry)) return;
+        Timers.Cancel(DeadlineKey(entry.Info.ConnectionId));
+        if (_byRoute.TryGetValue(entry.Info.Route.Name, out var members))
+        {
+            members.Remove(connection);
+            if (members.Count == 0) _byRoute.Remove(entry.Info.Route.Name);
+        }
+        if (_connections.Count == 0 && _closeAllWaiters.Count > 0)
+        {
+            foreach (var waiter in _closeAllWaiters) waiter.Tell(AllClosed.Instance);
+            _closeAllWaiters.Clear();
+        }
+    }
+
+    private static string DeadlineKey(string connectionId) => "auth-" + connectionId;
+
+    private sealed record Entry(ConnectionInfo Info, string? UserId);
+
+    private sealed record DeadlineFor(IActorRef Connection);
+}

@@ -1,0 +1,228 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Net.WebSockets;
+using System.Text.Unicode;
+using System.Threading.Channels;
+using Akka.Actor;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using Broker.Contracts.Protocol;
+
+namespace Broker.Actors.Connections;
+
+/// <summary>Limits the transport enforces before a frame reaches the actor.</summary>
+public sealed record TransportLimits(
+    int MaxMessageBytes,
+    int RatePerSecond,
+    int RateBurst,
+    int OutboundQueue,
+    TimeSpan CloseGrace)
+{
+    public static TransportLimits Default { get; } = new(64 * 1024, 100, 200, 1000, TimeSpan.FromSeconds(5));
+}
+
+/// <summary>
+/// Runs one WebSocket through Akka.Streams. Inbound: a source of whole messages (size-checked while
+/// fragments are assembled, UTF-8 checked) through a token-bucket stage into the connection actor,
+/// one frame per ack, so a busy actor slows its own socket and no one else's. Outbound: a bounded
+/// channel drained by a stream that writes to the socket; a full channel means a slow consumer.
+/// </summary>
+public sealed class WebSocketTransport : IConnectionTransport
+{
+    private readonly WebSocket _socket;
+    private readonly IMaterializer _materializer;
+    private readonly TransportLimits _limits;
+    private readonly Channel<byte[]> _outbound;
+    private readonly CancellationTokenSource _abort = new();
+    private readonly TaskCompletionSource _inboundEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _closeRequested;
+    private volatile bool _discardQueued;
+    private int _closeCode = CloseCodes.Normal;
+    private string _closeReason = "";
+    private long _framesIn, _bytesIn, _framesOut, _bytesOut;
+
+    public WebSocketTransport(WebSocket socket, IMaterializer materializer, TransportLimits limits)
+    {
+        _socket = socket;
+        _materializer = materializer;
+        _limits = limits;
+        _outbound = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(limits.OutboundQueue)
+        {
+            SingleReader = true,
+            SingleWriter = false,
+            FullMode = BoundedChannelFullMode.Wait, // TryWrite returns false when full: our slow-consumer signal
+        });
+        // Abort unblocks any pending send/receive, so a peer that stops reading can't pin us.
+        _abort.Token.Register(static s => ((WebSocket)s!).Abort(), socket);
+    }
+
+    /// <summary>Completes when the socket is fully closed (or aborted) and both directions have stopped.</summary>
+    public Task Completion => _completed.Task;
+
+    /// <summary>The close code this side chose, once closed by the broker.</summary>
+    public int CloseCode => _closeCode;
+
+    public long FramesIn => Interlocked.Read(ref _framesIn);
+    public long BytesIn => Interlocked.Read(ref _bytesIn);
+    public long FramesOut => Interlocked.Read(ref _framesOut);
+    public long BytesOut => Interlocked.Read(ref _bytesOut);
+
+    public void Start(IActorRef connection)
+    {
+        var limiter = new InboundRateLimiter(_limits.RatePerSecond, _limits.RateBurst, Stopwatch.GetTimestamp());
+        Source.From(() => ReadMessagesAsync(_abort.Token))
+            .Select(frame => ApplyRateLimit(frame, limiter))
+            .RunWith(Sink.ActorRefWithAck<InboundFrame>(
+                connection,
+                InboundStream.Started.Instance,
+                InboundStream.Ack.Instance,
+                InboundStream.Completed.Instance,
+                ex => new InboundStream.Failed(ex)), _materializer);
+
+        var outboundDone = ChannelSource.FromReader(_outbound.Reader)
+            .SelectAsync(1, SendAsync)
+            .RunWith(Sink.Ignore<byte[]>(), _materializer);
+        _ = FinishAsync(outboundDone);
+    }
+
+    public bool TrySend(byte[] utf8Frame) => _outbound.Writer.TryWrite(utf8Frame);
+
+    public void Close(int code, string reason, bool discardQueued = false)
+    {
+        if (Interlocked.Exchange(ref _closeRequested, 1) == 1) return;
+        _closeCode = code;
+        _closeReason = reason;
+        _discardQueued = discardQueued;
+        _outbound.Writer.TryComplete();
+        // Whatever happens next, the socket is gone by the grace period.
+        _abort.CancelAfter(_limits.CloseGrace);
+    }
+
+    /// <summary>Tears the socket down without a close handshake (the request was aborted).</summary>
+    public void Abort()
+    {
+        Interlocked.Exchange(ref _closeRequested, 1);
+        _outbound.Writer.TryComplete();
+        _abort.Cancel();
+    }
+
+    private static InboundFrame ApplyRateLimit(InboundFrame frame, InboundRateLimiter limiter)
+    {
+        if (frame.Kind is not (InboundKind.Text or InboundKind.Binary)) return frame;
+        return limiter.Check(ElapsedTicks()) switch
+        {
+            RateDecision.Allow => frame,
+            RateDecision.Reject => new InboundFrame(InboundKind.RateLimited, frame.Utf8),
+            _ => InboundFrame.Flooding,
+        };
+    }
+
+    private static long ElapsedTicks() =>
+        (long)(Stopwatch.GetTimestamp() * ((double)TimeSpan.TicksPerSecond / Stopwatch.Frequency));
+
+    private async Task<byte[]> SendAsync(byte[] frame)
+    {
+        if (_discardQueued) return frame;
+        await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, _abort.Token).ConfigureAwait(false);
+        Interlocked.Increment(ref _framesOut);
+        Interlocked.Add(ref _bytesOut, frame.Length);
+        return frame;
+    }
+
+    private async IAsyncEnumerable<InboundFrame> ReadMessagesAsync(
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
+            {
+                var frame = await ReadOneAsync(cancellationToken).ConfigureAwait(false);
+                if (frame is null) yield break;
+                yield return frame;
+                if (frame.Kind is InboundKind.TooBig or InboundKind.InvalidUtf8) yield break;
+            }
+        }
+        finally
+        {
+            _inboundEnded.TrySetResult();
+        }
+    }
+
+    /// <summary>Reads one whole message; null when the socket closed or failed.</summary>
+    private async ValueTask<InboundFrame?> ReadOneAsync(CancellationToken cancellationToken)
+    {
+        byte[]? buffer = null;
+        try
+        {
+            // A zero-byte read waits for data without holding a buffer: idle connections stay cheap.
+            var first = await _socket.ReceiveAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+            if (first.MessageType == WebSocketMessageType.Close) return null;
+            var type = first.MessageType;
+            var count = 0;
+            var end = first.EndOfMessage;
+            var cap = _limits.MaxMessageBytes + 1; // one byte past the limit is enough to know it is over
+            if (!end)
+            {
+                buffer = ArrayPool<byte>.Shared.Rent(Math.Min(4096, cap));
+                while (!end)
+                {
+                    if (count == buffer.Length)
+                    {
+                        var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, cap));
+                        buffer.AsSpan(0, count).CopyTo(bigger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = bigger;
+                    }
+                    var room = Math.Min(buffer.Length, cap) - count;
+                    var result = await _socket.ReceiveAsync(buffer.AsMemory(count, room), cancellationToken).ConfigureAwait(false);
+                    if (result.MessageType == WebSocketMessageType.Close) return null;
+                    count += result.Count;
+                    end = result.EndOfMessage;
+                    // Enforced while assembling: we never hold more than the limit plus one byte.
+                    if (count > _limits.MaxMessageBytes) return InboundFrame.TooBig;
+                }
+            }
+            Interlocked.Increment(ref _framesIn);
+            Interlocked.Add(ref _bytesIn, count);
+            if (type == WebSocketMessageType.Binary) return InboundFrame.Binary;
+            var text = buffer is null ? ReadOnlySpan<byte>.Empty : buffer.AsSpan(0, count);
+            if (!Utf8.IsValid(text)) return InboundFrame.InvalidUtf8;
+            return InboundFrame.Text(text.ToArray());
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException)
+        {
+            return null;
+        }
+        finally
+        {
+            if (buffer is not null) ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private async Task FinishAsync(Task outboundDone)
+    {
+        try
+        {
+            try { await outboundDone.ConfigureAwait(false); }
+            catch (Exception) { /* the socket failed while sending; nothing left to flush */ }
+
+            if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                try
+                {
+                    await _socket.CloseOutputAsync((WebSocketCloseStatus)_closeCode, _closeReason, _abort.Token).ConfigureAwait(false);
+                }
+                catch (Exception) { /* peer gone */ }
+            }
+            // Wait for the peer's close frame (the inbound side ends), bounded by the grace abort.
+            var grace = Task.Delay(_limits.CloseGrace);
+            await Task.WhenAny(_inboundEnded.Task, grace).ConfigureAwait(false);
+        }
+        finally
+        {
+            _abort.Cancel();
+            _completed.TrySetResult();
+        }
+    }
+}

@@ -1,0 +1,29 @@
+using System.Text.Json.Serialization;
+
+namespace Broker.Contracts.Protocol;
+
+/// <summary>
+/// Source-generated System.Text.Json metadata for every wire shape, so the per-frame path never
+/// uses reflection. camelCase on the wire; nulls omitted unless a property says otherwise.
+/// </summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    PropertyNameCaseInsensitive = false)]
+[JsonSerializable(typeof(InboundEnvelope))]
+[JsonSerializable(typeof(AuthData))]
+[JsonSerializable(typeof(JoinData))]
+[JsonSerializable(typeof(LeaveData))]
+[JsonSerializable(typeof(PublishData))]
+[JsonSerializable(typeof(SendData))]
+[JsonSerializable(typeof(WelcomeData))]
+[JsonSerializable(typeof(RefreshedData))]
+[JsonSerializable(typeof(ErrorData))]
+[JsonSerializable(typeof(PublishAckData))]
+[JsonSerializable(typeof(SendAckData))]
+[JsonSerializable(typeof(MessageData))]
+[JsonSerializable(typeof(DirectData))]
+[JsonSerializable(typeof(PresenceData))]
+[JsonSerializable(typeof(JoinedData))]
+[JsonSerializable(typeof(LeftData))]
+public sealed partial class BrokerJsonContext : JsonSerializerContext;

@@ -1,0 +1,13 @@
+namespace Broker.Contracts.Protocol;
+
+/// <summary>The <c>code</c> values of an <c>error</c> frame (PROTOCOL §3).</summary>
+public static class ErrorCodes
+{
+    public const string BadRequest = "bad_request";
+    public const string Unauthorized = "unauthorized";
+    public const string Forbidden = "forbidden";
+    public const string NotFound = "not_found";
+    public const string TooLarge = "too_large";
+    public const string RateLimited = "rate_limited";
+    public const string Internal = "internal";
+}

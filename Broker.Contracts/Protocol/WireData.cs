@@ -1,0 +1,87 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Broker.Contracts.Protocol;
+
+// The shapes of the envelope's "data" in both directions. They are plain DTOs for the
+// source-generated serializer (BrokerJsonContext); validation lives in FrameParser.
+
+/// <summary>The inbound envelope before validation. <c>id</c> and <c>data</c> stay raw so their shape can be checked precisely.</summary>
+public sealed class InboundEnvelope
+{
+    public JsonElement Type { get; set; }
+    public JsonElement Id { get; set; }
+    public JsonElement Data { get; set; }
+}
+
+public sealed class AuthData { public string? Token { get; set; } }
+
+public sealed class SinceData
+{
+    public string? Epoch { get; set; }
+    public long? Offset { get; set; }
+}
+
+public sealed class JoinData
+{
+    public string? Room { get; set; }
+    public SinceData? Since { get; set; }
+}
+
+public sealed class LeaveData { public string? Room { get; set; } }
+
+public sealed class PublishData
+{
+    public string? Room { get; set; }
+    public JsonElement Payload { get; set; }
+    public bool? ExcludeSelf { get; set; }
+}
+
+public sealed class SendData
+{
+    public string? User { get; set; }
+    public JsonElement Payload { get; set; }
+}
+
+/// <summary><c>welcome</c>: sent once the connection is authenticated.</summary>
+public sealed record WelcomeData(
+    string Connection,
+    string User,
+    string Node,
+    long? ExpiresAt,
+    HeartbeatData Heartbeat);
+
+/// <summary>Heartbeat settings announced in <c>welcome</c>, in milliseconds.</summary>
+public sealed record HeartbeatData(long Interval, long Timeout);
+
+/// <summary><c>refreshed</c>: a token refresh was accepted.</summary>
+public sealed record RefreshedData(long ExpiresAt);
+
+/// <summary><c>error</c>.</summary>
+public sealed record ErrorData(string Code, string Message);
+
+/// <summary><c>ack</c> of a room publish.</summary>
+public sealed record PublishAckData(long Offset);
+
+/// <summary><c>ack</c> of a direct send.</summary>
+public sealed record SendAckData(int Delivered);
+
+/// <summary><c>message</c>: one entry of a room's ordered stream. Room and epoch are null for a route-wide broadcast.</summary>
+public sealed record MessageData(
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Room,
+    long Offset,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Epoch,
+    string From,
+    JsonElement Payload);
+
+/// <summary><c>direct</c>: a message sent to this user.</summary>
+public sealed record DirectData(string From, JsonElement Payload);
+
+/// <summary><c>presence</c>: another member joined or left a room.</summary>
+public sealed record PresenceData(string Room, string Event, string User);
+
+/// <summary><c>joined</c>: the reply to <c>join</c>.</summary>
+public sealed record JoinedData(string Room, string Epoch, long Offset, IReadOnlyList<string> Members, bool Recovered);
+
+/// <summary><c>left</c>: the reply to <c>leave</c>.</summary>
+public sealed record LeftData(string Room);

@@ -1,0 +1,80 @@
+using Akka.Actor;
+using Broker.Actors.Configuration;
+using Broker.Actors.Connections;
+using Broker.Contracts.Protocol;
+using Broker.Host.Auth;
+using Broker.Host.WebSockets;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+
+namespace Broker.Host.Hosting;
+
+/// <summary>Maps the broker's endpoints (PROTOCOL §1) into an ASP.NET Core app.</summary>
+public static class BrokerEndpointRouteBuilderExtensions
+{
+    /// <summary>Maps <c>/ws/{route}</c>, <c>/auth/*</c> and <c>/health/*</c>, and closes sockets with 1001 on shutdown.</summary>
+    public static WebApplication MapBroker(this WebApplication app)
+    {
+        app.UseWebSockets();
+
+        app.Map("/ws/{route}", WebSocketEndpoint.HandleAsync);
+        app.MapPost("/auth/ticket", IssueTicketAsync);
+        if (app.Environment.IsDevelopment())
+            app.MapPost("/auth/dev-token", IssueDevToken);
+
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+
+        var node = app.Services.GetRequiredService<BrokerNode>();
+        app.Lifetime.ApplicationStopping.Register(() => CloseAllSockets(node, app.Logger));
+        return app;
+    }
+
+    /// <summary>
+    /// Graceful shutdown: readiness drops, then every socket closes with 1001 so clients reconnect
+    /// elsewhere, before Kestrel stops waiting on the WebSocket requests.
+    /// </summary>
+    private static void CloseAllSockets(BrokerNode node, ILogger logger)
+    {
+        node.ShuttingDown = true;
+        if (!node.Started.IsCompletedSuccessfully) return;
+        try
+        {
+            node.Connections
+                .Ask<ConnectionMessages.AllClosed>(
+                    new ConnectionMessages.CloseAll(CloseCodes.GoingAway, CloseCodes.Reasons.ShuttingDown),
+                    TimeSpan.FromSeconds(10))
+                .Wait();
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Not every socket closed within 10 s of shutdown");
+        }
+    }
+
+    private static async Task<IResult> IssueTicketAsync(HttpContext context, JwtTokenValidator validator, ITicketStore tickets, IOptions<BrokerOptions> options)
+    {
+        var check = await validator.CheckAsync(BearerToken(context));
+        if (check.User is null)
+            return Results.Json(new HttpError("invalid or missing bearer token"), HostJsonContext.Default.HttpError, statusCode: 401);
+        var ip = context.Connection.RemoteIpAddress?.MapToIPv4().ToString() ?? "unknown";
+        var ticket = await tickets.IssueAsync(check.User, ip);
+        return Results.Json(new TicketResponse(ticket, (int)options.Value.Auth.TicketLifetime.TotalSeconds), HostJsonContext.Default.TicketResponse);
+    }
+
+    private static IResult IssueDevToken(string? user, string? scope, DevTokenIssuer issuer)
+    {
+        if (string.IsNullOrWhiteSpace(user) || user.Length > FrameParser.MaxUserLength)
+            return Results.Json(new HttpError($"user is required (1 to {FrameParser.MaxUserLength} characters)"), HostJsonContext.Default.HttpError, statusCode: 400);
+        var lifetime = TimeSpan.FromHours(1);
+        var scopes = string.IsNullOrWhiteSpace(scope) ? [] : scope.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return Results.Json(new DevTokenResponse(issuer.Issue(user, lifetime, scopes), (int)lifetime.TotalSeconds), HostJsonContext.Default.DevTokenResponse);
+    }
+
+    /// <summary>The token of an <c>Authorization: Bearer …</c> header, or null.</summary>
+    public static string? BearerToken(HttpContext context)
+    {
+        var header = context.Request.Headers.Authorization.ToString();
+        return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
+    }
+}

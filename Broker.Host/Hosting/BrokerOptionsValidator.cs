@@ -1,0 +1,41 @@
+using Broker.Actors.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace Broker.Host.Hosting;
+
+/// <summary>Rejects nonsensical settings at start-up with a message naming the configuration key.</summary>
+public sealed class BrokerOptionsValidator(IHostEnvironment environment) : IValidateOptions<BrokerOptions>
+{
+    public ValidateOptionsResult Validate(string? name, BrokerOptions o)
+    {
+        var errors = new List<string>();
+        void Check(bool ok, string message) { if (!ok) errors.Add(message); }
+
+        Check(o.Heartbeat.Interval > TimeSpan.Zero, "Broker:Heartbeat:Interval must be positive");
+        Check(o.Heartbeat.Timeout > TimeSpan.Zero, "Broker:Heartbeat:Timeout must be positive");
+        Check(o.Auth.Timeout > TimeSpan.Zero, "Broker:Auth:Timeout must be positive");
+        Check(o.Auth.TicketLifetime > TimeSpan.Zero && o.Auth.TicketLifetime <= TimeSpan.FromSeconds(30),
+            "Broker:Auth:TicketLifetime must be between 0 and 30 seconds");
+        Check(o.Limits.MaxMessageBytes is >= 128 and <= 16 * 1024 * 1024, "Broker:Limits:MaxMessageBytes must be between 128 and 16777216");
+        Check(o.Limits.RatePerSecond > 0, "Broker:Limits:RatePerSecond must be positive");
+        Check(o.Limits.RateBurst > 0, "Broker:Limits:RateBurst must be positive");
+        Check(o.Limits.OutboundQueue > 0, "Broker:Limits:OutboundQueue must be positive");
+        Check(o.Limits.MaxRoomsPerConnection > 0, "Broker:Limits:MaxRoomsPerConnection must be positive");
+        Check(o.Rooms.HistorySize >= 0, "Broker:Rooms:HistorySize must not be negative");
+        Check(o.Jwt.ClockSkew >= TimeSpan.Zero && o.Jwt.ClockSkew <= TimeSpan.FromSeconds(30),
+            "Broker:Jwt:ClockSkew must be between 0 and 30 seconds");
+        Check(!string.IsNullOrWhiteSpace(o.Jwt.Issuer), "Broker:Jwt:Issuer is required");
+        Check(!string.IsNullOrWhiteSpace(o.Jwt.Audience), "Broker:Jwt:Audience is required");
+        if (o.Jwt.SigningKey is { Length: > 0 } key)
+            Check(System.Text.Encoding.UTF8.GetByteCount(key) >= 32, "Broker:Jwt:SigningKey must be at least 32 bytes (UTF-8)");
+        else if (!environment.IsDevelopment() && o.Jwt.RsaPublicKeys.Count == 0 && o.Routes.Values.Any(r => !r.Anonymous))
+            errors.Add("Broker:Jwt:SigningKey (or Broker:Jwt:RsaPublicKeys) must be set outside Development: " +
+                       "authenticated routes cannot check tokens without a key. Set Broker__Jwt__SigningKey.");
+        Check(o.Routes.Count > 0, "Broker:Routes must define at least one route");
+        foreach (var (route, _) in o.Routes)
+            Check(Contracts.Protocol.FrameParser.IsValidRoom(route), $"Broker:Routes:{route}: a route name may contain only A-Z a-z 0-9 _ . : -");
+        Check(o.Cluster.Port is >= 0 and <= 65535, "Broker:Cluster:Port must be 0..65535");
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

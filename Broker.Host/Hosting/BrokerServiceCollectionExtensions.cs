@@ -1,0 +1,88 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Hosting;
+using Akka.Configuration;
+using Akka.Hosting;
+using Akka.Remote.Hosting;
+using Akka.Streams;
+using Broker.Actors.Auth;
+using Broker.Actors.Configuration;
+using Broker.Actors.Connections;
+using Broker.Host.Auth;
+using Microsoft.Extensions.Options;
+
+namespace Broker.Host.Hosting;
+
+/// <summary>Registers the broker (options, auth, the Akka node) in an ASP.NET Core app.</summary>
+public static class BrokerServiceCollectionExtensions
+{
+    /// <summary>The default listen address of PROTOCOL §8, used when no URL is configured.</summary>
+    public const string DefaultUrl = "http://127.0.0.1:5080";
+
+    /// <summary>Serve on <see cref="DefaultUrl"/> unless <c>--urls</c>, <c>ASPNETCORE_URLS</c> or Kestrel endpoints say otherwise.</summary>
+    public static WebApplicationBuilder UseBrokerDefaultUrl(this WebApplicationBuilder builder)
+    {
+        var configured = builder.Configuration["urls"] is { Length: > 0 }
+                         || builder.Configuration.GetSection("Kestrel:Endpoints").GetChildren().Any();
+        if (!configured) builder.WebHost.UseUrls(DefaultUrl);
+        return builder;
+    }
+
+    /// <summary>Adds the broker: options bound from <c>Broker</c>, token validation, tickets, and an Akka cluster node.</summary>
+    public static IServiceCollection AddBroker(this IServiceCollection services, IConfiguration configuration, IHostEnvironment environment)
+    {
+        services.AddOptions<BrokerOptions>()
+            .Bind(configuration.GetSection(BrokerOptions.Section))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<BrokerOptions>, BrokerOptionsValidator>();
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(sp => new JwtKeys(sp.GetRequiredService<IOptions<BrokerOptions>>().Value.Jwt, environment.IsDevelopment()));
+        services.AddSingleton<JwtTokenValidator>();
+        services.AddSingleton<ITokenValidator>(sp => sp.GetRequiredService<JwtTokenValidator>());
+        services.AddSingleton<DevTokenIssuer>();
+        services.AddSingleton<ITicketStore>(sp => new InMemoryTicketStore(
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<IOptions<BrokerOptions>>().Value.Auth.TicketLifetime));
+        services.AddSingleton<BrokerNode>();
+        services.AddHealthChecks().AddCheck<ClusterReadyHealthCheck>("cluster", tags: ["ready"]);
+
+        services.AddAkka("broker", (akka, sp) => ConfigureNode(akka, sp));
+        return services;
+    }
+
+    private static void ConfigureNode(AkkaConfigurationBuilder akka, IServiceProvider sp)
+    {
+        var options = sp.GetRequiredService<IOptions<BrokerOptions>>().Value;
+        var seeds = (options.Cluster.SeedNodes ?? "")
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+        akka.AddHocon(LoadHocon(), HoconAddMode.Prepend)
+            .ConfigureLoggers(loggers => loggers.AddLoggerFactory())
+            .WithRemoting(options.Cluster.Hostname, options.Cluster.Port)
+            .WithClustering(new Akka.Cluster.Hosting.ClusterOptions { Roles = ["broker"], SeedNodes = seeds.Length > 0 ? seeds : null })
+            .WithActors((system, registry) =>
+            {
+                var cluster = Cluster.Get(system);
+                var nodeName = $"{cluster.SelfAddress.Host}:{cluster.SelfAddress.Port}";
+                var supervisor = system.ActorOf(
+                    ConnectionSupervisor.Props(ConnectionSettings.From(options, nodeName), sp.GetRequiredService<ITokenValidator>()),
+                    "connections");
+                registry.Register<ConnectionSupervisor>(supervisor);
+                sp.GetRequiredService<BrokerNode>().Start(system, supervisor, system.Materializer(), nodeName);
+            })
+            .AddStartup((system, _) =>
+            {
+                // Alone (no seeds) the node forms a cluster of one, so one node and many run the same code.
+                if (seeds.Length == 0) Cluster.Get(system).Join(Cluster.Get(system).SelfAddress);
+            });
+    }
+
+    private static Config LoadHocon()
+    {
+        using var stream = typeof(BrokerServiceCollectionExtensions).Assembly
+            .GetManifestResourceStream("Broker.Host.hocon.broker.hocon")
+            ?? throw new InvalidOperationException("hocon/broker.hocon is not embedded in Broker.Host");
+        using var reader = new StreamReader(stream);
+        return ConfigurationFactory.ParseString(reader.ReadToEnd());
+    }
+}

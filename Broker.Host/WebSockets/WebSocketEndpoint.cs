@@ -1,0 +1,112 @@
+using System.Net.WebSockets;
+using System.Security.Cryptography;
+using Akka.Actor;
+using Broker.Actors.Auth;
+using Broker.Actors.Configuration;
+using Broker.Actors.Connections;
+using Broker.Host.Auth;
+using Broker.Host.Hosting;
+using Broker.Host.WebSockets;
+using Microsoft.Extensions.Options;
+
+namespace Broker.Host.WebSockets;
+
+/// <summary>
+/// <c>GET /ws/{route}</c>: every check that can be made before the upgrade is made here (route,
+/// upgrade, Origin, ticket), so a refused client gets a plain HTTP status; then the socket is
+/// handed to a <see cref="ConnectionActor"/> and this request lives as long as the socket.
+/// </summary>
+public static class WebSocketEndpoint
+{
+    public static async Task HandleAsync(
+        HttpContext context,
+        string route,
+        IOptions<BrokerOptions> options,
+        BrokerNode node,
+        ITicketStore tickets,
+        ILoggerFactory loggers)
+    {
+        var broker = options.Value;
+        if (!broker.Routes.TryGetValue(route, out var routeOptions))
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            await Problem(context, StatusCodes.Status400BadRequest, "this endpoint only accepts WebSocket upgrades");
+            return;
+        }
+        if (!OriginPolicy.IsAllowed(context.Request.Headers.Origin, routeOptions.AllowedOrigins, context.Request.Host.Value ?? ""))
+        {
+            await Problem(context, StatusCodes.Status403Forbidden, "origin not allowed");
+            return;
+        }
+        if (!node.Started.IsCompleted || node.ShuttingDown)
+        {
+            await Problem(context, StatusCodes.Status503ServiceUnavailable, "node not ready");
+            return;
+        }
+
+        var clientIp = ClientIp(context);
+        AuthenticatedUser? user = null;
+        var ticket = context.Request.Query["ticket"].ToString();
+        if (ticket.Length > 0)
+        {
+            var redeemed = ticket.Length <= 128 ? await tickets.RedeemAsync(ticket, clientIp) : null;
+            if (redeemed is null)
+            {
+                await Problem(context, StatusCodes.Status401Unauthorized, "invalid, expired or already used ticket");
+                return;
+            }
+            user = redeemed.User;
+        }
+        else if (routeOptions.RequireTicket && !routeOptions.Anonymous)
+        {
+            await Problem(context, StatusCodes.Status401Unauthorized, "this route requires a ticket (POST /auth/ticket)");
+            return;
+        }
+
+        using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+        {
+            DangerousEnableCompression = routeOptions.Compression,
+            // Per-message contexts cost memory per connection; keep the server side stateless.
+            DisableServerContextTakeover = true,
+            // Heartbeat is ours (PROTOCOL §5); the protocol-level keep-alive would double it.
+            KeepAliveInterval = TimeSpan.Zero,
+        });
+
+        var limits = broker.Limits;
+        var transport = new WebSocketTransport(socket, node.Materializer, new TransportLimits(
+            limits.MaxMessageBytes, limits.RatePerSecond, limits.RateBurst, limits.OutboundQueue, TimeSpan.FromSeconds(5)));
+        var info = new Broker.Actors.Connections.ConnectionInfo(
+            NewConnectionId(),
+            new RoutePolicy(route.ToLowerInvariant(), routeOptions.Anonymous, routeOptions.AllowPublish),
+            clientIp,
+            user);
+
+        try
+        {
+            await node.Connections.Ask<IActorRef>(new ConnectionMessages.Accept(info, transport), TimeSpan.FromSeconds(5));
+        }
+        catch (Exception e)
+        {
+            loggers.CreateLogger(typeof(WebSocketEndpoint)).LogError(e, "Could not start connection {ConnectionId}", info.ConnectionId);
+            transport.Close(Contracts.Protocol.CloseCodes.Internal, Contracts.Protocol.CloseCodes.Reasons.Internal);
+        }
+
+        await using (context.RequestAborted.Register(transport.Abort))
+            await transport.Completion;
+    }
+
+    private static string ClientIp(HttpContext context) =>
+        context.Connection.RemoteIpAddress?.MapToIPv4().ToString() ?? "unknown";
+
+    private static string NewConnectionId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+
+    internal static Task Problem(HttpContext context, int status, string message)
+    {
+        context.Response.StatusCode = status;
+        return context.Response.WriteAsJsonAsync(new HttpError(message), HostJsonContext.Default.HttpError);
+    }
+}
