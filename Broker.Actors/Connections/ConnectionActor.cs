@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Broker.Actors.Auth;
+using Broker.Contracts.Cluster;
 using Broker.Contracts.Protocol;
 using static Broker.Actors.Connections.ConnectionMessages;
 
@@ -20,7 +21,9 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     private readonly IConnectionTransport _transport;
     private readonly ConnectionSettings _settings;
     private readonly ITokenValidator _tokens;
+    private readonly ConnectionServices? _services;
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly HashSet<string> _rooms = new(StringComparer.Ordinal);
 
     private IActorRef _stream = ActorRefs.Nobody;
     private AuthenticatedUser? _user;
@@ -29,17 +32,20 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public ConnectionActor(ConnectionInfo info, IConnectionTransport transport, ConnectionSettings settings, ITokenValidator tokens)
+    public ConnectionActor(ConnectionInfo info, IConnectionTransport transport, ConnectionSettings settings, ITokenValidator tokens,
+        ConnectionServices? services = null)
     {
         _info = info;
         _transport = transport;
         _settings = settings;
         _tokens = tokens;
+        _services = services;
         Unauthenticated();
     }
 
-    public static Props Props(ConnectionInfo info, IConnectionTransport transport, ConnectionSettings settings, ITokenValidator tokens) =>
-        Akka.Actor.Props.Create(() => new ConnectionActor(info, transport, settings, tokens));
+    public static Props Props(ConnectionInfo info, IConnectionTransport transport, ConnectionSettings settings, ITokenValidator tokens,
+        ConnectionServices? services = null) =>
+        Akka.Actor.Props.Create(() => new ConnectionActor(info, transport, settings, tokens, services));
 
     protected override void PreStart()
     {
@@ -52,6 +58,8 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     {
         // Reached on every stop, including a crash the supervisor turned into Stop: never leave a socket open.
         if (!_closed) _transport.Close(CloseCodes.Internal, CloseCodes.Reasons.Internal);
+        // Rooms learn of the disconnect from the hub, which watches this actor.
+        if (_user is not null) _services?.Users.Tell(new UserCommands.UnregisterConnection(_user.UserId, _info.ConnectionId));
     }
 
     // ---- states ----
@@ -123,6 +131,9 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         });
         Receive<TokenChecked>(OnRefreshChecked);
         Receive<RouteBroadcastAccepted>(accepted => Send(ServerFrames.PublishAck(accepted.Id, accepted.Offset)));
+        Receive<RoomEvents.PublishAccepted>(accepted => Send(ServerFrames.PublishAck(accepted.RequestId, accepted.Offset)));
+        Receive<RoomEvents.PublishRejected>(rejected => Send(ServerFrames.Error(rejected.RequestId, rejected.Code, rejected.Message)));
+        Receive<UserEvents.DirectDelivered>(delivered => Send(ServerFrames.SendAck(delivered.RequestId, delivered.Delivered)));
         Receive<TokenExpired>(_ => CloseWith(CloseCodes.Unauthorized, CloseCodes.Reasons.TokenExpired));
         Receive<AuthDeadlineReached>(_ => { /* authenticated in time */ });
         Common();
@@ -178,11 +189,52 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
             case PublishCommand { Room: null } broadcast:
                 Context.Parent.Tell(new RouteBroadcast(_info.Route.Name, _user!.UserId, broadcast.Payload, broadcast.ExcludeSelf, broadcast.Id));
                 return true;
-            default:
-                Send(ServerFrames.Error(command.Id, ErrorCodes.NotFound, "rooms and direct messages are not enabled on this node"));
+            case not (JoinCommand or LeaveCommand or PublishCommand or SendCommand):
+                Send(ServerFrames.Error(command.Id, ErrorCodes.BadRequest, "unsupported command"));
                 return true;
         }
+        if (_services is null)
+        {
+            Send(ServerFrames.Error(command.Id, ErrorCodes.NotFound, "rooms and direct messages are not enabled on this node"));
+            return true;
+        }
+        switch (command)
+        {
+            case JoinCommand join:
+                Join(join, _services);
+                break;
+            case LeaveCommand leave:
+                if (_rooms.Remove(leave.Room)) UpdateUserRooms(_services);
+                _services.RoomHub.Tell(new RoomCommands.LeaveRoom(leave.Room, _info.ConnectionId, leave.Id, Reply: true));
+                break;
+            case PublishCommand publish when !_rooms.Contains(publish.Room!):
+                Send(ServerFrames.Error(publish.Id, ErrorCodes.Forbidden, $"join room '{publish.Room}' before publishing to it"));
+                break;
+            case PublishCommand publish:
+                _services.RoomHub.Tell(new RoomCommands.PublishToRoom(
+                    publish.Room!, _info.ConnectionId, _user!.UserId, ServerFrames.RawJson(publish.Payload), publish.ExcludeSelf, publish.Id));
+                break;
+            case SendCommand send:
+                _services.Users.Tell(new UserCommands.SendToUser(send.User, _user!.UserId, ServerFrames.RawJson(send.Payload), send.Id));
+                break;
+        }
+        return true;
     }
+
+    private void Join(JoinCommand join, ConnectionServices services)
+    {
+        if (!_rooms.Contains(join.Room) && _rooms.Count >= _settings.MaxRoomsPerConnection)
+        {
+            Send(ServerFrames.Error(join.Id, ErrorCodes.Forbidden, $"a connection may be in at most {_settings.MaxRoomsPerConnection} rooms"));
+            return;
+        }
+        if (_rooms.Add(join.Room)) UpdateUserRooms(services);
+        services.RoomHub.Tell(new RoomCommands.JoinRoom(
+            join.Room, _info.ConnectionId, _user!.UserId, Self, services.RoomHub, join.Id, join.Since?.Epoch, join.Since?.Offset));
+    }
+
+    private void UpdateUserRooms(ConnectionServices services) =>
+        services.Users.Tell(new UserCommands.UpdateRooms(_user!.UserId, _info.ConnectionId, _rooms.ToArray()));
 
     private void OnRefreshChecked(TokenChecked result)
     {
@@ -204,6 +256,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         _user = user;
         Become(Authenticated);
         Context.Parent.Tell(new ConnectionMessages.Authenticated(user.UserId));
+        _services?.Users.Tell(new UserCommands.RegisterConnection(user.UserId, _info.ConnectionId, Self));
         ScheduleExpiry(user);
         Send(ServerFrames.Welcome(new WelcomeData(
             _info.ConnectionId,

@@ -30,3 +30,10 @@ public sealed record RoutePolicy(string Name, bool Anonymous, bool AllowPublish)
 /// <param name="RemoteAddress">The client's IP, for the access log.</param>
 /// <param name="User">Set when the handshake already authenticated the client (ticket); null means first-message auth.</param>
 public sealed record ConnectionInfo(string ConnectionId, RoutePolicy Route, string RemoteAddress, Auth.AuthenticatedUser? User);
+
+/// <summary>
+/// The cluster tiers a connection talks to: its node's <see cref="Rooms.RoomHub"/> (all room
+/// traffic) and the user directory shard region (direct messages, online status). Null services
+/// leave rooms and <c>send</c> off, which tests of the connection alone rely on.
+/// </summary>
+public sealed record ConnectionServices(Akka.Actor.IActorRef RoomHub, Akka.Actor.IActorRef Users);

@@ -18,6 +18,7 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
 
     private readonly ConnectionSettings _settings;
     private readonly ITokenValidator _tokens;
+    private readonly ConnectionServices? _services;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<IActorRef, Entry> _connections = new();
     private readonly Dictionary<string, HashSet<IActorRef>> _byRoute = new(StringComparer.OrdinalIgnoreCase);
@@ -26,10 +27,11 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public ConnectionSupervisor(ConnectionSettings settings, ITokenValidator tokens)
+    public ConnectionSupervisor(ConnectionSettings settings, ITokenValidator tokens, ConnectionServices? services = null)
     {
         _settings = settings;
         _tokens = tokens;
+        _services = services;
 
         Receive<Accept>(OnAccept);
         Receive<ConnectionMessages.Authenticated>(OnAuthenticated);
@@ -62,8 +64,8 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
         });
     }
 
-    public static Props Props(ConnectionSettings settings, ITokenValidator tokens) =>
-        Akka.Actor.Props.Create(() => new ConnectionSupervisor(settings, tokens));
+    public static Props Props(ConnectionSettings settings, ITokenValidator tokens, ConnectionServices? services = null) =>
+        Akka.Actor.Props.Create(() => new ConnectionSupervisor(settings, tokens, services));
 
     protected override void PreStart() =>
         Timers.StartPeriodicTimer(HeartbeatTimer, HeartbeatTick.Instance, _settings.HeartbeatInterval);
@@ -78,7 +80,7 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
     private void OnAccept(Accept accept)
     {
         var child = Context.ActorOf(
-            ConnectionActor.Props(accept.Info, accept.Transport, _settings, _tokens),
+            ConnectionActor.Props(accept.Info, accept.Transport, _settings, _tokens, _services),
             "c-" + accept.Info.ConnectionId);
         Context.Watch(child);
         _connections[child] = new Entry(accept.Info, accept.Info.User?.UserId);
@@ -102,7 +104,7 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
         if (!_byRoute.TryGetValue(broadcast.Route, out var members)) return;
         var offset = _routeOffsets[broadcast.Route] = _routeOffsets.GetValueOrDefault(broadcast.Route) + 1;
         // Serialized once; every member gets the same array.
-        var deliver = new Deliver(ServerFrames.Message(new MessageData(null, offset, null, broadcast.From, broadcast.Payload)));
+        var deliver = new Deliver(ServerFrames.Message(null, offset, null, broadcast.From, ServerFrames.RawJson(broadcast.Payload)));
         foreach (var member in members)
         {
             if (broadcast.ExcludeSender && member.Equals(Sender)) continue;

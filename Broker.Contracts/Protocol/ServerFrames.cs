@@ -27,6 +27,47 @@ public static class ServerFrames
     public static byte[] Joined(string? id, JoinedData data) => Write(FrameTypes.Joined, id, data, Json.JoinedData);
     public static byte[] Left(string? id, string room) => Write(FrameTypes.Left, id, new LeftData(room), Json.LeftData);
 
+    /// <summary>
+    /// A <c>message</c> frame around a raw JSON payload. The hot path of every broadcast: written
+    /// directly so the payload bytes are copied, never parsed again. Null room/epoch mark a
+    /// route-wide broadcast. Same shape as <see cref="MessageData"/>.
+    /// </summary>
+    public static byte[] Message(string? room, long offset, string? epoch, string from, ReadOnlySpan<byte> payloadJson)
+    {
+        var (buffer, writer) = Rent();
+        writer.WriteStartObject();
+        writer.WriteString("type"u8, FrameTypes.Message);
+        writer.WriteStartObject("data"u8);
+        if (room is null) writer.WriteNull("room"u8); else writer.WriteString("room"u8, room);
+        writer.WriteNumber("offset"u8, offset);
+        if (epoch is null) writer.WriteNull("epoch"u8); else writer.WriteString("epoch"u8, epoch);
+        writer.WriteString("from"u8, from);
+        writer.WritePropertyName("payload"u8);
+        writer.WriteRawValue(payloadJson, skipInputValidation: true);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+        return Finish(buffer, writer);
+    }
+
+    /// <summary>A <c>direct</c> frame around a raw JSON payload. Same shape as <see cref="DirectData"/>.</summary>
+    public static byte[] Direct(string from, ReadOnlySpan<byte> payloadJson)
+    {
+        var (buffer, writer) = Rent();
+        writer.WriteStartObject();
+        writer.WriteString("type"u8, FrameTypes.Direct);
+        writer.WriteStartObject("data"u8);
+        writer.WriteString("from"u8, from);
+        writer.WritePropertyName("payload"u8);
+        writer.WriteRawValue(payloadJson, skipInputValidation: true);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+        return Finish(buffer, writer);
+    }
+
+    /// <summary>The raw UTF-8 JSON of a parsed payload, detached from its document.</summary>
+    public static byte[] RawJson(JsonElement element) =>
+        System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(element).ToArray();
+
     /// <summary>The server's heartbeat <c>ping</c>; identical for everyone, so one shared array.</summary>
     public static readonly byte[] Ping = """{"type":"ping"}"""u8.ToArray();
 

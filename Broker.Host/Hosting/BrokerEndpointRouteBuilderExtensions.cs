@@ -2,6 +2,7 @@ using Akka.Actor;
 using Broker.Actors.Configuration;
 using Broker.Actors.Connections;
 using Broker.Contracts.Protocol;
+using Broker.Host.Api;
 using Broker.Host.Auth;
 using Broker.Host.WebSockets;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -19,6 +20,7 @@ public static class BrokerEndpointRouteBuilderExtensions
 
         app.Map("/ws/{route}", WebSocketEndpoint.HandleAsync);
         app.MapPost("/auth/ticket", IssueTicketAsync);
+        app.MapBackendApi();
         if (app.Environment.IsDevelopment())
             app.MapPost("/auth/dev-token", IssueDevToken);
 

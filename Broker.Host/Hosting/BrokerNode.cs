@@ -14,6 +14,10 @@ public sealed class BrokerNode
 
     public ActorSystem System { get; private set; } = null!;
     public IActorRef Connections { get; private set; } = ActorRefs.Nobody;
+    /// <summary>The room shard region.</summary>
+    public IActorRef Rooms { get; private set; } = ActorRefs.Nobody;
+    /// <summary>The user directory shard region.</summary>
+    public IActorRef Users { get; private set; } = ActorRefs.Nobody;
     public IMaterializer Materializer { get; private set; } = null!;
     public string NodeName { get; private set; } = "";
 
@@ -30,10 +34,12 @@ public sealed class BrokerNode
     /// <summary>Set when graceful shutdown begins, so readiness drops before sockets close.</summary>
     public bool ShuttingDown { get; set; }
 
-    internal void Start(ActorSystem system, IActorRef connections, IMaterializer materializer, string nodeName)
+    internal void Start(ActorSystem system, IActorRef connections, IActorRef rooms, IActorRef users, IMaterializer materializer, string nodeName)
     {
         System = system;
         Connections = connections;
+        Rooms = rooms;
+        Users = users;
         Materializer = materializer;
         NodeName = nodeName;
         _started.TrySetResult();

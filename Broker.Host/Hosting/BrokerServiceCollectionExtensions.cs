@@ -8,6 +8,8 @@ using Akka.Streams;
 using Broker.Actors.Auth;
 using Broker.Actors.Configuration;
 using Broker.Actors.Connections;
+using Broker.Actors.Rooms;
+using Broker.Actors.Users;
 using Broker.Host.Auth;
 using Microsoft.Extensions.Options;
 
@@ -40,6 +42,7 @@ public static class BrokerServiceCollectionExtensions
         services.AddSingleton<JwtTokenValidator>();
         services.AddSingleton<ITokenValidator>(sp => sp.GetRequiredService<JwtTokenValidator>());
         services.AddSingleton<DevTokenIssuer>();
+        services.AddSingleton<Api.ApiAuthorization>();
         services.AddSingleton<ITicketStore>(sp => new InMemoryTicketStore(
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IOptions<BrokerOptions>>().Value.Auth.TicketLifetime));
@@ -60,15 +63,18 @@ public static class BrokerServiceCollectionExtensions
             .ConfigureLoggers(loggers => loggers.AddLoggerFactory())
             .WithRemoting(options.Cluster.Hostname, options.Cluster.Port)
             .WithClustering(new Akka.Cluster.Hosting.ClusterOptions { Roles = ["broker"], SeedNodes = seeds.Length > 0 ? seeds : null })
+            .WithRoomsAndUsers(RoomSettings.From(options))
             .WithActors((system, registry) =>
             {
                 var cluster = Cluster.Get(system);
                 var nodeName = $"{cluster.SelfAddress.Host}:{cluster.SelfAddress.Port}";
+                var services = new ConnectionServices(registry.Get<RoomHubKey>(), registry.Get<UserActor>());
                 var supervisor = system.ActorOf(
-                    ConnectionSupervisor.Props(ConnectionSettings.From(options, nodeName), sp.GetRequiredService<ITokenValidator>()),
+                    ConnectionSupervisor.Props(ConnectionSettings.From(options, nodeName), sp.GetRequiredService<ITokenValidator>(), services),
                     "connections");
                 registry.Register<ConnectionSupervisor>(supervisor);
-                sp.GetRequiredService<BrokerNode>().Start(system, supervisor, system.Materializer(), nodeName);
+                sp.GetRequiredService<BrokerNode>().Start(system, supervisor, registry.Get<RoomActor>(), registry.Get<UserActor>(),
+                    system.Materializer(), nodeName);
             })
             .AddStartup((system, _) =>
             {

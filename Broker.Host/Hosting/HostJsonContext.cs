@@ -11,9 +11,34 @@ public sealed record TicketResponse(string Ticket, int ExpiresIn);
 /// <summary>The body of <c>POST /auth/dev-token</c>.</summary>
 public sealed record DevTokenResponse(string Token, int ExpiresIn);
 
+/// <summary>The body of <c>POST /api/publish</c>: exactly one of room or user.</summary>
+public sealed class ApiPublishRequest
+{
+    public string? Room { get; set; }
+    public string? User { get; set; }
+    public System.Text.Json.JsonElement Payload { get; set; }
+}
+
+/// <summary>202 for a room publish.</summary>
+public sealed record ApiPublishAccepted(long Offset);
+
+/// <summary>202 for a user publish.</summary>
+public sealed record ApiSendAccepted(int Delivered);
+
+/// <summary><c>GET /api/rooms/{room}</c>.</summary>
+public sealed record ApiRoomPresence(string Room, string[] Members, long Offset, string Epoch);
+
+/// <summary><c>GET /api/users/{user}</c>.</summary>
+public sealed record ApiUserStatus(string User, bool Online, int Connections, string[] Rooms);
+
 /// <summary>Source-generated JSON for the HTTP API's bodies.</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(HttpError))]
 [JsonSerializable(typeof(TicketResponse))]
 [JsonSerializable(typeof(DevTokenResponse))]
+[JsonSerializable(typeof(ApiPublishRequest))]
+[JsonSerializable(typeof(ApiPublishAccepted))]
+[JsonSerializable(typeof(ApiSendAccepted))]
+[JsonSerializable(typeof(ApiRoomPresence))]
+[JsonSerializable(typeof(ApiUserStatus))]
 public sealed partial class HostJsonContext : JsonSerializerContext;

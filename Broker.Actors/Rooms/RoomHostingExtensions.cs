@@ -1,0 +1,34 @@
+using Akka.Actor;
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Sharding;
+using Akka.Hosting;
+using Broker.Actors.Users;
+
+namespace Broker.Actors.Rooms;
+
+/// <summary>Registry key for the node's <see cref="RoomHub"/>.</summary>
+public sealed class RoomHubKey;
+
+/// <summary>Registers the room and user tiers with Akka.Hosting.</summary>
+public static class RoomHostingExtensions
+{
+    /// <summary>Shard regions for rooms and the user directory, and this node's <see cref="RoomHub"/>.</summary>
+    public static AkkaConfigurationBuilder WithRoomsAndUsers(this AkkaConfigurationBuilder akka, RoomSettings settings, string role = "broker")
+    {
+        var shardOptions = new ShardOptions
+        {
+            Role = role,
+            StateStoreMode = StateStoreMode.DData,
+            // Rooms are not remembered: a room comes back on first use, with a new epoch.
+            RememberEntities = false,
+        };
+        return akka
+            .WithShardRegion<RoomActor>("rooms", roomId => RoomActor.Props(roomId, settings), new RoomMessageExtractor(), shardOptions)
+            .WithShardRegion<UserActor>("users", userId => UserActor.Props(userId, settings.IdleTimeout), new UserMessageExtractor(), shardOptions)
+            .WithActors((system, registry) =>
+            {
+                var hub = system.ActorOf(RoomHub.Props(registry.Get<RoomActor>()), "room-hub");
+                registry.Register<RoomHubKey>(hub);
+            });
+    }
+}

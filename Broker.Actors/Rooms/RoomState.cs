@@ -1,0 +1,110 @@
+using Akka.Actor;
+
+namespace Broker.Actors.Rooms;
+
+/// <summary>One connection's membership of a room, and the node hub that delivers to it.</summary>
+public sealed record RoomMember(string ConnectionId, string UserId, IActorRef Hub);
+
+/// <summary>What a <c>join … since</c> gets back: the frames it missed, and whether that is all of them.</summary>
+public sealed record Recovery(IReadOnlyList<byte[]> Missed, bool Recovered);
+
+/// <summary>
+/// A room's state without the actor: members (by connection, with their users and hubs), the
+/// offset counter, the epoch, and the bounded history window. The room is the single writer, so
+/// this needs no locking; tests drive it directly.
+/// </summary>
+public sealed class RoomState
+{
+    private readonly Dictionary<string, RoomMember> _members = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _connectionsPerUser = new(StringComparer.Ordinal);
+    private readonly Dictionary<IActorRef, int> _membersPerHub = new();
+    private readonly Queue<(long Offset, byte[] Frame)> _history = new();
+    private readonly int _historySize;
+
+    public RoomState(string roomId, string epoch, int historySize)
+    {
+        RoomId = roomId;
+        Epoch = epoch;
+        _historySize = Math.Max(0, historySize);
+    }
+
+    public string RoomId { get; }
+
+    /// <summary>Changes whenever history is lost (a new incarnation of the room), so clients know to resync.</summary>
+    public string Epoch { get; }
+
+    /// <summary>The offset of the last accepted publish; 0 before the first.</summary>
+    public long Offset { get; private set; }
+
+    public int MemberCount => _members.Count;
+
+    /// <summary>The hubs (one per node) that have members, each to receive a broadcast once.</summary>
+    public IReadOnlyCollection<IActorRef> Hubs => _membersPerHub.Keys;
+
+    /// <summary>Distinct user ids of the members, in the order they first joined.</summary>
+    public string[] Users() => _connectionsPerUser.Keys.ToArray();
+
+    public bool IsMember(string connectionId) => _members.ContainsKey(connectionId);
+
+    /// <summary>Adds a member; true when it is the user's first connection in the room (a presence <c>join</c>).</summary>
+    public bool Join(RoomMember member)
+    {
+        if (_members.TryGetValue(member.ConnectionId, out var existing))
+        {
+            if (existing.Hub.Equals(member.Hub)) return false;
+            Leave(member.ConnectionId);
+        }
+        _members[member.ConnectionId] = member;
+        _membersPerHub[member.Hub] = _membersPerHub.GetValueOrDefault(member.Hub) + 1;
+        var connections = _connectionsPerUser.GetValueOrDefault(member.UserId);
+        _connectionsPerUser[member.UserId] = connections + 1;
+        return connections == 0;
+    }
+
+    /// <summary>Removes a member; returns it and whether its user has no connection left here (a presence <c>leave</c>).</summary>
+    public (RoomMember? Member, bool UserLeft) Leave(string connectionId)
+    {
+        if (!_members.Remove(connectionId, out var member)) return (null, false);
+        if (--_membersPerHub[member.Hub] == 0) _membersPerHub.Remove(member.Hub);
+        var remaining = --_connectionsPerUser[member.UserId];
+        if (remaining == 0) _connectionsPerUser.Remove(member.UserId);
+        return (member, remaining == 0);
+    }
+
+    /// <summary>Every member delivered through <paramref name="hub"/> (a node that went away).</summary>
+    public List<string> MembersOn(IActorRef hub) =>
+        _members.Values.Where(m => m.Hub.Equals(hub)).Select(m => m.ConnectionId).ToList();
+
+    /// <summary>Accepts a publish: assigns the next offset, builds its frame with it, and keeps it in history.</summary>
+    public (long Offset, byte[] Frame) Append(Func<long, byte[]> frameFor)
+    {
+        var offset = Offset + 1;
+        var frame = frameFor(offset);
+        Offset = offset;
+        if (_historySize > 0)
+        {
+            _history.Enqueue((offset, frame));
+            while (_history.Count > _historySize) _history.Dequeue();
+        }
+        return (offset, frame);
+    }
+
+    /// <summary>
+    /// What a client that last saw <paramref name="sinceOffset"/> in <paramref name="sinceEpoch"/>
+    /// missed. Recovered only when the epoch matches and history still reaches back to the next offset.
+    /// </summary>
+    public Recovery Recover(string? sinceEpoch, long? sinceOffset)
+    {
+        if (sinceEpoch is null || sinceOffset is not { } since) return new Recovery([], false);
+        if (sinceEpoch != Epoch || since < 0 || since > Offset) return new Recovery([], false);
+        if (since == Offset) return new Recovery([], true);
+        var missed = new List<byte[]>();
+        long oldest = long.MaxValue;
+        foreach (var (offset, frame) in _history)
+        {
+            oldest = Math.Min(oldest, offset);
+            if (offset > since) missed.Add(frame);
+        }
+        return new Recovery(missed, oldest <= since + 1);
+    }
+}

@@ -1,0 +1,38 @@
+using Akka.Actor;
+
+namespace Broker.Contracts.Cluster;
+
+/// <summary>Messages addressed to one user's directory entry; routed by <see cref="UserId"/>.</summary>
+public interface IWithUserId
+{
+    string UserId { get; }
+}
+
+/// <summary>Commands to the sharded per-user directory, which knows every connection of a user in the cluster.</summary>
+public static class UserCommands
+{
+    /// <summary>A connection of this user authenticated.</summary>
+    public sealed record RegisterConnection(string UserId, string ConnectionId, IActorRef Connection) : IWithUserId;
+
+    /// <summary>A connection of this user closed.</summary>
+    public sealed record UnregisterConnection(string UserId, string ConnectionId) : IWithUserId;
+
+    /// <summary>The rooms a connection is in changed (for the online-status API).</summary>
+    public sealed record UpdateRooms(string UserId, string ConnectionId, string[] Rooms) : IWithUserId;
+
+    /// <summary>Send a <c>direct</c> frame to every connection of the user. Replies <see cref="UserEvents.DirectDelivered"/>.</summary>
+    public sealed record SendToUser(string UserId, string From, byte[] Payload, string? RequestId) : IWithUserId;
+
+    /// <summary>Ask for online status. Replies <see cref="UserEvents.UserStatus"/>.</summary>
+    public sealed record GetUserStatus(string UserId) : IWithUserId;
+}
+
+/// <summary>Replies of the user directory.</summary>
+public static class UserEvents
+{
+    /// <summary>How many connections a direct message reached.</summary>
+    public sealed record DirectDelivered(string? RequestId, int Delivered);
+
+    /// <summary>Online status across the cluster.</summary>
+    public sealed record UserStatus(string UserId, bool Online, int Connections, string[] Rooms);
+}

@@ -1,0 +1,118 @@
+using System.Text.Json;
+using Akka.Actor;
+using Broker.Actors.Configuration;
+using Broker.Contracts.Cluster;
+using Broker.Contracts.Protocol;
+using Broker.Host.Hosting;
+using Broker.Host.WebSockets;
+using Microsoft.Extensions.Options;
+
+namespace Broker.Host.Api;
+
+/// <summary>The back-end HTTP API (PROTOCOL §1): publish to a room or a user, room presence, user status.</summary>
+public static class BackendApiEndpoints
+{
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
+
+    public static IEndpointRouteBuilder MapBackendApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/publish", PublishAsync);
+        app.MapGet("/api/rooms/{room}", GetRoomAsync);
+        app.MapGet("/api/users/{user}", GetUserAsync);
+        return app;
+    }
+
+    private static async Task PublishAsync(HttpContext context, ApiAuthorization auth, BrokerNode node, IOptions<BrokerOptions> options)
+    {
+        var (refusal, caller) = await auth.AuthorizeAsync(context);
+        if (refusal is { } status)
+        {
+            await WebSocketEndpoint.Problem(context, status, status == 401 ? "missing or invalid credentials" : $"token lacks scope {ApiAuthorization.PublishScope}");
+            return;
+        }
+        var body = await ReadBodyAsync(context, options.Value.Limits.MaxMessageBytes);
+        if (body is null)
+        {
+            await WebSocketEndpoint.Problem(context, 400, $"body must be JSON of at most {options.Value.Limits.MaxMessageBytes} bytes");
+            return;
+        }
+        ApiPublishRequest? request;
+        try { request = JsonSerializer.Deserialize(body, HostJsonContext.Default.ApiPublishRequest); }
+        catch (JsonException) { request = null; }
+        if (request is null || request.Payload.ValueKind == JsonValueKind.Undefined || (request.Room is null) == (request.User is null))
+        {
+            await WebSocketEndpoint.Problem(context, 400, "body must be {\"room\":\"r\",\"payload\":…} or {\"user\":\"u\",\"payload\":…}");
+            return;
+        }
+        var payload = ServerFrames.RawJson(request.Payload);
+        if (request.Room is { } room)
+        {
+            if (FrameParser.RoomError(room) is { } roomError)
+            {
+                await WebSocketEndpoint.Problem(context, 400, roomError);
+                return;
+            }
+            var accepted = await node.Rooms.Ask<RoomEvents.PublishAccepted>(
+                new RoomCommands.PublishToRoom(room, null, caller, payload, false, null), AskTimeout);
+            context.Response.StatusCode = StatusCodes.Status202Accepted;
+            await context.Response.WriteAsJsonAsync(new ApiPublishAccepted(accepted.Offset), HostJsonContext.Default.ApiPublishAccepted);
+            return;
+        }
+        if (request.User!.Length is 0 or > FrameParser.MaxUserLength)
+        {
+            await WebSocketEndpoint.Problem(context, 400, "user must be 1 to 256 characters");
+            return;
+        }
+        var delivered = await node.Users.Ask<UserEvents.DirectDelivered>(
+            new UserCommands.SendToUser(request.User, caller, payload, null), AskTimeout);
+        context.Response.StatusCode = StatusCodes.Status202Accepted;
+        await context.Response.WriteAsJsonAsync(new ApiSendAccepted(delivered.Delivered), HostJsonContext.Default.ApiSendAccepted);
+    }
+
+    private static async Task GetRoomAsync(HttpContext context, string room, ApiAuthorization auth, BrokerNode node)
+    {
+        if (await Refused(context, auth)) return;
+        if (FrameParser.RoomError(room) is { } roomError)
+        {
+            await WebSocketEndpoint.Problem(context, 400, roomError);
+            return;
+        }
+        var info = await node.Rooms.Ask<RoomEvents.RoomInfo>(new RoomCommands.GetRoomInfo(room), AskTimeout);
+        await context.Response.WriteAsJsonAsync(new ApiRoomPresence(info.RoomId, info.Members, info.Offset, info.Epoch), HostJsonContext.Default.ApiRoomPresence);
+    }
+
+    private static async Task GetUserAsync(HttpContext context, string user, ApiAuthorization auth, BrokerNode node)
+    {
+        if (await Refused(context, auth)) return;
+        if (user.Length > FrameParser.MaxUserLength)
+        {
+            await WebSocketEndpoint.Problem(context, 400, "user must be 1 to 256 characters");
+            return;
+        }
+        var status = await node.Users.Ask<UserEvents.UserStatus>(new UserCommands.GetUserStatus(user), AskTimeout);
+        await context.Response.WriteAsJsonAsync(new ApiUserStatus(status.UserId, status.Online, status.Connections, status.Rooms), HostJsonContext.Default.ApiUserStatus);
+    }
+
+    private static async Task<bool> Refused(HttpContext context, ApiAuthorization auth)
+    {
+        var (refusal, _) = await auth.AuthorizeAsync(context);
+        if (refusal is not { } status) return false;
+        await WebSocketEndpoint.Problem(context, status, status == 401 ? "missing or invalid credentials" : $"token lacks scope {ApiAuthorization.PublishScope}");
+        return true;
+    }
+
+    /// <summary>The body, or null when it is larger than <paramref name="max"/> bytes.</summary>
+    private static async Task<byte[]?> ReadBodyAsync(HttpContext context, int max)
+    {
+        if (context.Request.ContentLength > max) return null;
+        using var buffer = new MemoryStream();
+        var chunk = new byte[8192];
+        int read;
+        while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
+        {
+            if (buffer.Length + read > max) return null;
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
+    }
+}
