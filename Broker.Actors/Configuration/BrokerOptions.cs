@@ -36,6 +36,19 @@ public sealed class BrokerOptions
 
     /// <summary>Cluster membership.</summary>
     public ClusterOptions Cluster { get; set; } = new();
+
+    /// <summary>Raw Akka settings for operators.</summary>
+    public AkkaOptions Akka { get; set; } = new();
+}
+
+/// <summary>An escape hatch to Akka's own settings, for tuning without a rebuild.</summary>
+public sealed class AkkaOptions
+{
+    /// <summary>
+    /// HOCON applied over the built-in settings (hocon/broker.hocon), e.g.
+    /// <c>akka.cluster.split-brain-resolver.stable-after = 20s</c>. Unset by default.
+    /// </summary>
+    public string? Hocon { get; set; }
 }
 
 /// <summary>JWT validation (PROTOCOL §2).</summary>

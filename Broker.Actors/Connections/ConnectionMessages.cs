@@ -18,8 +18,8 @@ public static class ConnectionMessages
     /// <summary>Connection → supervisor: the connection authenticated as <paramref name="UserId"/>.</summary>
     public sealed record Authenticated(string UserId);
 
-    /// <summary>Anyone → connection: deliver this already-serialized frame.</summary>
-    public sealed record Deliver(byte[] Frame);
+    /// <summary>Anyone → connection: deliver this already-serialized frame. Rooms and users send it across nodes.</summary>
+    public sealed record Deliver(byte[] Frame) : Broker.Contracts.Cluster.IClusterMessage;
 
     /// <summary>Anyone → connection: close with this code and reason.</summary>
     public sealed record CloseConnection(int Code, string Reason);

@@ -3,7 +3,7 @@ using Akka.Actor;
 namespace Broker.Contracts.Cluster;
 
 /// <summary>Messages addressed to one room; the shard extractor routes them by <see cref="RoomId"/>.</summary>
-public interface IWithRoomId
+public interface IWithRoomId : IClusterMessage
 {
     string RoomId { get; }
 }
@@ -34,23 +34,20 @@ public static class RoomCommands
 public static class RoomEvents
 {
     /// <summary>Room → each hub with members, once per node: deliver <paramref name="Frame"/> to the local members.</summary>
-    public sealed record RoomBroadcast(string RoomId, byte[] Frame, string? ExcludeConnectionId);
+    public sealed record RoomBroadcast(string RoomId, byte[] Frame, string? ExcludeConnectionId) : IClusterMessage;
 
     /// <summary>
     /// Room → the joiner's hub: the replayed <c>message</c> frames then the <c>joined</c> (or <c>error</c>)
     /// frame, in order. Going through the hub keeps them ordered with live broadcasts.
     /// </summary>
-    public sealed record JoinResult(string RoomId, string ConnectionId, bool Accepted, byte[][] Frames);
-
-    /// <summary>Room → the leaver's hub: the <c>left</c> frame, if the leave asked for a reply.</summary>
-    public sealed record LeaveResult(string RoomId, string ConnectionId, byte[]? Frame);
+    public sealed record JoinResult(string RoomId, string ConnectionId, bool Accepted, byte[][] Frames) : IClusterMessage;
 
     /// <summary>Room → publisher: accepted with this offset.</summary>
-    public sealed record PublishAccepted(string RoomId, string? RequestId, long Offset);
+    public sealed record PublishAccepted(string RoomId, string? RequestId, long Offset) : IClusterMessage;
 
     /// <summary>Room → publisher: refused (e.g. not a member).</summary>
-    public sealed record PublishRejected(string RoomId, string? RequestId, string Code, string Message);
+    public sealed record PublishRejected(string RoomId, string? RequestId, string Code, string Message) : IClusterMessage;
 
     /// <summary>Reply to <see cref="RoomCommands.GetRoomInfo"/>.</summary>
-    public sealed record RoomInfo(string RoomId, string[] Members, long Offset, string Epoch);
+    public sealed record RoomInfo(string RoomId, string[] Members, long Offset, string Epoch) : IClusterMessage;
 }

@@ -3,7 +3,7 @@ using Akka.Actor;
 namespace Broker.Contracts.Cluster;
 
 /// <summary>Messages addressed to one user's directory entry; routed by <see cref="UserId"/>.</summary>
-public interface IWithUserId
+public interface IWithUserId : IClusterMessage
 {
     string UserId { get; }
 }
@@ -31,8 +31,8 @@ public static class UserCommands
 public static class UserEvents
 {
     /// <summary>How many connections a direct message reached.</summary>
-    public sealed record DirectDelivered(string? RequestId, int Delivered);
+    public sealed record DirectDelivered(string? RequestId, int Delivered) : IClusterMessage;
 
     /// <summary>Online status across the cluster.</summary>
-    public sealed record UserStatus(string UserId, bool Online, int Connections, string[] Rooms);
+    public sealed record UserStatus(string UserId, bool Online, int Connections, string[] Rooms) : IClusterMessage;
 }

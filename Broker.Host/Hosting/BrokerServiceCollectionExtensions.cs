@@ -59,7 +59,11 @@ public static class BrokerServiceCollectionExtensions
         var seeds = (options.Cluster.SeedNodes ?? "")
             .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-        akka.AddHocon(LoadHocon(), HoconAddMode.Prepend)
+        akka.AddHocon(LoadHocon(), HoconAddMode.Prepend);
+        // Added after, so operator overrides win over the built-in file.
+        if (options.Akka.Hocon is { Length: > 0 } overrides)
+            akka.AddHocon(ConfigurationFactory.ParseString(overrides), HoconAddMode.Prepend);
+        akka
             .ConfigureLoggers(loggers => loggers.AddLoggerFactory())
             .WithRemoting(options.Cluster.Hostname, options.Cluster.Port)
             .WithClustering(new Akka.Cluster.Hosting.ClusterOptions { Roles = ["broker"], SeedNodes = seeds.Length > 0 ? seeds : null })

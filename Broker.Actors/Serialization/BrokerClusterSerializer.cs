@@ -1,0 +1,207 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Serialization;
+using Broker.Actors.Connections;
+using static Broker.Contracts.Cluster.RoomCommands;
+using static Broker.Contracts.Cluster.RoomEvents;
+using static Broker.Contracts.Cluster.UserCommands;
+using static Broker.Contracts.Cluster.UserEvents;
+
+namespace Broker.Actors.Serialization;
+
+/// <summary>
+/// The wire format of every <see cref="Contracts.Cluster.IClusterMessage"/> between nodes: one
+/// compact JSON object per message, written and read with Utf8JsonWriter/JsonDocument (no
+/// reflection), with a short string manifest per type. Frames and payloads are already UTF-8
+/// JSON, so they are embedded raw (never base64, never re-escaped): a room broadcast costs its
+/// frame plus a few bytes. Actor references travel as full actor paths.
+/// </summary>
+public sealed class BrokerClusterSerializer : SerializerWithStringManifest
+{
+    /// <summary>Registered in hocon/broker.hocon; must never change once deployed.</summary>
+    public const int SerializerId = 7301;
+
+    private const string JoinRoomManifest = "RJ";
+    private const string LeaveRoomManifest = "RL";
+    private const string PublishToRoomManifest = "RP";
+    private const string GetRoomInfoManifest = "RG";
+    private const string RoomBroadcastManifest = "RB";
+    private const string JoinResultManifest = "RR";
+    private const string PublishAcceptedManifest = "RA";
+    private const string PublishRejectedManifest = "RX";
+    private const string RoomInfoManifest = "RI";
+    private const string RegisterConnectionManifest = "UR";
+    private const string UnregisterConnectionManifest = "UU";
+    private const string UpdateRoomsManifest = "UM";
+    private const string SendToUserManifest = "US";
+    private const string GetUserStatusManifest = "UG";
+    private const string DirectDeliveredManifest = "UD";
+    private const string UserStatusManifest = "UT";
+    private const string DeliverManifest = "CD";
+
+    public BrokerClusterSerializer(ExtendedActorSystem system) : base(system) { }
+
+    public override int Identifier => SerializerId;
+
+    public override string Manifest(object o) => o switch
+    {
+        JoinRoom => JoinRoomManifest,
+        LeaveRoom => LeaveRoomManifest,
+        PublishToRoom => PublishToRoomManifest,
+        GetRoomInfo => GetRoomInfoManifest,
+        RoomBroadcast => RoomBroadcastManifest,
+        JoinResult => JoinResultManifest,
+        PublishAccepted => PublishAcceptedManifest,
+        PublishRejected => PublishRejectedManifest,
+        RoomInfo => RoomInfoManifest,
+        RegisterConnection => RegisterConnectionManifest,
+        UnregisterConnection => UnregisterConnectionManifest,
+        UpdateRooms => UpdateRoomsManifest,
+        SendToUser => SendToUserManifest,
+        GetUserStatus => GetUserStatusManifest,
+        DirectDelivered => DirectDeliveredManifest,
+        UserStatus => UserStatusManifest,
+        ConnectionMessages.Deliver => DeliverManifest,
+        _ => throw new ArgumentException($"{o.GetType()} is not a broker cluster message", nameof(o)),
+    };
+
+    public override byte[] ToBinary(object obj)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true }))
+        {
+            w.WriteStartObject();
+            switch (obj)
+            {
+                case JoinRoom m:
+                    w.WriteString("r", m.RoomId); w.WriteString("c", m.ConnectionId); w.WriteString("u", m.UserId);
+                    WriteRef(w, "cr", m.Connection); WriteRef(w, "h", m.Hub);
+                    WriteOptional(w, "q", m.RequestId); WriteOptional(w, "e", m.SinceEpoch);
+                    if (m.SinceOffset is { } since) w.WriteNumber("o", since);
+                    break;
+                case LeaveRoom m:
+                    w.WriteString("r", m.RoomId); w.WriteString("c", m.ConnectionId); WriteOptional(w, "q", m.RequestId);
+                    w.WriteBoolean("y", m.Reply);
+                    break;
+                case PublishToRoom m:
+                    w.WriteString("r", m.RoomId); WriteOptional(w, "c", m.ConnectionId); w.WriteString("f", m.From);
+                    WriteRaw(w, "p", m.Payload); w.WriteBoolean("x", m.ExcludeSelf); WriteOptional(w, "q", m.RequestId);
+                    break;
+                case GetRoomInfo m:
+                    w.WriteString("r", m.RoomId);
+                    break;
+                case RoomBroadcast m:
+                    w.WriteString("r", m.RoomId); WriteRaw(w, "fr", m.Frame); WriteOptional(w, "x", m.ExcludeConnectionId);
+                    break;
+                case JoinResult m:
+                    w.WriteString("r", m.RoomId); w.WriteString("c", m.ConnectionId); w.WriteBoolean("a", m.Accepted);
+                    w.WriteStartArray("fs");
+                    foreach (var frame in m.Frames) w.WriteRawValue(frame, skipInputValidation: true);
+                    w.WriteEndArray();
+                    break;
+                case PublishAccepted m:
+                    w.WriteString("r", m.RoomId); WriteOptional(w, "q", m.RequestId); w.WriteNumber("o", m.Offset);
+                    break;
+                case PublishRejected m:
+                    w.WriteString("r", m.RoomId); WriteOptional(w, "q", m.RequestId); w.WriteString("k", m.Code); w.WriteString("m", m.Message);
+                    break;
+                case RoomInfo m:
+                    w.WriteString("r", m.RoomId); WriteStrings(w, "ms", m.Members); w.WriteNumber("o", m.Offset); w.WriteString("e", m.Epoch);
+                    break;
+                case RegisterConnection m:
+                    w.WriteString("u", m.UserId); w.WriteString("c", m.ConnectionId); WriteRef(w, "cr", m.Connection);
+                    break;
+                case UnregisterConnection m:
+                    w.WriteString("u", m.UserId); w.WriteString("c", m.ConnectionId);
+                    break;
+                case UpdateRooms m:
+                    w.WriteString("u", m.UserId); w.WriteString("c", m.ConnectionId); WriteStrings(w, "rs", m.Rooms);
+                    break;
+                case SendToUser m:
+                    w.WriteString("u", m.UserId); w.WriteString("f", m.From); WriteRaw(w, "p", m.Payload); WriteOptional(w, "q", m.RequestId);
+                    break;
+                case GetUserStatus m:
+                    w.WriteString("u", m.UserId);
+                    break;
+                case DirectDelivered m:
+                    WriteOptional(w, "q", m.RequestId); w.WriteNumber("n", m.Delivered);
+                    break;
+                case UserStatus m:
+                    w.WriteString("u", m.UserId); w.WriteBoolean("on", m.Online); w.WriteNumber("n", m.Connections); WriteStrings(w, "rs", m.Rooms);
+                    break;
+                case ConnectionMessages.Deliver m:
+                    WriteRaw(w, "fr", m.Frame);
+                    break;
+                default:
+                    throw new ArgumentException($"{obj.GetType()} is not a broker cluster message", nameof(obj));
+            }
+            w.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    public override object FromBinary(byte[] bytes, string manifest)
+    {
+        using var document = JsonDocument.Parse(bytes);
+        var d = document.RootElement;
+        return manifest switch
+        {
+            JoinRoomManifest => new JoinRoom(S(d, "r"), S(d, "c"), S(d, "u"), Ref(d, "cr"), Ref(d, "h"), OS(d, "q"), OS(d, "e"),
+                d.TryGetProperty("o", out var o) ? o.GetInt64() : null),
+            LeaveRoomManifest => new LeaveRoom(S(d, "r"), S(d, "c"), OS(d, "q"), d.GetProperty("y").GetBoolean()),
+            PublishToRoomManifest => new PublishToRoom(S(d, "r"), OS(d, "c"), S(d, "f"), Raw(d, "p"), d.GetProperty("x").GetBoolean(), OS(d, "q")),
+            GetRoomInfoManifest => new GetRoomInfo(S(d, "r")),
+            RoomBroadcastManifest => new RoomBroadcast(S(d, "r"), Raw(d, "fr"), OS(d, "x")),
+            JoinResultManifest => new JoinResult(S(d, "r"), S(d, "c"), d.GetProperty("a").GetBoolean(),
+                d.GetProperty("fs").EnumerateArray().Select(RawOf).ToArray()),
+            PublishAcceptedManifest => new PublishAccepted(S(d, "r"), OS(d, "q"), d.GetProperty("o").GetInt64()),
+            PublishRejectedManifest => new PublishRejected(S(d, "r"), OS(d, "q"), S(d, "k"), S(d, "m")),
+            RoomInfoManifest => new RoomInfo(S(d, "r"), Strings(d, "ms"), d.GetProperty("o").GetInt64(), S(d, "e")),
+            RegisterConnectionManifest => new RegisterConnection(S(d, "u"), S(d, "c"), Ref(d, "cr")),
+            UnregisterConnectionManifest => new UnregisterConnection(S(d, "u"), S(d, "c")),
+            UpdateRoomsManifest => new UpdateRooms(S(d, "u"), S(d, "c"), Strings(d, "rs")),
+            SendToUserManifest => new SendToUser(S(d, "u"), S(d, "f"), Raw(d, "p"), OS(d, "q")),
+            GetUserStatusManifest => new GetUserStatus(S(d, "u")),
+            DirectDeliveredManifest => new DirectDelivered(OS(d, "q"), d.GetProperty("n").GetInt32()),
+            UserStatusManifest => new UserStatus(S(d, "u"), d.GetProperty("on").GetBoolean(), d.GetProperty("n").GetInt32(), Strings(d, "rs")),
+            DeliverManifest => new ConnectionMessages.Deliver(Raw(d, "fr")),
+            _ => throw new System.Runtime.Serialization.SerializationException($"unknown broker manifest '{manifest}'"),
+        };
+    }
+
+    private static void WriteOptional(Utf8JsonWriter w, string name, string? value)
+    {
+        if (value is not null) w.WriteString(name, value);
+    }
+
+    private static void WriteRaw(Utf8JsonWriter w, string name, byte[] json)
+    {
+        w.WritePropertyName(name);
+        w.WriteRawValue(json, skipInputValidation: true);
+    }
+
+    private static void WriteStrings(Utf8JsonWriter w, string name, string[] values)
+    {
+        w.WriteStartArray(name);
+        foreach (var value in values) w.WriteStringValue(value);
+        w.WriteEndArray();
+    }
+
+    private static void WriteRef(Utf8JsonWriter w, string name, IActorRef actor) =>
+        w.WriteString(name, Akka.Serialization.Serialization.SerializedActorPath(actor));
+
+    private static string S(JsonElement d, string name) => d.GetProperty(name).GetString()!;
+
+    private static string? OS(JsonElement d, string name) => d.TryGetProperty(name, out var v) ? v.GetString() : null;
+
+    private static string[] Strings(JsonElement d, string name) =>
+        d.GetProperty(name).EnumerateArray().Select(e => e.GetString()!).ToArray();
+
+    private static byte[] Raw(JsonElement d, string name) => RawOf(d.GetProperty(name));
+
+    private static byte[] RawOf(JsonElement element) => JsonMarshal.GetRawUtf8Value(element).ToArray();
+
+    private IActorRef Ref(JsonElement d, string name) => system.Provider.ResolveActorRef(S(d, name));
+}

@@ -1,0 +1,96 @@
+using System.Text.Json;
+using Xunit;
+
+namespace Broker.Tests.Cluster;
+
+/// <summary>
+/// A node dies mid-conversation. Its clients reconnect to a survivor and recover with
+/// <c>since</c>; rooms it hosted come back on survivors with a new epoch (history was in memory).
+/// </summary>
+[Trait("Category", "Cluster")]
+public sealed class NodeFailureTests : IAsyncLifetime
+{
+    private ThreeNodeCluster _cluster = null!;
+
+    public async Task InitializeAsync() => _cluster = await ThreeNodeCluster.StartAsync();
+    public async Task DisposeAsync() => await _cluster.DisposeAsync();
+
+    private ClusterNode Seed => _cluster.Nodes[0];
+    private ClusterNode Victim => _cluster.Nodes[1];
+    private ClusterNode Survivor => _cluster.Nodes[2];
+
+    [Fact]
+    public async Task Clients_of_a_crashed_node_recover_every_missed_message_on_a_survivor()
+    {
+        // A room that lives on a node that will survive, and one that lives on the victim.
+        var (watcher, _) = await WsClient.ConnectAsync(Seed.WebSocketUri(), await Seed.TokenAsync("watcher"));
+        var safeRoom = await RoomHostedWhere(watcher, host => host != Victim);
+        var doomedRoom = await RoomHostedWhere(watcher, host => host == Victim);
+
+        var (traveller, _) = await WsClient.ConnectAsync(Victim.WebSocketUri(), await Victim.TokenAsync("traveller"));
+        await traveller.SendAsync(new { type = "join", data = new { room = safeRoom } });
+        await traveller.NextAsync("joined");
+
+        for (var n = 1; n <= 10; n++)
+            await watcher.SendAsync(new { type = "publish", data = new { room = safeRoom, payload = n } });
+        for (var n = 1; n <= 5; n++)
+            await watcher.SendAsync(new { type = "publish", data = new { room = doomedRoom, payload = n } });
+        JsonElement last = default;
+        for (var n = 1; n <= 10; n++) last = (await traveller.NextAsync("message")).GetProperty("data");
+        var epoch = last.GetProperty("epoch").GetString()!;
+        Assert.Equal(10, last.GetProperty("offset").GetInt64());
+        JsonElement doomedLast = default;
+        while (doomedLast.ValueKind == JsonValueKind.Undefined || doomedLast.GetProperty("offset").GetInt64() < 5)
+        {
+            var data = (await watcher.NextAsync("message")).GetProperty("data");
+            if (data.GetProperty("room").GetString() == doomedRoom) doomedLast = data;
+        }
+
+        await Victim.CrashAsync();
+        Assert.NotEqual(1000, await traveller.ClosedAsync());
+
+        // While the traveller is away, the room goes on.
+        for (var n = 11; n <= 20; n++)
+            await watcher.SendAsync(new { type = "publish", id = $"p{n}", data = new { room = safeRoom, payload = n } });
+
+        // Reconnect to a survivor and recover from offset 10.
+        var (back, _) = await WsClient.ConnectAsync(Survivor.WebSocketUri(), await Survivor.TokenAsync("traveller"));
+        await back.SendAsync(new { type = "join", id = "rejoin", data = new { room = safeRoom, since = new { epoch, offset = 10 } } });
+        var missed = new List<long>();
+        JsonElement frame;
+        while ((frame = await back.NextAnyAsync()).GetProperty("type").GetString() != "joined")
+        {
+            Assert.Equal("message", frame.GetProperty("type").GetString());
+            missed.Add(frame.GetProperty("data").GetProperty("offset").GetInt64());
+        }
+        Assert.Equal(Enumerable.Range(11, 10).Select(o => (long)o), missed);
+        var joined = frame.GetProperty("data");
+        Assert.True(joined.GetProperty("recovered").GetBoolean());
+        Assert.Equal(epoch, joined.GetProperty("epoch").GetString());
+
+        // The room the victim hosted is back on a survivor, honestly: a new epoch, nothing recovered.
+        await watcher.SendAsync(new { type = "join", id = "doomed", data = new { room = doomedRoom, since = new { epoch = doomedLast.GetProperty("epoch").GetString(), offset = 5 } } });
+        var reborn = (await watcher.NextAsync("joined")).GetProperty("data");
+        Assert.NotEqual(doomedLast.GetProperty("epoch").GetString(), reborn.GetProperty("epoch").GetString());
+        Assert.False(reborn.GetProperty("recovered").GetBoolean());
+        Assert.True(await Survivor.HostsRoomAsync(doomedRoom) || await Seed.HostsRoomAsync(doomedRoom));
+
+        await back.DisposeAsync();
+        await watcher.DisposeAsync();
+        await traveller.DisposeAsync();
+    }
+
+    /// <summary>Joins fresh rooms until one is hosted where <paramref name="wanted"/> says.</summary>
+    private async Task<string> RoomHostedWhere(WsClient member, Func<ClusterNode, bool> wanted)
+    {
+        // Each of three nodes is as likely to host a new room; 40 tries miss with odds of (2/3)^40.
+        for (var i = 0; i < 40; i++)
+        {
+            var room = $"fail-{Guid.NewGuid():N}";
+            await member.SendAsync(new { type = "join", data = new { room } });
+            await member.NextAsync("joined");
+            if (wanted(await _cluster.HostOfAsync(room))) return room;
+        }
+        throw new InvalidOperationException("no room landed on the wanted node");
+    }
+}
