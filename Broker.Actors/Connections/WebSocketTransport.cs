@@ -33,7 +33,10 @@ public sealed class WebSocketTransport : IConnectionTransport
     private readonly IMaterializer _materializer;
     private readonly TransportLimits _limits;
     private readonly Channel<byte[]> _outbound;
+    private readonly Channel<InboundFrame> _inbound = Channel.CreateBounded<InboundFrame>(
+        new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly CancellationTokenSource _abort = new();
+    private readonly CancellationTokenSource _closing = new();
     private readonly TaskCompletionSource _inboundEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _closeRequested;
@@ -70,8 +73,13 @@ public sealed class WebSocketTransport : IConnectionTransport
 
     public void Start(IActorRef connection)
     {
+        // The socket is read by a loop of its own, not by the stream: when the actor stops, the
+        // stream is cancelled, but the socket must still be read until the peer's close frame
+        // arrives, or the close handshake is cut short and the client never sees our close code.
+        _ = Task.Run(ReadLoopAsync);
+
         var limiter = new InboundRateLimiter(_limits.RatePerSecond, _limits.RateBurst, Stopwatch.GetTimestamp());
-        Source.From(() => ReadMessagesAsync(_abort.Token))
+        ChannelSource.FromReader(_inbound.Reader)
             .Select(frame => ApplyRateLimit(frame, limiter))
             .RunWith(Sink.ActorRefWithAck<InboundFrame>(
                 connection,
@@ -94,6 +102,7 @@ public sealed class WebSocketTransport : IConnectionTransport
         _closeCode = code;
         _closeReason = reason;
         _discardQueued = discardQueued;
+        _closing.Cancel();
         _outbound.Writer.TryComplete();
         // Whatever happens next, the socket is gone by the grace period.
         _abort.CancelAfter(_limits.CloseGrace);
@@ -103,6 +112,7 @@ public sealed class WebSocketTransport : IConnectionTransport
     public void Abort()
     {
         Interlocked.Exchange(ref _closeRequested, 1);
+        _closing.Cancel();
         _outbound.Writer.TryComplete();
         _abort.Cancel();
     }
@@ -130,21 +140,35 @@ public sealed class WebSocketTransport : IConnectionTransport
         return frame;
     }
 
-    private async IAsyncEnumerable<InboundFrame> ReadMessagesAsync(
-        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads whole messages into the inbound channel, one at a time (the channel holds one, so a
+    /// busy actor slows its own socket). Once closing, or after a message that ends the
+    /// connection, it keeps reading and discards until the peer's close frame or the abort.
+    /// </summary>
+    private async Task ReadLoopAsync()
     {
+        var draining = false;
         try
         {
             while (true)
             {
-                var frame = await ReadOneAsync(cancellationToken).ConfigureAwait(false);
-                if (frame is null) yield break;
-                yield return frame;
-                if (frame.Kind is InboundKind.TooBig or InboundKind.InvalidUtf8) yield break;
+                var frame = await ReadOneAsync(_abort.Token).ConfigureAwait(false);
+                if (frame is null) break;
+                if (draining || _closing.IsCancellationRequested) continue;
+                try
+                {
+                    await _inbound.Writer.WriteAsync(frame, _closing.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    draining = true;
+                }
+                if (frame.Kind is InboundKind.TooBig or InboundKind.InvalidUtf8) draining = true;
             }
         }
         finally
         {
+            _inbound.Writer.TryComplete();
             _inboundEnded.TrySetResult();
         }
     }

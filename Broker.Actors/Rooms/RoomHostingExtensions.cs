@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster.Hosting;
 using Akka.Cluster.Sharding;
 using Akka.Hosting;
+using Broker.Actors.Tickets;
 using Broker.Actors.Users;
 
 namespace Broker.Actors.Rooms;
@@ -12,7 +13,7 @@ public sealed class RoomHubKey;
 /// <summary>Registers the room and user tiers with Akka.Hosting.</summary>
 public static class RoomHostingExtensions
 {
-    /// <summary>Shard regions for rooms and the user directory, and this node's <see cref="RoomHub"/>.</summary>
+    /// <summary>Shard regions for rooms, the user directory and handshake tickets, and this node's <see cref="RoomHub"/>.</summary>
     public static AkkaConfigurationBuilder WithRoomsAndUsers(this AkkaConfigurationBuilder akka, RoomSettings settings, string role = "broker")
     {
         var shardOptions = new ShardOptions
@@ -25,6 +26,7 @@ public static class RoomHostingExtensions
         return akka
             .WithShardRegion<RoomActor>("rooms", roomId => RoomActor.Props(roomId, settings), new RoomMessageExtractor(), shardOptions)
             .WithShardRegion<UserActor>("users", userId => UserActor.Props(userId, settings.IdleTimeout), new UserMessageExtractor(), shardOptions)
+            .WithShardRegion<TicketActor>("tickets", TicketActor.Props, new TicketMessageExtractor(), shardOptions)
             .WithActors((system, registry) =>
             {
                 var hub = system.ActorOf(RoomHub.Props(registry.Get<RoomActor>()), "room-hub");

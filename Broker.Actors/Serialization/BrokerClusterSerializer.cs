@@ -8,6 +8,8 @@ using static Broker.Contracts.Cluster.RoomCommands;
 using static Broker.Contracts.Cluster.RoomEvents;
 using static Broker.Contracts.Cluster.UserCommands;
 using static Broker.Contracts.Cluster.UserEvents;
+using static Broker.Contracts.Cluster.TicketCommands;
+using static Broker.Contracts.Cluster.TicketEvents;
 
 namespace Broker.Actors.Serialization;
 
@@ -40,6 +42,10 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
     private const string DirectDeliveredManifest = "UD";
     private const string UserStatusManifest = "UT";
     private const string DeliverManifest = "CD";
+    private const string StoreTicketManifest = "TS";
+    private const string RedeemTicketManifest = "TR";
+    private const string TicketStoredManifest = "TK";
+    private const string TicketRedeemedManifest = "TD";
 
     public BrokerClusterSerializer(ExtendedActorSystem system) : base(system) { }
 
@@ -64,6 +70,10 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
         DirectDelivered => DirectDeliveredManifest,
         UserStatus => UserStatusManifest,
         ConnectionMessages.Deliver => DeliverManifest,
+        StoreTicket => StoreTicketManifest,
+        RedeemTicket => RedeemTicketManifest,
+        TicketStored => TicketStoredManifest,
+        TicketRedeemed => TicketRedeemedManifest,
         _ => throw new ArgumentException($"{o.GetType()} is not a broker cluster message", nameof(o)),
     };
 
@@ -134,6 +144,19 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
                 case ConnectionMessages.Deliver m:
                     WriteRaw(w, "fr", m.Frame);
                     break;
+                case StoreTicket m:
+                    w.WriteString("t", m.TicketId); w.WriteString("u", m.UserId); w.WriteNumber("ce", m.CredentialExpiresAtMs);
+                    w.WriteString("ip", m.ClientIp); w.WriteNumber("te", m.TicketExpiresAtMs);
+                    break;
+                case RedeemTicket m:
+                    w.WriteString("t", m.TicketId); w.WriteString("ip", m.ClientIp);
+                    break;
+                case TicketStored m:
+                    w.WriteString("t", m.TicketId);
+                    break;
+                case TicketRedeemed m:
+                    w.WriteString("t", m.TicketId); WriteOptional(w, "u", m.UserId); w.WriteNumber("ce", m.CredentialExpiresAtMs);
+                    break;
                 default:
                     throw new ArgumentException($"{obj.GetType()} is not a broker cluster message", nameof(obj));
             }
@@ -167,6 +190,10 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
             DirectDeliveredManifest => new DirectDelivered(OS(d, "q"), d.GetProperty("n").GetInt32()),
             UserStatusManifest => new UserStatus(S(d, "u"), d.GetProperty("on").GetBoolean(), d.GetProperty("n").GetInt32(), Strings(d, "rs")),
             DeliverManifest => new ConnectionMessages.Deliver(Raw(d, "fr")),
+            StoreTicketManifest => new StoreTicket(S(d, "t"), S(d, "u"), d.GetProperty("ce").GetInt64(), S(d, "ip"), d.GetProperty("te").GetInt64()),
+            RedeemTicketManifest => new RedeemTicket(S(d, "t"), S(d, "ip")),
+            TicketStoredManifest => new TicketStored(S(d, "t")),
+            TicketRedeemedManifest => new TicketRedeemed(S(d, "t"), OS(d, "u"), d.GetProperty("ce").GetInt64()),
             _ => throw new System.Runtime.Serialization.SerializationException($"unknown broker manifest '{manifest}'"),
         };
     }

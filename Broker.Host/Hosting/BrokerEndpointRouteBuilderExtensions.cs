@@ -27,31 +27,11 @@ public static class BrokerEndpointRouteBuilderExtensions
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
 
+        // Before Kestrel stops waiting on WebSocket requests: close them with 1001 (also a
+        // CoordinatedShutdown task, whichever shutdown path comes first).
         var node = app.Services.GetRequiredService<BrokerNode>();
-        app.Lifetime.ApplicationStopping.Register(() => CloseAllSockets(node, app.Logger));
+        app.Lifetime.ApplicationStopping.Register(() => node.CloseAllSocketsAsync(TimeSpan.FromSeconds(10)).Wait());
         return app;
-    }
-
-    /// <summary>
-    /// Graceful shutdown: readiness drops, then every socket closes with 1001 so clients reconnect
-    /// elsewhere, before Kestrel stops waiting on the WebSocket requests.
-    /// </summary>
-    private static void CloseAllSockets(BrokerNode node, ILogger logger)
-    {
-        node.ShuttingDown = true;
-        if (!node.Started.IsCompletedSuccessfully) return;
-        try
-        {
-            node.Connections
-                .Ask<ConnectionMessages.AllClosed>(
-                    new ConnectionMessages.CloseAll(CloseCodes.GoingAway, CloseCodes.Reasons.ShuttingDown),
-                    TimeSpan.FromSeconds(10))
-                .Wait();
-        }
-        catch (Exception e)
-        {
-            logger.LogWarning(e, "Not every socket closed within 10 s of shutdown");
-        }
     }
 
     private static async Task<IResult> IssueTicketAsync(HttpContext context, JwtTokenValidator validator, ITicketStore tickets, IOptions<BrokerOptions> options)

@@ -18,6 +18,8 @@ public sealed class BrokerNode
     public IActorRef Rooms { get; private set; } = ActorRefs.Nobody;
     /// <summary>The user directory shard region.</summary>
     public IActorRef Users { get; private set; } = ActorRefs.Nobody;
+    /// <summary>The handshake ticket ledger shard region.</summary>
+    public IActorRef Tickets { get; private set; } = ActorRefs.Nobody;
     public IMaterializer Materializer { get; private set; } = null!;
     public string NodeName { get; private set; } = "";
 
@@ -31,11 +33,50 @@ public sealed class BrokerNode
         && Cluster.Get(System).SelfMember.Status == MemberStatus.Up
         && !ShuttingDown;
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task> _openSockets = new();
+
+    /// <summary>Tracks a socket until it is fully closed, so shutdown can wait for close handshakes.</summary>
+    internal void Track(string connectionId, Task closed)
+    {
+        _openSockets[connectionId] = closed;
+        closed.ContinueWith(_ => _openSockets.TryRemove(connectionId, out Task? _), TaskScheduler.Default);
+    }
+
+    /// <summary>Completes when every socket open now has finished its close handshake (or been aborted).</summary>
+    internal Task AllSocketsClosed() => Task.WhenAll(_openSockets.Values);
+
+    /// <summary>
+    /// Graceful shutdown of the sockets: readiness drops, every connection is closed with 1001 so
+    /// clients reconnect elsewhere, and this completes when the close handshakes are done (each
+    /// bounded by the transport's grace period) or <paramref name="timeout"/> passes. Idempotent.
+    /// </summary>
+    public async Task CloseAllSocketsAsync(TimeSpan timeout)
+    {
+        ShuttingDown = true;
+        if (!_started.Task.IsCompletedSuccessfully || System.WhenTerminated.IsCompleted) return;
+        try
+        {
+            var closing = Connections.Ask<Broker.Actors.Connections.ConnectionMessages.AllClosed>(
+                new Broker.Actors.Connections.ConnectionMessages.CloseAll(
+                    Broker.Contracts.Protocol.CloseCodes.GoingAway, Broker.Contracts.Protocol.CloseCodes.Reasons.ShuttingDown),
+                timeout);
+            // The actors are gone once they asked for the close; the close frames are on the wire
+            // only when each socket's handshake has finished.
+            await Task.WhenAll(closing, AllSocketsClosed()).WaitAsync(timeout);
+        }
+        catch (Exception e) when (e is TimeoutException or AskTimeoutException or TaskCanceledException)
+        {
+            // Whatever is still open is aborted when the server stops.
+        }
+    }
+
     /// <summary>Set when graceful shutdown begins, so readiness drops before sockets close.</summary>
     public bool ShuttingDown { get; set; }
 
-    internal void Start(ActorSystem system, IActorRef connections, IActorRef rooms, IActorRef users, IMaterializer materializer, string nodeName)
+    internal void Start(ActorSystem system, IActorRef connections, IActorRef rooms, IActorRef users, IActorRef tickets,
+        IMaterializer materializer, string nodeName)
     {
+        Tickets = tickets;
         System = system;
         Connections = connections;
         Rooms = rooms;

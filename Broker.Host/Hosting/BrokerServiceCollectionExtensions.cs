@@ -43,7 +43,8 @@ public static class BrokerServiceCollectionExtensions
         services.AddSingleton<ITokenValidator>(sp => sp.GetRequiredService<JwtTokenValidator>());
         services.AddSingleton<DevTokenIssuer>();
         services.AddSingleton<Api.ApiAuthorization>();
-        services.AddSingleton<ITicketStore>(sp => new InMemoryTicketStore(
+        services.AddSingleton<ITicketStore>(sp => new ClusterTicketStore(
+            sp.GetRequiredService<BrokerNode>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IOptions<BrokerOptions>>().Value.Auth.TicketLifetime));
         services.AddSingleton<BrokerNode>();
@@ -78,10 +79,19 @@ public static class BrokerServiceCollectionExtensions
                     "connections");
                 registry.Register<ConnectionSupervisor>(supervisor);
                 sp.GetRequiredService<BrokerNode>().Start(system, supervisor, registry.Get<RoomActor>(), registry.Get<UserActor>(),
-                    system.Materializer(), nodeName);
+                    registry.Get<Broker.Actors.Tickets.TicketActor>(), system.Materializer(), nodeName);
             })
             .AddStartup((system, _) =>
             {
+                // However shutdown starts (host stop, SIGTERM, being downed), sockets close with 1001
+                // first, before the node leaves the cluster and hands its rooms off.
+                var node = sp.GetRequiredService<BrokerNode>();
+                CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "close-websockets",
+                    async () =>
+                    {
+                        await node.CloseAllSocketsAsync(TimeSpan.FromSeconds(10));
+                        return Akka.Done.Instance;
+                    });
                 // Alone (no seeds) the node forms a cluster of one, so one node and many run the same code.
                 if (seeds.Length == 0) Cluster.Get(system).Join(Cluster.Get(system).SelfAddress);
             });

@@ -45,6 +45,7 @@ public sealed class ClusterNode : IAsyncDisposable
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Development" });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
+        if (Environment.GetEnvironmentVariable("BROKER_TEST_LOGS") is not null) builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Debug);
         var config = new Dictionary<string, string?>
         {
             ["Broker:Jwt:SigningKey"] = SigningKey,

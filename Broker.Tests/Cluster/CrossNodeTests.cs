@@ -155,6 +155,25 @@ public sealed class CrossNodeTests(HealthyClusterFixture fixture) : IClassFixtur
         await b.DisposeAsync();
     }
 
+    [Fact]
+    public async Task A_ticket_issued_on_one_node_is_redeemable_once_on_another()
+    {
+        using var http = new HttpClient { Timeout = WsClient.Timeout };
+        var request = new HttpRequestMessage(HttpMethod.Post, new Uri(Nodes[0].BaseUri, "/auth/ticket"));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", await Nodes[0].TokenAsync("ticket-holder"));
+        using var response = await http.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+        var ticket = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("ticket").GetString()!;
+
+        var (client, welcome, status) = await WsClient.ConnectWithTicketAsync(Nodes[1].WebSocketUri(), ticket);
+        Assert.Equal(101, status);
+        Assert.Equal("ticket-holder", welcome.GetProperty("user").GetString());
+
+        var (_, _, replayed) = await WsClient.ConnectWithTicketAsync(Nodes[2].WebSocketUri(), ticket);
+        Assert.Equal(401, replayed);
+        await client!.DisposeAsync();
+    }
+
     private static async Task AssertPresence(WsClient client, string @event, string user)
     {
         var data = (await client.NextAsync("presence")).GetProperty("data");

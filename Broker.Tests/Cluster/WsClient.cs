@@ -27,6 +27,25 @@ public sealed class WsClient : IAsyncDisposable
         return (client, welcome.GetProperty("data"));
     }
 
+    /// <summary>Connects with a handshake ticket; returns the <c>welcome</c> data, or the HTTP status that refused the upgrade.</summary>
+    public static async Task<(WsClient? Client, JsonElement Welcome, int Status)> ConnectWithTicketAsync(Uri uri, string ticket)
+    {
+        var client = new WsClient();
+        client._socket.Options.CollectHttpResponseDetails = true;
+        try
+        {
+            await client._socket.ConnectAsync(new Uri($"{uri}?ticket={Uri.EscapeDataString(ticket)}"), CancellationToken.None).WaitAsync(Timeout);
+        }
+        catch (WebSocketException)
+        {
+            var status = (int)client._socket.HttpStatusCode;
+            client._socket.Dispose();
+            return (null, default, status);
+        }
+        var welcome = await client.NextAsync("welcome");
+        return (client, welcome.GetProperty("data"), 101);
+    }
+
     public Task SendAsync(object envelope) => SendTextAsync(JsonSerializer.Serialize(envelope));
 
     public Task SendTextAsync(string text) =>

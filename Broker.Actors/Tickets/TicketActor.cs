@@ -1,0 +1,46 @@
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using static Broker.Contracts.Cluster.TicketCommands;
+using static Broker.Contracts.Cluster.TicketEvents;
+
+namespace Broker.Actors.Tickets;
+
+/// <summary>
+/// One handshake ticket, a sharded entity: the single place that decides whether it was used, so
+/// "single use" holds cluster-wide. It passivates itself at expiry, and is burnt by any redemption
+/// attempt, right or wrong IP.
+/// </summary>
+public sealed class TicketActor : ReceiveActor
+{
+    private StoreTicket? _ticket;
+    private bool _spent;
+
+    public TicketActor(string ticketId)
+    {
+        Receive<StoreTicket>(store =>
+        {
+            if (_ticket is null && !_spent)
+            {
+                _ticket = store;
+                var ttl = DateTimeOffset.FromUnixTimeMilliseconds(store.TicketExpiresAtMs) - Context.System.Scheduler.Now;
+                Context.SetReceiveTimeout(ttl > TimeSpan.Zero ? ttl : TimeSpan.FromMilliseconds(1));
+            }
+            Sender.Tell(new TicketStored(store.TicketId));
+        });
+        Receive<RedeemTicket>(redeem =>
+        {
+            var ticket = _ticket;
+            var valid = ticket is not null && !_spent
+                        && ticket.ClientIp == redeem.ClientIp
+                        && Context.System.Scheduler.Now.ToUnixTimeMilliseconds() < ticket.TicketExpiresAtMs;
+            _spent = true;
+            _ticket = null;
+            Sender.Tell(new TicketRedeemed(ticketId, valid ? ticket!.UserId : null, valid ? ticket!.CredentialExpiresAtMs : 0));
+            // Stay a little while as a tombstone, so a replay right after is still refused here.
+            Context.SetReceiveTimeout(TimeSpan.FromSeconds(30));
+        });
+        Receive<ReceiveTimeout>(_ => Context.Parent.Tell(new Passivate(PoisonPill.Instance)));
+    }
+
+    public static Props Props(string ticketId) => Akka.Actor.Props.Create(() => new TicketActor(ticketId));
+}
