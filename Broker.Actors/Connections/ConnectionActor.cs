@@ -125,6 +125,8 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         Receive<RouteBroadcastAccepted>(accepted => Send(ServerFrames.PublishAck(accepted.Id, accepted.Offset)));
         Receive<TokenExpired>(_ => CloseWith(CloseCodes.Unauthorized, CloseCodes.Reasons.TokenExpired));
         Receive<AuthDeadlineReached>(_ => { /* authenticated in time */ });
+        // Only here: an unauthenticated socket must see nothing (welcome comes first, PROTOCOL §3).
+        Receive<Deliver>(deliver => Send(deliver.Frame));
         Common();
     }
 
@@ -148,7 +150,6 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
             _awaitingLife = true;
             Send(ServerFrames.Ping);
         });
-        Receive<Deliver>(deliver => Send(deliver.Frame));
         Receive<CloseConnection>(close => CloseWith(close.Code, close.Reason));
     }
 
