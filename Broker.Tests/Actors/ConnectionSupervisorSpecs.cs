@@ -204,6 +204,25 @@ public sealed class ConnectionSupervisorSpecs : Akka.TestKit.Xunit2.TestKit
         await ticket.Transport.Outbound.ExpectNoMsgAsync(Quiet);
     }
 
+    [Fact]
+    public async Task Unauthenticated_connection_gets_no_heartbeat_and_keeps_its_full_auth_timeout()
+    {
+        // PROTOCOL §5 allows a 1 s heartbeat; §2 still gives a client the whole authTimeout (10 s)
+        // to authenticate, and §3 makes welcome its first frame.
+        var fast = Sys.ActorOf(ConnectionSupervisor.Props(Settings with { HeartbeatInterval = TimeSpan.FromSeconds(1) }, _tokens));
+        var transport = new ProbeTransport(CreateTestProbe(), CreateTestProbe());
+        await fast.Ask<IActorRef>(new Accept(new ConnectionInfo("slow-auth", Chat, "127.0.0.1", null), transport), Timeout);
+        await transport.ConnectStreamAsync(Timeout);
+
+        for (var second = 1; second <= 5; second++) Sys.Advance(TimeSpan.FromSeconds(1));
+        await transport.Outbound.ExpectNoMsgAsync(Quiet);
+
+        await transport.SendTextAsync("""{"type":"auth","data":{"token":"alice-token"}}""", Timeout);
+        await transport.ExpectFrameAsync(FrameTypes.Welcome, Timeout);
+        Sys.Advance(TimeSpan.FromSeconds(1));
+        await transport.ExpectFrameAsync("ping", Timeout);
+    }
+
     // ---- route broadcast ----
 
     [Fact]
