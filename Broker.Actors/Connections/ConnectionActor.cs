@@ -142,6 +142,8 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         Receive<InboundStream.Failed>(_ => StopQuietly());
         Receive<HeartbeatTick>(_ =>
         {
+            // Before auth the deadline governs (PROTOCOL §2), and nothing may precede welcome (§3).
+            if (_user is null) return;
             if (_awaitingLife)
             {
                 CloseWith(CloseCodes.Policy, CloseCodes.Reasons.HeartbeatTimeout);
