@@ -136,6 +136,8 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         Receive<UserEvents.DirectDelivered>(delivered => Send(ServerFrames.SendAck(delivered.RequestId, delivered.Delivered)));
         Receive<TokenExpired>(_ => CloseWith(CloseCodes.Unauthorized, CloseCodes.Reasons.TokenExpired));
         Receive<AuthDeadlineReached>(_ => { /* authenticated in time */ });
+        // Only here: an unauthenticated socket must see nothing (welcome comes first, PROTOCOL §3).
+        Receive<Deliver>(deliver => Send(deliver.Frame));
         Common();
     }
 
@@ -151,6 +153,8 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         Receive<InboundStream.Failed>(_ => StopQuietly());
         Receive<HeartbeatTick>(_ =>
         {
+            // Before auth the deadline governs (PROTOCOL §2), and nothing may precede welcome (§3).
+            if (_user is null) return;
             if (_awaitingLife)
             {
                 CloseWith(CloseCodes.Policy, CloseCodes.Reasons.HeartbeatTimeout);
@@ -159,7 +163,6 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
             _awaitingLife = true;
             Send(ServerFrames.Ping);
         });
-        Receive<Deliver>(deliver => Send(deliver.Frame));
         Receive<CloseConnection>(close => CloseWith(close.Code, close.Reason));
     }
 

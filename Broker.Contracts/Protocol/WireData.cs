@@ -48,7 +48,7 @@ public sealed record WelcomeData(
     string Connection,
     string User,
     string Node,
-    long? ExpiresAt,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] long? ExpiresAt, // PROTOCOL §3: "unix ms or null", always present
     HeartbeatData Heartbeat);
 
 /// <summary>Heartbeat settings announced in <c>welcome</c>, in milliseconds.</summary>
