@@ -32,13 +32,13 @@ public sealed class BrokerClient : IAsyncDisposable
     /// <summary>The data of the <c>welcome</c> frame.</summary>
     public JsonElement Welcome { get; private set; }
 
-    /// <summary>Connects to <c>/ws/chat</c> and authenticates with a first-message JWT for <paramref name="user"/>.</summary>
-    public static async Task<BrokerClient> ConnectAsync(BrokerHost host, string user)
+    /// <summary>Connects to <c>/ws/{route}</c> and authenticates with a first-message JWT for <paramref name="user"/>.</summary>
+    public static async Task<BrokerClient> ConnectAsync(BrokerHost host, string user, string route = "chat")
     {
         var token = await host.TokenAsync(user);
         var client = new BrokerClient(user);
         using (var timeout = new CancellationTokenSource(BrokerHost.StepTimeout))
-            await client._socket.ConnectAsync(host.WebSocketUri(), timeout.Token);
+            await client._socket.ConnectAsync(host.WebSocketUri(route), timeout.Token);
         await client.SendAsync(new { type = "auth", data = new { token } });
         var welcome = await client.NextAsync();
         Assert.Equal("welcome", welcome.Type());

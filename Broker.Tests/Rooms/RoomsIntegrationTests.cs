@@ -515,7 +515,68 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
         Assert.Empty(body.Strings("rooms"));
     }
 
+    [Fact]
+    public async Task User_status_follows_leaves_and_disconnects()
+    {
+        var room = BrokerHost.NewRoom("status");
+        var bobUser = NewUser("bob");
+        var bob = await Connect(bobUser);
+        await bob.JoinAsync(room);
+        await bob.SendAsync(new { type = "leave", id = "l1", data = new { room } });
+        await bob.WaitForAsync("left", "l1");
+
+        var afterLeave = await UserStatus(bobUser);
+        Assert.True(afterLeave.Bool("online"));
+        Assert.Empty(afterLeave.Strings("rooms"));
+
+        await bob.CloseAsync();
+        await Eventually(async () => Assert.False((await UserStatus(bobUser)).Bool("online")));
+        await bob.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_receive_only_connection_gets_room_messages_but_cannot_publish_or_send()
+    {
+        var room = BrokerHost.NewRoom("readonly");
+        await using var reader = await BrokerClient.ConnectAsync(host, NewUser("reader"), route: "notifications");
+        await reader.JoinAsync(room);
+
+        using var response = await Api(HttpMethod.Post, "/api/publish", body: new { room, payload = "news" }, apiKey: BrokerHost.ApiKey);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal("news", (await reader.MessagesAsync(1))[0].GetProperty("payload").GetString());
+
+        await ExpectError(reader, await reader.SendPublishAsync(room, "mine"), "forbidden");
+        await reader.SendAsync(new { type = "send", id = "s1", data = new { user = "anyone", payload = 1 } });
+        await ExpectError(reader, "s1", "forbidden");
+    }
+
     // ---------------- helpers ----------------
+
+    private async Task<JsonElement> UserStatus(string user)
+    {
+        using var response = await Api(HttpMethod.Get, $"/api/users/{user}", apiKey: BrokerHost.ApiKey);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await Body(response);
+    }
+
+    /// <summary>Retries <paramref name="assertion"/> until it holds or <see cref="BrokerHost.StepTimeout"/> passes (for state that settles asynchronously, like a disconnect reaching the user directory).</summary>
+    private static async Task Eventually(Func<Task> assertion)
+    {
+        var deadline = DateTime.UtcNow + BrokerHost.StepTimeout;
+        while (true)
+        {
+            try
+            {
+                await assertion();
+                return;
+            }
+            catch (Xunit.Sdk.XunitException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(20)); // poll interval, bounded by the deadline
+            }
+        }
+    }
+
 
     private static async Task ExpectPresence(BrokerClient client, string room, string @event, string user)
     {
