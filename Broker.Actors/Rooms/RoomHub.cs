@@ -40,7 +40,10 @@ public sealed class RoomHub : ReceiveActor
     {
         if (!_byRoom.TryGetValue(join.RoomId, out var members))
             _byRoom[join.RoomId] = members = new Dictionary<string, LocalMember>(StringComparer.Ordinal);
-        members[join.ConnectionId] = new LocalMember(join.Connection, Active: false);
+        // A repeated join of an active member keeps it active: the room does not replay what it
+        // broadcast before seeing the repeat, so pausing delivery here would lose those frames.
+        if (!members.TryGetValue(join.ConnectionId, out var existing) || !existing.Connection.Equals(join.Connection))
+            members[join.ConnectionId] = new LocalMember(join.Connection, Active: false);
         if (!_byConnection.TryGetValue(join.Connection, out var entry))
         {
             _byConnection[join.Connection] = entry = (join.ConnectionId, new HashSet<string>(StringComparer.Ordinal));
