@@ -228,10 +228,12 @@ public sealed class WebSocketTransport : IConnectionTransport
     {
         try
         {
-            try { await outboundDone.ConfigureAwait(false); }
-            catch (Exception) { /* the socket failed while sending; nothing left to flush */ }
+            // The outbound stream ends when Close completes the queue; an abort (request aborted,
+            // actor system gone) ends the wait too, so Completion can never hang on a dead stream.
+            var aborted = Task.Delay(Timeout.Infinite, _abort.Token);
+            await Task.WhenAny(outboundDone, aborted).ConfigureAwait(false);
 
-            if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            if (!_abort.IsCancellationRequested && _socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
                 try
                 {
@@ -239,9 +241,8 @@ public sealed class WebSocketTransport : IConnectionTransport
                 }
                 catch (Exception) { /* peer gone */ }
             }
-            // Wait for the peer's close frame (the inbound side ends), bounded by the grace abort.
-            var grace = Task.Delay(_limits.CloseGrace);
-            await Task.WhenAny(_inboundEnded.Task, grace).ConfigureAwait(false);
+            // Wait for the peer's close frame (the read loop ends), bounded by the grace period.
+            await Task.WhenAny(_inboundEnded.Task, Task.Delay(_limits.CloseGrace), aborted).ConfigureAwait(false);
         }
         finally
         {

@@ -33,17 +33,17 @@ public sealed class BrokerNode
         && Cluster.Get(System).SelfMember.Status == MemberStatus.Up
         && !ShuttingDown;
 
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task> _openSockets = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Broker.Actors.Connections.WebSocketTransport> _openSockets = new();
 
     /// <summary>Tracks a socket until it is fully closed, so shutdown can wait for close handshakes.</summary>
-    internal void Track(string connectionId, Task closed)
+    internal void Track(string connectionId, Broker.Actors.Connections.WebSocketTransport transport)
     {
-        _openSockets[connectionId] = closed;
-        closed.ContinueWith(_ => _openSockets.TryRemove(connectionId, out Task? _), TaskScheduler.Default);
+        _openSockets[connectionId] = transport;
+        transport.Completion.ContinueWith(done => _openSockets.TryRemove(connectionId, out var _), TaskScheduler.Default);
     }
 
     /// <summary>Completes when every socket open now has finished its close handshake (or been aborted).</summary>
-    internal Task AllSocketsClosed() => Task.WhenAll(_openSockets.Values);
+    internal Task AllSocketsClosed() => Task.WhenAll(_openSockets.Values.Select(t => t.Completion));
 
     /// <summary>
     /// Graceful shutdown of the sockets: readiness drops, every connection is closed with 1001 so
@@ -83,6 +83,11 @@ public sealed class BrokerNode
         Users = users;
         Materializer = materializer;
         NodeName = nodeName;
+        // Without actors no socket is served: if the system goes away (downed, crashed), drop them.
+        system.WhenTerminated.ContinueWith(_ =>
+        {
+            foreach (var transport in _openSockets.Values) transport.Abort();
+        }, TaskScheduler.Default);
         _started.TrySetResult();
     }
 }

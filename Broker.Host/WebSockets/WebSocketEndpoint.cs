@@ -85,7 +85,7 @@ public static class WebSocketEndpoint
             clientIp,
             user);
 
-        node.Track(info.ConnectionId, transport.Completion);
+        node.Track(info.ConnectionId, transport);
         try
         {
             await node.Connections.Ask<IActorRef>(new ConnectionMessages.Accept(info, transport), TimeSpan.FromSeconds(5));

@@ -82,6 +82,9 @@ public sealed class ClusterNode : IAsyncDisposable
     /// <summary>Members this node sees as Up.</summary>
     public int UpMembers() => Stopped ? 0 : Akka.Cluster.Cluster.Get(Broker.System).State.Members.Count(m => m.Status == MemberStatus.Up);
 
+    /// <summary>Members this node sees as unreachable.</summary>
+    public int UnreachableMembers() => Stopped ? 0 : Akka.Cluster.Cluster.Get(Broker.System).State.Unreachable.Count;
+
     /// <summary>Whether this node hosts <paramref name="room"/> right now.</summary>
     public async Task<bool> HostsRoomAsync(string room)
     {
@@ -100,7 +103,7 @@ public sealed class ClusterNode : IAsyncDisposable
         Stopped = true;
         await Broker.System.Terminate().WaitAsync(TimeSpan.FromSeconds(20));
         await App.StopAsync(new CancellationToken(canceled: true)).WaitAsync(TimeSpan.FromSeconds(20));
-        await App.DisposeAsync();
+        await App.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(20));
     }
 
     /// <summary>A graceful stop, as on SIGTERM: sockets close with 1001, the node leaves and hands off.</summary>
@@ -108,16 +111,18 @@ public sealed class ClusterNode : IAsyncDisposable
     {
         Stopped = true;
         await App.StopAsync().WaitAsync(TimeSpan.FromSeconds(40));
-        await App.DisposeAsync();
+        await App.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(20));
     }
 
     public async ValueTask DisposeAsync()
     {
+        Console.WriteLine("TRACE dispose " + Name + " " + DateTime.Now.ToString("HH:mm:ss.fff"));
         if (Stopped) return;
         Stopped = true;
         try { await App.StopAsync(new CancellationToken(canceled: true)).WaitAsync(TimeSpan.FromSeconds(30)); }
         catch (Exception) { /* already failing; the test result says why */ }
-        await App.DisposeAsync();
+        await App.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(20));
+        Console.WriteLine("TRACE disposed " + Name + " " + DateTime.Now.ToString("HH:mm:ss.fff"));
     }
 
     /// <summary>A free TCP port on loopback (for the seed node's Akka.Remote port).</summary>

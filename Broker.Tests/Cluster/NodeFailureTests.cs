@@ -68,9 +68,13 @@ public sealed class NodeFailureTests : IAsyncLifetime
         Assert.True(joined.GetProperty("recovered").GetBoolean());
         Assert.Equal(epoch, joined.GetProperty("epoch").GetString());
 
+        // The survivors down the victim (split brain resolver), then re-home its rooms.
+        await Eventually.TrueAsync(() => Seed.UpMembers() == 2 && Seed.UnreachableMembers() == 0, TimeSpan.FromSeconds(60), "victim downed");
+
         // The room the victim hosted is back on a survivor, honestly: a new epoch, nothing recovered.
         await watcher.SendAsync(new { type = "join", id = "doomed", data = new { room = doomedRoom, since = new { epoch = doomedLast.GetProperty("epoch").GetString(), offset = 5 } } });
-        var reborn = (await watcher.NextAsync("joined")).GetProperty("data");
+        // The join waits in the shard region until the victim is downed and the room re-homed.
+        var reborn = (await watcher.NextAsync("joined", TimeSpan.FromSeconds(60))).GetProperty("data");
         Assert.NotEqual(doomedLast.GetProperty("epoch").GetString(), reborn.GetProperty("epoch").GetString());
         Assert.False(reborn.GetProperty("recovered").GetBoolean());
         Assert.True(await Survivor.HostsRoomAsync(doomedRoom) || await Seed.HostsRoomAsync(doomedRoom));
@@ -80,16 +84,24 @@ public sealed class NodeFailureTests : IAsyncLifetime
         await traveller.DisposeAsync();
     }
 
-    /// <summary>Joins fresh rooms until one is hosted where <paramref name="wanted"/> says.</summary>
+    /// <summary>
+    /// Makes fresh rooms exist (the presence API starts the room) until one is hosted where
+    /// <paramref name="wanted"/> says. A node's shard region registers with the coordinator a
+    /// little after it joins, so this keeps trying for a while rather than a fixed number of times.
+    /// </summary>
     private async Task<string> RoomHostedWhere(WsClient member, Func<ClusterNode, bool> wanted)
     {
-        // Each of three nodes is as likely to host a new room; 40 tries miss with odds of (2/3)^40.
-        for (var i = 0; i < 40; i++)
+        using var http = new HttpClient { Timeout = WsClient.Timeout };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", await Seed.TokenAsync("placer", "broker:publish"));
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (DateTime.UtcNow < deadline)
         {
             var room = $"fail-{Guid.NewGuid():N}";
+            (await http.GetAsync(new Uri(Seed.BaseUri, $"/api/rooms/{room}"))).EnsureSuccessStatusCode();
+            if (!wanted(await _cluster.HostOfAsync(room))) continue;
             await member.SendAsync(new { type = "join", data = new { room } });
             await member.NextAsync("joined");
-            if (wanted(await _cluster.HostOfAsync(room))) return room;
+            return room;
         }
         throw new InvalidOperationException("no room landed on the wanted node");
     }

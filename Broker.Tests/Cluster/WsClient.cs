@@ -52,11 +52,14 @@ public sealed class WsClient : IAsyncDisposable
         _socket.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, true, CancellationToken.None).WaitAsync(Timeout);
 
     /// <summary>The next frame of <paramref name="type"/>, skipping others (server pings are answered).</summary>
-    public async Task<JsonElement> NextAsync(string type)
+    public Task<JsonElement> NextAsync(string type) => NextAsync(type, Timeout);
+
+    /// <summary>As <see cref="NextAsync(string)"/>, waiting up to <paramref name="timeout"/> per frame.</summary>
+    public async Task<JsonElement> NextAsync(string type, TimeSpan timeout)
     {
         while (true)
         {
-            var frame = await ReceiveAsync();
+            var frame = await ReceiveAsync(timeout);
             var actual = frame.GetProperty("type").GetString();
             if (actual == type) return frame;
             if (actual == "ping") await SendAsync(new { type = "pong" });
@@ -68,7 +71,7 @@ public sealed class WsClient : IAsyncDisposable
     {
         while (true)
         {
-            var frame = await ReceiveAsync();
+            var frame = await ReceiveAsync(Timeout);
             if (frame.GetProperty("type").GetString() != "ping") return frame;
             await SendAsync(new { type = "pong" });
         }
@@ -91,12 +94,12 @@ public sealed class WsClient : IAsyncDisposable
         }
     }
 
-    private async Task<JsonElement> ReceiveAsync()
+    private async Task<JsonElement> ReceiveAsync(TimeSpan timeout)
     {
         var count = 0;
         while (true)
         {
-            var result = await _socket.ReceiveAsync(_buffer.AsMemory(count), CancellationToken.None).AsTask().WaitAsync(Timeout);
+            var result = await _socket.ReceiveAsync(_buffer.AsMemory(count), CancellationToken.None).AsTask().WaitAsync(timeout);
             if (result.MessageType == WebSocketMessageType.Close)
                 throw new InvalidOperationException($"closed by server: {_socket.CloseStatus} {_socket.CloseStatusDescription}");
             count += result.Count;
