@@ -38,6 +38,7 @@ public sealed class WebSocketTransport : IConnectionTransport
     private readonly TaskCompletionSource _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _closeRequested;
     private volatile bool _discardQueued;
+    private volatile bool _inboundFaulted; // the WebSocket layer failed a receive (protocol violation or dropped peer)
     private int _closeCode = CloseCodes.Normal;
     private string _closeReason = "";
     private long _framesIn, _bytesIn, _framesOut, _bytesOut;
@@ -192,11 +193,30 @@ public sealed class WebSocketTransport : IConnectionTransport
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException)
         {
+            if (e is WebSocketException) _inboundFaulted = true;
             return null;
         }
         finally
         {
             if (buffer is not null) ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private async Task DrainUntilPeerClosesAsync()
+    {
+        var scratch = ArrayPool<byte>.Shared.Rent(4096);
+        try
+        {
+            while (true)
+            {
+                var result = await _socket.ReceiveAsync(scratch.AsMemory(), _abort.Token).ConfigureAwait(false);
+                if (result.MessageType == WebSocketMessageType.Close) return;
+            }
+        }
+        catch (Exception) { /* peer gone or grace over */ }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
         }
     }
 
@@ -218,6 +238,17 @@ public sealed class WebSocketTransport : IConnectionTransport
             // Wait for the peer's close frame (the inbound side ends), bounded by the grace abort.
             var grace = Task.Delay(_limits.CloseGrace);
             await Task.WhenAny(_inboundEnded.Task, grace).ConfigureAwait(false);
+            // The reader stops early on an oversized or invalid message, leaving the peer's bytes
+            // unread. Tearing the TCP connection down with unread input sends a RST, which makes
+            // the client drop our close frame (it sees no 1009/1007). So drain until the peer's
+            // close frame arrives; _abort (armed by Close) bounds this by the grace period.
+            if (_inboundEnded.Task.IsCompleted && _socket.State == WebSocketState.CloseSent)
+                await DrainUntilPeerClosesAsync().ConfigureAwait(false);
+            // The WebSocket layer itself rejected the input (e.g. invalid UTF-8: it sends 1007 and
+            // aborts). Aborting the request now resets the TCP connection before that close frame
+            // reaches the client, so linger until the client leaves or the grace period ends.
+            else if (_inboundFaulted && _socket.State == WebSocketState.Aborted)
+                await Task.Delay(Timeout.Infinite, _abort.Token).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
         }
         finally
         {

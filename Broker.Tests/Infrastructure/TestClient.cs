@@ -271,6 +271,10 @@ public sealed class TestClient : IAsyncDisposable
                 if (received.MessageType == WebSocketMessageType.Close)
                 {
                     result = new CloseResult((int?)_socket.CloseStatus, _socket.CloseStatusDescription);
+                    _frames.Writer.TryComplete();
+                    _closed.TrySetResult(result);
+                    // After answering, ClientWebSocket waits (up to 1 s) for the server to drop TCP;
+                    // the close is already reported, so tests do not wait for that.
                     await AcknowledgeCloseAsync();
                     break;
                 }
