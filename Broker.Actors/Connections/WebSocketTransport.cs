@@ -72,7 +72,7 @@ public sealed class WebSocketTransport : IConnectionTransport
     public void Start(IActorRef connection)
     {
         var limiter = new InboundRateLimiter(_limits.RatePerSecond, _limits.RateBurst, Stopwatch.GetTimestamp());
-        Source.From(() => ReadMessagesAsync(_abort.Token))
+        Source.From(() => ReadMessagesAsync())
             .Select(frame => ApplyRateLimit(frame, limiter))
             .RunWith(Sink.ActorRefWithAck<InboundFrame>(
                 connection,
@@ -131,9 +131,13 @@ public sealed class WebSocketTransport : IConnectionTransport
         return frame;
     }
 
-    private async IAsyncEnumerable<InboundFrame> ReadMessagesAsync(
-        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    // Reads are bounded by _abort only, never by the stream's own cancellation: when the actor stops
+    // (e.g. after a 4401 reject) the stream is cancelled, and cancelling a pending WebSocket receive
+    // aborts the socket, resetting TCP before the queued error and close frames reach the client.
+    // The pending read instead completes with the client's close reply, which ends this loop.
+    private async IAsyncEnumerable<InboundFrame> ReadMessagesAsync()
     {
+        var cancellationToken = _abort.Token;
         try
         {
             while (true)
