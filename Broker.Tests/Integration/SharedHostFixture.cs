@@ -15,6 +15,10 @@ public sealed class SharedHostFixture : IAsyncLifetime
     /// <summary>A route that only accepts <see cref="GoodOrigin"/> (and clients without an Origin).</summary>
     public const string GuardedRoute = "guarded";
     public const string GoodOrigin = "https://good.example";
+    /// <summary>A route that only accepts ticket handshakes.</summary>
+    public const string TicketOnlyRoute = "ticketed";
+    /// <summary>A route that negotiates permessage-deflate.</summary>
+    public const string CompressedRoute = "compressed";
 
     public AdjustableTimeProvider Clock { get; } = new();
 
@@ -28,6 +32,8 @@ public sealed class SharedHostFixture : IAsyncLifetime
                 ["Broker:Auth:Timeout"] = "00:00:01",
                 [$"Broker:Routes:{AnonymousRoute}:Anonymous"] = "true",
                 [$"Broker:Routes:{GuardedRoute}:AllowedOrigins:0"] = GoodOrigin,
+                [$"Broker:Routes:{TicketOnlyRoute}:RequireTicket"] = "true",
+                [$"Broker:Routes:{CompressedRoute}:Compression"] = "true",
             },
             services: s => s.AddSingleton<TimeProvider>(Clock));
     }

@@ -44,6 +44,23 @@ public sealed class TicketTests(SharedHostFixture fixture)
     }
 
     [Fact]
+    public async Task Ticket_only_route_refuses_a_handshake_without_a_ticket_with_401()
+    {
+        var status = await TestClient.ConnectExpectingRefusalAsync(Host.WebSocketUri(SharedHostFixture.TicketOnlyRoute));
+        Assert.Equal(HttpStatusCode.Unauthorized, status);
+    }
+
+    [Fact]
+    public async Task Ticket_only_route_accepts_a_ticket_handshake()
+    {
+        var (ticket, _) = await IssueTicketAsync(TestTokens.Valid("ticket-only"));
+
+        await using var client = await TestClient.ConnectAsync(Host.WebSocketUri(SharedHostFixture.TicketOnlyRoute, "ticket=" + Uri.EscapeDataString(ticket)));
+
+        Assert.Equal("welcome", (await client.ReceiveAsync()).Type());
+    }
+
+    [Fact]
     public async Task Reused_ticket_is_refused_with_401_before_the_upgrade()
     {
         var (ticket, _) = await IssueTicketAsync(TestTokens.Valid("ticket-reuser"));
