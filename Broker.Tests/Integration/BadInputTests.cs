@@ -32,6 +32,8 @@ public sealed class BadInputTests(SharedHostFixture fixture)
         { "publish data that is a string", """{"type":"publish","id":"shape-1","data":"payload"}""", "shape-1" },
         { "publish data without a payload", """{"type":"publish","id":"shape-2","data":{"excludeSelf":true}}""", "shape-2" },
         { "publish excludeSelf that is not a boolean", """{"type":"publish","id":"shape-3","data":{"payload":1,"excludeSelf":"yes"}}""", "shape-3" },
+        { "publish data that is an array", """{"type":"publish","id":"shape-4","data":[1,2]}""", "shape-4" },
+        { "auth data without a token", """{"type":"auth","id":"shape-5","data":{}}""", "shape-5" },
         { "an id longer than 64 characters", $$"""{"type":"ping","id":"{{new string('i', 65)}}"}""", null },
         { "an id that is a number", """{"type":"ping","id":12}""", null },
         { "an id that is an object", """{"type":"ping","id":{"a":1}}""", null },
