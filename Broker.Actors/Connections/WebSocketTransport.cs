@@ -41,6 +41,7 @@ public sealed class WebSocketTransport : IConnectionTransport
     private readonly TaskCompletionSource _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _closeRequested;
     private volatile bool _discardQueued;
+    private volatile bool _inboundFaulted; // the WebSocket layer failed a receive (protocol violation or dropped peer)
     private int _closeCode = CloseCodes.Normal;
     private string _closeReason = "";
     private long _framesIn, _bytesIn, _framesOut, _bytesOut;
@@ -216,6 +217,7 @@ public sealed class WebSocketTransport : IConnectionTransport
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException)
         {
+            if (e is WebSocketException) _inboundFaulted = true;
             return null;
         }
         finally
@@ -243,6 +245,11 @@ public sealed class WebSocketTransport : IConnectionTransport
             }
             // Wait for the peer's close frame (the read loop ends), bounded by the grace period.
             await Task.WhenAny(_inboundEnded.Task, Task.Delay(_limits.CloseGrace), aborted).ConfigureAwait(false);
+            // The WebSocket layer itself rejected the input (e.g. invalid UTF-8: it sends 1007 and
+            // aborts). Tearing the connection down now resets TCP before that close frame reaches
+            // the client, so linger until the client leaves or the grace period ends.
+            if (_inboundFaulted && _socket.State == WebSocketState.Aborted)
+                await Task.WhenAny(aborted).ConfigureAwait(false);
         }
         finally
         {

@@ -50,6 +50,11 @@ public static class BrokerServiceCollectionExtensions
         services.AddSingleton<BrokerNode>();
         services.AddHealthChecks().AddCheck<ClusterReadyHealthCheck>("cluster", tags: ["ready"]);
 
+        // ASP.NET Core's request start/finish lines include the query string, i.e. the handshake's
+        // ?ticket= credential (PROTOCOL §2: credentials never appear in logs). Keep that category
+        // at Warning whatever the configured level; errors are still logged.
+        services.AddLogging(logging => logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning));
+
         services.AddAkka("broker", (akka, sp) => ConfigureNode(akka, sp));
         return services;
     }

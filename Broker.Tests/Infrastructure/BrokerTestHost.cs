@@ -1,0 +1,167 @@
+using System.Net;
+using Akka.Actor;
+using Broker.Actors.Connections;
+using Broker.Host.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Broker.Tests.Infrastructure;
+
+/// <summary>
+/// The real broker host (Kestrel, the Akka node, every endpoint) started in-process on a random
+/// loopback port, with configuration overrides, optional service overrides, and captured logs.
+/// </summary>
+public sealed class BrokerTestHost : IAsyncDisposable
+{
+    private static readonly TimeSpan StartDeadline = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan StopDeadline = TimeSpan.FromSeconds(30);
+
+    private readonly WebApplication _app;
+    private int _stopped;
+
+    private BrokerTestHost(WebApplication app, Uri baseUri, LogCapture logs)
+    {
+        _app = app;
+        BaseUri = baseUri;
+        Logs = logs;
+        Http = new HttpClient { BaseAddress = baseUri, Timeout = TestClient.DefaultTimeout };
+    }
+
+    /// <summary><c>http://127.0.0.1:port/</c>.</summary>
+    public Uri BaseUri { get; }
+
+    /// <summary>The <c>host:port</c> the server is reached at (what a same-host Origin names).</summary>
+    public string Authority => BaseUri.Authority;
+
+    /// <summary>An HTTP client aimed at the host, with a timeout.</summary>
+    public HttpClient Http { get; }
+
+    /// <summary>Every log line the host wrote.</summary>
+    public LogCapture Logs { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>Starts a host and waits until <c>/health/ready</c> answers 200.</summary>
+    /// <param name="settings">Configuration overrides (e.g. <c>Broker:Heartbeat:Interval</c>); a null value removes a default.</param>
+    /// <param name="environment">The hosting environment name; <c>Production</c> unless a test needs Development.</param>
+    /// <param name="services">Service overrides applied after <c>AddBroker</c> (last registration wins).</param>
+    /// <param name="minimumLevel">The lowest log level captured.</param>
+    public static async Task<BrokerTestHost> StartAsync(
+        IReadOnlyDictionary<string, string?>? settings = null,
+        string environment = "Production",
+        Action<IServiceCollection>? services = null,
+        LogLevel minimumLevel = LogLevel.Information)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            EnvironmentName = environment,
+            ApplicationName = typeof(BrokerServiceCollectionExtensions).Assembly.GetName().Name,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+
+        var config = new Dictionary<string, string?>
+        {
+            ["Broker:Jwt:SigningKey"] = TestTokens.SigningKey,
+            [$"Broker:Jwt:RsaPublicKeys:{TestTokens.RsaKeyId}"] = TestTokens.RsaPublicPem,
+            ["Broker:Cluster:Hostname"] = "127.0.0.1",
+            ["Broker:Cluster:Port"] = "0",
+            ["Logging:LogLevel:Default"] = minimumLevel.ToString(),
+            ["Logging:LogLevel:Microsoft"] = minimumLevel.ToString(),
+            ["Logging:LogLevel:Microsoft.AspNetCore"] = minimumLevel.ToString(),
+            ["Logging:LogLevel:Akka"] = minimumLevel.ToString(),
+        };
+        if (settings is not null)
+            foreach (var (key, value) in settings) config[key] = value;
+        builder.Configuration.AddInMemoryCollection(config.Where(kv => kv.Value is not null));
+
+        var logs = new LogCapture();
+        builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(minimumLevel);
+        builder.Logging.AddProvider(logs);
+
+        builder.Services.AddBroker(builder.Configuration, builder.Environment);
+        services?.Invoke(builder.Services);
+
+        var app = builder.Build();
+        app.MapBroker();
+        using (var start = new CancellationTokenSource(StartDeadline))
+            await app.StartAsync(start.Token);
+
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var host = new BrokerTestHost(app, new Uri(address.TrimEnd('/') + "/"), logs);
+        try
+        {
+            await host.WaitUntilReadyAsync();
+        }
+        catch
+        {
+            await host.DisposeAsync();
+            throw;
+        }
+        return host;
+    }
+
+    /// <summary><c>ws://127.0.0.1:port/ws/{route}</c>, with an optional query string.</summary>
+    public Uri WebSocketUri(string route, string? query = null) =>
+        new($"ws://{Authority}/ws/{route}{(query is null ? "" : "?" + query)}");
+
+    /// <summary>Connects to <paramref name="route"/> and authenticates with a fresh token for <paramref name="user"/>; returns the client after <c>welcome</c>.</summary>
+    public async Task<TestClient> ConnectAuthenticatedAsync(string user, string route = "chat", bool autoPong = false)
+    {
+        var client = await TestClient.ConnectAsync(WebSocketUri(route), autoPong: autoPong);
+        try
+        {
+            await client.AuthenticateAsync(TestTokens.Valid(user));
+            return client;
+        }
+        catch
+        {
+            await client.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The connection supervisor's counts (to observe server-side effects without sleeping).</summary>
+    public Task<ConnectionMessages.Stats> StatsAsync() =>
+        Services.GetRequiredService<BrokerNode>().Connections
+            .Ask<ConnectionMessages.Stats>(ConnectionMessages.GetStats.Instance, TestClient.DefaultTimeout);
+
+    /// <summary>Stops the host gracefully (what SIGTERM does).</summary>
+    public async Task StopAsync()
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) == 1) return;
+        using var stop = new CancellationTokenSource(StopDeadline);
+        await _app.StopAsync(stop.Token);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        try { await StopAsync(); }
+        finally { await _app.DisposeAsync(); }
+    }
+
+    private async Task WaitUntilReadyAsync()
+    {
+        var deadline = DateTime.UtcNow + StartDeadline;
+        HttpStatusCode? last = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                using var response = await Http.GetAsync("health/ready");
+                if (response.StatusCode == HttpStatusCode.OK) return;
+                last = response.StatusCode;
+            }
+            catch (HttpRequestException) { /* not listening yet */ }
+            await Task.Delay(50);
+        }
+        throw new TimeoutException($"/health/ready was not 200 within {StartDeadline} (last: {last})");
+    }
+}

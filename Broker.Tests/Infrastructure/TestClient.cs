@@ -1,0 +1,355 @@
+using System.Net;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Xunit;
+
+namespace Broker.Tests.Infrastructure;
+
+/// <summary>How a socket ended: the peer's close status and description, or null for both when it dropped without a close frame.</summary>
+public sealed record CloseResult(int? Status, string? Description, Exception? Error = null)
+{
+    public override string ToString() => $"close {Status?.ToString() ?? "(none)"} '{Description}'{(Error is null ? "" : " after " + Error.GetType().Name + ": " + Error.Message)}";
+}
+
+/// <summary>
+/// A WebSocket client for tests around <see cref="ClientWebSocket"/>. A background pump reads
+/// every frame into a queue (a cancelled ClientWebSocket receive would abort the socket, so
+/// receives are never cancelled); every test-side await is bounded by a timeout.
+/// </summary>
+public sealed class TestClient : IAsyncDisposable
+{
+    /// <summary>The bound on every await a test makes.</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
+
+    private static readonly byte[] PongFrame = """{"type":"pong"}"""u8.ToArray();
+
+    private readonly ClientWebSocket _socket;
+    private readonly Channel<JsonElement> _frames = Channel.CreateUnbounded<JsonElement>();
+    private readonly TaskCompletionSource<CloseResult> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly SemaphoreSlim _sendLock = new(1, 1);
+    private readonly List<JsonElement> _stash = new(); // frames read while looking for another type
+    private readonly object _gateLock = new();
+    private TaskCompletionSource _readGate = NewOpenGate();
+    private int _nextId;
+
+    private TestClient(ClientWebSocket socket, bool autoPong)
+    {
+        _socket = socket;
+        AutoPong = autoPong;
+        _ = Task.Run(PumpAsync);
+    }
+
+    /// <summary>Answer every server <c>ping</c> with <c>pong</c> as it is read.</summary>
+    public bool AutoPong { get; set; }
+
+    public WebSocketState State => _socket.State;
+
+    /// <summary>Completes with how the socket ended.</summary>
+    public Task<CloseResult> Closed => _closed.Task;
+
+    /// <summary>Opens a socket (the upgrade must succeed) and starts reading.</summary>
+    public static async Task<TestClient> ConnectAsync(Uri uri, string? origin = null, bool autoPong = false)
+    {
+        var socket = NewSocket(origin);
+        using var timeout = new CancellationTokenSource(DefaultTimeout);
+        try
+        {
+            await socket.ConnectAsync(uri, timeout.Token);
+        }
+        catch (WebSocketException e)
+        {
+            socket.Dispose();
+            throw new InvalidOperationException($"upgrade to {uri} refused with HTTP {(int)socket.HttpStatusCode}", e);
+        }
+        return new TestClient(socket, autoPong);
+    }
+
+    /// <summary>Attempts an upgrade that must be refused; returns the HTTP status the server answered with.</summary>
+    public static async Task<HttpStatusCode> ConnectExpectingRefusalAsync(Uri uri, string? origin = null)
+    {
+        using var socket = NewSocket(origin);
+        using var timeout = new CancellationTokenSource(DefaultTimeout);
+        try
+        {
+            await socket.ConnectAsync(uri, timeout.Token);
+        }
+        catch (WebSocketException)
+        {
+            return socket.HttpStatusCode;
+        }
+        socket.Abort();
+        throw new Xunit.Sdk.XunitException($"the upgrade to {uri} was accepted, expected an HTTP refusal");
+    }
+
+    private static ClientWebSocket NewSocket(string? origin)
+    {
+        var socket = new ClientWebSocket();
+        socket.Options.CollectHttpResponseDetails = true;
+        socket.Options.KeepAliveInterval = TimeSpan.Zero; // only the broker's own heartbeat
+        if (origin is not null) socket.Options.SetRequestHeader("Origin", origin);
+        return socket;
+    }
+
+    // ---- sending ----
+
+    /// <summary>Sends one text frame exactly as given.</summary>
+    public Task SendTextAsync(string text) => SendRawAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, endOfMessage: true);
+
+    /// <summary>Sends bytes as one frame (or one fragment, with <paramref name="endOfMessage"/> false).</summary>
+    public async Task SendRawAsync(ReadOnlyMemory<byte> bytes, WebSocketMessageType type, bool endOfMessage)
+    {
+        using var timeout = new CancellationTokenSource(DefaultTimeout);
+        await _sendLock.WaitAsync(timeout.Token);
+        try
+        {
+            await _socket.SendAsync(bytes, type, endOfMessage, timeout.Token);
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    /// <summary>Sends an envelope <c>{"type","id","data"}</c>; null <paramref name="id"/> and <paramref name="data"/> are left out.</summary>
+    public Task SendAsync(string type, string? id = null, JsonNode? data = null)
+    {
+        var envelope = new JsonObject { ["type"] = type };
+        if (id is not null) envelope["id"] = id;
+        if (data is not null) envelope["data"] = data;
+        return SendTextAsync(envelope.ToJsonString());
+    }
+
+    /// <summary>A fresh correlation id.</summary>
+    public string NextId(string prefix = "c") => $"{prefix}-{Interlocked.Increment(ref _nextId)}";
+
+    // ---- receiving ----
+
+    /// <summary>The next frame, skipping server <c>ping</c>s unless <paramref name="includePings"/>. Fails if the socket closes first.</summary>
+    public async Task<JsonElement> ReceiveAsync(bool includePings = false, TimeSpan? timeout = null)
+    {
+        lock (_stash)
+        {
+            while (_stash.Count > 0)
+            {
+                var stashed = _stash[0];
+                _stash.RemoveAt(0);
+                if (includePings || stashed.Type() != "ping") return stashed;
+            }
+        }
+        return await ReadFromSocketAsync(f => includePings || f.Type() != "ping", timeout ?? DefaultTimeout);
+    }
+
+    /// <summary>
+    /// The next frame of <paramref name="type"/> (and <paramref name="id"/>, when given). Frames of
+    /// other types read meanwhile are kept, in order, for later receives.
+    /// </summary>
+    public async Task<JsonElement> ReceiveAsync(string type, string? id = null, TimeSpan? timeout = null)
+    {
+        bool Match(JsonElement f) => f.Type() == type && (id is null || f.Id() == id);
+        lock (_stash)
+        {
+            var index = _stash.FindIndex(Match);
+            if (index >= 0)
+            {
+                var found = _stash[index];
+                _stash.RemoveAt(index);
+                return found;
+            }
+        }
+        return await ReadFromSocketAsync(Match, timeout ?? DefaultTimeout, stashOthers: true);
+    }
+
+    private async Task<JsonElement> ReadFromSocketAsync(Func<JsonElement, bool> match, TimeSpan timeout, bool stashOthers = false)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            while (true)
+            {
+                if (!await _frames.Reader.WaitToReadAsync(cts.Token))
+                    throw new Xunit.Sdk.XunitException($"the socket closed while a frame was expected: {await Closed}");
+                var frame = await _frames.Reader.ReadAsync(cts.Token);
+                if (match(frame)) return frame;
+                if (stashOthers && frame.Type() != "ping")
+                    lock (_stash) _stash.Add(frame);
+            }
+        }
+        catch (OperationCanceledException) when (cts.IsCancellationRequested)
+        {
+            throw new TimeoutException($"no matching frame within {timeout} (socket {_socket.State})");
+        }
+    }
+
+    /// <summary>Waits for the socket to end and returns how; frames still queued are ignored.</summary>
+    public async Task<CloseResult> ExpectCloseAsync(TimeSpan? timeout = null)
+    {
+        try
+        {
+            return await Closed.WaitAsync(timeout ?? DefaultTimeout);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"the socket did not close within {timeout ?? DefaultTimeout} (state {_socket.State})");
+        }
+    }
+
+    /// <summary>Asserts the socket is not closed during <paramref name="period"/> (frames may arrive and stay queued).</summary>
+    public async Task AssertStaysOpenAsync(TimeSpan period)
+    {
+        var ended = await Task.WhenAny(Closed, Task.Delay(period));
+        if (ended == Closed)
+            throw new Xunit.Sdk.XunitException($"the socket closed within {period}: {await Closed}");
+    }
+
+    // ---- protocol helpers ----
+
+    /// <summary>Sends <c>auth</c> with <paramref name="token"/> and returns the <c>welcome</c>.</summary>
+    public async Task<JsonElement> AuthenticateAsync(string token)
+    {
+        await SendAsync("auth", data: new JsonObject { ["token"] = token });
+        var welcome = await ReceiveAsync();
+        Assert.True(welcome.Type() == "welcome", $"expected welcome, got {welcome}");
+        return welcome;
+    }
+
+    /// <summary>Proves the connection is open and served: a <c>ping</c> with an id is answered by a <c>pong</c> with that id.</summary>
+    public async Task PingPongAsync()
+    {
+        var id = NextId("ping");
+        await SendAsync("ping", id);
+        await ReceiveAsync("pong", id);
+    }
+
+    /// <summary>Publishes a route-wide broadcast and returns the <c>ack</c> with the same id.</summary>
+    public async Task<JsonElement> PublishAsync(JsonNode payload, bool excludeSelf = false, string? id = null)
+    {
+        id ??= NextId("pub");
+        var data = new JsonObject { ["payload"] = payload };
+        if (excludeSelf) data["excludeSelf"] = true;
+        await SendAsync("publish", id, data);
+        return await ReceiveAsync("ack", id);
+    }
+
+    /// <summary>Stops reading from the socket (the client becomes a slow consumer); at most one more frame is read.</summary>
+    public void PauseReading()
+    {
+        lock (_gateLock) if (_readGate.Task.IsCompleted) _readGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>Reads again after <see cref="PauseReading"/>.</summary>
+    public void ResumeReading()
+    {
+        lock (_gateLock) _readGate.TrySetResult();
+    }
+
+    private static TaskCompletionSource NewOpenGate()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        gate.SetResult();
+        return gate;
+    }
+
+    // ---- the pump ----
+
+    private async Task PumpAsync()
+    {
+        var buffer = new byte[16 * 1024];
+        var message = new MemoryStream();
+        var result = new CloseResult(null, null);
+        try
+        {
+            while (true)
+            {
+                Task gate;
+                lock (_gateLock) gate = _readGate.Task;
+                await gate;
+                // Not cancellable on purpose: DisposeAsync aborts the socket, which ends this read.
+                var received = await _socket.ReceiveAsync(buffer, CancellationToken.None);
+                if (received.MessageType == WebSocketMessageType.Close)
+                {
+                    result = new CloseResult((int?)_socket.CloseStatus, _socket.CloseStatusDescription);
+                    _frames.Writer.TryComplete();
+                    _closed.TrySetResult(result);
+                    // After answering, ClientWebSocket waits (up to 1 s) for the server to drop TCP;
+                    // the close is already reported, so tests do not wait for that.
+                    await AcknowledgeCloseAsync();
+                    break;
+                }
+                message.Write(buffer, 0, received.Count);
+                if (!received.EndOfMessage) continue;
+                var frame = Parse(message.ToArray(), received.MessageType);
+                message.SetLength(0);
+                if (AutoPong && frame.Type() == "ping")
+                    await SendRawAsync(PongFrame, WebSocketMessageType.Text, endOfMessage: true);
+                _frames.Writer.TryWrite(frame);
+            }
+        }
+        catch (Exception e)
+        {
+            result = new CloseResult((int?)_socket.CloseStatus, _socket.CloseStatusDescription, e);
+        }
+        finally
+        {
+            _frames.Writer.TryComplete();
+            _closed.TrySetResult(result);
+        }
+    }
+
+    private async Task AcknowledgeCloseAsync()
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(DefaultTimeout);
+            if (_socket.State == WebSocketState.CloseReceived)
+                await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "", timeout.Token);
+        }
+        catch (Exception) { /* the server may already have gone */ }
+    }
+
+    private static JsonElement Parse(byte[] bytes, WebSocketMessageType type)
+    {
+        if (type == WebSocketMessageType.Binary)
+            return JsonSerializer.SerializeToElement(new JsonObject { ["type"] = "(binary)", ["length"] = bytes.Length });
+        using var document = JsonDocument.Parse(bytes);
+        return document.RootElement.Clone();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_socket.State == WebSocketState.Open)
+        {
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                await _sendLock.WaitAsync(timeout.Token);
+                try { await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "test done", timeout.Token); }
+                finally { _sendLock.Release(); }
+            }
+            catch (Exception) { /* best effort */ }
+        }
+        _socket.Abort();
+        ResumeReading();
+        await Closed.WaitAsync(DefaultTimeout);
+        _socket.Dispose();
+    }
+}
+
+/// <summary>Readers for the envelope fields of a received frame.</summary>
+public static class FrameExtensions
+{
+    public static string? Type(this JsonElement frame) =>
+        frame.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+
+    public static string? Id(this JsonElement frame) =>
+        frame.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String ? id.GetString() : null;
+
+    public static JsonElement Data(this JsonElement frame) =>
+        frame.TryGetProperty("data", out var data) ? data : default;
+
+    /// <summary><c>data.code</c> of an <c>error</c> frame.</summary>
+    public static string? ErrorCode(this JsonElement frame) =>
+        frame.Type() == "error" && frame.Data().TryGetProperty("code", out var code) ? code.GetString() : null;
+}

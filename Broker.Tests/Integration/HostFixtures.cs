@@ -1,0 +1,20 @@
+using Broker.Tests.Infrastructure;
+using Xunit;
+
+namespace Broker.Tests.Integration;
+
+/// <summary>A host of its own, configured by the subclass; shared by the tests of one class.</summary>
+public abstract class HostFixture : IAsyncLifetime
+{
+    public BrokerTestHost Host { get; private set; } = null!;
+
+    /// <summary>Configuration overrides for this host.</summary>
+    protected virtual IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>();
+
+    public async Task InitializeAsync() => Host = await BrokerTestHost.StartAsync(Settings);
+
+    public async Task DisposeAsync() => await Host.DisposeAsync();
+}
+
+/// <summary>The defaults, on a host of its own (for slow tests that should run beside the shared host).</summary>
+public sealed class DefaultHostFixture : HostFixture;
