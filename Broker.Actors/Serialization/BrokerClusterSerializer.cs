@@ -156,6 +156,7 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
                     break;
                 case TicketRedeemed m:
                     w.WriteString("t", m.TicketId); WriteOptional(w, "u", m.UserId); w.WriteNumber("ce", m.CredentialExpiresAtMs);
+                    w.WriteNumber("te", m.TicketExpiresAtMs);
                     break;
                 default:
                     throw new ArgumentException($"{obj.GetType()} is not a broker cluster message", nameof(obj));
@@ -193,7 +194,7 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
             StoreTicketManifest => new StoreTicket(S(d, "t"), S(d, "u"), d.GetProperty("ce").GetInt64(), S(d, "ip"), d.GetProperty("te").GetInt64()),
             RedeemTicketManifest => new RedeemTicket(S(d, "t"), S(d, "ip")),
             TicketStoredManifest => new TicketStored(S(d, "t")),
-            TicketRedeemedManifest => new TicketRedeemed(S(d, "t"), OS(d, "u"), d.GetProperty("ce").GetInt64()),
+            TicketRedeemedManifest => new TicketRedeemed(S(d, "t"), OS(d, "u"), d.GetProperty("ce").GetInt64(), d.GetProperty("te").GetInt64()),
             _ => throw new System.Runtime.Serialization.SerializationException($"unknown broker manifest '{manifest}'"),
         };
     }

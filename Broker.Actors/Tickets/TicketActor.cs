@@ -35,7 +35,9 @@ public sealed class TicketActor : ReceiveActor
                         && Context.System.Scheduler.Now.ToUnixTimeMilliseconds() < ticket.TicketExpiresAtMs;
             _spent = true;
             _ticket = null;
-            Sender.Tell(new TicketRedeemed(ticketId, valid ? ticket!.UserId : null, valid ? ticket!.CredentialExpiresAtMs : 0));
+            Sender.Tell(valid
+                ? new TicketRedeemed(ticketId, ticket!.UserId, ticket.CredentialExpiresAtMs, ticket.TicketExpiresAtMs)
+                : new TicketRedeemed(ticketId, null, 0, 0));
             // Stay a little while as a tombstone, so a replay right after is still refused here.
             Context.SetReceiveTimeout(TimeSpan.FromSeconds(30));
         });

@@ -24,5 +24,6 @@ public static class TicketEvents
     public sealed record TicketStored(string TicketId) : IClusterMessage;
 
     /// <summary>The redemption's outcome: <paramref name="UserId"/> is null when unknown, used, expired or from another IP.</summary>
-    public sealed record TicketRedeemed(string TicketId, string? UserId, long CredentialExpiresAtMs) : IClusterMessage;
+    /// <param name="TicketExpiresAtMs">When the ticket itself expired or expires, so the redeeming node can check it against its own clock too.</param>
+    public sealed record TicketRedeemed(string TicketId, string? UserId, long CredentialExpiresAtMs, long TicketExpiresAtMs) : IClusterMessage;
 }

@@ -27,7 +27,7 @@ public sealed class ClusterTicketStore(BrokerNode node, TimeProvider clock, Time
     public async ValueTask<TicketRedemption?> RedeemAsync(string ticket, string clientIp)
     {
         var redeemed = await node.Tickets.Ask<TicketEvents.TicketRedeemed>(new TicketCommands.RedeemTicket(ticket, clientIp), AskTimeout);
-        if (redeemed.UserId is null) return null;
+        if (redeemed.UserId is null || clock.GetUtcNow().ToUnixTimeMilliseconds() >= redeemed.TicketExpiresAtMs) return null;
         var expiresAt = redeemed.CredentialExpiresAtMs > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(redeemed.CredentialExpiresAtMs) : (DateTimeOffset?)null;
         return new TicketRedemption(new AuthenticatedUser(redeemed.UserId, expiresAt));
     }

@@ -49,8 +49,8 @@ public sealed class ClusterSerializerTests() : Akka.TestKit.Xunit2.TestKit(Shipp
         new TicketCommands.StoreTicket("t1", "alice", 1_800_000_000_000, "127.0.0.1", 1_700_000_030_000),
         new TicketCommands.RedeemTicket("t1", "127.0.0.1"),
         new TicketEvents.TicketStored("t1"),
-        new TicketEvents.TicketRedeemed("t1", "alice", 1_800_000_000_000),
-        new TicketEvents.TicketRedeemed("t1", null, 0),
+        new TicketEvents.TicketRedeemed("t1", "alice", 1_800_000_000_000, 1_700_000_030_000),
+        new TicketEvents.TicketRedeemed("t1", null, 0, 0),
     ];
 
     [Fact]
