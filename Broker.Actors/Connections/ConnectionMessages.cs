@@ -18,8 +18,11 @@ public static class ConnectionMessages
     /// <summary>Connection → supervisor: the connection authenticated as <paramref name="UserId"/>.</summary>
     public sealed record Authenticated(string UserId);
 
-    /// <summary>Anyone → connection: deliver this already-serialized frame.</summary>
-    public sealed record Deliver(byte[] Frame);
+    /// <summary>
+    /// Anyone → connection: deliver this already-serialized frame. A node-local fan-out point sets
+    /// <paramref name="FanOutStamp"/> (<see cref="Observability.BrokerMetrics.FanOutStamp"/>) so the delivery is counted and timed.
+    /// </summary>
+    public sealed record Deliver(byte[] Frame, long FanOutStamp = 0);
 
     /// <summary>Anyone → connection: close with this code and reason.</summary>
     public sealed record CloseConnection(int Code, string Reason);
