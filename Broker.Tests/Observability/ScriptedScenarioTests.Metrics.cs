@@ -10,8 +10,9 @@ public sealed partial class ScriptedScenarioTests
         var outcome = await RunScenarioAsync("m" + Guid.NewGuid().ToString("N")[..6]);
         var route = "route=" + host.Route;
 
-        // While the silent client was still there: three authenticated connections on our route.
-        Assert.Equal(3, outcome.During.Sum("broker_connections", route, "state=authenticated"));
+        // Mid-scenario: alice and bob authenticated on our route, nobody pending.
+        Assert.Equal(2, outcome.During.Sum("broker_connections", route, "state=authenticated"));
+        Assert.Equal(0, outcome.During.Sum("broker_connections", route, "state=pending"));
         Assert.True(outcome.During.Sum("broker_rooms_active") >= 1, "a room is active");
         Assert.True(outcome.During.Sum("broker_cluster_members", "status=up") >= 1, "this node is an up member");
         Assert.Equal(0, outcome.During.Sum("broker_cluster_unreachable"));

@@ -38,6 +38,13 @@ public sealed partial class ScriptedScenarioTests(ObservabilityHost host)
         await alice.ExpectAsync("joined");
         await bob.SendAsync(new { type = "join", id = "j2", data = new { room } });
         await bob.ExpectAsync("joined");
+        // The supervisor learns of each authentication asynchronously: poll, don't assume.
+        PrometheusScrape during = null!;
+        await Poll.UntilAsync(async () =>
+        {
+            during = await host.ScrapeAsync();
+            return during.Sum("broker_connections", "route=" + host.Route, "state=authenticated") == 2;
+        }, "two authenticated connections never showed up on /metrics");
 
         // A bad token: error, then 4401.
         await using var intruder = await TestClient.ConnectAsync(host.WebSocketUri);
@@ -51,7 +58,6 @@ public sealed partial class ScriptedScenarioTests(ObservabilityHost host)
         await using var silent = await TestClient.ConnectAsync(host.WebSocketUri, silent: true);
         await silent.SendAsync(new { type = "auth", data = new { token = silentToken } });
         var silentId = (await silent.ExpectAsync("welcome")).GetProperty("data").GetProperty("connection").GetString()!;
-        var during = await host.ScrapeAsync();
         await silent.Closed.Task.WaitAsync(ObservabilityHost.Timeout);
 
         // One publish, delivered to both members.
