@@ -57,6 +57,9 @@ public sealed class ObservabilityHost : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        // Debugging aids: OBS_DUMP_METRICS / OBS_DUMP_LOG name files for the last scrape and the captured log.
+        if (Environment.GetEnvironmentVariable("OBS_DUMP_METRICS") is { Length: > 0 } metrics && Http is not null)
+            await File.WriteAllTextAsync(metrics, (await ScrapeAsync()).Text);
         if (Environment.GetEnvironmentVariable("OBS_DUMP_LOG") is { Length: > 0 } dump)
             await File.WriteAllLinesAsync(dump, Logs.Entries.Select(e => $"{e.Level} {e.Category} {e.EventId.Name}: {e.Message} {e.Exception}"));
         Http?.Dispose();

@@ -15,6 +15,7 @@ public sealed class TestClient : IAsyncDisposable
     private readonly Channel<JsonElement> _frames = Channel.CreateUnbounded<JsonElement>();
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly CancellationTokenSource _stop = new();
+    private readonly List<JsonElement> _held = new();
     private Task _reader = Task.CompletedTask;
 
     /// <summary>A silent client never answers pings (the heartbeat should cut it off).</summary>
@@ -48,14 +49,26 @@ public sealed class TestClient : IAsyncDisposable
         }
     }
 
-    /// <summary>The next non-ping frame of type <paramref name="type"/>, skipping others.</summary>
+    /// <summary>
+    /// The first frame of type <paramref name="type"/> not yet taken. Frames of other types stay
+    /// for later calls: an <c>ack</c> and the <c>message</c> it acknowledges travel different paths
+    /// and may arrive in either order.
+    /// </summary>
     public async Task<JsonElement> ExpectAsync(string type)
     {
+        var held = _held.FindIndex(f => f.GetProperty("type").GetString() == type);
+        if (held >= 0)
+        {
+            var frame = _held[held];
+            _held.RemoveAt(held);
+            return frame;
+        }
         using var timeout = new CancellationTokenSource(ObservabilityHost.Timeout);
         while (true)
         {
             var frame = await _frames.Reader.ReadAsync(timeout.Token);
             if (frame.GetProperty("type").GetString() == type) return frame;
+            _held.Add(frame);
         }
     }
 
