@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Broker.Actors.Auth;
+using Broker.Actors.Observability;
 using Broker.Contracts.Cluster;
 using Broker.Contracts.Protocol;
 using static Broker.Actors.Connections.ConnectionMessages;
@@ -81,6 +82,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
                 return;
             }
             var id = parsed.Command?.Id ?? parsed.Error?.Id;
+            ConnectionTelemetry.AuthFailed(Context.System, _info, AuthFailureReasons.NoAuthFrame, "first frame was not auth");
             Reject(id, "the first frame must be {\"type\":\"auth\",\"data\":{\"token\":\"…\"}}");
         });
         Receive<AuthDeadlineReached>(_ => CloseWith(CloseCodes.Unauthorized, CloseCodes.Reasons.AuthTimeout));
@@ -100,6 +102,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
             else
             {
                 _log.Info("Connection {ConnectionId} rejected: {Reason}", _info.ConnectionId, checkedToken.Result.Failure);
+                ConnectionTelemetry.AuthFailed(Context.System, _info, AuthFailureReasons.FromValidator(checkedToken.Result.Failure), checkedToken.Result.Failure);
                 Reject(checkedToken.Id, "invalid token");
             }
         });
@@ -116,6 +119,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
             if (frame.Kind == InboundKind.RateLimited)
             {
                 var limited = FrameParser.Parse(frame.Utf8);
+                BrokerMetrics.RateLimitHit(closed: false);
                 Send(ServerFrames.Error(limited.Command?.Id ?? limited.Error?.Id, ErrorCodes.RateLimited, "rate limit exceeded; slow down"));
                 AckStream();
                 return;
@@ -137,7 +141,11 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         Receive<TokenExpired>(_ => CloseWith(CloseCodes.Unauthorized, CloseCodes.Reasons.TokenExpired));
         Receive<AuthDeadlineReached>(_ => { /* authenticated in time */ });
         // Only here: an unauthenticated socket must see nothing (welcome comes first, PROTOCOL §3).
-        Receive<Deliver>(deliver => Send(deliver.Frame));
+        Receive<Deliver>(deliver =>
+        {
+            Send(deliver.Frame);
+            if (!_closed) BrokerMetrics.Delivered(deliver.FanOutStamp);
+        });
         Common();
     }
 
@@ -157,6 +165,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
             if (_user is null) return;
             if (_awaitingLife)
             {
+                ConnectionTelemetry.HeartbeatTerminated();
                 CloseWith(CloseCodes.Policy, CloseCodes.Reasons.HeartbeatTimeout);
                 return;
             }
@@ -207,6 +216,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
                 Join(join, _services);
                 break;
             case LeaveCommand leave:
+                ConnectionTelemetry.Left(Context.System, _info, _user!.UserId, leave.Room);
                 if (_rooms.Remove(leave.Room)) UpdateUserRooms(_services);
                 _services.RoomHub.Tell(new RoomCommands.LeaveRoom(leave.Room, _info.ConnectionId, leave.Id, Reply: true));
                 break;
@@ -232,6 +242,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
             return;
         }
         if (_rooms.Add(join.Room)) UpdateUserRooms(services);
+        ConnectionTelemetry.Joined(Context.System, _info, _user!.UserId, join.Room);
         services.RoomHub.Tell(new RoomCommands.JoinRoom(
             join.Room, _info.ConnectionId, _user!.UserId, Self, services.RoomHub, join.Id, join.Since?.Epoch, join.Since?.Offset));
     }
@@ -251,6 +262,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         }
         _log.Info("Connection {ConnectionId} refresh rejected: {Reason}", _info.ConnectionId,
             result.Result.User is null ? result.Result.Failure : "different subject");
+        ConnectionTelemetry.AuthFailed(Context.System, _info, AuthFailureReasons.RefreshRejected, result.Result.User is null ? result.Result.Failure : "different subject");
         Reject(result.Id, result.Result.User is null ? "invalid token" : "a refresh must be for the same user");
     }
 
@@ -259,6 +271,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         _user = user;
         Become(Authenticated);
         Context.Parent.Tell(new ConnectionMessages.Authenticated(user.UserId));
+        ConnectionTelemetry.Authenticated(Context.System, _info, user.UserId);
         _services?.Users.Tell(new UserCommands.RegisterConnection(user.UserId, _info.ConnectionId, Self));
         ScheduleExpiry(user);
         Send(ServerFrames.Welcome(new WelcomeData(
@@ -291,6 +304,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
                 CloseWith(CloseCodes.InvalidPayload, CloseCodes.Reasons.InvalidUtf8);
                 return true;
             case InboundKind.Flooding:
+                BrokerMetrics.RateLimitHit(closed: true);
                 CloseWith(CloseCodes.Policy, CloseCodes.Reasons.RateLimit);
                 return true;
             case InboundKind.Binary when _user is not null:
@@ -315,6 +329,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         if (!_transport.TrySend(frame))
         {
             _log.Info("Connection {ConnectionId} cut off: outbound queue full", _info.ConnectionId);
+            ConnectionTelemetry.SlowConsumer();
             _closed = true;
             _transport.Close(CloseCodes.SlowConsumer, CloseCodes.Reasons.SlowConsumer, discardQueued: true);
             Context.Stop(Self);

@@ -18,8 +18,12 @@ public static class ConnectionMessages
     /// <summary>Connection → supervisor: the connection authenticated as <paramref name="UserId"/>.</summary>
     public sealed record Authenticated(string UserId);
 
-    /// <summary>Anyone → connection: deliver this already-serialized frame. Rooms and users send it across nodes.</summary>
-    public sealed record Deliver(byte[] Frame) : Broker.Contracts.Cluster.IClusterMessage;
+    /// <summary>
+    /// Anyone → connection: deliver this already-serialized frame. Rooms and users send it across
+    /// nodes (only the frame travels). A node-local fan-out point sets <paramref name="FanOutStamp"/>
+    /// (<see cref="Observability.BrokerMetrics.FanOutStamp"/>) so the delivery is counted and timed.
+    /// </summary>
+    public sealed record Deliver(byte[] Frame, long FanOutStamp = 0) : Broker.Contracts.Cluster.IClusterMessage;
 
     /// <summary>Anyone → connection: close with this code and reason.</summary>
     public sealed record CloseConnection(int Code, string Reason);

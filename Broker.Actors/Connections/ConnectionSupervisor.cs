@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Broker.Actors.Auth;
+using Broker.Actors.Observability;
 using Broker.Contracts.Protocol;
 using static Broker.Actors.Connections.ConnectionMessages;
 
@@ -38,7 +39,10 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
         Receive<DeadlineFor>(deadline =>
         {
             if (_connections.TryGetValue(deadline.Connection, out var entry) && entry.UserId is null)
+            {
+                ConnectionTelemetry.AuthFailed(Context.System, entry.Info, AuthFailureReasons.Timeout, "no auth frame in time");
                 deadline.Connection.Tell(AuthDeadlineReached.Instance);
+            }
         });
         Receive<HeartbeatTick>(tick =>
         {
@@ -84,6 +88,7 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
             "c-" + accept.Info.ConnectionId);
         Context.Watch(child);
         _connections[child] = new Entry(accept.Info, accept.Info.User?.UserId);
+        ConnectionTelemetry.Count(accept.Info, _settings.NodeName, authenticated: false, +1);
         if (!_byRoute.TryGetValue(accept.Info.Route.Name, out var members))
             _byRoute[accept.Info.Route.Name] = members = new HashSet<IActorRef>();
         members.Add(child);
@@ -96,6 +101,7 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
     {
         if (!_connections.TryGetValue(Sender, out var entry)) return;
         _connections[Sender] = entry with { UserId = authenticated.UserId };
+        if (entry.UserId is null) { ConnectionTelemetry.Count(entry.Info, _settings.NodeName, false, -1); ConnectionTelemetry.Count(entry.Info, _settings.NodeName, true, +1); }
         Timers.Cancel(DeadlineKey(entry.Info.ConnectionId));
     }
 
@@ -104,7 +110,9 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
         if (!_byRoute.TryGetValue(broadcast.Route, out var members)) return;
         var offset = _routeOffsets[broadcast.Route] = _routeOffsets.GetValueOrDefault(broadcast.Route) + 1;
         // Serialized once; every member gets the same array.
-        var deliver = new Deliver(ServerFrames.Message(null, offset, null, broadcast.From, ServerFrames.RawJson(broadcast.Payload)));
+        var frame = ServerFrames.Message(null, offset, null, broadcast.From, ServerFrames.RawJson(broadcast.Payload));
+        var deliver = new Deliver(frame, BrokerMetrics.FanOutStamp(frame, route: true));
+        BrokerMetrics.RoutePublished();
         foreach (var member in members)
         {
             if (broadcast.ExcludeSender && member.Equals(Sender)) continue;
@@ -116,6 +124,7 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
     private void OnTerminated(IActorRef connection)
     {
         if (!_connections.Remove(connection, out var entry)) return;
+        ConnectionTelemetry.Count(entry.Info, _settings.NodeName, entry.UserId is not null, -1);
         Timers.Cancel(DeadlineKey(entry.Info.ConnectionId));
         if (_byRoute.TryGetValue(entry.Info.Route.Name, out var members))
         {

@@ -6,6 +6,7 @@ using System.Threading.Channels;
 using Akka.Actor;
 using Akka.Streams;
 using Akka.Streams.Dsl;
+using Broker.Actors.Observability;
 using Broker.Contracts.Protocol;
 
 namespace Broker.Actors.Connections;
@@ -66,6 +67,9 @@ public sealed class WebSocketTransport : IConnectionTransport
 
     /// <summary>The close code this side chose, once closed by the broker.</summary>
     public int CloseCode => _closeCode;
+
+    /// <summary>The close reason this side chose (<see cref="CloseCodes.Reasons"/>), for the access log.</summary>
+    public string CloseReason => _closeReason;
 
     public long FramesIn => Interlocked.Read(ref _framesIn);
     public long BytesIn => Interlocked.Read(ref _bytesIn);
@@ -138,6 +142,8 @@ public sealed class WebSocketTransport : IConnectionTransport
         await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, _abort.Token).ConfigureAwait(false);
         Interlocked.Increment(ref _framesOut);
         Interlocked.Add(ref _bytesOut, frame.Length);
+        BrokerMetrics.FramesOut.Add(1);
+        BrokerMetrics.BytesOut.Add(frame.Length);
         return frame;
     }
 
@@ -210,6 +216,8 @@ public sealed class WebSocketTransport : IConnectionTransport
             }
             Interlocked.Increment(ref _framesIn);
             Interlocked.Add(ref _bytesIn, count);
+            BrokerMetrics.FramesIn.Add(1);
+            BrokerMetrics.BytesIn.Add(count);
             if (type == WebSocketMessageType.Binary) return InboundFrame.Binary;
             var text = buffer is null ? ReadOnlySpan<byte>.Empty : buffer.AsSpan(0, count);
             if (!Utf8.IsValid(text)) return InboundFrame.InvalidUtf8;

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Broker.Actors.Connections;
+using Broker.Actors.Observability;
 using Broker.Contracts.Cluster;
 using Broker.Contracts.Protocol;
 using static Broker.Contracts.Cluster.RoomCommands;
@@ -39,7 +40,13 @@ public sealed class RoomActor : ReceiveActor
     public static Props Props(string roomId, RoomSettings settings) =>
         Akka.Actor.Props.Create(() => new RoomActor(roomId, settings));
 
-    protected override void PreStart() => UpdateIdleTimer();
+    protected override void PreStart()
+    {
+        BrokerMetrics.RoomsActive.Add(1);
+        UpdateIdleTimer();
+    }
+
+    protected override void PostStop() => BrokerMetrics.RoomsActive.Add(-1);
 
     private void OnJoin(JoinRoom join)
     {
@@ -73,6 +80,8 @@ public sealed class RoomActor : ReceiveActor
         var (offset, frame) = _state.Append(o => ServerFrames.Message(_state.RoomId, o, _state.Epoch, publish.From, publish.Payload));
         var broadcast = new RoomBroadcast(_state.RoomId, frame, publish.ExcludeSelf ? publish.ConnectionId : null);
         foreach (var hub in _state.Hubs) hub.Tell(broadcast);
+        BrokerMetrics.RoomPublished();
+        BrokerMetrics.RemoteHopsSent(RemoteHubs(), presence: false);
         Sender.Tell(new PublishAccepted(_state.RoomId, publish.RequestId, offset));
     }
 
@@ -93,6 +102,15 @@ public sealed class RoomActor : ReceiveActor
         var frame = ServerFrames.Presence(new PresenceData(_state.RoomId, @event, userId));
         var broadcast = new RoomBroadcast(_state.RoomId, frame, excludeConnectionId);
         foreach (var hub in _state.Hubs) hub.Tell(broadcast);
+        BrokerMetrics.RemoteHopsSent(RemoteHubs(), presence: true);
+    }
+
+    /// <summary>Hubs on other nodes: a local ref's address has no host.</summary>
+    private int RemoteHubs()
+    {
+        var remote = 0;
+        foreach (var hub in _state.Hubs) if (!hub.Path.Address.HasLocalScope) remote++;
+        return remote;
     }
 
     private void UpdateIdleTimer()

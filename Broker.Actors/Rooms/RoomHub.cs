@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Broker.Actors.Connections;
+using Broker.Actors.Observability;
 using Broker.Contracts.Cluster;
 using static Broker.Contracts.Cluster.RoomCommands;
 using static Broker.Contracts.Cluster.RoomEvents;
@@ -65,7 +66,8 @@ public sealed class RoomHub : ReceiveActor
     private void OnBroadcast(RoomBroadcast broadcast)
     {
         if (!_byRoom.TryGetValue(broadcast.RoomId, out var members)) return;
-        var deliver = new ConnectionMessages.Deliver(broadcast.Frame); // one envelope shared by all local members
+        // One envelope shared by all local members; the stamp times and counts message deliveries.
+        var deliver = new ConnectionMessages.Deliver(broadcast.Frame, BrokerMetrics.FanOutStamp(broadcast.Frame));
         foreach (var (connectionId, member) in members)
         {
             if (!member.Active || connectionId == broadcast.ExcludeConnectionId) continue;

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Broker.Actors.Connections;
+using Broker.Actors.Observability;
 using Broker.Contracts.Protocol;
 using static Broker.Contracts.Cluster.UserCommands;
 using static Broker.Contracts.Cluster.UserEvents;
@@ -38,6 +39,7 @@ public sealed class UserActor : ReceiveActor
         {
             var deliver = new ConnectionMessages.Deliver(ServerFrames.Direct(send.From, send.Payload));
             foreach (var entry in _connections.Values) entry.Connection.Tell(deliver);
+            BrokerMetrics.DirectSent(_connections.Count);
             Sender.Tell(new DirectDelivered(send.RequestId, _connections.Count));
         });
         Receive<GetUserStatus>(_ => Sender.Tell(new UserStatus(

@@ -4,6 +4,7 @@ using Broker.Actors.Connections;
 using Broker.Contracts.Protocol;
 using Broker.Host.Api;
 using Broker.Host.Auth;
+using Broker.Host.Observability;
 using Broker.Host.WebSockets;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -26,6 +27,7 @@ public static class BrokerEndpointRouteBuilderExtensions
 
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+        app.MapBrokerObservability();
 
         // Before Kestrel stops waiting on WebSocket requests: close them with 1001 (also a
         // CoordinatedShutdown task, whichever shutdown path comes first).

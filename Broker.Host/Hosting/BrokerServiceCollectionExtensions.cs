@@ -11,6 +11,7 @@ using Broker.Actors.Connections;
 using Broker.Actors.Rooms;
 using Broker.Actors.Users;
 using Broker.Host.Auth;
+using Broker.Host.Observability;
 using Microsoft.Extensions.Options;
 
 namespace Broker.Host.Hosting;
@@ -56,6 +57,7 @@ public static class BrokerServiceCollectionExtensions
         services.AddLogging(logging => logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning));
 
         services.AddAkka("broker", (akka, sp) => ConfigureNode(akka, sp));
+        services.AddBrokerObservability(); // after AddAkka: its start-up waits for the node
         return services;
     }
 

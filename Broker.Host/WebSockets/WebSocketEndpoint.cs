@@ -4,8 +4,10 @@ using Akka.Actor;
 using Broker.Actors.Auth;
 using Broker.Actors.Configuration;
 using Broker.Actors.Connections;
+using Broker.Actors.Observability;
 using Broker.Host.Auth;
 using Broker.Host.Hosting;
+using Broker.Host.Observability;
 using Broker.Host.WebSockets;
 using Microsoft.Extensions.Options;
 
@@ -56,6 +58,7 @@ public static class WebSocketEndpoint
             var redeemed = ticket.Length <= 128 ? await tickets.RedeemAsync(ticket, clientIp) : null;
             if (redeemed is null)
             {
+                WebSocketAccess.Refused(context, route, StatusCodes.Status401Unauthorized, "bad ticket", AuthFailureReasons.Ticket, loggers);
                 await Problem(context, StatusCodes.Status401Unauthorized, "invalid, expired or already used ticket");
                 return;
             }
@@ -63,6 +66,7 @@ public static class WebSocketEndpoint
         }
         else if (routeOptions.RequireTicket && !routeOptions.Anonymous)
         {
+            WebSocketAccess.Refused(context, route, StatusCodes.Status401Unauthorized, "ticket required", AuthFailureReasons.TicketRequired, loggers);
             await Problem(context, StatusCodes.Status401Unauthorized, "this route requires a ticket (POST /auth/ticket)");
             return;
         }
@@ -86,6 +90,7 @@ public static class WebSocketEndpoint
             user);
 
         node.Track(info.ConnectionId, transport);
+        var started = WebSocketAccess.Connected(node, info);
         try
         {
             await node.Connections.Ask<IActorRef>(new ConnectionMessages.Accept(info, transport), TimeSpan.FromSeconds(5));
@@ -98,6 +103,7 @@ public static class WebSocketEndpoint
 
         await using (context.RequestAborted.Register(transport.Abort))
             await transport.Completion;
+        WebSocketAccess.Closed(node, info, transport, socket, started, loggers);
     }
 
     private static string ClientIp(HttpContext context) =>

@@ -1,0 +1,214 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Akka.Cluster;
+
+namespace Broker.Actors.Observability;
+
+/// <summary>
+/// The broker's instruments, on one static <see cref="Meter"/> named <see cref="MeterName"/>. The
+/// host exports them as Prometheus text on <c>GET /metrics</c> (docs/observability.md lists them).
+/// Hot-path helpers take no strings: tags are static arrays chosen by a switch, so a frame or a
+/// delivery costs one <c>Add</c>. The meter is process-wide: several nodes in one process (tests)
+/// add to the same series; the gauges that read per-node state carry a <c>node</c> tag.
+/// </summary>
+public static class BrokerMetrics
+{
+    /// <summary>The meter's name, for <c>AddMeter</c>.</summary>
+    public const string MeterName = "Broker";
+
+    /// <summary>The meter every broker instrument lives on.</summary>
+    public static readonly Meter Meter = new(MeterName, "1.0");
+
+    /// <summary>Open WebSockets by <c>route</c>, <c>state</c> (pending|authenticated) and <c>node</c>.</summary>
+    public static readonly UpDownCounter<long> Connections = Meter.CreateUpDownCounter<long>(
+        "broker_connections", description: "Open WebSocket connections by route, state (pending = not yet authenticated, authenticated) and node.");
+
+    /// <summary>Connections closed, by the close code the broker sent.</summary>
+    public static readonly Counter<long> ConnectionsClosed = Meter.CreateCounter<long>(
+        "broker_connections_closed_total", description: "WebSocket connections closed, by route and the close code the broker sent (1000 also when the client closed first).");
+
+    public static readonly Counter<long> FramesIn = Meter.CreateCounter<long>(
+        "broker_frames_in_total", description: "Whole WebSocket messages received from clients (all routes).");
+
+    public static readonly Counter<long> BytesIn = Meter.CreateCounter<long>(
+        "broker_bytes_in_total", description: "Payload bytes of the WebSocket messages received from clients.");
+
+    public static readonly Counter<long> FramesOut = Meter.CreateCounter<long>(
+        "broker_frames_out_total", description: "WebSocket messages written to clients (every server frame, not only messages).");
+
+    public static readonly Counter<long> BytesOut = Meter.CreateCounter<long>(
+        "broker_bytes_out_total", description: "Payload bytes of the WebSocket messages written to clients.");
+
+    public static readonly Counter<long> Publishes = Meter.CreateCounter<long>(
+        "broker_publishes_total", description: "Messages accepted for fan-out, by kind: room (counted by the room, once per publish), route (route-wide broadcast), direct (send to a user).");
+
+    public static readonly Counter<long> Deliveries = Meter.CreateCounter<long>(
+        "broker_deliveries_total", description: "Message frames queued to a connection's socket, by kind: room and route (counted on the member's node), direct (counted by the user's directory entry, one per target connection).");
+
+    public static readonly Histogram<double> DeliveryLatency = Meter.CreateHistogram(
+        "broker_delivery_latency", unit: "s",
+        description: "Node-local fan-out latency of room and route messages: from the node's room hub (or the route broadcaster) taking the broadcast to the frame being queued on the member's socket. Excludes the room-to-node hop and the socket write.",
+        tags: null,
+        advice: new InstrumentAdvice<double>
+        {
+            HistogramBucketBoundaries = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+        });
+
+    public static readonly Counter<long> HeartbeatTerminations = Meter.CreateCounter<long>(
+        "broker_heartbeat_terminations_total", description: "Connections closed (1008) because they sent nothing for a whole heartbeat interval.");
+
+    public static readonly Counter<long> AuthFailures = Meter.CreateCounter<long>(
+        "broker_auth_failures_total", description: "Refused or ended authentications, by reason (see docs/observability.md).");
+
+    public static readonly Counter<long> SlowConsumerCloses = Meter.CreateCounter<long>(
+        "broker_slow_consumer_closes_total", description: "Connections closed 4508 because their outbound queue was full.");
+
+    public static readonly Counter<long> RateLimited = Meter.CreateCounter<long>(
+        "broker_rate_limited_total", description: "Inbound rate-limit hits, by action: rejected (error rate_limited, connection stays) or closed (sustained flooding, close 1008).");
+
+    public static readonly UpDownCounter<long> RoomsActive = Meter.CreateUpDownCounter<long>(
+        "broker_rooms_active", description: "Room entities alive on the nodes of this process (a room passivates when idle and empty).");
+
+    public static readonly Counter<long> RemoteHops = Meter.CreateCounter<long>(
+        "broker_remote_hops_total", description: "Room broadcasts sent by a room to hubs on other nodes, by kind (message|presence); divide by room publishes for hops per broadcast.");
+
+    private static readonly List<(Cluster Cluster, KeyValuePair<string, object?> Node)> Clusters = new();
+
+    static BrokerMetrics()
+    {
+        Meter.CreateObservableGauge("broker_cluster_members", ObserveMembers,
+            description: "Cluster members as this node sees them, by status (up, joining, leaving, exiting, down, weaklyup) and observing node.");
+        Meter.CreateObservableGauge("broker_cluster_unreachable", ObserveUnreachable,
+            description: "Cluster members this node's failure detector considers unreachable, by observing node.");
+    }
+
+    /// <summary>Reports <paramref name="cluster"/>'s membership on the cluster gauges until disposed.</summary>
+    public static IDisposable ObserveCluster(Cluster cluster, string nodeName)
+    {
+        var entry = (cluster, new KeyValuePair<string, object?>("node", nodeName));
+        lock (Clusters) Clusters.Add(entry);
+        return new Unregister(() => { lock (Clusters) Clusters.Remove(entry); });
+    }
+
+    // ---- hot-path helpers: static tags, no formatting ----
+
+    private static readonly KeyValuePair<string, object?>[] RoomKind = [new("kind", "room")];
+    private static readonly KeyValuePair<string, object?>[] RouteKind = [new("kind", "route")];
+    private static readonly KeyValuePair<string, object?>[] DirectKind = [new("kind", "direct")];
+    private static readonly KeyValuePair<string, object?>[] MessageKind = [new("kind", "message")];
+    private static readonly KeyValuePair<string, object?>[] PresenceKind = [new("kind", "presence")];
+    private static readonly KeyValuePair<string, object?>[] RejectedAction = [new("action", "rejected")];
+    private static readonly KeyValuePair<string, object?>[] ClosedAction = [new("action", "closed")];
+
+    /// <summary>A room accepted a publish.</summary>
+    public static void RoomPublished() => Publishes.Add(1, RoomKind.AsSpan());
+
+    /// <summary>A route-wide broadcast was accepted.</summary>
+    public static void RoutePublished() => Publishes.Add(1, RouteKind.AsSpan());
+
+    /// <summary>A direct message was handed to <paramref name="connections"/> connections.</summary>
+    public static void DirectSent(int connections)
+    {
+        Publishes.Add(1, DirectKind.AsSpan());
+        if (connections > 0) Deliveries.Add(connections, DirectKind.AsSpan());
+    }
+
+    /// <summary>A room sent one broadcast to <paramref name="remoteHubs"/> hubs on other nodes.</summary>
+    public static void RemoteHopsSent(int remoteHubs, bool presence)
+    {
+        if (remoteHubs > 0) RemoteHops.Add(remoteHubs, (presence ? PresenceKind : MessageKind).AsSpan());
+    }
+
+    /// <summary>
+    /// A fan-out point's timestamp for a broadcast frame: a <see cref="Stopwatch"/> timestamp for
+    /// room <c>message</c> frames (tagged room) or route broadcasts, 0 for anything else (presence,
+    /// joined, left…), which then counts neither as a delivery nor in the latency histogram.
+    /// Negative values mark route broadcasts.
+    /// </summary>
+    public static long FanOutStamp(byte[] frame, bool route = false)
+    {
+        if (route) return -Stopwatch.GetTimestamp();
+        return frame.AsSpan().StartsWith("{\"type\":\"message\""u8) ? Stopwatch.GetTimestamp() : 0;
+    }
+
+    /// <summary>A frame stamped by <see cref="FanOutStamp"/> was queued on a socket.</summary>
+    public static void Delivered(long stamp)
+    {
+        if (stamp == 0) return;
+        var route = stamp < 0;
+        var started = route ? -stamp : stamp;
+        Deliveries.Add(1, (route ? RouteKind : RoomKind).AsSpan());
+        DeliveryLatency.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, (route ? RouteKind : RoomKind).AsSpan());
+    }
+
+    /// <summary>An inbound frame hit the rate limit; <paramref name="closed"/> when it ended the connection.</summary>
+    public static void RateLimitHit(bool closed) => RateLimited.Add(1, (closed ? ClosedAction : RejectedAction).AsSpan());
+
+    /// <summary>An authentication was refused or ended; <paramref name="reason"/> is one of <see cref="AuthFailureReasons"/>.</summary>
+    public static void AuthFailed(string reason) => AuthFailures.Add(1, AuthFailureReasons.Tag(reason).AsSpan());
+
+    // ---- cluster gauges ----
+
+    private static IEnumerable<Measurement<long>> ObserveMembers()
+    {
+        (Cluster, KeyValuePair<string, object?>)[] clusters;
+        lock (Clusters) clusters = Clusters.ToArray();
+        foreach (var (cluster, node) in clusters)
+        {
+            var counts = new Dictionary<MemberStatus, long>();
+            foreach (var member in cluster.State.Members)
+                counts[member.Status] = counts.GetValueOrDefault(member.Status) + 1;
+            foreach (var (status, count) in counts)
+                yield return new Measurement<long>(count, node, new KeyValuePair<string, object?>("status", status.ToString().ToLowerInvariant()));
+        }
+    }
+
+    private static IEnumerable<Measurement<long>> ObserveUnreachable()
+    {
+        (Cluster, KeyValuePair<string, object?>)[] clusters;
+        lock (Clusters) clusters = Clusters.ToArray();
+        foreach (var (cluster, node) in clusters)
+            yield return new Measurement<long>(cluster.State.Unreachable.Count, node);
+    }
+
+    private sealed class Unregister(Action action) : IDisposable
+    {
+        private Action? _action = action;
+        public void Dispose() => Interlocked.Exchange(ref _action, null)?.Invoke();
+    }
+}
+
+/// <summary>
+/// The low-cardinality <c>reason</c> values of <c>broker_auth_failures_total</c>. Validator
+/// messages are mapped onto these, so a new message never creates a new series.
+/// </summary>
+public static class AuthFailureReasons
+{
+    public const string NoAuthFrame = "no_auth_frame";
+    public const string Timeout = "timeout";
+    public const string InvalidToken = "invalid_token";
+    public const string ExpiredToken = "expired_token";
+    public const string MalformedToken = "malformed_token";
+    public const string RefreshRejected = "refresh_rejected";
+    public const string TokenExpired = "token_expired";
+    public const string Ticket = "ticket";
+    public const string TicketRequired = "ticket_required";
+
+    private static readonly Dictionary<string, KeyValuePair<string, object?>[]> Tags =
+        new[] { NoAuthFrame, Timeout, InvalidToken, ExpiredToken, MalformedToken, RefreshRejected, TokenExpired, Ticket, TicketRequired }
+            .ToDictionary(r => r, r => new[] { new KeyValuePair<string, object?>("reason", r) }, StringComparer.Ordinal);
+
+    /// <summary>Maps a validator's failure message (never the token) onto a reason.</summary>
+    public static string FromValidator(string? failure) => failure switch
+    {
+        null => InvalidToken,
+        _ when failure.Contains("expired", StringComparison.OrdinalIgnoreCase) => ExpiredToken,
+        _ when failure.Contains("malformed", StringComparison.OrdinalIgnoreCase)
+               || failure.Contains("too large", StringComparison.OrdinalIgnoreCase)
+               || failure.Contains("no token", StringComparison.OrdinalIgnoreCase) => MalformedToken,
+        _ => InvalidToken,
+    };
+
+    internal static KeyValuePair<string, object?>[] Tag(string reason) =>
+        Tags.TryGetValue(reason, out var tag) ? tag : Tags[InvalidToken];
+}

@@ -1,0 +1,30 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Broker.Actors.Observability;
+using Broker.Host.Hosting;
+
+namespace Broker.Host.Observability;
+
+/// <summary>
+/// Attaches observability to the node once its actor system is up: the access logger subscribes
+/// to the event stream and the cluster gauges start reading this node's view of the cluster.
+/// Registered after the Akka host, so it starts before Kestrel accepts the first socket.
+/// </summary>
+public sealed class ObservabilityService(BrokerNode node, ILoggerFactory loggers) : IHostedService
+{
+    private IDisposable? _clusterGauges;
+    private IActorRef _accessLog = ActorRefs.Nobody;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await node.Started.WaitAsync(cancellationToken);
+        _accessLog = node.System.ActorOf(AccessLogActor.Props(loggers.CreateLogger(AccessLog.Category)), "access-log");
+        _clusterGauges = BrokerMetrics.ObserveCluster(Cluster.Get(node.System), node.NodeName);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _clusterGauges?.Dispose();
+        return Task.CompletedTask;
+    }
+}
