@@ -134,4 +134,9 @@ public sealed class ClusterOptions
     public int Port { get; set; }
     /// <summary>Comma-separated <c>akka.tcp://broker@host:port</c>; empty means this node forms a cluster of its own.</summary>
     public string? SeedNodes { get; set; }
+    /// <summary>
+    /// Comma-separated cluster roles. Rooms, users and tickets are hosted only on nodes with the
+    /// <c>broker</c> role; a node without it serves sockets and uses the others'. Default <c>broker</c>.
+    /// </summary>
+    public string Roles { get; set; } = "broker";
 }

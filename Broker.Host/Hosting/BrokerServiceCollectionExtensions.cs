@@ -74,7 +74,11 @@ public static class BrokerServiceCollectionExtensions
         akka
             .ConfigureLoggers(loggers => loggers.AddLoggerFactory())
             .WithRemoting(options.Cluster.Hostname, options.Cluster.Port)
-            .WithClustering(new Akka.Cluster.Hosting.ClusterOptions { Roles = ["broker"], SeedNodes = seeds.Length > 0 ? seeds : null })
+            .WithClustering(new Akka.Cluster.Hosting.ClusterOptions
+            {
+                Roles = options.Cluster.Roles.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                SeedNodes = seeds.Length > 0 ? seeds : null,
+            })
             .WithRoomsAndUsers(RoomSettings.From(options))
             .WithActors((system, registry) =>
             {
