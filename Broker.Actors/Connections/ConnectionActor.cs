@@ -94,15 +94,17 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         Receive<TokenChecked>(checkedToken =>
         {
             UnbecomeStacked();
-            if (checkedToken.Result.User is { } user)
+            // Clock skew lets a just-expired token validate; a connection must not outlive it even briefly.
+            if (checkedToken.Result.User is { } user && !IsExpired(user))
             {
                 BecomeAuthenticated(user);
                 AckStream();
             }
             else
             {
-                _log.Info("Connection {ConnectionId} rejected: {Reason}", _info.ConnectionId, checkedToken.Result.Failure);
-                ConnectionTelemetry.AuthFailed(Context.System, _info, AuthFailureReasons.FromValidator(checkedToken.Result.Failure), checkedToken.Result.Failure);
+                var failure = checkedToken.Result.Failure ?? "token expired";
+                _log.Info("Connection {ConnectionId} rejected: {Reason}", _info.ConnectionId, failure);
+                ConnectionTelemetry.AuthFailed(Context.System, _info, AuthFailureReasons.FromValidator(failure), failure);
                 Reject(checkedToken.Id, "invalid token");
             }
         });
@@ -253,7 +255,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     private void OnRefreshChecked(TokenChecked result)
     {
         AckStream();
-        if (result.Result.User is { } user && user.UserId == _user!.UserId)
+        if (result.Result.User is { } user && user.UserId == _user!.UserId && !IsExpired(user))
         {
             _user = user;
             ScheduleExpiry(user);
@@ -281,6 +283,8 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
             user.ExpiresAt?.ToUnixTimeMilliseconds(),
             new HeartbeatData((long)_settings.HeartbeatInterval.TotalMilliseconds, (long)_settings.HeartbeatTimeout.TotalMilliseconds))));
     }
+
+    private bool IsExpired(AuthenticatedUser user) => user.ExpiresAt is { } expiresAt && expiresAt <= Context.System.Scheduler.Now;
 
     private void ScheduleExpiry(AuthenticatedUser user)
     {
