@@ -1,14 +1,9 @@
 using System.Collections.Concurrent;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Broker.Host.Hosting;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Broker.Tests.Infrastructure;
 using Xunit;
 
 namespace Broker.Tests.Observability;
@@ -21,7 +16,7 @@ public sealed class ObservabilityHost : IAsyncLifetime
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
 
-    private WebApplication? _app;
+    private BrokerTestHost? _host;
 
     /// <summary>A route only this host's tests use: series tagged with it move only because of them.</summary>
     public string Route { get; } = "obs-" + Guid.NewGuid().ToString("N")[..8];
@@ -32,27 +27,15 @@ public sealed class ObservabilityHost : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Development" });
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        _host = await BrokerTestHost.StartAsync(new Dictionary<string, string?>
         {
             ["Broker:Heartbeat:Interval"] = "00:00:01",
             ["Broker:Heartbeat:Timeout"] = "00:00:01",
             [$"Broker:Routes:{Route}:AllowPublish"] = "true",
-            ["Logging:LogLevel:Default"] = "Information",
             ["Logging:LogLevel:Broker.Access"] = "Debug",
-        });
-        builder.Logging.AddProvider(Logs);
-        builder.Services.AddBroker(builder.Configuration, builder.Environment);
-
-        _app = builder.Build();
-        _app.MapBroker();
-        await _app.StartAsync().WaitAsync(Timeout);
-
-        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        BaseAddress = new Uri(address);
-        Http = new HttpClient { BaseAddress = BaseAddress, Timeout = Timeout };
-        await Poll.UntilAsync(async () => (await Http.GetAsync("/health/ready")).IsSuccessStatusCode, "the node never became ready");
+        }, environment: "Development", services: s => s.AddSingleton<ILoggerProvider>(Logs));
+        BaseAddress = _host.BaseUri;
+        Http = _host.Http;
     }
 
     public async Task DisposeAsync()
@@ -62,12 +45,7 @@ public sealed class ObservabilityHost : IAsyncLifetime
             await File.WriteAllTextAsync(metrics, (await ScrapeAsync()).Text);
         if (Environment.GetEnvironmentVariable("OBS_DUMP_LOG") is { Length: > 0 } dump)
             await File.WriteAllLinesAsync(dump, Logs.Entries.Select(e => $"{e.Level} {e.Category} {e.EventId.Name}: {e.Message} {e.Exception}"));
-        Http?.Dispose();
-        if (_app is not null)
-        {
-            await _app.StopAsync().WaitAsync(Timeout);
-            await _app.DisposeAsync();
-        }
+        if (_host is not null) await _host.DisposeAsync();
     }
 
     /// <summary>A development token for <paramref name="user"/>.</summary>
