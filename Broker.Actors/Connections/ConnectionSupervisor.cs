@@ -107,7 +107,12 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
 
     private void OnRouteBroadcast(RouteBroadcast broadcast)
     {
-        if (!_byRoute.TryGetValue(broadcast.Route, out var members)) return;
+        if (!_byRoute.TryGetValue(broadcast.Route, out var members))
+        {
+            // Nobody on the route here (only a server-side publisher asks then): nothing delivered.
+            Sender.Tell(new RouteBroadcastAccepted(broadcast.Id, _routeOffsets.GetValueOrDefault(broadcast.Route)));
+            return;
+        }
         var offset = _routeOffsets[broadcast.Route] = _routeOffsets.GetValueOrDefault(broadcast.Route) + 1;
         // Serialized once; every member gets the same array.
         var frame = ServerFrames.Message(null, offset, null, broadcast.From, ServerFrames.RawJson(broadcast.Payload));

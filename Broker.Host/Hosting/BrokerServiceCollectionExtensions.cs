@@ -31,6 +31,18 @@ public static class BrokerServiceCollectionExtensions
         return builder;
     }
 
+    /// <summary>
+    /// Embeds the broker in <paramref name="builder"/>'s app: <see cref="AddBroker(IServiceCollection, IConfiguration, IHostEnvironment)"/>
+    /// with the builder's configuration and environment, then <paramref name="configure"/> on <see cref="BrokerOptions"/>
+    /// (after binding, so code wins over configuration). Inject <see cref="Embedding.IBrokerPublisher"/> to push messages.
+    /// </summary>
+    public static WebApplicationBuilder AddBroker(this WebApplicationBuilder builder, Action<BrokerOptions>? configure = null)
+    {
+        builder.Services.AddBroker(builder.Configuration, builder.Environment);
+        if (configure is not null) builder.Services.Configure(configure);
+        return builder;
+    }
+
     /// <summary>Adds the broker: options bound from <c>Broker</c>, token validation, tickets, and an Akka cluster node.</summary>
     public static IServiceCollection AddBroker(this IServiceCollection services, IConfiguration configuration, IHostEnvironment environment)
     {
@@ -49,6 +61,7 @@ public static class BrokerServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IOptions<BrokerOptions>>().Value.Auth.TicketLifetime));
         services.AddSingleton<BrokerNode>();
+        services.AddSingleton<Embedding.IBrokerPublisher, Embedding.BrokerPublisher>();
         services.AddHealthChecks().AddCheck<ClusterReadyHealthCheck>("cluster", tags: ["ready"]);
 
         // ASP.NET Core's request start/finish lines include the query string, i.e. the handshake's

@@ -1,0 +1,1 @@
+OrderService.OrderServiceApp.Build(args).Run();
