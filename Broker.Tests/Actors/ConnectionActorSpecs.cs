@@ -8,6 +8,7 @@ using Broker.Contracts.Protocol;
 using Xunit;
 using Xunit.Abstractions;
 using static Broker.Actors.Connections.ConnectionMessages;
+using static Broker.Tests.Actors.ConnectionSpecDefaults;
 
 namespace Broker.Tests.Actors;
 
@@ -20,10 +21,6 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(200);
-
-    private static readonly RoutePolicy Chat = new("chat", Anonymous: false, AllowPublish: true);
-    private static readonly RoutePolicy Notifications = new("notifications", Anonymous: false, AllowPublish: false);
-    private static readonly RoutePolicy Lobby = new("lobby", Anonymous: true, AllowPublish: true);
 
     private static readonly ConnectionSettings Settings = new(
         NodeName: "node-a",

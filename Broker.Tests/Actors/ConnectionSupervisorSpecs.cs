@@ -6,6 +6,7 @@ using Broker.Contracts.Protocol;
 using Xunit;
 using Xunit.Abstractions;
 using static Broker.Actors.Connections.ConnectionMessages;
+using static Broker.Tests.Actors.ConnectionSpecDefaults;
 
 namespace Broker.Tests.Actors;
 
@@ -17,10 +18,6 @@ public sealed class ConnectionSupervisorSpecs : Akka.TestKit.Xunit2.TestKit
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(200);
-
-    private static readonly RoutePolicy Chat = new("chat", Anonymous: false, AllowPublish: true);
-    private static readonly RoutePolicy Notifications = new("notifications", Anonymous: false, AllowPublish: false);
-    private static readonly RoutePolicy Lobby = new("lobby", Anonymous: true, AllowPublish: true);
 
     // The defaults of PROTOCOL §8: the auth deadline (10 s) falls before the first heartbeat (25 s).
     private static readonly ConnectionSettings Settings = new(
