@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Broker.Actors.Auth;
+using Broker.Actors.Rooms;
 using Broker.Actors.Observability;
 using Broker.Contracts.Cluster;
 using Broker.Contracts.Protocol;
@@ -139,6 +140,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         Receive<RouteBroadcastAccepted>(accepted => Send(ServerFrames.PublishAck(accepted.Id, accepted.Offset)));
         Receive<RoomEvents.PublishAccepted>(accepted => Send(ServerFrames.PublishAck(accepted.RequestId, accepted.Offset)));
         Receive<RoomEvents.PublishRejected>(rejected => Send(ServerFrames.Error(rejected.RequestId, rejected.Code, rejected.Message)));
+        Receive<RoomRuleDecision>(OnRoomRuleDecision);
         Receive<UserEvents.DirectDelivered>(delivered => Send(ServerFrames.SendAck(delivered.RequestId, delivered.Delivered)));
         Receive<TokenExpired>(_ => CloseWith(CloseCodes.Unauthorized, CloseCodes.Reasons.TokenExpired));
         Receive<AuthDeadlineReached>(_ => { /* authenticated in time */ });
@@ -212,28 +214,59 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
             Send(ServerFrames.Error(command.Id, ErrorCodes.NotFound, "rooms and direct messages are not enabled on this node"));
             return true;
         }
+        if (NeedsAuthorization(command, _services) is { } rules)
+        {
+            // Hold the stream's ack until the application's rules answer, so the connection's
+            // commands still reach the room in the order it sent them.
+            var (userId, room) = (_user!.UserId, command is JoinCommand j ? j.Room : ((PublishCommand)command).Room!);
+            var decision = command is JoinCommand ? rules.MayJoinAsync(userId, room) : rules.MayPublishAsync(userId, room);
+            decision.AsTask().PipeTo(Self,
+                success: allowed => new RoomRuleDecision(command, allowed),
+                failure: _ => new RoomRuleDecision(command, false));
+            return false;
+        }
+        Dispatch(command, _services);
+        return true;
+    }
+
+    /// <summary>The rules to ask before this command, or null when nothing needs asking.</summary>
+    private IRoomAuthorizer? NeedsAuthorization(ClientCommand command, ConnectionServices services)
+    {
+        if (services.Authorizer is null or AllowAllRooms) return null;
+        var ruled = command is JoinCommand || command is PublishCommand { Room: { } room } && _rooms.Contains(room);
+        return ruled ? services.Authorizer : null;
+    }
+
+    private void OnRoomRuleDecision(RoomRuleDecision decision)
+    {
+        AckStream();
+        if (decision.Allowed) Dispatch(decision.Command, _services!);
+        else Send(ServerFrames.Error(decision.Command.Id, ErrorCodes.Forbidden, "not allowed in this room"));
+    }
+
+    private void Dispatch(ClientCommand command, ConnectionServices services)
+    {
         switch (command)
         {
             case JoinCommand join:
-                Join(join, _services);
+                Join(join, services);
                 break;
             case LeaveCommand leave:
                 ConnectionTelemetry.Left(Context.System, _info, _user!.UserId, leave.Room);
-                if (_rooms.Remove(leave.Room)) UpdateUserRooms(_services);
-                _services.RoomHub.Tell(new RoomCommands.LeaveRoom(leave.Room, _info.ConnectionId, leave.Id, Reply: true));
+                if (_rooms.Remove(leave.Room)) UpdateUserRooms(services);
+                services.RoomHub.Tell(new RoomCommands.LeaveRoom(leave.Room, _info.ConnectionId, leave.Id, Reply: true));
                 break;
             case PublishCommand publish when !_rooms.Contains(publish.Room!):
                 Send(ServerFrames.Error(publish.Id, ErrorCodes.Forbidden, $"join room '{publish.Room}' before publishing to it"));
                 break;
             case PublishCommand publish:
-                _services.RoomHub.Tell(new RoomCommands.PublishToRoom(
+                services.RoomHub.Tell(new RoomCommands.PublishToRoom(
                     publish.Room!, _info.ConnectionId, _user!.UserId, ServerFrames.RawJson(publish.Payload), publish.ExcludeSelf, publish.Id));
                 break;
             case SendCommand send:
-                _services.Users.Tell(new UserCommands.SendToUser(send.User, _user!.UserId, ServerFrames.RawJson(send.Payload), send.Id));
+                services.Users.Tell(new UserCommands.SendToUser(send.User, _user!.UserId, ServerFrames.RawJson(send.Payload), send.Id));
                 break;
         }
-        return true;
     }
 
     private void Join(JoinCommand join, ConnectionServices services)
@@ -359,6 +392,8 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     }
 
     private void AckStream() => _stream.Tell(InboundStream.Ack.Instance);
+
+    private sealed record RoomRuleDecision(ClientCommand Command, bool Allowed);
 
     private sealed record TokenChecked(TokenValidation Result, string? Id, bool IsRefresh);
 

@@ -36,4 +36,5 @@ public sealed record ConnectionInfo(string ConnectionId, RoutePolicy Route, stri
 /// traffic) and the user directory shard region (direct messages, online status). Null services
 /// leave rooms and <c>send</c> off, which tests of the connection alone rely on.
 /// </summary>
-public sealed record ConnectionServices(Akka.Actor.IActorRef RoomHub, Akka.Actor.IActorRef Users);
+/// <param name="Authorizer">The application's room rules; null or <see cref="Rooms.AllowAllRooms"/> allows everything without asking.</param>
+public sealed record ConnectionServices(Akka.Actor.IActorRef RoomHub, Akka.Actor.IActorRef Users, Rooms.IRoomAuthorizer? Authorizer = null);

@@ -12,6 +12,7 @@ using Broker.Actors.Rooms;
 using Broker.Actors.Users;
 using Broker.Host.Auth;
 using Broker.Host.Observability;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Broker.Host.Hosting;
@@ -61,6 +62,8 @@ public static class BrokerServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IOptions<BrokerOptions>>().Value.Auth.TicketLifetime));
         services.AddSingleton<BrokerNode>();
+        // The application's room rules; replace by registering your own IRoomAuthorizer.
+        services.TryAddSingleton<IRoomAuthorizer>(AllowAllRooms.Instance);
         services.AddSingleton<Embedding.IBrokerPublisher, Embedding.BrokerPublisher>();
         services.AddHealthChecks().AddCheck<ClusterReadyHealthCheck>("cluster", tags: ["ready"]);
 
@@ -97,7 +100,7 @@ public static class BrokerServiceCollectionExtensions
             {
                 var cluster = Cluster.Get(system);
                 var nodeName = $"{cluster.SelfAddress.Host}:{cluster.SelfAddress.Port}";
-                var services = new ConnectionServices(registry.Get<RoomHubKey>(), registry.Get<UserActor>());
+                var services = new ConnectionServices(registry.Get<RoomHubKey>(), registry.Get<UserActor>(), sp.GetRequiredService<IRoomAuthorizer>());
                 var supervisor = system.ActorOf(
                     ConnectionSupervisor.Props(ConnectionSettings.From(options, nodeName), sp.GetRequiredService<ITokenValidator>(), services),
                     "connections");

@@ -1,0 +1,78 @@
+using Akka.Actor;
+using Akka.TestKit;
+using Broker.Actors.Connections;
+using Broker.Actors.Rooms;
+using Broker.Contracts.Cluster;
+using Broker.Contracts.Protocol;
+using Xunit;
+using static Broker.Tests.Actors.ConnectionSpecDefaults;
+
+namespace Broker.Tests.Actors;
+
+/// <summary>
+/// An application's room rules (<see cref="IRoomAuthorizer"/>) decide on the user's connection
+/// before a join or publish leaves the node. A pattern to copy for testing your own rules.
+/// </summary>
+public sealed class RoomRulesSpecs : Akka.TestKit.Xunit2.TestKit
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(3);
+
+    /// <summary>Example rules: only "boss" may join <c>vip</c>; nobody but "boss" publishes to <c>announcements</c>.</summary>
+    private sealed class ExampleRules : IRoomAuthorizer
+    {
+        public ValueTask<bool> MayJoinAsync(string userId, string room, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult(room != "vip" || userId == "boss");
+
+        public ValueTask<bool> MayPublishAsync(string userId, string room, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult(room != "announcements" || userId == "boss");
+    }
+
+    private async Task<(ProbeTransport Transport, TestProbe Hub)> ConnectAsync(string user)
+    {
+        var hub = CreateTestProbe("hub");
+        var users = CreateTestProbe("users");
+        var transport = new ProbeTransport(CreateTestProbe("outbound"), CreateTestProbe("stream"));
+        var settings = new ConnectionSettings("node-a", TimeSpan.FromSeconds(25), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10), 100);
+        var info = new ConnectionInfo("c1", Chat, "127.0.0.1", new Broker.Actors.Auth.AuthenticatedUser(user, null));
+        CreateTestProbe("parent").ChildActorOf(ConnectionActor.Props(info, transport, settings, new FakeTokenValidator(),
+            new ConnectionServices(hub.Ref, users.Ref, new ExampleRules())));
+        await transport.ConnectStreamAsync(Timeout);
+        await transport.ExpectFrameAsync(FrameTypes.Welcome, Timeout);
+        return (transport, hub);
+    }
+
+    [Fact]
+    public async Task A_join_the_rules_refuse_gets_forbidden_and_never_reaches_the_room()
+    {
+        var (transport, hub) = await ConnectAsync("alice");
+        await transport.SendTextAsync("""{"type":"join","id":"j1","data":{"room":"vip"}}""", Timeout);
+        var error = await transport.ExpectFrameAsync(FrameTypes.Error, Timeout);
+        Assert.Equal("forbidden", error.GetProperty("data").GetProperty("code").GetString());
+        Assert.Equal("j1", error.GetProperty("id").GetString());
+        await hub.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public async Task A_join_the_rules_allow_goes_to_the_room()
+    {
+        var (transport, hub) = await ConnectAsync("boss");
+        await transport.SendTextAsync("""{"type":"join","id":"j1","data":{"room":"vip"}}""", Timeout);
+        var join = await hub.ExpectMsgAsync<RoomCommands.JoinRoom>(Timeout);
+        Assert.Equal(("vip", "boss"), (join.RoomId, join.UserId));
+    }
+
+    [Fact]
+    public async Task A_publish_the_rules_refuse_gets_forbidden_while_the_member_stays_in_the_room()
+    {
+        var (transport, hub) = await ConnectAsync("alice");
+        await transport.SendTextAsync("""{"type":"join","data":{"room":"announcements"}}""", Timeout);
+        await hub.ExpectMsgAsync<RoomCommands.JoinRoom>(Timeout);
+        await transport.SendTextAsync("""{"type":"publish","id":"p1","data":{"room":"announcements","payload":1}}""", Timeout);
+        var error = await transport.ExpectFrameAsync(FrameTypes.Error, Timeout);
+        Assert.Equal("forbidden", error.GetProperty("data").GetProperty("code").GetString());
+        await hub.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+
+        await transport.SendTextAsync("""{"type":"ping","id":"still"}""", Timeout);
+        Assert.Equal("still", (await transport.ExpectFrameAsync(FrameTypes.Pong, Timeout)).GetProperty("id").GetString());
+    }
+}
