@@ -77,8 +77,8 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
             {
                 // Hold the ack: the stream delivers nothing more until the token is checked.
                 _tokens.ValidateAsync(auth.Token).PipeTo(Self,
-                    success: v => new TokenChecked(v, auth.Id, IsRefresh: false),
-                    failure: _ => new TokenChecked(TokenValidation.Invalid("validator failed"), auth.Id, IsRefresh: false));
+                    success: v => new TokenChecked(v, auth.Id),
+                    failure: _ => new TokenChecked(TokenValidation.Invalid("validator failed"), auth.Id));
                 BecomeStacked(AwaitingToken);
                 return;
             }
@@ -193,8 +193,8 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
                 return true;
             case AuthCommand refresh:
                 _tokens.ValidateAsync(refresh.Token).PipeTo(Self,
-                    success: v => new TokenChecked(v, refresh.Id, IsRefresh: true),
-                    failure: _ => new TokenChecked(TokenValidation.Invalid("validator failed"), refresh.Id, IsRefresh: true));
+                    success: v => new TokenChecked(v, refresh.Id),
+                    failure: _ => new TokenChecked(TokenValidation.Invalid("validator failed"), refresh.Id));
                 return false;
             case PublishCommand publish when !_info.Route.AllowPublish:
                 Send(ServerFrames.Error(publish.Id, ErrorCodes.Forbidden, $"route '{_info.Route.Name}' is receive-only"));
@@ -295,9 +295,9 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
             Send(ServerFrames.Refreshed(result.Id, user.ExpiresAt?.ToUnixTimeMilliseconds() ?? 0));
             return;
         }
-        _log.Info("Connection {ConnectionId} refresh rejected: {Reason}", _info.ConnectionId,
-            result.Result.User is null ? result.Result.Failure : "different subject");
-        ConnectionTelemetry.AuthFailed(Context.System, _info, AuthFailureReasons.RefreshRejected, result.Result.User is null ? result.Result.Failure : "different subject");
+        var why = result.Result.User is null ? result.Result.Failure : "different subject";
+        _log.Info("Connection {ConnectionId} refresh rejected: {Reason}", _info.ConnectionId, why);
+        ConnectionTelemetry.AuthFailed(Context.System, _info, AuthFailureReasons.RefreshRejected, why);
         Reject(result.Id, result.Result.User is null ? "invalid token" : "a refresh must be for the same user");
     }
 
@@ -395,7 +395,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
 
     private sealed record RoomRuleDecision(ClientCommand Command, bool Allowed);
 
-    private sealed record TokenChecked(TokenValidation Result, string? Id, bool IsRefresh);
+    private sealed record TokenChecked(TokenValidation Result, string? Id);
 
     private sealed class TokenExpired { public static readonly TokenExpired Instance = new(); private TokenExpired() { } }
 }

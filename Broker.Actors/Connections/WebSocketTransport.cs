@@ -17,10 +17,7 @@ public sealed record TransportLimits(
     int RatePerSecond,
     int RateBurst,
     int OutboundQueue,
-    TimeSpan CloseGrace)
-{
-    public static TransportLimits Default { get; } = new(64 * 1024, 100, 200, 1000, TimeSpan.FromSeconds(5));
-}
+    TimeSpan CloseGrace);
 
 /// <summary>
 /// Runs one WebSocket through Akka.Streams. Inbound: a source of whole messages (size-checked while
