@@ -1,4 +1,9 @@
+// Also compiled into Broker.Client (linked, no package dependency), under the client's namespace.
+#if BROKER_CLIENT
+namespace Broker.Client.Protocol;
+#else
 namespace Broker.Contracts.Protocol;
+#endif
 
 /// <summary>
 /// The one catalogue of WebSocket close codes the broker uses (PROTOCOL §6). The range says what a

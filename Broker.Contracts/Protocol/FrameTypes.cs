@@ -1,4 +1,9 @@
+// Also compiled into Broker.Client (linked, no package dependency), under the client's namespace.
+#if BROKER_CLIENT
+namespace Broker.Client.Protocol;
+#else
 namespace Broker.Contracts.Protocol;
+#endif
 
 /// <summary>The <c>type</c> strings of the envelope, both directions (PROTOCOL §3).</summary>
 public static class FrameTypes
