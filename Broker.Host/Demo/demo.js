@@ -1,0 +1,398 @@
+// The chat demo: a thin page over the broker's JS client (served by this host at /broker/).
+// Every user-provided string reaches the DOM through textContent, never as markup.
+import { BrokerClient } from '/broker/broker-client.js';
+
+const DEFAULT_ROOM = 'lobby';
+const ROOM_NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
+const NOTICE_MS = 6000;
+const STATE_LABELS = {
+  idle: 'Offline',
+  connecting: 'Connecting…',
+  connected: 'Connected',
+  reconnecting: 'Reconnecting…',
+  closed: 'Disconnected',
+};
+
+const $ = (testId) => document.querySelector(`[data-testid="${testId}"]`);
+
+/** Creates an element with a class and optional text (always as text). */
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/** A stable, pleasant colour per user name, for avatars. */
+function colourOf(name) {
+  let hash = 0;
+  for (const ch of name) hash = (hash * 31 + ch.codePointAt(0)) | 0;
+  return `hsl(${Math.abs(hash) % 360} 55% 50%)`;
+}
+
+function avatar(name) {
+  const node = el('span', 'avatar', [...name][0] ?? '?');
+  node.style.background = colourOf(name);
+  node.setAttribute('aria-hidden', 'true');
+  return node;
+}
+
+function timeOf(ms) {
+  return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
+
+/** The text a payload shows: its `text` when it has one, else its JSON. */
+function textOf(payload) {
+  if (typeof payload === 'string') return payload;
+  if (payload && typeof payload.text === 'string') return payload.text;
+  return JSON.stringify(payload);
+}
+
+// ---- state ----
+
+/** @type {BrokerClient | null} */
+let client = null;
+let me = '';
+let active = DEFAULT_ROOM;
+/** room → { messages: Array, seen: Set<string>, members: Set<string>, unread: number, offset: number } */
+const rooms = new Map();
+let noticeTimer = 0;
+
+function roomState(room) {
+  let state = rooms.get(room);
+  if (!state) {
+    state = { messages: [], seen: new Set(), members: new Set(), unread: 0, offset: 0, epoch: '' };
+    rooms.set(room, state);
+  }
+  return state;
+}
+
+// ---- login ----
+
+async function devToken(name) {
+  const response = await fetch(`/auth/dev-token?user=${encodeURIComponent(name)}`, { method: 'POST' });
+  if (response.status === 404) {
+    const error = new Error('This broker is not running in Development, so it does not hand out tokens. ' +
+      'Start it with `dotnet run --project Broker.Host` (Development), or paste a JWT under "Use a token instead".');
+    error.noDevTokens = true;
+    throw error;
+  }
+  if (!response.ok) throw new Error(`Could not get a token (HTTP ${response.status}).`);
+  return (await response.json()).token;
+}
+
+function showLoginError(message) {
+  const box = $('login-error');
+  box.textContent = message;
+  box.hidden = !message;
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  showLoginError('');
+  const name = $('name-input').value.trim();
+  const pasted = $('token-input').value.trim();
+  if (!pasted && !name) {
+    showLoginError('Pick a name first.');
+    return;
+  }
+  const button = $('connect-button');
+  button.disabled = true;
+  try {
+    // A fresh development token for every (re)connect, so a long session never outlives one.
+    const token = pasted ? async () => pasted : async () => devToken(name);
+    if (!pasted) await token(); // fail here, with the explanation, rather than inside the client
+    await start(token);
+    localStorage.setItem('broker-demo-name', name);
+  } catch (error) {
+    if (error.noDevTokens) $('token-box').open = true;
+    showLoginError(error.message || String(error));
+    stop();
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// ---- the client ----
+
+async function start(token) {
+  client = new BrokerClient({ url: '/ws/chat', auth: 'ticket', ticketUrl: '/auth/ticket', token });
+  client.on('state', ({ state }) => showState(state));
+  client.on('message', onMessage);
+  client.on('direct', onDirect);
+  client.on('presence', onPresence);
+  client.on('recovered', onRecovered);
+  client.on('closed', onClosed);
+  client.on('error', (error) => console.warn('broker error', error));
+  await client.connect();
+  me = client.user;
+  $('current-user').textContent = me;
+  $('current-user').hidden = false;
+  $('sign-out').hidden = false;
+  $('login').hidden = true;
+  $('chat').hidden = false;
+  await joinRoom(DEFAULT_ROOM);
+  $('composer-input').focus();
+}
+
+function stop() {
+  client?.close();
+  client = null;
+  rooms.clear();
+  showState('idle');
+}
+
+function showState(state) {
+  const badge = $('state-badge');
+  badge.dataset.state = state;
+  badge.querySelector('.badge-text').textContent = STATE_LABELS[state] ?? state;
+  const online = state === 'connected';
+  $('send-button').disabled = !online;
+}
+
+async function joinRoom(room) {
+  const joined = await client.join(room);
+  const state = roomState(room);
+  state.members = new Set(joined.members);
+  state.epoch = joined.epoch;
+  state.offset = joined.offset;
+  select(room);
+}
+
+async function leaveRoom(room) {
+  await client.leave(room);
+  rooms.delete(room);
+  select(rooms.keys().next().value ?? DEFAULT_ROOM);
+}
+
+function select(room) {
+  active = room;
+  roomState(room).unread = 0;
+  renderRooms();
+  renderMembers();
+  renderMessages();
+}
+
+// ---- events ----
+
+function onMessage({ room, offset, epoch, from, payload }) {
+  const state = rooms.get(room);
+  if (!state) return;
+  // The client never repeats a message; the key guards the page against any replay anyway.
+  const key = `${epoch}:${offset}`;
+  if (state.seen.has(key)) return;
+  state.seen.add(key);
+  state.offset = offset;
+  state.epoch = epoch;
+  const entry = { kind: 'message', from, offset, text: textOf(payload), at: sentAt(payload) };
+  state.messages.push(entry);
+  if (room === active) appendMessage(entry);
+  else {
+    state.unread++;
+    renderRooms();
+  }
+}
+
+function onDirect({ from, payload }) {
+  const state = rooms.get(active);
+  if (!state) return;
+  const entry = { kind: 'direct', from, text: textOf(payload), at: sentAt(payload) };
+  state.messages.push(entry);
+  appendMessage(entry);
+}
+
+function onPresence({ room, event, user }) {
+  const state = rooms.get(room);
+  if (!state) return;
+  if (event === 'join') state.members.add(user);
+  else state.members.delete(user);
+  if (room === active) renderMembers();
+}
+
+function onRecovered({ room, recovered, epochChanged, missed }) {
+  const state = rooms.get(room);
+  if (!state) return;
+  const n = Array.isArray(missed) ? missed.length : Number(missed) || 0;
+  let text;
+  let warn = false;
+  if (epochChanged) {
+    text = 'The room restarted on the server: earlier history is gone.';
+    warn = true;
+  } else if (!recovered) {
+    text = `Reconnected, but some messages in #${room} could not be recovered.`;
+    warn = true;
+  } else {
+    text = `Reconnected: recovered ${n} missed message${n === 1 ? '' : 's'}.`;
+  }
+  // The replayed messages arrived just before this event: mark them, and put the note above them.
+  const count = Math.min(n, state.messages.length);
+  const replayed = state.messages.slice(state.messages.length - count);
+  for (const entry of replayed) entry.recovered = true;
+  state.messages.splice(state.messages.length - count, 0, { kind: 'system', text, warn });
+  if (room === active) {
+    renderMessages();
+    showNotice(text, warn ? 'warn' : 'ok', room);
+  }
+}
+
+function onClosed({ code, reason, willReconnect }) {
+  if (willReconnect) return; // the badge says "Reconnecting…"
+  const why = reason ? `${reason} (${code})` : `code ${code}`;
+  showNotice(`Disconnected by the server: ${why}. Sign out and in again to reconnect.`, 'warn');
+}
+
+function showNotice(text, kind, room = '') {
+  const notice = $('notice');
+  notice.textContent = text;
+  notice.dataset.kind = kind;
+  notice.dataset.room = room;
+  notice.hidden = false;
+  clearTimeout(noticeTimer);
+  // A success fades; a warning stays until the next notice.
+  if (kind === 'ok') noticeTimer = setTimeout(() => { notice.hidden = true; }, NOTICE_MS);
+}
+
+/** The sender's clock when the payload carries it (so recovered messages keep their time), else now. */
+function sentAt(payload) {
+  const at = payload && typeof payload === 'object' ? payload.sentAt : undefined;
+  return Number.isFinite(at) ? at : Date.now();
+}
+
+// ---- rendering ----
+
+function renderRooms() {
+  const items = [...rooms.keys()].sort().map((room) => {
+    const li = el('li');
+    li.dataset.testid = 'room-item';
+    li.dataset.room = room;
+    li.setAttribute('aria-current', String(room === active));
+    const button = el('button');
+    button.type = 'button';
+    button.append(el('span', '', `# ${room}`));
+    const unread = rooms.get(room).unread;
+    if (unread > 0) button.append(el('span', 'unread', String(unread)));
+    button.addEventListener('click', () => select(room));
+    li.append(button);
+    return li;
+  });
+  $('room-list').replaceChildren(...items);
+  $('room-title').textContent = `#${active}`;
+}
+
+function renderMembers() {
+  const members = [...roomState(active).members].sort((a, b) => a.localeCompare(b));
+  const items = members.map((user) => {
+    const li = el('li');
+    li.dataset.testid = 'member';
+    li.dataset.user = user;
+    li.append(avatar(user), el('span', '', user));
+    if (user === me) li.append(el('span', 'you', '(you)'));
+    return li;
+  });
+  $('member-list').replaceChildren(...items);
+  $('member-count').textContent = String(members.length);
+  $('leave-room').disabled = rooms.size <= 1; // always stay in at least one room
+  $('room-meta').textContent = `${members.length} member${members.length === 1 ? '' : 's'} online`;
+}
+
+function renderMessages() {
+  const list = $('message-list');
+  const { messages } = roomState(active);
+  list.replaceChildren();
+  if (messages.length === 0) {
+    const empty = el('li', 'empty', `No messages in #${active} yet. Say hello!`);
+    empty.dataset.testid = 'empty-room';
+    list.append(empty);
+  }
+  for (const entry of messages) appendMessage(entry);
+  const notice = $('notice');
+  if (notice.dataset.room && notice.dataset.room !== active) notice.hidden = true;
+}
+
+function appendMessage(entry) {
+  const list = $('message-list');
+  list.querySelector('[data-testid="empty-room"]')?.remove();
+  let item;
+  if (entry.kind === 'system') {
+    item = el('li', entry.warn ? 'system warn' : 'system', entry.text);
+    item.dataset.testid = 'system-note';
+  } else {
+    const own = entry.from === me;
+    item = el('li', `msg${own ? ' own' : ''}${entry.kind === 'direct' ? ' direct' : ''}${entry.recovered ? ' recovered' : ''}`);
+    item.dataset.testid = entry.kind === 'direct' ? 'direct-message' : 'message';
+    item.dataset.from = entry.from;
+    if (entry.offset !== undefined) item.dataset.offset = String(entry.offset);
+    const bubble = el('div', 'bubble');
+    const meta = el('div', 'meta');
+    meta.append(el('span', 'from', own ? 'You' : entry.from));
+    if (entry.kind === 'direct') meta.append(el('span', '', 'direct'));
+    const time = el('time', '', timeOf(entry.at));
+    time.dateTime = new Date(entry.at).toISOString();
+    meta.append(time);
+    const text = el('div', 'text', entry.text);
+    text.dataset.testid = 'message-text';
+    bubble.append(meta, text);
+    item.append(avatar(entry.from), bubble);
+  }
+  // Follow new messages only when the reader is already at the bottom.
+  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  list.append(item);
+  if (atBottom || entry.from === me) list.scrollTop = list.scrollHeight;
+}
+
+// ---- composer and controls ----
+
+async function send(event) {
+  event.preventDefault();
+  const input = $('composer-input');
+  const text = input.value.trim();
+  if (!text || !client || client.state !== 'connected') return;
+  input.value = '';
+  try {
+    await client.publish(active, { text, sentAt: Date.now() });
+  } catch (error) {
+    input.value = text; // give the text back, so nothing typed is lost
+    showNotice(`Not sent: ${error.message || error}`, 'warn');
+  }
+}
+
+async function addRoom(event) {
+  event.preventDefault();
+  const input = $('room-input');
+  const room = input.value.trim().replace(/^#/, '');
+  if (!ROOM_NAME.test(room)) {
+    showNotice('Room names use letters, digits and _ . : - (at most 128).', 'warn');
+    return;
+  }
+  input.value = '';
+  if (rooms.has(room)) {
+    select(room);
+    return;
+  }
+  try {
+    await joinRoom(room);
+  } catch (error) {
+    showNotice(`Could not join #${room}: ${error.message || error}`, 'warn');
+  }
+}
+
+function signOut() {
+  stop();
+  $('chat').hidden = true;
+  $('login').hidden = false;
+  $('current-user').hidden = true;
+  $('sign-out').hidden = true;
+  $('notice').hidden = true;
+  $('name-input').focus();
+}
+
+$('login-form').addEventListener('submit', signIn);
+$('composer').addEventListener('submit', send);
+$('composer-input').addEventListener('keydown', (event) => {
+  if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) send(event);
+});
+$('add-room-form').addEventListener('submit', addRoom);
+$('leave-room').addEventListener('click', () => leaveRoom(active).catch((error) => showNotice(String(error.message || error), 'warn')));
+$('sign-out').addEventListener('click', signOut);
+$('name-input').value = localStorage.getItem('broker-demo-name') ?? '';
+showState('idle');
