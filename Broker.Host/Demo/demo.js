@@ -57,6 +57,7 @@ let active = DEFAULT_ROOM;
 /** room → { messages: Array, seen: Set<string>, members: Set<string>, unread: number, offset: number } */
 const rooms = new Map();
 let noticeTimer = 0;
+let wasConnected = false;
 
 function roomState(room) {
   let state = rooms.get(room);
@@ -143,6 +144,10 @@ function stop() {
 }
 
 function showState(state) {
+  // A fresh attempt after a drop is still "reconnecting" to the reader, whatever the client calls it.
+  if (state === 'connected') wasConnected = true;
+  else if (state === 'idle') wasConnected = false;
+  else if (state === 'connecting' && wasConnected) state = 'reconnecting';
   const badge = $('state-badge');
   badge.dataset.state = state;
   badge.querySelector('.badge-text').textContent = STATE_LABELS[state] ?? state;
@@ -212,6 +217,9 @@ function onPresence({ room, event, user }) {
 function onRecovered({ room, recovered, epochChanged, missed }) {
   const state = rooms.get(room);
   if (!state) return;
+  // The rejoin's `joined` brought a fresh member list (presence sent while away was lost).
+  const current = client?.rooms.get(room)?.members;
+  if (current) state.members = new Set(current);
   const n = Array.isArray(missed) ? missed.length : Number(missed) || 0;
   let text;
   let warn = false;
@@ -230,6 +238,7 @@ function onRecovered({ room, recovered, epochChanged, missed }) {
   for (const entry of replayed) entry.recovered = true;
   state.messages.splice(state.messages.length - count, 0, { kind: 'system', text, warn });
   if (room === active) {
+    renderMembers();
     renderMessages();
     showNotice(text, warn ? 'warn' : 'ok', room);
   }

@@ -1,0 +1,216 @@
+// End-to-end: the chat demo page in headless Chromium, two users, a server-side disconnect, and
+// recovery of the messages sent meanwhile.
+//
+//   node chat-demo.e2e.mjs <baseUrl> <apiKey> <screenshotPath>
+//
+// Exit code 0 when every step passed. Broker.Tests/Browser/ChatDemoBrowserTests starts the broker
+// and runs this; it can also be aimed at `dotnet run --project Broker.Host --Broker:ApiKey=…`.
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const [baseUrl, apiKey, screenshotPath] = process.argv.slice(2);
+if (!baseUrl || !apiKey || !screenshotPath) {
+  console.error('usage: node chat-demo.e2e.mjs <baseUrl> <apiKey> <screenshotPath>');
+  process.exit(64);
+}
+
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+/** The bound on every single wait. */
+const STEP_MS = 15_000;
+/** The bound on the whole run, should a wait outside Playwright's control hang. */
+const RUN_MS = 120_000;
+
+const runTimer = setTimeout(() => {
+  console.error(`FAIL: the run took longer than ${RUN_MS} ms`);
+  process.exit(2);
+}, RUN_MS);
+
+const pageErrors = [];
+
+/** Runs one named step and prints how long it took. */
+async function step(name, action) {
+  const started = Date.now();
+  await action();
+  console.log(`ok   ${name} (${Date.now() - started} ms)`);
+}
+
+const by = (testId) => `[data-testid="${testId}"]`;
+
+async function openAs(browser, name) {
+  const context = await browser.newContext({ viewport: { width: 1180, height: 760 }, deviceScaleFactor: 1 });
+  const page = await context.newPage();
+  page.setDefaultTimeout(STEP_MS);
+  page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') console.log(`     [${name} console] ${message.text()}`);
+  });
+  await page.goto(baseUrl, { waitUntil: 'load' });
+  await page.fill(by('name-input'), name);
+  await page.click(by('connect-button'));
+  await waitForState(page, 'connected');
+  await page.locator(`${by('room-item')}[data-room="lobby"]`).waitFor();
+  return page;
+}
+
+function waitForState(page, state) {
+  return page.locator(`${by('state-badge')}[data-state="${state}"]`).waitFor({ timeout: STEP_MS });
+}
+
+function waitForMember(page, user, present = true) {
+  return page.locator(`${by('member')}[data-user="${user}"]`).waitFor({ state: present ? 'visible' : 'detached', timeout: STEP_MS });
+}
+
+/** Waits until every text in `expected` is shown as a room message. */
+function waitForMessages(page, expected) {
+  return page.waitForFunction((wanted) => {
+    const shown = [...document.querySelectorAll('[data-testid="message"] [data-testid="message-text"]')].map((e) => e.textContent);
+    return wanted.every((text) => shown.includes(text));
+  }, expected, { timeout: STEP_MS });
+}
+
+/** The room messages shown, in page order. */
+function shownMessages(page) {
+  return page.$$eval('[data-testid="message"]', (items) => items.map((item) => ({
+    from: item.dataset.from,
+    offset: Number(item.dataset.offset),
+    text: item.querySelector('[data-testid="message-text"]').textContent,
+    own: item.classList.contains('own'),
+  })));
+}
+
+async function say(page, text) {
+  await page.fill(by('composer-input'), text);
+  await page.press(by('composer-input'), 'Enter');
+  await waitForMessages(page, [text]); // the room echoes it back with its offset
+}
+
+function assert(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+async function disconnect(user) {
+  const response = await fetch(new URL(`/api/users/${encodeURIComponent(user)}/disconnect`, baseUrl), {
+    method: 'POST',
+    headers: { 'X-Api-Key': apiKey, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ reconnect: true }),
+    signal: AbortSignal.timeout(STEP_MS),
+  });
+  const body = await response.text();
+  assert(response.status === 202, `disconnect answered ${response.status}: ${body}`);
+  return JSON.parse(body).disconnected;
+}
+
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  headless: true,
+  timeout: STEP_MS,
+  // No sandbox (CI runs as root in a container); nothing that phones home or updates itself.
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+    '--disable-quic', '--no-first-run', '--disable-sync'],
+});
+
+let alice;
+let bob;
+let failed = false;
+try {
+  await step('alice and bob open the demo, pick names and are connected in the lobby', async () => {
+    [alice, bob] = await Promise.all([openAs(browser, 'alice'), openAs(browser, 'bob')]);
+  });
+
+  await step('each sees the other in the members list', async () => {
+    await waitForMember(alice, 'bob');
+    await waitForMember(bob, 'alice');
+  });
+
+  await step('they chat both ways; own messages are marked as own', async () => {
+    await say(alice, 'hi bob');
+    await waitForMessages(bob, ['hi bob']);
+    await say(bob, 'hi alice, how are you?');
+    await waitForMessages(alice, ['hi alice, how are you?']);
+    const seenByAlice = await shownMessages(alice);
+    assert(seenByAlice.find((m) => m.text === 'hi bob')?.own === true, 'alice\'s own message is not marked own');
+    assert(seenByAlice.find((m) => m.text.startsWith('hi alice'))?.own === false, 'bob\'s message is marked as alice\'s own');
+  });
+
+  await step('markup in a message is shown as text, never run', async () => {
+    const hostile = '<img src=x onerror="window.__pwned=1"> <b>bold?</b>';
+    await say(bob, hostile);
+    await waitForMessages(alice, [hostile]);
+    const injected = await alice.evaluate(() => ({
+      pwned: window.__pwned === 1,
+      elements: document.querySelectorAll('[data-testid="message-list"] img, [data-testid="message-list"] b').length,
+    }));
+    assert(!injected.pwned && injected.elements === 0, `message markup was interpreted: ${JSON.stringify(injected)}`);
+  });
+
+  // Alice's reconnect is held at its ticket request until bob has sent his messages, so they are
+  // sent while she is certainly offline (no timing luck involved).
+  let releaseTickets;
+  const ticketsReleased = new Promise((resolve) => { releaseTickets = resolve; });
+  let ticketRequested;
+  const ticketHeld = new Promise((resolve) => { ticketRequested = resolve; });
+  await alice.route('**/auth/ticket', async (route) => {
+    ticketRequested();
+    await ticketsReleased;
+    await route.continue();
+  });
+
+  const missed = ['while you were away 1', 'while you were away 2', 'while you were away 3'];
+  await step('the server disconnects alice (POST /api/users/alice/disconnect); her page shows reconnecting', async () => {
+    const closed = await disconnect('alice');
+    assert(closed >= 1, `disconnect closed ${closed} connections`);
+    await waitForState(alice, 'reconnecting');
+    await Promise.race([ticketHeld, new Promise((_, reject) => setTimeout(() => reject(new Error('alice never asked for a new ticket')), STEP_MS))]);
+  });
+
+  await step('bob sees alice leave and sends three messages while she is away', async () => {
+    await waitForMember(bob, 'alice', false);
+    for (const text of missed) await say(bob, text);
+  });
+
+  await step('alice reconnects, recovers the three messages in order without duplicates, and is connected again', async () => {
+    releaseTickets();
+    await waitForState(alice, 'connected');
+    await waitForMessages(alice, missed);
+    await alice.locator(by('system-note'), { hasText: 'recovered 3 missed messages' }).waitFor();
+    await alice.unroute('**/auth/ticket');
+    const shown = await shownMessages(alice);
+    const texts = shown.map((m) => m.text);
+    assert(new Set(texts).size === texts.length, `duplicates shown: ${JSON.stringify(texts)}`);
+    const offsets = shown.map((m) => m.offset);
+    assert(offsets.every((offset, i) => i === 0 || offset > offsets[i - 1]), `messages out of order: ${JSON.stringify(offsets)}`);
+    const tail = texts.slice(-missed.length);
+    assert(JSON.stringify(tail) === JSON.stringify(missed), `last messages are ${JSON.stringify(tail)}`);
+  });
+
+  await step('bob sees alice back, and live chat works again both ways', async () => {
+    await waitForMember(bob, 'alice');
+    await say(alice, 'back! thanks for waiting');
+    await waitForMessages(bob, ['back! thanks for waiting']);
+    await say(bob, 'welcome back 👋');
+    await waitForMessages(alice, ['welcome back 👋']);
+    await waitForState(alice, 'connected');
+  });
+
+  assert(pageErrors.length === 0, `errors in the page: ${pageErrors.join('; ')}`);
+} catch (error) {
+  failed = true;
+  console.error(`FAIL: ${error.stack || error}`);
+  if (pageErrors.length) console.error(`page errors: ${pageErrors.join('; ')}`);
+} finally {
+  const shot = failed ? screenshotPath.replace(/\.png$/, '') + '-failure.png' : screenshotPath;
+  try {
+    await mkdir(path.dirname(path.resolve(shot)), { recursive: true });
+    if (alice) {
+      await alice.screenshot({ path: shot, timeout: STEP_MS });
+      console.log(`screenshot: ${path.resolve(shot)}`);
+    }
+    if (bob) await bob.screenshot({ path: shot.replace(/\.png$/, '') + '-bob.png', timeout: STEP_MS });
+  } catch (error) {
+    console.error(`could not save the screenshot: ${error.message}`);
+  }
+  await browser.close();
+  clearTimeout(runTimer);
+}
+process.exit(failed ? 1 : 0);
