@@ -38,7 +38,7 @@ function avatar(name) {
 }
 
 function timeOf(ms) {
-  return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 }
 
 /** The text a payload shows: its `text` when it has one, else its JSON. */
@@ -199,9 +199,13 @@ function onMessage({ room, offset, epoch, from, payload }) {
 }
 
 function onDirect({ from, payload }) {
+  addDirect({ kind: 'direct', from, text: textOf(payload), at: sentAt(payload) });
+}
+
+/** Direct messages have no room: they show in whichever room is open. */
+function addDirect(entry) {
   const state = rooms.get(active);
   if (!state) return;
-  const entry = { kind: 'direct', from, text: textOf(payload), at: sentAt(payload) };
   state.messages.push(entry);
   appendMessage(entry);
 }
@@ -211,7 +215,12 @@ function onPresence({ room, event, user }) {
   if (!state) return;
   if (event === 'join') state.members.add(user);
   else state.members.delete(user);
-  if (room === active) renderMembers();
+  const entry = { kind: 'presence', text: `${user} ${event === 'join' ? 'joined' : 'left'}` };
+  state.messages.push(entry);
+  if (room === active) {
+    renderMembers();
+    appendMessage(entry);
+  }
 }
 
 function onRecovered({ room, recovered, epochChanged, missed }) {
@@ -233,10 +242,15 @@ function onRecovered({ room, recovered, epochChanged, missed }) {
     text = `Reconnected: recovered ${n} missed message${n === 1 ? '' : 's'}.`;
   }
   // The replayed messages arrived just before this event: mark them, and put the note above them.
-  const count = Math.min(n, state.messages.length);
-  const replayed = state.messages.slice(state.messages.length - count);
-  for (const entry of replayed) entry.recovered = true;
-  state.messages.splice(state.messages.length - count, 0, { kind: 'system', text, warn });
+  let at = state.messages.length;
+  for (let left = n; left > 0 && at > 0; at--) {
+    const entry = state.messages[at - 1];
+    if (entry.kind === 'message') {
+      entry.recovered = true;
+      left--;
+    }
+  }
+  state.messages.splice(at, 0, { kind: 'system', text, warn });
   if (room === active) {
     renderMembers();
     renderMessages();
@@ -286,6 +300,7 @@ function renderRooms() {
   });
   $('room-list').replaceChildren(...items);
   $('room-title').textContent = `#${active}`;
+  $('composer-input').placeholder = `Message #${active}`;
 }
 
 function renderMembers() {
@@ -294,8 +309,17 @@ function renderMembers() {
     const li = el('li');
     li.dataset.testid = 'member';
     li.dataset.user = user;
-    li.append(avatar(user), el('span', '', user));
+    li.append(avatar(user), el('span', 'name', user));
     if (user === me) li.append(el('span', 'you', '(you)'));
+    else {
+      li.title = `Send ${user} a direct message`;
+      li.classList.add('clickable');
+      li.addEventListener('click', () => {
+        const input = $('composer-input');
+        input.value = `/dm ${user} `;
+        input.focus();
+      });
+    }
     return li;
   });
   $('member-list').replaceChildren(...items);
@@ -322,28 +346,34 @@ function appendMessage(entry) {
   const list = $('message-list');
   list.querySelector('[data-testid="empty-room"]')?.remove();
   let item;
-  if (entry.kind === 'system') {
+  if (entry.kind === 'system' || entry.kind === 'presence') {
     item = el('li', entry.warn ? 'system warn' : 'system', entry.text);
-    item.dataset.testid = 'system-note';
+    item.dataset.testid = entry.kind === 'system' ? 'system-note' : 'presence-note';
   } else {
     const own = entry.from === me;
-    item = el('li', `msg${own ? ' own' : ''}${entry.kind === 'direct' ? ' direct' : ''}${entry.recovered ? ' recovered' : ''}`);
+    // Consecutive messages of one sender form a group: name and avatar once.
+    const previous = list.lastElementChild;
+    const grouped = entry.kind === 'message' && previous?.dataset.testid === 'message' && previous.dataset.from === entry.from;
+    const classes = ['msg', own && 'own', entry.kind === 'direct' && 'direct', entry.recovered && 'recovered', grouped && 'grouped'];
+    item = el('li', classes.filter(Boolean).join(' '));
     item.dataset.testid = entry.kind === 'direct' ? 'direct-message' : 'message';
     item.dataset.from = entry.from;
     if (entry.offset !== undefined) item.dataset.offset = String(entry.offset);
     const bubble = el('div', 'bubble');
     const meta = el('div', 'meta');
-    meta.append(el('span', 'from', own ? 'You' : entry.from));
-    if (entry.kind === 'direct') meta.append(el('span', '', 'direct'));
+    const who = own ? 'You' : entry.from;
+    meta.append(el('span', 'from', entry.kind === 'direct' ? (entry.to ? `You → ${entry.to}` : `${who} → you`) : who));
+    if (entry.kind === 'direct') meta.append(el('span', 'tag', 'direct'));
     const time = el('time', '', timeOf(entry.at));
     time.dateTime = new Date(entry.at).toISOString();
+    time.title = new Date(entry.at).toLocaleString();
     meta.append(time);
     const text = el('div', 'text', entry.text);
     text.dataset.testid = 'message-text';
     bubble.append(meta, text);
     item.append(avatar(entry.from), bubble);
   }
-  // Follow new messages only when the reader is already at the bottom.
+  // Follow new messages only when the reader is already at the bottom (or wrote it).
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
   list.append(item);
   if (atBottom || entry.from === me) list.scrollTop = list.scrollHeight;
@@ -357,8 +387,17 @@ async function send(event) {
   const text = input.value.trim();
   if (!text || !client || client.state !== 'connected') return;
   input.value = '';
+  const direct = /^\/dm\s+(\S+)\s+([\s\S]+)$/.exec(text);
   try {
-    await client.publish(active, { text, sentAt: Date.now() });
+    if (direct) {
+      const [, user, body] = direct;
+      const payload = { text: body, sentAt: Date.now() };
+      const { delivered } = await client.send(user, payload);
+      addDirect({ kind: 'direct', from: me, to: user, text: body, at: payload.sentAt });
+      if (delivered === 0) showNotice(`${user} is not online; the direct message reached nobody.`, 'warn');
+    } else {
+      await client.publish(active, { text, sentAt: Date.now() });
+    }
   } catch (error) {
     input.value = text; // give the text back, so nothing typed is lost
     showNotice(`Not sent: ${error.message || error}`, 'warn');

@@ -42,6 +42,9 @@ async function openAs(browser, name) {
   const page = await context.newPage();
   page.setDefaultTimeout(STEP_MS);
   page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
+  page.on('response', (response) => {
+    if (response.status() >= 400) console.log(`     [${name}] HTTP ${response.status()} ${response.url()}`);
+  });
   page.on('console', (message) => {
     if (message.type() === 'error') console.log(`     [${name} console] ${message.text()}`);
   });
@@ -188,9 +191,18 @@ try {
     await waitForMember(bob, 'alice');
     await say(alice, 'back! thanks for waiting');
     await waitForMessages(bob, ['back! thanks for waiting']);
-    await say(bob, 'welcome back 👋');
-    await waitForMessages(alice, ['welcome back 👋']);
+    await say(bob, 'welcome back!');
+    await waitForMessages(alice, ['welcome back!']);
     await waitForState(alice, 'connected');
+  });
+
+  await step('bob clicks alice in the members list and sends her a direct message', async () => {
+    await bob.click(`${by('member')}[data-user="alice"]`);
+    await bob.locator(by('composer-input')).press('End');
+    await bob.locator(by('composer-input')).pressSequentially('psst, only for you');
+    await bob.press(by('composer-input'), 'Enter');
+    await alice.locator(by('direct-message'), { hasText: 'psst, only for you' }).waitFor();
+    await bob.locator(by('direct-message'), { hasText: 'psst, only for you' }).waitFor();
   });
 
   assert(pageErrors.length === 0, `errors in the page: ${pageErrors.join('; ')}`);
@@ -206,7 +218,12 @@ try {
       await alice.screenshot({ path: shot, timeout: STEP_MS });
       console.log(`screenshot: ${path.resolve(shot)}`);
     }
-    if (bob) await bob.screenshot({ path: shot.replace(/\.png$/, '') + '-bob.png', timeout: STEP_MS });
+    if (bob) {
+      await bob.screenshot({ path: shot.replace(/\.png$/, '') + '-bob.png', timeout: STEP_MS });
+      // The same page on a phone-sized screen, to review the responsive layout.
+      await bob.setViewportSize({ width: 390, height: 760 });
+      await bob.screenshot({ path: shot.replace(/\.png$/, '') + '-mobile.png', timeout: STEP_MS });
+    }
   } catch (error) {
     console.error(`could not save the screenshot: ${error.message}`);
   }
