@@ -74,7 +74,7 @@ async function devToken(name) {
   const response = await fetch(`/auth/dev-token?user=${encodeURIComponent(name)}`, { method: 'POST' });
   if (response.status === 404) {
     const error = new Error('This broker is not running in Development, so it does not hand out tokens. ' +
-      'Start it with `dotnet run --project Broker.Host` (Development), or paste a JWT under "Use a token instead".');
+      'Run it with "dotnet run --project Broker.Host" (Development), or paste a JWT under "Use a token instead".');
     error.noDevTokens = true;
     throw error;
   }
