@@ -1,7 +1,6 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BrokerError } from '../src/broker-client.js';
-import { setup, connected, flush } from '../test-support/setup.js';
+import { test, setup, connected, flush } from '../test-support/setup.js';
 
 test('every request carries a unique string id of at most 64 characters', async () => {
   const ctx = setup();
