@@ -99,6 +99,21 @@ test('requests made while reconnecting wait for the connection and go out after 
   assert.deepEqual(await publishing, { offset: 3 });
 });
 
+test('a queued request survives failed attempts and goes out once connected', async () => {
+  const ctx = setup();
+  ctx.client.connect();
+  const publishing = ctx.client.publish('lobby', 'early');
+  await ctx.clock.advance(0);
+  ctx.WebSocket.last.serverClose(1006); // the first attempt fails before opening
+  await ctx.clock.advance(500);
+  const socket = ctx.WebSocket.last;
+  socket.accept();
+  const frame = socket.lastSent('publish');
+  assert.equal(frame?.data.payload, 'early');
+  socket.receive({ type: 'ack', id: frame.id, data: { offset: 1 } });
+  assert.deepEqual(await publishing, { offset: 1 });
+});
+
 test('a request waiting for the connection times out after requestTimeout', async () => {
   const ctx = setup({ requestTimeout: 4000 });
   (await connected(ctx)).serverClose(1006);
