@@ -48,7 +48,9 @@ export class FakeClock {
    */
   async advance(ms) {
     const target = this.#now + ms;
-    for (;;) {
+    // A client that keeps re-arming a due timer would spin here forever; fail loudly instead.
+    for (let fired = 0; ; fired++) {
+      if (fired > 10_000) throw new Error('more than 10000 timers fired in one advance(): a timer loop');
       await flush();
       const next = [...this.#timers.values()].filter((t) => t.at <= target).sort((a, b) => a.at - b.at || a.handle - b.handle)[0];
       if (!next) break;

@@ -1,8 +1,17 @@
+import { test as nodeTest } from 'node:test';
 import { BrokerClient } from '../src/broker-client.js';
 import { FakeClock, flush } from './fake-clock.js';
 import { createFakeWebSocket } from './fake-websocket.js';
 
 export { flush };
+
+/**
+ * node:test's test() with a timeout: nothing here waits on real time, so a test still running
+ * after 5 s is stuck on a promise that never settles, and should fail rather than hang CI.
+ */
+export function test(name, fn) {
+  return nodeTest(name, { timeout: 5000 }, fn);
+}
 
 /**
  * A client wired to a fake socket class and a virtual clock. `tokens` counts token-provider

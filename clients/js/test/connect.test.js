@@ -1,7 +1,6 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BrokerClient, BrokerError, resolveWebSocketUrl } from '../src/broker-client.js';
-import { setup, connected, flush } from '../test-support/setup.js';
+import { test, setup, connected, flush } from '../test-support/setup.js';
 
 test('JWT auth: the token goes in the first frame, never in the URL, and welcome resolves connect()', async () => {
   const ctx = setup();

@@ -1,6 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setup, connected, message } from '../test-support/setup.js';
+import { test, setup, connected, message } from '../test-support/setup.js';
 
 const heartbeat = { heartbeat: { interval: 1000, timeout: 500 } };
 

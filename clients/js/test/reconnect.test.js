@@ -1,6 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setup, connected, flush } from '../test-support/setup.js';
+import { test, setup, connected, flush } from '../test-support/setup.js';
 
 for (const code of [1001, 1011, 4508, 1006, 1008, 1009, 4500]) {
   test(`close ${code} reconnects after a backoff delay`, async () => {

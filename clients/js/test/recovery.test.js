@@ -1,6 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setup, connected, joinRoom, message, flush } from '../test-support/setup.js';
+import { test, setup, connected, joinRoom, message, flush } from '../test-support/setup.js';
 
 /** Drops the connection, lets the backoff pass and completes the new handshake. */
 async function reconnect(ctx, code = 1006) {

@@ -1,6 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setup, connected as connectedWith, flush } from '../test-support/setup.js';
+import { test, setup, connected as connectedWith, flush } from '../test-support/setup.js';
 
 // These tests let minutes pass in silence; a long heartbeat keeps the watchdog out of them.
 const connected = (ctx, welcome) => connectedWith(ctx, { heartbeat: { interval: 24 * 3_600_000, timeout: 0 }, ...welcome });

@@ -1,7 +1,6 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BrokerError } from '../src/broker-client.js';
-import { setup, connected, flush } from '../test-support/setup.js';
+import { test, setup, connected, flush } from '../test-support/setup.js';
 
 test('every request carries a unique string id of at most 64 characters', async () => {
   const ctx = setup();
@@ -98,6 +97,21 @@ test('requests made while reconnecting wait for the connection and go out after 
   assert.equal(frame.data.payload, 'queued');
   socket.receive({ type: 'ack', id: frame.id, data: { offset: 3 } });
   assert.deepEqual(await publishing, { offset: 3 });
+});
+
+test('a queued request survives failed attempts and goes out once connected', async () => {
+  const ctx = setup();
+  ctx.client.connect();
+  const publishing = ctx.client.publish('lobby', 'early');
+  await ctx.clock.advance(0);
+  ctx.WebSocket.last.serverClose(1006); // the first attempt fails before opening
+  await ctx.clock.advance(500);
+  const socket = ctx.WebSocket.last;
+  socket.accept();
+  const frame = socket.lastSent('publish');
+  assert.equal(frame?.data.payload, 'early');
+  socket.receive({ type: 'ack', id: frame.id, data: { offset: 1 } });
+  assert.deepEqual(await publishing, { offset: 1 });
 });
 
 test('a request waiting for the connection times out after requestTimeout', async () => {
