@@ -1,3 +1,4 @@
+using Broker.Tests.Clients;
 using Xunit;
 
 namespace Broker.Tests.Browser;
@@ -10,8 +11,8 @@ public sealed class BrowserFactAttribute : FactAttribute
 {
     public BrowserFactAttribute()
     {
-        if (BrowserPrerequisites.Required) return;
+        if (NodeRuntime.Required) return;
         if (BrowserPrerequisites.Missing() is { } missing)
-            Skip = $"browser test skipped: {missing} (set {BrowserPrerequisites.RequireVariable}=1 to fail instead)";
+            Skip = $"browser test skipped: {missing} (BROKER_REQUIRE_JS_TESTS=1 turns this skip into a failure)";
     }
 }
