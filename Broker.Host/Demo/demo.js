@@ -58,6 +58,7 @@ let active = DEFAULT_ROOM;
 const rooms = new Map();
 let noticeTimer = 0;
 let wasConnected = false;
+let badgeTimer = 0;
 
 function roomState(room) {
   let state = rooms.get(room);
@@ -151,6 +152,8 @@ function showState(state) {
   const badge = $('state-badge');
   badge.dataset.state = state;
   badge.querySelector('.badge-text').textContent = STATE_LABELS[state] ?? state;
+  delete badge.dataset.flash;
+  clearTimeout(badgeTimer);
   const online = state === 'connected';
   $('send-button').disabled = !online;
 }
@@ -256,6 +259,17 @@ function onRecovered({ room, recovered, epochChanged, missed }) {
     renderMessages();
     showNotice(text, warn ? 'warn' : 'ok', room);
   }
+  flashBadge(warn ? 'Connected · messages lost' : `Connected · recovered ${n}`, warn ? 'warn' : 'ok');
+}
+
+/** Shows a recovery outcome on the badge for a moment; any state change ends it. */
+function flashBadge(text, kind) {
+  const badge = $('state-badge');
+  if (badge.dataset.state !== 'connected') return;
+  badge.dataset.flash = kind;
+  badge.querySelector('.badge-text').textContent = text;
+  clearTimeout(badgeTimer);
+  badgeTimer = setTimeout(() => showState(badge.dataset.state), NOTICE_MS);
 }
 
 function onClosed({ code, reason, willReconnect }) {

@@ -177,6 +177,7 @@ try {
     await waitForState(alice, 'connected');
     await waitForMessages(alice, missed);
     await alice.locator(by('system-note'), { hasText: 'recovered 3 missed messages' }).waitFor();
+    await alice.locator(by('state-badge'), { hasText: 'recovered 3' }).waitFor(); // shown for a few seconds
     await alice.unroute('**/auth/ticket');
     const shown = await shownMessages(alice);
     const texts = shown.map((m) => m.text);
@@ -203,6 +204,22 @@ try {
     await bob.press(by('composer-input'), 'Enter');
     await alice.locator(by('direct-message'), { hasText: 'psst, only for you' }).waitFor();
     await bob.locator(by('direct-message'), { hasText: 'psst, only for you' }).waitFor();
+  });
+
+  await step('alice joins a second room; lobby messages meanwhile show as unread; she returns and leaves it', async () => {
+    await alice.fill(by('room-input'), 'random');
+    await alice.press(by('room-input'), 'Enter');
+    await alice.locator(`${by('room-item')}[data-room="random"][aria-current="true"]`).waitFor();
+    await alice.locator(by('room-title'), { hasText: '#random' }).waitFor();
+    assert(await alice.locator(by('member')).count() === 1, 'random should have alice alone');
+    await say(bob, 'anyone in the lobby?');
+    await alice.locator(`${by('room-item')}[data-room="lobby"] .unread`, { hasText: '1' }).waitFor();
+    await alice.click(`${by('room-item')}[data-room="lobby"] button`);
+    await waitForMessages(alice, ['anyone in the lobby?']);
+    await alice.click(`${by('room-item')}[data-room="random"] button`);
+    await alice.click(by('leave-room'));
+    await alice.locator(`${by('room-item')}[data-room="random"]`).waitFor({ state: 'detached' });
+    await alice.locator(by('room-title'), { hasText: '#lobby' }).waitFor();
   });
 
   assert(pageErrors.length === 0, `errors in the page: ${pageErrors.join('; ')}`);
