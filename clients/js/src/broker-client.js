@@ -168,7 +168,10 @@ export class BrokerClient {
 
   /** Closes with 1000 and stops: no reconnect, pending requests reject with `closed`, rooms are forgotten. */
   close(reason = 'client closed') {
-    if (this.#state === 'closed' || this.#state === 'idle') return;
+    if (this.#state === 'closed' || this.#state === 'idle') {
+      this.#rooms.clear(); // after a final server close the rooms were kept for a later connect()
+      return;
+    }
     this.#generation++;
     const socket = this.#socket;
     this.#clearTimers();
