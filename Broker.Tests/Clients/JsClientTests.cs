@@ -23,9 +23,9 @@ public sealed class JsClientTests(ITestOutputHelper output)
     [NodeFact]
     public async Task Js_client_connects_joins_publishes_and_delivers_against_the_real_broker()
     {
+        var websocketFlag = await JsNodeProcess.MajorVersionAsync() < 22 ? new[] { "--experimental-websocket" } : [];
         // Development: POST /auth/dev-token mints the tokens the script uses.
         await using var host = await BrokerTestHost.StartAsync(environment: "Development");
-        var websocketFlag = await JsNodeProcess.MajorVersionAsync() < 22 ? new[] { "--experimental-websocket" } : [];
 
         var result = await JsNodeProcess.RunAsync(LiveDeadline,
             [.. websocketFlag, "clients/js/test-integration/live.mjs", host.BaseUri.ToString()]);

@@ -168,7 +168,10 @@ export class BrokerClient {
 
   /** Closes with 1000 and stops: no reconnect, pending requests reject with `closed`, rooms are forgotten. */
   close(reason = 'client closed') {
-    if (this.#state === 'closed' || this.#state === 'idle') return;
+    if (this.#state === 'closed' || this.#state === 'idle') {
+      this.#rooms.clear(); // after a final server close the rooms were kept for a later connect()
+      return;
+    }
     this.#generation++;
     const socket = this.#socket;
     this.#clearTimers();
@@ -200,6 +203,10 @@ export class BrokerClient {
   leave(room) {
     if (!isValidRoom(room)) return Promise.reject(invalidRoom(room));
     this.#rooms.delete(room);
+    // A join still in flight must not bring the room back when its reply lands.
+    for (const request of this.#pending.values()) {
+      if (request.frame.type === 'join' && request.frame.data.room === room) request.superseded = true;
+    }
     return this.#request('leave', { room });
   }
 
@@ -469,7 +476,7 @@ export class BrokerClient {
     const request = this.#take(frame.id);
     let entry = this.#rooms.get(data.room);
     if (!entry) {
-      if (request?.internal) return request.resolve(data); // left while the rejoin was in flight
+      if (request?.internal || request?.superseded) return request.resolve(data); // left meanwhile
       entry = newRoomEntry(data.epoch, data.offset, { rejoin: true });
       this.#rooms.set(data.room, entry);
     }
@@ -509,10 +516,14 @@ export class BrokerClient {
   }
 
   #sendFrame(frame) {
+    return this.#sendText(JSON.stringify(frame));
+  }
+
+  #sendText(text) {
     const socket = this.#socket;
     if (!socket || socket.readyState !== OPEN) return false;
     try {
-      socket.send(JSON.stringify(frame));
+      socket.send(text);
       return true;
     } catch {
       return false; // the close event follows
@@ -533,7 +544,14 @@ export class BrokerClient {
       }
       const id = `${this.#idPrefix}-${(++this.#nextId).toString(36)}`;
       const frame = data === undefined ? { type, id } : { type, id, data };
-      const request = { frame, expects: REPLIES[type], resolve, reject, sent: false, internal, timer: null };
+      let text;
+      try {
+        text = JSON.stringify(frame);
+      } catch (error) {
+        reject(new BrokerError('bad_request', `the ${type} data is not JSON-serializable: ${error?.message ?? error}`, { cause: error }));
+        return;
+      }
+      const request = { frame, text, expects: REPLIES[type], resolve, reject, sent: false, internal, superseded: false, timer: null };
       request.timer = this.#after(this.#options.requestTimeout, () => {
         if (this.#pending.get(id) !== request) return;
         this.#pending.delete(id);
@@ -545,7 +563,7 @@ export class BrokerClient {
   }
 
   #transmit(request) {
-    request.sent = this.#sendFrame(request.frame);
+    request.sent = this.#sendText(request.text);
   }
 
   #take(id) {
@@ -675,7 +693,9 @@ export class BrokerClient {
  * @property {(value: any) => void} resolve
  * @property {(error: BrokerError) => void} reject
  * @property {boolean} sent
+ * @property {string} text the frame, serialized once
  * @property {boolean} internal
+ * @property {boolean} superseded a join whose room was left before the reply
  * @property {unknown} timer
  */
 

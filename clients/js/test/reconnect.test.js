@@ -117,6 +117,20 @@ test('close() stops: closes the socket with 1000, rejects pending requests and n
   assert.deepEqual(ctx.events.of('closed').map((c) => [c.code, c.willReconnect]), [[1000, false]]);
 });
 
+test('rooms survive a final server close for a later connect(), but not an explicit close()', async () => {
+  const ctx = setup();
+  const socket = await connected(ctx);
+  const joining = ctx.client.join('lobby');
+  socket.receive({ type: 'joined', id: socket.lastSent('join').id, data: { room: 'lobby', epoch: 'e1', offset: 4, members: [], recovered: false } });
+  await joining;
+  socket.serverClose(4403);
+  const again = await connected(ctx);
+  assert.deepEqual(again.lastSent('join').data, { room: 'lobby', since: { epoch: 'e1', offset: 4 } });
+  again.serverClose(4403);
+  ctx.client.close();
+  assert.equal(ctx.client.rooms.size, 0);
+});
+
 test('close() during a backoff cancels the pending reconnect; connect() afterwards starts over', async () => {
   const ctx = setup();
   (await connected(ctx)).serverClose(1006);

@@ -100,6 +100,19 @@ test('a left room is not rejoined', async () => {
   assert.equal(second.sentOf('join').length, 0);
 });
 
+test('leave() while a join is in flight: the late joined does not bring the room back', async () => {
+  const ctx = setup();
+  const first = await connected(ctx);
+  const joining = ctx.client.join('lobby');
+  const join = first.lastSent('join');
+  ctx.client.leave('lobby').catch(() => {});
+  first.receive({ type: 'joined', id: join.id, data: { room: 'lobby', epoch: 'e1', offset: 0, members: [], recovered: false } });
+  await joining;
+  assert.equal(ctx.client.rooms.has('lobby'), false);
+  const second = await reconnect(ctx);
+  assert.equal(second.sentOf('join').length, 0);
+});
+
 test('a join whose reply was lost to a drop is rejected, not silently rejoined', async () => {
   const ctx = setup();
   const first = await connected(ctx);

@@ -122,6 +122,13 @@ test('a request waiting for the connection times out after requestTimeout', asyn
   await publishing;
 });
 
+test('a payload that JSON cannot carry rejects at once with bad_request', async () => {
+  const ctx = setup();
+  const socket = await connected(ctx);
+  await assert.rejects(ctx.client.publish('lobby', { n: 1n }), (e) => e.code === 'bad_request');
+  assert.equal(socket.sentOf('publish').length, 0);
+});
+
 test('requests on an idle client reject with not_connected', async () => {
   const ctx = setup();
   await assert.rejects(ctx.client.publish('lobby', 1), (e) => e.code === 'not_connected');
