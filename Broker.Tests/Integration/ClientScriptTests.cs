@@ -15,6 +15,7 @@ public sealed class ClientScriptTests(SharedHostFixture fixture)
 
     [Theory]
     [InlineData("broker/broker-client.js", "text/javascript")]
+    [InlineData("broker/react.js", "text/javascript")]
     [InlineData("broker/emitter.js", "text/javascript")] // a module broker-client.js imports relatively
     [InlineData("broker/broker-client.d.ts", "text/plain")]
     public async Task The_client_files_are_served_with_their_content_type_and_an_etag(string path, string mediaType)
