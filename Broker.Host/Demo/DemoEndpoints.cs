@@ -10,7 +10,7 @@ namespace Broker.Host.Demo;
 public static class DemoEndpoints
 {
     /// <summary>The logical-name prefix of the demo's files in Broker.Host.csproj.</summary>
-    public const string ResourcePrefix = "Broker.Host.demo/";
+    private const string ResourcePrefix = "Broker.Host.demo/";
 
     // Scripts and styles only from this host; sockets only to it (the page is same-origin, so
     // the route's default Origin rule accepts it). Payloads are rendered as text, never markup.

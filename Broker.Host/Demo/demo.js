@@ -101,9 +101,17 @@ async function signIn(event) {
   const button = $('connect-button');
   button.disabled = true;
   try {
-    // A fresh development token for every (re)connect, so a long session never outlives one.
-    const token = pasted ? async () => pasted : async () => devToken(name);
-    if (!pasted) await token(); // fail here, with the explanation, rather than inside the client
+    let token = async () => pasted;
+    if (!pasted) {
+      // Fetched here first so a missing dev-token endpoint is explained on this form, not inside
+      // the client; later (re)connects fetch a fresh one, so a long session never outlives it.
+      let first = await devToken(name);
+      token = async () => {
+        const next = first ?? await devToken(name);
+        first = null;
+        return next;
+      };
+    }
     await start(token);
     localStorage.setItem('broker-demo-name', name);
   } catch (error) {
@@ -292,7 +300,9 @@ function showNotice(text, kind, room = '') {
 /** The sender's clock when the payload carries it (so recovered messages keep their time), else now. */
 function sentAt(payload) {
   const at = payload && typeof payload === 'object' ? payload.sentAt : undefined;
-  return Number.isFinite(at) ? at : Date.now();
+  const now = Date.now();
+  // Anyone can put anything in a payload: a time outside a day of now is not believed.
+  return Number.isFinite(at) && Math.abs(at - now) < 86_400_000 ? at : now;
 }
 
 // ---- rendering ----

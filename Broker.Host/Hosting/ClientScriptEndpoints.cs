@@ -5,10 +5,10 @@ namespace Broker.Host.Hosting;
 /// <c>broker-client.js</c>, <c>react.js</c> and their <c>.d.ts</c> declarations. A page served by
 /// the same host imports it same-origin, so the route's default Origin rule accepts its sockets.
 /// </summary>
-public static class ClientScriptEndpoints
+internal static class ClientScriptEndpoints
 {
     /// <summary>The logical-name prefix of the client's files in Broker.Host.csproj.</summary>
-    public const string ResourcePrefix = "Broker.Host.client/";
+    private const string ResourcePrefix = "Broker.Host.client/";
 
     private static readonly Lazy<EmbeddedAssets> Scripts =
         new(() => new EmbeddedAssets(typeof(ClientScriptEndpoints).Assembly, ResourcePrefix));

@@ -11,7 +11,7 @@ namespace Broker.Host.Hosting;
 /// however the host runs: <c>dotnet run</c>, a published image, tests whose content root is their
 /// bin folder, or another app that references Broker.Host.
 /// </summary>
-public sealed class EmbeddedAssets
+internal sealed class EmbeddedAssets
 {
     // The file names are not versioned, so browsers revalidate every time; the ETag makes that a 304.
     private const string CacheControl = "no-cache";
@@ -35,9 +35,6 @@ public sealed class EmbeddedAssets
         }
         _assets = assets.ToFrozenDictionary(StringComparer.Ordinal);
     }
-
-    /// <summary>The file names served (without the prefix).</summary>
-    public IEnumerable<string> Names => _assets.Keys;
 
     /// <summary>The file, with its ETag (answered with 304 when the request's If-None-Match matches), or 404.</summary>
     public IResult Serve(HttpContext context, string name)

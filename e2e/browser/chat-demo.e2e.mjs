@@ -147,6 +147,20 @@ try {
     assert(!injected.pwned && injected.elements === 0, `message markup was interpreted: ${JSON.stringify(injected)}`);
   });
 
+  await step('a back-end publish (POST /api/publish) with a nonsense timestamp is shown, from "server"', async () => {
+    const response = await fetch(new URL('/api/publish', baseUrl), {
+      method: 'POST',
+      headers: { 'X-Api-Key': apiKey, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ room: 'lobby', payload: { text: 'maintenance at noon', sentAt: 1e300 } }),
+      signal: AbortSignal.timeout(STEP_MS),
+    });
+    assert(response.status === 202, `publish answered ${response.status}`);
+    await waitForMessages(alice, ['maintenance at noon']);
+    await waitForMessages(bob, ['maintenance at noon']);
+    const fromServer = (await shownMessages(alice)).find((m) => m.text === 'maintenance at noon');
+    assert(fromServer?.from === 'server', `the API message is from ${fromServer?.from}`);
+  });
+
   // Alice's reconnect is held at its ticket request until bob has sent his messages, so they are
   // sent while she is certainly offline (no timing luck involved).
   let releaseTickets;
