@@ -1,0 +1,261 @@
+// Types for @broker/client (protocol version 1, see PROTOCOL.md and docs/clients.md).
+
+/** Any JSON value: what a payload can be. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** 'idle' before connect(); 'closed' after close() or a final server close. */
+export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed';
+
+/** Server error codes (PROTOCOL §3) and the client's own. */
+export type ServerErrorCode =
+  | 'bad_request' | 'unauthorized' | 'forbidden' | 'not_found' | 'too_large' | 'rate_limited' | 'internal';
+export type ClientErrorCode =
+  | 'timeout' | 'disconnected' | 'closed' | 'not_connected' | 'token_error' | 'ticket_error' | 'bad_frame';
+export type BrokerErrorCode = ServerErrorCode | ClientErrorCode;
+
+export class BrokerError extends Error {
+  constructor(code: BrokerErrorCode | (string & {}), message?: string, details?: { room?: string; closeCode?: number; cause?: unknown });
+  readonly name: 'BrokerError';
+  /** Machine-readable: a server error code or a client one. */
+  readonly code: BrokerErrorCode | (string & {});
+  /** Set when the error concerns one room (a refused rejoin). */
+  readonly room?: string;
+  /** Set when the error ended the connection: the close code behind it. */
+  readonly closeCode?: number;
+}
+
+export declare const CloseCodes: Readonly<{
+  Normal: 1000;
+  GoingAway: 1001;
+  Abnormal: 1006;
+  Policy: 1008;
+  TooBig: 1009;
+  Internal: 1011;
+  Unauthorized: 4401;
+  Forbidden: 4403;
+  SlowConsumer: 4508;
+}>;
+
+/** What a close code tells the client to do (PROTOCOL §6). */
+export declare function closeAction(code: number): 'stop' | 'reauth' | 'reconnect';
+
+export interface ReconnectOptions {
+  /** First delay, ms. Default 500. */
+  initialDelay: number;
+  /** Cap, ms. Default 15000. */
+  maxDelay: number;
+  /** Growth per attempt. Default 2. */
+  factor: number;
+  /** Share (0–1) randomly taken off each delay. Default 0.5. */
+  jitter: number;
+  /** Consecutive failed attempts after which the client gives up ('closed'). Default Infinity. */
+  maxAttempts: number;
+}
+
+export declare const DefaultReconnect: Readonly<ReconnectOptions>;
+
+/** The delay before reconnect attempt `attempt` (0-based): in [base·(1−jitter), base], base = min(maxDelay, initialDelay·factor^attempt). */
+export declare function backoffDelay(attempt: number, options: Omit<ReconnectOptions, 'maxAttempts'>, random?: () => number): number;
+
+export declare const ROOM_PATTERN: RegExp;
+export declare function isValidRoom(room: unknown): room is string;
+/** Resolves a relative or http(s) url to ws(s) against `location` (default: globalThis.location). */
+export declare function resolveWebSocketUrl(url: string, location?: { href: string }): string;
+
+/** A JWT, or a function returning one (called on every connect, reconnect and refresh). */
+export type TokenSource = string | (() => string | Promise<string>);
+
+/** The subset of the WebSocket API the client uses. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+export type FetchLike = (url: string, init: { method: string; headers: Record<string, string> }) =>
+  Promise<{ ok: boolean; status: number; json(): Promise<any> }>;
+
+export interface BrokerClientOptions {
+  /** `ws://host/ws/chat`, or relative (`/ws/chat`) / http(s) resolved against the page. */
+  url: string;
+  /** Required unless auth is 'none'. */
+  token?: TokenSource;
+  /** 'jwt' (default): first-message auth. 'ticket': POST ticketUrl, connect with ?ticket=. 'none': anonymous routes. */
+  auth?: 'jwt' | 'ticket' | 'none';
+  /** Default: `/auth/ticket` on the broker's origin. */
+  ticketUrl?: string;
+  reconnect?: Partial<ReconnectOptions>;
+  /** Token refresh margin before expiry: max(fraction·lifetime, minMargin), at most half the lifetime. Defaults 0.1 and 5000 ms. */
+  refresh?: Partial<{ fraction: number; minMargin: number }>;
+  /** Per request (including the wait for a connection) and for the handshake. Default 10000 ms. */
+  requestTimeout?: number;
+  WebSocket?: WebSocketConstructor;
+  fetch?: FetchLike;
+  /** Where a relative url is resolved (default globalThis.location). */
+  location?: { href: string };
+  /** Injectable for deterministic tests. */
+  random?: () => number;
+  now?: () => number;
+  setTimeout?: (callback: () => void, ms: number) => unknown;
+  clearTimeout?: (handle: any) => void;
+}
+
+// ---- frame data (PROTOCOL §3) ----
+
+export interface WelcomeData {
+  connection: string;
+  user: string;
+  node?: string;
+  /** Unix ms, or null when the credential does not expire. */
+  expiresAt: number | null;
+  heartbeat: { interval: number; timeout: number };
+}
+
+export interface RefreshedData {
+  expiresAt: number;
+}
+
+export interface MessageData<P = Json> {
+  /** null for a route-wide broadcast. */
+  room: string | null;
+  offset: number;
+  epoch: string | null;
+  from: string;
+  payload: P;
+}
+
+export interface DirectData<P = Json> {
+  from: string;
+  payload: P;
+}
+
+export interface PresenceData {
+  room: string;
+  event: 'join' | 'leave';
+  user: string;
+}
+
+export interface JoinedData {
+  room: string;
+  epoch: string;
+  offset: number;
+  members: string[];
+  recovered: boolean;
+}
+
+export interface LeftData {
+  room: string;
+}
+
+export interface ErrorData {
+  code: ServerErrorCode | (string & {});
+  message: string;
+}
+
+export interface Since {
+  epoch: string;
+  offset: number;
+}
+
+/** Client → server frames. */
+export type ClientFrame =
+  | { type: 'auth'; id?: string; data: { token: string } }
+  | { type: 'join'; id?: string; data: { room: string; since?: Since } }
+  | { type: 'leave'; id?: string; data: { room: string } }
+  | { type: 'publish'; id?: string; data: { room: string; payload: Json; excludeSelf?: boolean } }
+  | { type: 'send'; id?: string; data: { user: string; payload: Json } }
+  | { type: 'ping'; id?: string }
+  | { type: 'pong'; id?: string };
+
+/** Server → client frames. */
+export type ServerFrame =
+  | { type: 'welcome'; data: WelcomeData }
+  | { type: 'refreshed'; id?: string; data: RefreshedData }
+  | { type: 'message'; data: MessageData }
+  | { type: 'direct'; data: DirectData }
+  | { type: 'presence'; data: PresenceData }
+  | { type: 'joined'; id?: string; data: JoinedData }
+  | { type: 'left'; id?: string; data: LeftData }
+  | { type: 'ack'; id?: string; data: { offset: number } | { delivered: number } }
+  | { type: 'ping'; id?: string }
+  | { type: 'pong'; id?: string }
+  | { type: 'error'; id?: string; data: ErrorData };
+
+// ---- events ----
+
+export interface StateEvent {
+  state: ConnectionState;
+  previous: ConnectionState;
+}
+
+export interface RecoveredEvent {
+  room: string;
+  /** True only when every missed message was replayed on the same epoch. */
+  recovered: boolean;
+  /** The room lost its history (new epoch): resync from your own source. */
+  epochChanged: boolean;
+  /** Messages delivered by the replay (duplicates dropped). */
+  missed: number;
+}
+
+export interface ClosedEvent {
+  code: number;
+  reason: string;
+  willReconnect: boolean;
+  /** When willReconnect: the delay before the next attempt, ms. */
+  delay?: number;
+  /** When not willReconnect: why the client stopped. */
+  error?: BrokerError;
+}
+
+export interface BrokerClientEvents {
+  state: StateEvent;
+  welcome: WelcomeData;
+  refreshed: RefreshedData;
+  message: MessageData;
+  direct: DirectData;
+  presence: PresenceData;
+  recovered: RecoveredEvent;
+  error: BrokerError;
+  closed: ClosedEvent;
+}
+
+export interface RoomState {
+  epoch: string | null;
+  /** The last offset seen in order (the `since` of the next rejoin). */
+  offset: number;
+  members: Set<string>;
+  /** Confirmed by the server on the current connection. */
+  joined: boolean;
+}
+
+export class BrokerClient {
+  constructor(options: BrokerClientOptions);
+  readonly state: ConnectionState;
+  readonly user: string | null;
+  readonly connectionId: string | null;
+  readonly welcome: WelcomeData | null;
+  readonly expiresAt: number | null;
+  /** Read-only view: rooms joined or being rejoined. */
+  readonly rooms: ReadonlyMap<string, Readonly<RoomState>>;
+
+  on<E extends keyof BrokerClientEvents>(event: E, listener: (payload: BrokerClientEvents[E]) => void): () => void;
+  off<E extends keyof BrokerClientEvents>(event: E, listener: (payload: BrokerClientEvents[E]) => void): void;
+
+  /** Resolves with the first welcome; rejects (BrokerError) if the client ends up 'closed' first. */
+  connect(): Promise<WelcomeData>;
+  /** 1000, no reconnect; pending requests reject with 'closed'. */
+  close(reason?: string): void;
+  join(room: string, options?: { since?: Since }): Promise<JoinedData>;
+  leave(room: string): Promise<LeftData>;
+  publish(room: string, payload: Json | unknown, options?: { excludeSelf?: boolean }): Promise<{ offset: number }>;
+  send(user: string, payload: Json | unknown): Promise<{ delivered: number }>;
+  /** Round trip in ms. */
+  ping(): Promise<number>;
+}

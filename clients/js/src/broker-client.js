@@ -1,0 +1,725 @@
+/**
+ * Browser and Node client for the Broker WebSocket protocol, version 1 (docs/clients.md).
+ * Dependency-free: WebSocket, fetch and the clock are taken from the options or the globals.
+ * @module
+ */
+import { Emitter } from './emitter.js';
+import { backoffDelay, DefaultReconnect } from './backoff.js';
+import { CloseCodes, closeAction } from './close-codes.js';
+import { BrokerError } from './errors.js';
+
+export { BrokerError, CloseCodes, closeAction, backoffDelay, DefaultReconnect };
+
+/** Room names the server accepts (PROTOCOL §3); checked before anything is sent. */
+export const ROOM_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+/** @param {unknown} room */
+export function isValidRoom(room) {
+  return typeof room === 'string' && ROOM_PATTERN.test(room);
+}
+
+/**
+ * Resolves `url` to a ws:/wss: URL: a relative URL against `location` (a page's), and
+ * http(s) to ws(s), so `'/ws/chat'` works on any page the broker serves.
+ * @param {string} url
+ * @param {{ href: string } | undefined} [location]
+ */
+export function resolveWebSocketUrl(url, location = globalThis.location) {
+  let resolved;
+  try {
+    resolved = new URL(url, location?.href);
+  } catch {
+    throw new TypeError(`cannot resolve the WebSocket url "${url}" (a relative url needs a page location)`);
+  }
+  if (resolved.protocol === 'http:') resolved.protocol = 'ws:';
+  else if (resolved.protocol === 'https:') resolved.protocol = 'wss:';
+  if (resolved.protocol !== 'ws:' && resolved.protocol !== 'wss:') {
+    throw new TypeError(`the WebSocket url must be ws:, wss:, http: or https:, not ${resolved.protocol}`);
+  }
+  return resolved.toString();
+}
+
+/** The default ticket endpoint: `/auth/ticket` on the broker's own origin. */
+function defaultTicketUrl(wsUrl) {
+  const http = new URL(wsUrl);
+  http.protocol = http.protocol === 'wss:' ? 'https:' : 'http:';
+  return new URL('/auth/ticket', http).toString();
+}
+
+function resolveTicketUrl(ticketUrl, wsUrl) {
+  if (ticketUrl == null) return defaultTicketUrl(wsUrl);
+  const http = new URL(wsUrl);
+  http.protocol = http.protocol === 'wss:' ? 'https:' : 'http:';
+  return new URL(ticketUrl, http).toString();
+}
+
+const OPEN = 1;
+
+/** The reply type each request waits for (PROTOCOL §3). */
+const REPLIES = Object.freeze({ join: 'joined', leave: 'left', publish: 'ack', send: 'ack', ping: 'pong', auth: 'refreshed' });
+
+const DefaultRefresh = Object.freeze({ fraction: 0.1, minMargin: 5000 });
+
+/**
+ * One logical connection to a broker route that survives socket drops: it authenticates,
+ * answers pings, watches the heartbeat, refreshes its token, reconnects with backoff and
+ * rejoins its rooms from the last offset it saw.
+ */
+export class BrokerClient {
+  #options;
+  #events = new Emitter();
+  /** @type {'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed'} */
+  #state = 'idle';
+  /** @type {any} the current socket; handlers of any other socket are ignored */
+  #socket = null;
+  /** Bumped by every attempt and by close(), so async steps of a superseded attempt stop. */
+  #generation = 0;
+  /** Consecutive failed attempts since the last welcome (drives the backoff). */
+  #attempt = 0;
+  /** Whether the one fresh-token retry after a 4401 has been used since the last welcome. */
+  #authRetried = false;
+  /** The last server `error` frame without an id, to explain the close that follows it. */
+  #lastServerError = null;
+  #welcome = null;
+  #expiresAt = null;
+  #lastFrameAt = 0;
+  #timers = { reconnect: null, handshake: null, watchdog: null, refresh: null };
+  /** @type {Map<string, PendingRequest>} in call order: queued ones are sent in that order */
+  #pending = new Map();
+  #nextId = 0;
+  #idPrefix;
+  /** @type {{ resolve: Function, reject: Function }[]} */
+  #connectWaiters = [];
+  /** @type {Map<string, RoomEntry>} */
+  #rooms = new Map();
+
+  /** @param {import('./broker-client.d.ts').BrokerClientOptions} options */
+  constructor(options) {
+    if (!options || typeof options.url !== 'string') throw new TypeError('options.url is required');
+    const auth = options.auth ?? 'jwt';
+    if (auth !== 'jwt' && auth !== 'ticket' && auth !== 'none') {
+      throw new TypeError(`options.auth must be 'jwt', 'ticket' or 'none', not ${auth}`);
+    }
+    if (auth !== 'none' && options.token == null) throw new TypeError(`options.token is required with auth '${auth}'`);
+    const url = resolveWebSocketUrl(options.url, options.location ?? globalThis.location);
+    const WebSocketImpl = options.WebSocket ?? globalThis.WebSocket;
+    if (typeof WebSocketImpl !== 'function') {
+      throw new TypeError('no WebSocket implementation: pass options.WebSocket (Node 20 needs --experimental-websocket)');
+    }
+    const fetchImpl = options.fetch ?? (globalThis.fetch ? (...args) => globalThis.fetch(...args) : undefined);
+    if (auth === 'ticket' && typeof fetchImpl !== 'function') throw new TypeError('ticket auth needs fetch: pass options.fetch');
+
+    this.#options = {
+      url,
+      auth,
+      token: options.token,
+      ticketUrl: auth === 'ticket' ? resolveTicketUrl(options.ticketUrl, url) : null,
+      reconnect: { ...DefaultReconnect, ...options.reconnect },
+      refresh: { ...DefaultRefresh, ...options.refresh },
+      requestTimeout: options.requestTimeout ?? 10000,
+      WebSocket: WebSocketImpl,
+      fetch: fetchImpl,
+      random: options.random ?? Math.random,
+      now: options.now ?? (() => Date.now()),
+      setTimeout: options.setTimeout ?? ((fn, ms) => globalThis.setTimeout(fn, ms)),
+      clearTimeout: options.clearTimeout ?? ((handle) => globalThis.clearTimeout(handle)),
+    };
+    this.#idPrefix = Math.floor(this.#options.random() * 36 ** 6).toString(36);
+  }
+
+  /** 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed' */
+  get state() { return this.#state; }
+  /** The user id from the last `welcome`, or null. */
+  get user() { return this.#welcome?.user ?? null; }
+  /** The connection id from the last `welcome`, or null. */
+  get connectionId() { return this.#welcome?.connection ?? null; }
+  /** The last `welcome` data, or null. */
+  get welcome() { return this.#welcome; }
+  /** When the current credential expires (unix ms), or null. */
+  get expiresAt() { return this.#expiresAt; }
+  /**
+   * Rooms this client is in or is rejoining: room → `{ epoch, offset, members: Set, joined }`.
+   * `offset` is the last offset seen in order; `joined` is false while a rejoin is in flight.
+   * Read-only: change membership with join()/leave().
+   */
+  get rooms() { return this.#rooms; }
+
+  /** Subscribes to an event; returns the function that unsubscribes. */
+  on(event, listener) { return this.#events.on(event, listener); }
+  off(event, listener) { this.#events.off(event, listener); }
+
+  /**
+   * Starts connecting (if idle or closed) and resolves with the `welcome` data of the first
+   * successful connection. Rejects with a BrokerError when the client ends up 'closed' first:
+   * credentials refused (`unauthorized`, `forbidden`), a server 1000, close(), or maxAttempts.
+   * @returns {Promise<import('./broker-client.d.ts').WelcomeData>}
+   */
+  connect() {
+    if (this.#state === 'connected') return Promise.resolve(this.#welcome);
+    const welcomed = new Promise((resolve, reject) => this.#connectWaiters.push({ resolve, reject }));
+    if (this.#state === 'idle' || this.#state === 'closed') {
+      this.#attempt = 0;
+      this.#authRetried = false;
+      this.#setState('connecting');
+      this.#open();
+    }
+    return welcomed;
+  }
+
+  /** Closes with 1000 and stops: no reconnect, pending requests reject with `closed`, rooms are forgotten. */
+  close(reason = 'client closed') {
+    if (this.#state === 'closed' || this.#state === 'idle') {
+      this.#rooms.clear(); // after a final server close the rooms were kept for a later connect()
+      return;
+    }
+    this.#generation++;
+    const socket = this.#socket;
+    this.#clearTimers();
+    if (socket) {
+      this.#detach(socket);
+      try { socket.close(CloseCodes.Normal, reason); } catch { /* already closing */ }
+    }
+    this.#rooms.clear();
+    this.#finish({ code: CloseCodes.Normal, reason }, new BrokerError('closed', 'the client was closed'));
+  }
+
+  /**
+   * Joins a room. With `since`, the messages after it are replayed first (as 'message' events)
+   * and 'recovered' is emitted; a client rejoins by itself after reconnects, so `since` is only
+   * for resuming across page loads.
+   * @returns {Promise<import('./broker-client.d.ts').JoinedData>}
+   */
+  join(room, options = {}) {
+    if (!isValidRoom(room)) return Promise.reject(invalidRoom(room));
+    const since = options.since;
+    if (since && !this.#rooms.has(room)) {
+      // Tracked from now on so the replay is de-duplicated and 'recovered' is reported.
+      this.#rooms.set(room, newRoomEntry(since.epoch, since.offset, { rejoin: false, recovering: since.epoch }));
+    }
+    return this.#request('join', since ? { room, since: { epoch: since.epoch, offset: since.offset } } : { room });
+  }
+
+  /** Leaves a room (idempotent on the server); it is no longer rejoined after reconnects. */
+  leave(room) {
+    if (!isValidRoom(room)) return Promise.reject(invalidRoom(room));
+    this.#rooms.delete(room);
+    // A join still in flight must not bring the room back when its reply lands.
+    for (const request of this.#pending.values()) {
+      if (request.frame.type === 'join' && request.frame.data.room === room) request.superseded = true;
+    }
+    return this.#request('leave', { room });
+  }
+
+  /**
+   * Publishes to a room this client has joined; resolves with `{ offset }` once the room accepted it.
+   * @returns {Promise<{ offset: number }>}
+   */
+  publish(room, payload, options = {}) {
+    if (!isValidRoom(room)) return Promise.reject(invalidRoom(room));
+    const data = { room, payload: payload ?? null };
+    if (options.excludeSelf !== undefined) data.excludeSelf = Boolean(options.excludeSelf);
+    return this.#request('publish', data);
+  }
+
+  /**
+   * Sends to every connection of a user, cluster-wide; resolves with `{ delivered }`.
+   * @returns {Promise<{ delivered: number }>}
+   */
+  send(user, payload) {
+    if (typeof user !== 'string' || user.length === 0) return Promise.reject(new BrokerError('bad_request', 'user must be a non-empty string'));
+    return this.#request('send', { user, payload: payload ?? null });
+  }
+
+  /** A round trip to the server; resolves with the elapsed milliseconds. */
+  async ping() {
+    const started = this.#options.now();
+    await this.#request('ping', undefined);
+    return this.#options.now() - started;
+  }
+
+  // ---- connection lifecycle ------------------------------------------------------------
+
+  async #open() {
+    const generation = ++this.#generation;
+    this.#lastServerError = null;
+    let credentials;
+    try {
+      credentials = await this.#credentials();
+    } catch (error) {
+      if (generation !== this.#generation) return;
+      if (error.code === 'unauthorized') return this.#ended({ code: CloseCodes.Unauthorized, reason: error.message }, error);
+      this.#events.emit('error', error);
+      return this.#ended({ code: CloseCodes.Abnormal, reason: error.message }, error);
+    }
+    if (generation !== this.#generation) return;
+
+    let socket;
+    try {
+      socket = new this.#options.WebSocket(credentials.url);
+    } catch (error) {
+      const failure = new BrokerError('disconnected', `could not open the WebSocket: ${error?.message ?? error}`, { cause: error });
+      return this.#ended({ code: CloseCodes.Abnormal, reason: failure.message }, failure);
+    }
+    this.#socket = socket;
+    socket.onopen = () => this.#onOpen(socket, credentials.token);
+    socket.onmessage = (event) => this.#onFrame(socket, event.data);
+    socket.onclose = (event) => this.#onSocketClosed(socket, event);
+    // The close event always follows an error event and carries everything we act on.
+    socket.onerror = () => {};
+    // A handshake (open + auth + welcome) that hangs counts as a failed attempt.
+    this.#timers.handshake = this.#after(this.#options.requestTimeout, () => this.#drop(socket, 'handshake timeout'));
+  }
+
+  /** The token (JWT mode) or the ticket-bearing URL (ticket mode) for one attempt. */
+  async #credentials() {
+    const { auth, url } = this.#options;
+    if (auth === 'none') return { url, token: null };
+    const token = await this.#freshToken();
+    if (auth === 'jwt') return { url, token };
+    const ticket = await this.#fetchTicket(token);
+    const withTicket = new URL(url);
+    withTicket.searchParams.set('ticket', ticket);
+    return { url: withTicket.toString(), token: null };
+  }
+
+  async #freshToken() {
+    const source = this.#options.token;
+    let token;
+    try {
+      token = typeof source === 'function' ? await source() : source;
+    } catch (error) {
+      throw new BrokerError('token_error', `the token provider failed: ${error?.message ?? error}`, { cause: error });
+    }
+    if (typeof token !== 'string' || token.length === 0) throw new BrokerError('token_error', 'the token provider returned no token');
+    return token;
+  }
+
+  async #fetchTicket(token) {
+    let response;
+    try {
+      response = await this.#options.fetch(this.#options.ticketUrl, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}` },
+      });
+    } catch (error) {
+      throw new BrokerError('ticket_error', `the ticket request failed: ${error?.message ?? error}`, { cause: error });
+    }
+    if (response.status === 401 || response.status === 403) {
+      throw new BrokerError('unauthorized', `the ticket endpoint refused the token (HTTP ${response.status})`);
+    }
+    if (!response.ok) throw new BrokerError('ticket_error', `the ticket endpoint answered HTTP ${response.status}`);
+    const body = await response.json().catch(() => null);
+    if (typeof body?.ticket !== 'string') throw new BrokerError('ticket_error', 'the ticket endpoint answered without a ticket');
+    return body.ticket;
+  }
+
+  #onOpen(socket, token) {
+    if (socket !== this.#socket) return;
+    if (this.#options.auth === 'jwt') this.#sendFrame({ type: 'auth', data: { token } });
+  }
+
+  #onSocketClosed(socket, event) {
+    if (socket !== this.#socket) return;
+    this.#detach(socket);
+    const code = typeof event?.code === 'number' && event.code !== 0 ? event.code : CloseCodes.Abnormal;
+    this.#ended({ code, reason: event?.reason ?? '' }, null);
+  }
+
+  /** The client gave up on a socket (handshake or heartbeat timeout): close it and reconnect. */
+  #drop(socket, reason) {
+    if (socket !== this.#socket) return;
+    this.#detach(socket);
+    try { socket.close(CloseCodes.Normal, reason); } catch { /* it may be CONNECTING or gone */ }
+    this.#ended({ code: CloseCodes.Abnormal, reason }, null);
+  }
+
+  #detach(socket) {
+    socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
+    if (this.#socket === socket) this.#socket = null;
+  }
+
+  /**
+   * A connection attempt or connection ended (PROTOCOL §6 decides what next). Requests already
+   * sent are rejected with `disconnected` (at most once: the server may or may not have applied
+   * them); requests not yet sent keep waiting for the next connection.
+   */
+  #ended(close, error) {
+    this.#clearTimers();
+    this.#rejectInFlight();
+    for (const [room, entry] of this.#rooms) {
+      if (!entry.rejoin) this.#rooms.delete(room);
+      else entry.joined = false;
+    }
+
+    let action = closeAction(close.code);
+    if (action === 'reauth') {
+      action = this.#authRetried ? 'stop' : 'retry-now';
+      this.#authRetried = true;
+    }
+    if (action === 'reconnect' && this.#attempt >= this.#options.reconnect.maxAttempts) action = 'stop';
+
+    if (action === 'stop') {
+      this.#finish(close, this.#terminalError(close, error));
+      return;
+    }
+    // A refused credential is retried at once with a fresh one; anything else backs off.
+    const delay = action === 'retry-now' ? 0 : backoffDelay(this.#attempt++, this.#options.reconnect, this.#options.random);
+    this.#events.emit('closed', { code: close.code, reason: close.reason, willReconnect: true, delay });
+    this.#setState('reconnecting');
+    this.#timers.reconnect = this.#after(delay, () => {
+      this.#timers.reconnect = null;
+      this.#open();
+    });
+  }
+
+  #terminalError(close, error) {
+    const details = { closeCode: close.code };
+    const server = this.#lastServerError;
+    if (close.code === CloseCodes.Unauthorized) {
+      return new BrokerError('unauthorized', server?.message || error?.message || close.reason || 'unauthorized', details);
+    }
+    if (close.code === CloseCodes.Forbidden) return new BrokerError('forbidden', server?.message || close.reason || 'forbidden', details);
+    if (close.code >= 4000 && close.code <= 4499) return new BrokerError(server?.code ?? 'closed', close.reason || `closed with ${close.code}`, details);
+    if (close.code === CloseCodes.Normal) return new BrokerError('closed', close.reason || 'the server closed the connection', details);
+    return new BrokerError('disconnected', `gave up after ${this.#attempt} reconnect attempts (last close ${close.code})`, details);
+  }
+
+  /** Moves to 'closed' for good: settles everything that was waiting. */
+  #finish(close, error) {
+    this.#clearTimers();
+    for (const [id, request] of this.#pending) {
+      this.#pending.delete(id);
+      this.#options.clearTimeout(request.timer);
+      request.reject(error);
+    }
+    this.#events.emit('closed', { code: close.code, reason: close.reason, willReconnect: false, error });
+    this.#setState('closed');
+    for (const waiter of this.#connectWaiters.splice(0)) waiter.reject(error);
+  }
+
+  // ---- frames --------------------------------------------------------------------------
+
+  #onFrame(socket, raw) {
+    if (socket !== this.#socket) return;
+    // Any frame at all is a sign of life (PROTOCOL §5).
+    this.#lastFrameAt = this.#options.now();
+    if (typeof raw !== 'string') return; // the server only sends text frames
+    let frame;
+    try {
+      frame = JSON.parse(raw);
+    } catch {
+      this.#events.emit('error', new BrokerError('bad_frame', 'the server sent a frame that is not JSON'));
+      return;
+    }
+    if (frame === null || typeof frame !== 'object' || typeof frame.type !== 'string') return;
+    const data = frame.data ?? {};
+    switch (frame.type) {
+      case 'welcome': return this.#onWelcome(data);
+      case 'ping': return this.#sendFrame(frame.id === undefined ? { type: 'pong' } : { type: 'pong', id: frame.id });
+      case 'refreshed': return this.#onRefreshed(frame, data);
+      case 'message': return this.#onMessage(data);
+      case 'direct': return this.#events.emit('direct', data);
+      case 'presence': return this.#onPresence(data);
+      case 'joined': return this.#onJoined(frame, data);
+      case 'left': return this.#settle(frame, data);
+      case 'ack': return this.#settle(frame, data);
+      case 'pong': return this.#settle(frame, data);
+      case 'error': return this.#onError(frame, data);
+      default: return; // newer servers may add frame types; ignoring them keeps old clients working
+    }
+  }
+
+  #onWelcome(data) {
+    this.#options.clearTimeout(this.#timers.handshake);
+    this.#timers.handshake = null;
+    this.#welcome = data;
+    this.#attempt = 0;
+    this.#authRetried = false;
+    this.#startWatchdog(data.heartbeat);
+    this.#expiresAt = null; // a new credential: its expiry is not compared with the old one's
+    this.#setExpiry(data.expiresAt ?? null);
+
+    // The wire order after a reconnect: rejoins first, then the requests made meanwhile;
+    // listeners run after both, so whatever they send comes later still.
+    const previous = this.#state;
+    this.#state = 'connected';
+    this.#rejoinAll();
+    for (const request of this.#pending.values()) if (!request.sent) this.#transmit(request);
+
+    this.#announceState('connected', previous);
+    this.#events.emit('welcome', data);
+    for (const waiter of this.#connectWaiters.splice(0)) waiter.resolve(data);
+  }
+
+  #onMessage(data) {
+    const entry = data.room == null ? undefined : this.#rooms.get(data.room);
+    if (entry) {
+      // A replay can overlap what this client already saw: offsets are per epoch.
+      if (entry.epoch === data.epoch && data.offset <= entry.offset) return;
+      entry.epoch = data.epoch;
+      entry.offset = data.offset;
+      if (entry.recovering) entry.recovering.missed++;
+    }
+    this.#events.emit('message', data);
+  }
+
+  #onPresence(data) {
+    const members = this.#rooms.get(data.room)?.members;
+    if (members) {
+      if (data.event === 'join') members.add(data.user);
+      else if (data.event === 'leave') members.delete(data.user);
+    }
+    this.#events.emit('presence', data);
+  }
+
+  #onJoined(frame, data) {
+    const request = this.#take(frame.id);
+    let entry = this.#rooms.get(data.room);
+    if (!entry) {
+      if (request?.internal || request?.superseded) return request.resolve(data); // left meanwhile
+      entry = newRoomEntry(data.epoch, data.offset, { rejoin: true });
+      this.#rooms.set(data.room, entry);
+    }
+    const recovering = entry.recovering;
+    const sameEpoch = entry.epoch === data.epoch;
+    entry.epoch = data.epoch;
+    entry.offset = sameEpoch ? Math.max(entry.offset, data.offset) : data.offset;
+    entry.members = new Set(data.members ?? []);
+    entry.joined = true;
+    entry.rejoin = true;
+    entry.recovering = null;
+    request?.resolve(data);
+    if (recovering) {
+      const epochChanged = recovering.epoch !== data.epoch;
+      this.#events.emit('recovered', {
+        room: data.room,
+        recovered: Boolean(data.recovered) && !epochChanged,
+        epochChanged,
+        missed: recovering.missed,
+      });
+    }
+  }
+
+  #onRefreshed(frame, data) {
+    this.#setExpiry(data.expiresAt ?? null);
+    this.#events.emit('refreshed', data);
+    this.#settle(frame, data);
+  }
+
+  #onError(frame, data) {
+    const error = new BrokerError(data.code ?? 'internal', data.message);
+    const request = this.#take(frame.id);
+    if (request) return request.reject(error);
+    // Without an id it is about the connection (e.g. `unauthorized` before a 4401 close).
+    if (frame.id === undefined) this.#lastServerError = error;
+    this.#events.emit('error', error);
+  }
+
+  #sendFrame(frame) {
+    return this.#sendText(JSON.stringify(frame));
+  }
+
+  #sendText(text) {
+    const socket = this.#socket;
+    if (!socket || socket.readyState !== OPEN) return false;
+    try {
+      socket.send(text);
+      return true;
+    } catch {
+      return false; // the close event follows
+    }
+  }
+
+  // ---- requests ------------------------------------------------------------------------
+
+  /**
+   * Sends `type` with a fresh id and settles on the reply with that id. While connecting or
+   * reconnecting the request waits for the connection; the timeout covers the wait too.
+   */
+  #request(type, data, { internal = false } = {}) {
+    return new Promise((resolve, reject) => {
+      if (this.#state === 'idle' || this.#state === 'closed') {
+        reject(new BrokerError('not_connected', `cannot ${type}: the client is ${this.#state}; call connect() first`));
+        return;
+      }
+      const id = `${this.#idPrefix}-${(++this.#nextId).toString(36)}`;
+      const frame = data === undefined ? { type, id } : { type, id, data };
+      let text;
+      try {
+        text = JSON.stringify(frame);
+      } catch (error) {
+        reject(new BrokerError('bad_request', `the ${type} data is not JSON-serializable: ${error?.message ?? error}`, { cause: error }));
+        return;
+      }
+      const request = { frame, text, expects: REPLIES[type], resolve, reject, sent: false, internal, superseded: false, timer: null };
+      request.timer = this.#after(this.#options.requestTimeout, () => {
+        if (this.#pending.get(id) !== request) return;
+        this.#pending.delete(id);
+        reject(new BrokerError('timeout', `no reply to ${type} within ${this.#options.requestTimeout} ms`));
+      });
+      this.#pending.set(id, request);
+      if (this.#state === 'connected') this.#transmit(request);
+    });
+  }
+
+  #transmit(request) {
+    request.sent = this.#sendText(request.text);
+  }
+
+  #take(id) {
+    if (typeof id !== 'string') return undefined;
+    const request = this.#pending.get(id);
+    if (!request) return undefined;
+    this.#pending.delete(id);
+    this.#options.clearTimeout(request.timer);
+    return request;
+  }
+
+  #settle(frame, data) {
+    const request = this.#pending.get(frame.id);
+    if (!request || request.expects !== frame.type) return;
+    this.#take(frame.id).resolve(data);
+  }
+
+  #rejectInFlight() {
+    for (const [id, request] of this.#pending) {
+      if (!request.sent) continue;
+      this.#pending.delete(id);
+      this.#options.clearTimeout(request.timer);
+      request.reject(new BrokerError('disconnected', `the connection dropped before the reply to ${request.frame.type}; it may or may not have been applied`));
+    }
+  }
+
+  // ---- rooms ---------------------------------------------------------------------------
+
+  /** After a reconnect: rejoin every room from the last offset seen, so nothing is lost. */
+  #rejoinAll() {
+    for (const [room, entry] of this.#rooms) {
+      if (!entry.rejoin) continue;
+      // Keep the epoch from before the first drop if an earlier rejoin never completed.
+      entry.recovering ??= { epoch: entry.epoch, missed: 0 };
+      const since = { epoch: entry.epoch, offset: entry.offset };
+      this.#request('join', { room, since }, { internal: true }).catch((error) => {
+        if (error.code === 'disconnected' || error.code === 'closed') return; // the next welcome retries
+        if (this.#rooms.get(room) === entry) this.#rooms.delete(room);
+        this.#events.emit('error', new BrokerError(error.code, `rejoining ${room} failed: ${error.message}`, { room }));
+      });
+    }
+  }
+
+  // ---- timers --------------------------------------------------------------------------
+
+  #startWatchdog(heartbeat) {
+    const limit = (heartbeat?.interval ?? 0) + (heartbeat?.timeout ?? 0);
+    if (!(limit > 0)) return;
+    const socket = this.#socket;
+    // One timer per silence window rather than one per frame: on fire, re-arm for what is left.
+    const arm = (delay) => {
+      this.#timers.watchdog = this.#after(delay, () => {
+        const silent = this.#options.now() - this.#lastFrameAt;
+        if (silent >= limit) this.#drop(socket, 'heartbeat timeout');
+        else arm(limit - silent);
+      });
+    };
+    arm(limit);
+  }
+
+  #setExpiry(expiresAt) {
+    const previous = this.#expiresAt;
+    this.#expiresAt = expiresAt;
+    this.#options.clearTimeout(this.#timers.refresh);
+    this.#timers.refresh = null;
+    // A static token cannot be refreshed, and a refresh that did not extend the lifetime
+    // would only repeat itself: the server closes with 4401 at expiry and we reconnect.
+    if (typeof this.#options.token !== 'function' || expiresAt == null) return;
+    if (previous != null && expiresAt <= previous) return;
+    const lifetime = expiresAt - this.#options.now();
+    if (lifetime <= 0) return;
+    const { fraction, minMargin } = this.#options.refresh;
+    // 10% of the lifetime but at least a few seconds, and never before half of it.
+    const margin = Math.min(Math.max(lifetime * fraction, minMargin), lifetime / 2);
+    this.#timers.refresh = this.#after(lifetime - margin, () => {
+      this.#timers.refresh = null;
+      this.#refresh();
+    });
+  }
+
+  async #refresh() {
+    const generation = this.#generation;
+    let token;
+    try {
+      token = await this.#freshToken();
+    } catch (error) {
+      this.#events.emit('error', error);
+      return;
+    }
+    if (generation !== this.#generation || this.#state !== 'connected') return;
+    try {
+      await this.#request('auth', { token }, { internal: true });
+    } catch (error) {
+      // A refused refresh is followed by a 4401 close, which the reconnect logic handles.
+      if (error.code !== 'disconnected' && error.code !== 'closed') this.#events.emit('error', error);
+    }
+  }
+
+  #after(ms, fn) {
+    return this.#options.setTimeout(fn, ms);
+  }
+
+  #clearTimers() {
+    for (const key of Object.keys(this.#timers)) {
+      if (this.#timers[key] !== null) this.#options.clearTimeout(this.#timers[key]);
+      this.#timers[key] = null;
+    }
+  }
+
+  // ---- state ---------------------------------------------------------------------------
+
+  #setState(next) {
+    const previous = this.#state;
+    this.#state = next;
+    this.#announceState(next, previous);
+  }
+
+  #announceState(state, previous) {
+    if (state !== previous) this.#events.emit('state', { state, previous });
+  }
+}
+
+/**
+ * @typedef {object} PendingRequest
+ * @property {{ type: string, id: string, data?: unknown }} frame
+ * @property {string} expects
+ * @property {(value: any) => void} resolve
+ * @property {(error: BrokerError) => void} reject
+ * @property {boolean} sent
+ * @property {string} text the frame, serialized once
+ * @property {boolean} internal
+ * @property {boolean} superseded a join whose room was left before the reply
+ * @property {unknown} timer
+ */
+
+/**
+ * @typedef {object} RoomEntry
+ * @property {string | null} epoch
+ * @property {number} offset
+ * @property {Set<string>} members
+ * @property {boolean} joined
+ * @property {boolean} rejoin
+ * @property {{ epoch: string | null, missed: number } | null} recovering
+ */
+
+function newRoomEntry(epoch, offset, { rejoin, recovering }) {
+  return {
+    epoch: epoch ?? null,
+    offset: offset ?? 0,
+    members: new Set(),
+    joined: false,
+    rejoin,
+    recovering: recovering === undefined ? null : { epoch: recovering ?? null, missed: 0 },
+  };
+}
+
+function invalidRoom(room) {
+  return new BrokerError('bad_request', `invalid room name ${JSON.stringify(room)}: must match ${ROOM_PATTERN}`);
+}
