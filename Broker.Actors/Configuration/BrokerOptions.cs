@@ -99,6 +99,8 @@ public sealed class LimitsOptions
     public int OutboundQueue { get; set; } = 1000;
     /// <summary>Rooms one connection may be in at once. Default 100.</summary>
     public int MaxRoomsPerConnection { get; set; } = 100;
+    /// <summary>How long an application's message handler may take before its request gets <c>error internal</c>. Default 10 s.</summary>
+    public TimeSpan HandlerTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }
 
 /// <summary>Room settings (PROTOCOL §4).</summary>

@@ -21,6 +21,7 @@ public sealed class BrokerOptionsValidator(IHostEnvironment environment) : IVali
         Check(o.Limits.RateBurst > 0, "Broker:Limits:RateBurst must be positive");
         Check(o.Limits.OutboundQueue > 0, "Broker:Limits:OutboundQueue must be positive");
         Check(o.Limits.MaxRoomsPerConnection > 0, "Broker:Limits:MaxRoomsPerConnection must be positive");
+        Check(o.Limits.HandlerTimeout > TimeSpan.Zero, "Broker:Limits:HandlerTimeout must be positive");
         Check(o.Rooms.HistorySize >= 0, "Broker:Rooms:HistorySize must not be negative");
         Check(o.Jwt.ClockSkew >= TimeSpan.Zero && o.Jwt.ClockSkew <= TimeSpan.FromSeconds(30),
             "Broker:Jwt:ClockSkew must be between 0 and 30 seconds");
