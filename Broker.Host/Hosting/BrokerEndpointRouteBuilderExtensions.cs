@@ -36,7 +36,7 @@ public static class BrokerEndpointRouteBuilderExtensions
         return app;
     }
 
-    private static async Task<IResult> IssueTicketAsync(HttpContext context, JwtTokenValidator validator, ITicketStore tickets, IOptions<BrokerOptions> options)
+    private static async Task<IResult> IssueTicketAsync(HttpContext context, IBearerTokenChecker validator, ITicketStore tickets, IOptions<BrokerOptions> options)
     {
         var check = await validator.CheckAsync(BearerToken(context));
         if (check.User is null)
