@@ -108,6 +108,7 @@ public sealed class HostJwtTokenValidator : ITokenValidator, IBearerTokenChecker
         // to a long skew, would outlive its credential.
         parameters.RequireExpirationTime = true;
         parameters.ValidateLifetime = true;
+        parameters.RequireSignedTokens = true; // alg: none never opens a socket (PROTOCOL §2)
         if (parameters.ClockSkew > _guards.ClockSkew) parameters.ClockSkew = _guards.ClockSkew;
         return parameters;
     }

@@ -88,6 +88,34 @@ public sealed class HostJwtTokenValidatorTests : IDisposable
         Assert.Empty(_idp.Requested);
     }
 
+    [Fact]
+    public async Task A_configuration_manager_of_the_apps_own_making_supplies_issuer_and_keys_too()
+    {
+        var configuration = new OpenIdConnectConfiguration { Issuer = Issuer };
+        configuration.SigningKeys.Add(new RsaSecurityKey(IdpKey) { KeyId = KeyId });
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddAuthentication().AddJwtBearer(bearer =>
+        {
+            bearer.TokenValidationParameters.ValidAudience = "orders";
+            bearer.ConfigurationManager = new FixedConfiguration(configuration);
+        });
+        using var provider = services.BuildServiceProvider();
+        var validator = new HostJwtTokenValidator(provider.GetRequiredService<IOptionsMonitor<JwtBearerOptions>>(),
+            Options.Create(new BrokerOptions()), JwtBearerDefaults.AuthenticationScheme, NullLogger<HostJwtTokenValidator>.Instance);
+
+        Assert.Equal("alice", (await validator.ValidateAsync(Token()).WaitAsync(TestClient.DefaultTimeout)).User?.UserId);
+        Assert.False((await validator.ValidateAsync(Token(issuer: "https://evil.example")).WaitAsync(TestClient.DefaultTimeout)).IsValid);
+        Assert.False((await validator.ValidateAsync(Token(key: RSA.Create(2048))).WaitAsync(TestClient.DefaultTimeout)).IsValid);
+    }
+
+    /// <summary>An <see cref="IConfigurationManager{T}"/> that is not a <see cref="BaseConfigurationManager"/>: the validator merges its issuer and keys itself.</summary>
+    private sealed class FixedConfiguration(OpenIdConnectConfiguration configuration) : IConfigurationManager<OpenIdConnectConfiguration>
+    {
+        public Task<OpenIdConnectConfiguration> GetConfigurationAsync(CancellationToken cancel) => Task.FromResult(configuration);
+        public void RequestRefresh() { }
+    }
+
     /// <summary>Serves the discovery document and the JWKS an identity provider would publish.</summary>
     private sealed class FakeIdentityProvider : IDocumentRetriever
     {
