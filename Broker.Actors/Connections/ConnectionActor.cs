@@ -1,5 +1,5 @@
-using Akka.Actor;
 using System.Text.Json;
+using Akka.Actor;
 using Akka.Event;
 using Broker.Actors.Auth;
 using Broker.Actors.Handlers;

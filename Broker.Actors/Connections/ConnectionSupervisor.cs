@@ -11,7 +11,8 @@ namespace Broker.Actors.Connections;
 /// <summary>
 /// The per-node parent of every <see cref="ConnectionActor"/>. It owns the one heartbeat timer of
 /// the node and the auth state of its connections (who is authenticated, whose deadline is
-/// running), and keeps the route tables used for route-wide broadcasts. A connection that throws
+/// running), and keeps the route tables used for route-wide broadcasts; a server-side route
+/// broadcast is delivered here and sent once to each other node's supervisor. A connection that throws
 /// is stopped (its socket closed 1011), never restarted onto a socket it no longer understands.
 /// </summary>
 public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
