@@ -50,6 +50,16 @@ public sealed class MessageHandlerRegistrationTests
     }
 
     [Fact]
+    public async Task A_type_enabled_on_a_route_the_broker_does_not_have_stops_the_start_up_naming_it()
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            await using var host = await Infrastructure.BrokerTestHost.StartAsync(services: s => s.AddBrokerMessageHandler<Echo>("echo.it", "no-such-route"));
+        });
+        Assert.Contains("no-such-route", error.ToString());
+    }
+
+    [Fact]
     public void A_handler_cannot_reply_with_a_built_in_type_or_an_unknown_error_code()
     {
         Assert.Throws<ArgumentException>(() => HandlerReply.Of("joined"));

@@ -176,6 +176,21 @@ public sealed class CustomHandlerScenarios() : Akka.TestKit.Xunit2.TestKit(Virtu
         Assert.Equal(("stuck", "internal"), (error.GetProperty("id").GetString(), error.GetProperty("data").GetProperty("code").GetString()));
     }
 
+    [Fact]
+    public async Task Messages_for_the_client_still_flow_while_its_handler_works()
+    {
+        var slow = new GatedHandler();
+        var client = await ConnectAsync(new MessageHandlers().Add("slow.op", slow));
+        await client.SendAsync(InboundFrame.Text("""{"type":"slow.op","id":"s","data":1}"""u8.ToArray()));
+
+        // A room message arriving meanwhile is delivered at once: only the client's next frame waits.
+        (await client.Connection).Tell(new Deliver(ServerFrames.Direct("bob", "\"hi\""u8)));
+        Assert.Equal("bob", (await client.ExpectFrameAsync(FrameTypes.Direct, Timeout)).GetProperty("data").GetProperty("from").GetString());
+
+        slow.Gate.SetResult();
+        await client.ExpectFrameAsync("slow.done", Timeout);
+    }
+
     // ---- 3. virtual time: the connection's clocks keep running while a handler works ----
 
     [Fact]
