@@ -75,6 +75,11 @@ public sealed class AuthOptions
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
     /// <summary>Lifetime of a handshake ticket; at most 30 s. Default 00:00:30.</summary>
     public TimeSpan TicketLifetime { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// The host app's JwtBearer authentication scheme (e.g. <c>Bearer</c>) to validate tokens with,
+    /// instead of <see cref="BrokerOptions.Jwt"/>'s keys. Unset (default): the broker's own settings.
+    /// </summary>
+    public string? JwtBearerScheme { get; set; }
 }
 
 /// <summary>Server heartbeat (PROTOCOL §5).</summary>
@@ -99,6 +104,8 @@ public sealed class LimitsOptions
     public int OutboundQueue { get; set; } = 1000;
     /// <summary>Rooms one connection may be in at once. Default 100.</summary>
     public int MaxRoomsPerConnection { get; set; } = 100;
+    /// <summary>How long an application's message handler may take before its request gets <c>error internal</c>. Default 10 s.</summary>
+    public TimeSpan HandlerTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }
 
 /// <summary>Room settings (PROTOCOL §4).</summary>

@@ -1,6 +1,8 @@
+using System.Text.Json;
 using Akka.Actor;
 using Akka.Event;
 using Broker.Actors.Auth;
+using Broker.Actors.Handlers;
 using Broker.Actors.Rooms;
 using Broker.Actors.Observability;
 using Broker.Contracts.Cluster;
@@ -26,6 +28,8 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     private readonly ConnectionServices? _services;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly HashSet<string> _rooms = new(StringComparer.Ordinal);
+    private readonly RouteHandlers? _handlers;
+    private CancellationTokenSource? _handlerCall; // set while a custom handler holds the stream ack
 
     private IActorRef _stream = ActorRefs.Nobody;
     private AuthenticatedUser? _user;
@@ -42,6 +46,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         _settings = settings;
         _tokens = tokens;
         _services = services;
+        _handlers = services?.Handlers?.ForRoute(info.Route.Name);
         Unauthenticated();
     }
 
@@ -60,6 +65,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     {
         // Reached on every stop, including a crash the supervisor turned into Stop: never leave a socket open.
         if (!_closed) _transport.Close(CloseCodes.Internal, CloseCodes.Reasons.Internal);
+        _handlerCall?.Cancel(); // nobody is left to answer
         // Rooms learn of the disconnect from the hub, which watches this actor.
         if (_user is not null) _services?.Users.Tell(new UserCommands.UnregisterConnection(_user.UserId, _info.ConnectionId));
     }
@@ -127,7 +133,8 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
                 AckStream();
                 return;
             }
-            var parsed = FrameParser.Parse(frame.Utf8);
+            // Custom types are looked up only after every built-in one, and only when the route has any.
+            var parsed = FrameParser.Parse(frame.Utf8, _handlers?.Types);
             if (parsed.Error is { } error)
             {
                 Send(ServerFrames.Error(error));
@@ -141,6 +148,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         Receive<RoomEvents.PublishAccepted>(accepted => Send(ServerFrames.PublishAck(accepted.RequestId, accepted.Offset)));
         Receive<RoomEvents.PublishRejected>(rejected => Send(ServerFrames.Error(rejected.RequestId, rejected.Code, rejected.Message)));
         Receive<RoomRuleDecision>(OnRoomRuleDecision);
+        Receive<HandlerOutcome>(OnHandlerOutcome);
         Receive<UserEvents.DirectDelivered>(delivered => Send(ServerFrames.SendAck(delivered.RequestId, delivered.Delivered)));
         Receive<TokenExpired>(_ => CloseWith(CloseCodes.Unauthorized, CloseCodes.Reasons.TokenExpired));
         Receive<AuthDeadlineReached>(_ => { /* authenticated in time */ });
@@ -167,7 +175,8 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         {
             // Before auth the deadline governs (PROTOCOL §2), and nothing may precede welcome (§3).
             if (_user is null) return;
-            if (_awaitingLife)
+            // While a handler holds the stream, the client's frames wait unread: its silence proves nothing.
+            if (_awaitingLife && _handlerCall is null)
             {
                 ConnectionTelemetry.HeartbeatTerminated();
                 CloseWith(CloseCodes.Policy, CloseCodes.Reasons.HeartbeatTimeout);
@@ -191,6 +200,9 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
                 return true;
             case PongCommand:
                 return true;
+            case CustomCommand custom:
+                RunHandler(custom);
+                return false;
             case AuthCommand refresh:
                 _tokens.ValidateAsync(refresh.Token).PipeTo(Self,
                     success: v => new TokenChecked(v, refresh.Id),
@@ -242,6 +254,51 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         AckStream();
         if (decision.Allowed) Dispatch(decision.Command, _services!);
         else Send(ServerFrames.Error(decision.Command.Id, ErrorCodes.Forbidden, "not allowed in this room"));
+    }
+
+    /// <summary>
+    /// Runs the application's handler off this actor's thread and holds the stream's ack until it
+    /// answers, so the connection's replies keep the order of its requests.
+    /// </summary>
+    private void RunHandler(CustomCommand command)
+    {
+        var context = new BrokerMessageContext(_user!.UserId, _info.ConnectionId, _info.Route.Name, command.Type, command.Id);
+        var call = _handlerCall = new CancellationTokenSource(_handlers!.Timeout);
+        InvokeAsync(_handlers.Handlers[command.Type], context, command.Data, _handlers.Timeout, call.Token)
+            .PipeTo(Self, success: outcome => outcome, failure: e => new HandlerOutcome(context, null, e));
+    }
+
+    private static async Task<HandlerOutcome> InvokeAsync(
+        IBrokerMessageHandler handler, BrokerMessageContext context, JsonElement data, TimeSpan timeout, CancellationToken token)
+    {
+        try
+        {
+            // Task.Run: even a handler that works synchronously before its first await stays off the actor's thread.
+            // WaitAsync: a handler that ignores its token still cannot hold the connection past the timeout.
+            var reply = await Task.Run(() => handler.HandleAsync(context, data, token).AsTask(), token).WaitAsync(timeout, token);
+            return new HandlerOutcome(context, reply, null);
+        }
+        catch (Exception e)
+        {
+            return new HandlerOutcome(context, null, e);
+        }
+    }
+
+    private void OnHandlerOutcome(HandlerOutcome outcome)
+    {
+        _handlerCall?.Dispose();
+        _handlerCall = null;
+        if (outcome.Failure is { } failure)
+        {
+            // The exception stays in the server log; the client learns only that its request failed.
+            _log.Error(failure, "Handler for '{Type}' failed on connection {ConnectionId}", outcome.Context.Type, _info.ConnectionId);
+            Send(ServerFrames.Error(outcome.Context.RequestId, ErrorCodes.Internal, $"the server could not handle '{outcome.Context.Type}'"));
+        }
+        else if (outcome.Reply is { } reply)
+        {
+            Send(reply.ToFrame(outcome.Context.RequestId));
+        }
+        AckStream();
     }
 
     private void Dispatch(ClientCommand command, ConnectionServices services)
@@ -394,6 +451,8 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     private void AckStream() => _stream.Tell(InboundStream.Ack.Instance);
 
     private sealed record RoomRuleDecision(ClientCommand Command, bool Allowed);
+
+    private sealed record HandlerOutcome(BrokerMessageContext Context, HandlerReply? Reply, Exception? Failure);
 
     private sealed record TokenChecked(TokenValidation Result, string? Id);
 

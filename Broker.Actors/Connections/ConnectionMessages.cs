@@ -35,6 +35,14 @@ public static class ConnectionMessages
     /// </summary>
     public sealed record RouteBroadcast(string Route, string From, JsonElement Payload, bool ExcludeSender, string? Id);
 
+    /// <summary>
+    /// Host → its node's supervisor: a server-side broadcast to every connection of
+    /// <paramref name="Route"/> in the cluster. The supervisor delivers to its own connections, sends
+    /// one <see cref="Broker.Contracts.Cluster.RouteCommands.DeliverToRoute"/> to each other member,
+    /// and replies <see cref="RouteBroadcastAccepted"/> with this node's offset.
+    /// </summary>
+    public sealed record PublishToRoute(string Route, string From, byte[] Payload);
+
     /// <summary>Supervisor → connection: the broadcast got this offset.</summary>
     public sealed record RouteBroadcastAccepted(string? Id, long Offset);
 

@@ -37,4 +37,6 @@ public sealed record ConnectionInfo(string ConnectionId, RoutePolicy Route, stri
 /// leave rooms and <c>send</c> off, which tests of the connection alone rely on.
 /// </summary>
 /// <param name="Authorizer">The application's room rules; null or <see cref="Rooms.AllowAllRooms"/> allows everything without asking.</param>
-public sealed record ConnectionServices(Akka.Actor.IActorRef RoomHub, Akka.Actor.IActorRef Users, Rooms.IRoomAuthorizer? Authorizer = null);
+/// <param name="Handlers">The application's own message types; null when it has none.</param>
+public sealed record ConnectionServices(Akka.Actor.IActorRef RoomHub, Akka.Actor.IActorRef Users, Rooms.IRoomAuthorizer? Authorizer = null,
+    Handlers.MessageHandlers? Handlers = null);

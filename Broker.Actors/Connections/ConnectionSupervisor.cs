@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using Broker.Actors.Auth;
 using Broker.Actors.Observability;
+using Broker.Contracts.Cluster;
 using Broker.Contracts.Protocol;
 using static Broker.Actors.Connections.ConnectionMessages;
 
@@ -10,7 +11,8 @@ namespace Broker.Actors.Connections;
 /// <summary>
 /// The per-node parent of every <see cref="ConnectionActor"/>. It owns the one heartbeat timer of
 /// the node and the auth state of its connections (who is authenticated, whose deadline is
-/// running), and keeps the route tables used for route-wide broadcasts. A connection that throws
+/// running), and keeps the route tables used for route-wide broadcasts; a server-side route
+/// broadcast is delivered here and sent once to each other node's supervisor. A connection that throws
 /// is stopped (its socket closed 1011), never restarted onto a socket it no longer understands.
 /// </summary>
 public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
@@ -49,6 +51,8 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
             foreach (var connection in _connections.Keys) connection.Tell(tick);
         });
         Receive<RouteBroadcast>(OnRouteBroadcast);
+        Receive<PublishToRoute>(OnPublishToRoute);
+        Receive<RouteCommands.DeliverToRoute>(deliver => DeliverToRoute(deliver.Route, deliver.From, deliver.Payload, null));
         Receive<Terminated>(t => OnTerminated(t.ActorRef));
         Receive<CloseAll>(closeAll =>
         {
@@ -107,23 +111,45 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
 
     private void OnRouteBroadcast(RouteBroadcast broadcast)
     {
-        if (!_byRoute.TryGetValue(broadcast.Route, out var members))
+        var offset = DeliverToRoute(broadcast.Route, broadcast.From, ServerFrames.RawJson(broadcast.Payload), broadcast.ExcludeSender ? Sender : null);
+        Sender.Tell(new RouteBroadcastAccepted(broadcast.Id, offset));
+    }
+
+    private void OnPublishToRoute(PublishToRoute publish)
+    {
+        var offset = DeliverToRoute(publish.Route, publish.From, publish.Payload, null);
+        // One message per other node, whether or not it has connections on the route: asking first
+        // would cost a round trip, and a node with nobody there drops it at once.
+        if (((ExtendedActorSystem)Context.System).Provider is Akka.Cluster.ClusterActorRefProvider)
         {
-            // Nobody on the route here (only a server-side publisher asks then): nothing delivered.
-            Sender.Tell(new RouteBroadcastAccepted(broadcast.Id, _routeOffsets.GetValueOrDefault(broadcast.Route)));
-            return;
+            var cluster = Akka.Cluster.Cluster.Get(Context.System);
+            var toPeers = new RouteCommands.DeliverToRoute(publish.Route, publish.From, publish.Payload);
+            foreach (var member in cluster.State.Members)
+            {
+                if (member.Address == cluster.SelfAddress || member.Status is not (Akka.Cluster.MemberStatus.Up or Akka.Cluster.MemberStatus.WeaklyUp))
+                    continue;
+                Context.ActorSelection(new RootActorPath(member.Address) / Self.Path.Elements).Tell(toPeers, Self);
+            }
         }
-        var offset = _routeOffsets[broadcast.Route] = _routeOffsets.GetValueOrDefault(broadcast.Route) + 1;
+        Sender.Tell(new RouteBroadcastAccepted(null, offset));
+    }
+
+    /// <summary>Delivers to this node's connections of <paramref name="route"/>; returns the route offset (unchanged when nobody is there).</summary>
+    private long DeliverToRoute(string route, string from, byte[] payload, IActorRef? exclude)
+    {
+        // Nobody on the route here: nothing delivered, no offset used.
+        if (!_byRoute.TryGetValue(route, out var members)) return _routeOffsets.GetValueOrDefault(route);
+        var offset = _routeOffsets[route] = _routeOffsets.GetValueOrDefault(route) + 1;
         // Serialized once; every member gets the same array.
-        var frame = ServerFrames.Message(null, offset, null, broadcast.From, ServerFrames.RawJson(broadcast.Payload));
+        var frame = ServerFrames.Message(null, offset, null, from, payload);
         var deliver = new Deliver(frame, BrokerMetrics.FanOutStamp(frame, route: true));
         BrokerMetrics.RoutePublished();
         foreach (var member in members)
         {
-            if (broadcast.ExcludeSender && member.Equals(Sender)) continue;
+            if (member.Equals(exclude)) continue;
             member.Tell(deliver);
         }
-        Sender.Tell(new RouteBroadcastAccepted(broadcast.Id, offset));
+        return offset;
     }
 
     private void OnTerminated(IActorRef connection)

@@ -49,6 +49,7 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
     private const string RedeemTicketManifest = "TR";
     private const string TicketStoredManifest = "TK";
     private const string TicketRedeemedManifest = "TD";
+    private const string DeliverToRouteManifest = "KD";
 
     public BrokerClusterSerializer(ExtendedActorSystem system) : base(system) { }
 
@@ -80,6 +81,7 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
         RedeemTicket => RedeemTicketManifest,
         TicketStored => TicketStoredManifest,
         TicketRedeemed => TicketRedeemedManifest,
+        Contracts.Cluster.RouteCommands.DeliverToRoute => DeliverToRouteManifest,
         _ => throw new ArgumentException($"{o.GetType()} is not a broker cluster message", nameof(o)),
     };
 
@@ -173,6 +175,9 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
                     w.WriteString("t", m.TicketId); WriteOptional(w, "u", m.UserId); w.WriteNumber("ce", m.CredentialExpiresAtMs);
                     w.WriteNumber("te", m.TicketExpiresAtMs);
                     break;
+                case Contracts.Cluster.RouteCommands.DeliverToRoute m:
+                    w.WriteString("k", m.Route); w.WriteString("f", m.From); WriteRaw(w, "p", m.Payload);
+                    break;
                 default:
                     throw new ArgumentException($"{obj.GetType()} is not a broker cluster message", nameof(obj));
             }
@@ -213,6 +218,7 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
             RedeemTicketManifest => new RedeemTicket(S(d, "t"), S(d, "ip")),
             TicketStoredManifest => new TicketStored(S(d, "t")),
             TicketRedeemedManifest => new TicketRedeemed(S(d, "t"), OS(d, "u"), d.GetProperty("ce").GetInt64(), d.GetProperty("te").GetInt64()),
+            DeliverToRouteManifest => new Contracts.Cluster.RouteCommands.DeliverToRoute(S(d, "k"), S(d, "f"), Raw(d, "p")),
             _ => throw new System.Runtime.Serialization.SerializationException($"unknown broker manifest '{manifest}'"),
         };
     }

@@ -32,5 +32,11 @@ public sealed record PingCommand(string? Id) : ClientCommand(Id);
 /// <summary><c>pong</c>: the client answers a server <c>ping</c>. Needs no reply.</summary>
 public sealed record PongCommand(string? Id) : ClientCommand(Id);
 
+/// <summary>
+/// A frame of an application-defined type (registered on the node, enabled on the connection's
+/// route). <see cref="Data"/> is the raw <c>data</c> value (Undefined when absent), detached from the inbound buffer.
+/// </summary>
+public sealed record CustomCommand(string? Id, string Type, JsonElement Data) : ClientCommand(Id);
+
 /// <summary>Why a frame was rejected: an <c>error</c> frame's code and message, and the id to echo if one was readable.</summary>
 public sealed record ProtocolError(string Code, string Message, string? Id = null);

@@ -25,7 +25,14 @@ public static class FrameParser
 
     private static readonly BrokerJsonContext Json = BrokerJsonContext.Default;
 
-    public static FrameParseResult Parse(ReadOnlySpan<byte> utf8)
+    public static FrameParseResult Parse(ReadOnlySpan<byte> utf8) => Parse(utf8, null);
+
+    /// <summary>
+    /// Parses like <see cref="Parse(ReadOnlySpan{byte})"/>; a type that is not built in but is in
+    /// <paramref name="customTypes"/> becomes a <see cref="CustomCommand"/> instead of <c>bad_request</c>.
+    /// Built-in types are matched first, so they can never be taken over.
+    /// </summary>
+    public static FrameParseResult Parse(ReadOnlySpan<byte> utf8, IReadOnlySet<string>? customTypes)
     {
         InboundEnvelope? envelope;
         try
@@ -72,6 +79,8 @@ public static class FrameParser
                 FrameTypes.Send => ParseSend(id, data),
                 FrameTypes.Ping => FrameParseResult.Ok(new PingCommand(id)),
                 FrameTypes.Pong => FrameParseResult.Ok(new PongCommand(id)),
+                var other when customTypes is not null && customTypes.Contains(other!) =>
+                    FrameParseResult.Ok(new CustomCommand(id, other!, data)),
                 var other => FrameParseResult.Fail($"unknown type '{Truncate(other!)}'", id),
             };
         }
@@ -155,6 +164,33 @@ public static class FrameParser
         }
         return true;
     }
+
+    /// <summary>Longest application-defined frame type.</summary>
+    public const int MaxCustomTypeLength = 64;
+
+    /// <summary>
+    /// Null when <paramref name="type"/> may name an application-defined frame type: 1 to 64 of
+    /// <c>a-z 0-9 _ . : -</c>, starting with a letter, and not a type of PROTOCOL §3 (either direction).
+    /// </summary>
+    public static string? CustomTypeError(string? type)
+    {
+        if (string.IsNullOrEmpty(type) || type.Length > MaxCustomTypeLength)
+            return $"a message type is 1 to {MaxCustomTypeLength} characters";
+        if (type[0] is < 'a' or > 'z')
+            return "a message type starts with a lowercase letter";
+        foreach (var c in type)
+        {
+            var ok = c is >= 'a' and <= 'z' or >= '0' and <= '9' or '_' or '.' or ':' or '-';
+            if (!ok) return "a message type may contain only a-z 0-9 _ . : -";
+        }
+        return IsBuiltInType(type) ? $"'{type}' is a built-in frame type (PROTOCOL §3) and cannot be overridden" : null;
+    }
+
+    /// <summary>Whether <paramref name="type"/> is one of the protocol's own frame types, in either direction.</summary>
+    public static bool IsBuiltInType(string type) => type is
+        FrameTypes.Auth or FrameTypes.Join or FrameTypes.Leave or FrameTypes.Publish or FrameTypes.Send or FrameTypes.Ping or FrameTypes.Pong or
+        FrameTypes.Welcome or FrameTypes.Refreshed or FrameTypes.Joined or FrameTypes.Left or FrameTypes.Ack or FrameTypes.Message or
+        FrameTypes.Direct or FrameTypes.Presence or FrameTypes.Error;
 
     private static bool IsObject(JsonElement data) => data.ValueKind == JsonValueKind.Object;
 

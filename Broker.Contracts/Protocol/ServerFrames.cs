@@ -64,6 +64,25 @@ public static class ServerFrames
         return Finish(buffer, writer);
     }
 
+    /// <summary>
+    /// A frame of an application-defined type: <c>{"type":…,"id":…,"data":…}</c>, the reply of a
+    /// custom message handler. <paramref name="dataJson"/> is raw UTF-8 JSON; empty omits <c>data</c>.
+    /// </summary>
+    public static byte[] Custom(string type, string? id, ReadOnlySpan<byte> dataJson)
+    {
+        var (buffer, writer) = Rent();
+        writer.WriteStartObject();
+        writer.WriteString("type"u8, type);
+        if (id is not null) writer.WriteString("id"u8, id);
+        if (!dataJson.IsEmpty)
+        {
+            writer.WritePropertyName("data"u8);
+            writer.WriteRawValue(dataJson, skipInputValidation: true);
+        }
+        writer.WriteEndObject();
+        return Finish(buffer, writer);
+    }
+
     /// <summary>The raw UTF-8 JSON of a parsed payload, detached from its document.</summary>
     public static byte[] RawJson(JsonElement element) =>
         System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(element).ToArray();

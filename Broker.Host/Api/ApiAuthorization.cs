@@ -11,7 +11,7 @@ namespace Broker.Host.Api;
 /// Who may call the back-end API (PROTOCOL §1): a JWT with scope <c>broker:publish</c>, or the
 /// configured <c>X-Api-Key</c>. No or bad credentials → 401; a valid JWT without the scope → 403.
 /// </summary>
-public sealed class ApiAuthorization(JwtTokenValidator validator, IOptions<BrokerOptions> options)
+public sealed class ApiAuthorization(IBearerTokenChecker validator, IOptions<BrokerOptions> options)
 {
     public const string PublishScope = "broker:publish";
     /// <summary>The <c>from</c> of messages published with the API key.</summary>

@@ -16,7 +16,7 @@ public sealed record JwtCheck(AuthenticatedUser? User, IReadOnlySet<string> Scop
 /// required <c>exp</c>, lifetime with at most 30 s skew, and a non-empty <c>sub</c>. Failure
 /// reasons are safe to log: they never include the token.
 /// </summary>
-public sealed class JwtTokenValidator : ITokenValidator
+public sealed class JwtTokenValidator : ITokenValidator, IBearerTokenChecker
 {
     private static readonly HashSet<string> NoScopes = new();
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
@@ -103,7 +103,8 @@ public sealed class JwtTokenValidator : ITokenValidator
         return scopes;
     }
 
-    private static string Describe(Exception? e) => e switch
+    /// <summary>A loggable reason for a validation failure (never the token).</summary>
+    internal static string Describe(Exception? e) => e switch
     {
         SecurityTokenExpiredException => "token expired",
         SecurityTokenNotYetValidException => "token not yet valid",

@@ -43,11 +43,10 @@ public sealed class BrokerPublisher(BrokerNode node) : IBrokerPublisher
     public async Task<long> BroadcastToRouteAsync(string route, JsonElement payload, string from = DefaultFrom, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(route);
-        ArgumentNullException.ThrowIfNull(from);
-        if (payload.ValueKind == JsonValueKind.Undefined) throw new ArgumentException("payload must be a JSON value", nameof(payload));
+        var bytes = Serialize(payload, from);
         await node.Started.WaitAsync(cancellationToken);
         var accepted = await node.Connections.Ask<ConnectionMessages.RouteBroadcastAccepted>(
-            new ConnectionMessages.RouteBroadcast(route, from, payload.Clone(), false, null), AskTimeout, cancellationToken);
+            new ConnectionMessages.PublishToRoute(route, from, bytes), AskTimeout, cancellationToken);
         return accepted.Offset;
     }
 

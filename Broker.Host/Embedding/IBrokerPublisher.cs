@@ -24,7 +24,11 @@ public interface IBrokerPublisher
     /// <exception cref="ArgumentException">The user id is empty or longer than 256 characters.</exception>
     Task<int> SendToUserAsync(string user, JsonElement payload, string from = BrokerPublisher.DefaultFrom, CancellationToken cancellationToken = default);
 
-    /// <summary>Sends <c>message</c> (room null) to every connection of <paramref name="route"/> on this node; returns the route offset, 0 when nobody is connected.</summary>
+    /// <summary>
+    /// Sends <c>message</c> (room null) to every connection of <paramref name="route"/> on every node
+    /// of the cluster (one network message per node). Returns the offset this node gave it (each node
+    /// numbers its route's messages itself; unchanged, 0 at first, when nobody is on the route here).
+    /// </summary>
     Task<long> BroadcastToRouteAsync(string route, JsonElement payload, string from = BrokerPublisher.DefaultFrom, CancellationToken cancellationToken = default);
 }
 

@@ -22,7 +22,8 @@ public static class BrokerEndpointRouteBuilderExtensions
         app.Map("/ws/{route}", WebSocketEndpoint.HandleAsync);
         app.MapPost("/auth/ticket", IssueTicketAsync);
         app.MapBackendApi();
-        if (app.Environment.IsDevelopment())
+        // With the host app's JwtBearer in charge, the broker's dev tokens would be refused: the app issues tokens.
+        if (app.Environment.IsDevelopment() && string.IsNullOrEmpty(app.Services.GetRequiredService<IOptions<BrokerOptions>>().Value.Auth.JwtBearerScheme))
             app.MapPost("/auth/dev-token", IssueDevToken);
 
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
@@ -37,7 +38,7 @@ public static class BrokerEndpointRouteBuilderExtensions
         return app;
     }
 
-    private static async Task<IResult> IssueTicketAsync(HttpContext context, JwtTokenValidator validator, ITicketStore tickets, IOptions<BrokerOptions> options)
+    private static async Task<IResult> IssueTicketAsync(HttpContext context, IBearerTokenChecker validator, ITicketStore tickets, IOptions<BrokerOptions> options)
     {
         var check = await validator.CheckAsync(BearerToken(context));
         if (check.User is null)

@@ -21,6 +21,7 @@ public sealed class BrokerOptionsValidator(IHostEnvironment environment) : IVali
         Check(o.Limits.RateBurst > 0, "Broker:Limits:RateBurst must be positive");
         Check(o.Limits.OutboundQueue > 0, "Broker:Limits:OutboundQueue must be positive");
         Check(o.Limits.MaxRoomsPerConnection > 0, "Broker:Limits:MaxRoomsPerConnection must be positive");
+        Check(o.Limits.HandlerTimeout > TimeSpan.Zero, "Broker:Limits:HandlerTimeout must be positive");
         Check(o.Rooms.HistorySize >= 0, "Broker:Rooms:HistorySize must not be negative");
         Check(o.Jwt.ClockSkew >= TimeSpan.Zero && o.Jwt.ClockSkew <= TimeSpan.FromSeconds(30),
             "Broker:Jwt:ClockSkew must be between 0 and 30 seconds");
@@ -28,7 +29,7 @@ public sealed class BrokerOptionsValidator(IHostEnvironment environment) : IVali
         Check(!string.IsNullOrWhiteSpace(o.Jwt.Audience), "Broker:Jwt:Audience is required");
         if (o.Jwt.SigningKey is { Length: > 0 } key)
             Check(System.Text.Encoding.UTF8.GetByteCount(key) >= 32, "Broker:Jwt:SigningKey must be at least 32 bytes (UTF-8)");
-        else if (!environment.IsDevelopment() && o.Jwt.RsaPublicKeys.Count == 0 && o.Routes.Values.Any(r => !r.Anonymous))
+        else if (!environment.IsDevelopment() && o.Jwt.RsaPublicKeys.Count == 0 && string.IsNullOrEmpty(o.Auth.JwtBearerScheme) && o.Routes.Values.Any(r => !r.Anonymous))
             errors.Add("Broker:Jwt:SigningKey (or Broker:Jwt:RsaPublicKeys) must be set outside Development: " +
                        "authenticated routes cannot check tokens without a key. Set Broker__Jwt__SigningKey.");
         Check(o.Routes.Count > 0, "Broker:Routes must define at least one route");

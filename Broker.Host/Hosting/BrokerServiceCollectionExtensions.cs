@@ -54,7 +54,9 @@ public static class BrokerServiceCollectionExtensions
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(sp => new JwtKeys(sp.GetRequiredService<IOptions<BrokerOptions>>().Value.Jwt, environment.IsDevelopment()));
         services.AddSingleton<JwtTokenValidator>();
-        services.AddSingleton<ITokenValidator>(sp => sp.GetRequiredService<JwtTokenValidator>());
+        // Broker:Auth:JwtBearerScheme switches every token check (WebSocket, ticket, API) to the host app's JwtBearer.
+        services.AddSingleton<IBearerTokenChecker>(sp => HostAuthentication.CreateChecker(sp));
+        services.AddSingleton<ITokenValidator>(sp => (ITokenValidator)sp.GetRequiredService<IBearerTokenChecker>());
         services.AddSingleton<DevTokenIssuer>();
         services.AddSingleton<Api.ApiAuthorization>();
         services.AddSingleton<ITicketStore>(sp => new ClusterTicketStore(
@@ -100,7 +102,8 @@ public static class BrokerServiceCollectionExtensions
             {
                 var cluster = Cluster.Get(system);
                 var nodeName = $"{cluster.SelfAddress.Host}:{cluster.SelfAddress.Port}";
-                var services = new ConnectionServices(registry.Get<RoomHubKey>(), registry.Get<UserActor>(), sp.GetRequiredService<IRoomAuthorizer>());
+                var services = new ConnectionServices(registry.Get<RoomHubKey>(), registry.Get<UserActor>(), sp.GetRequiredService<IRoomAuthorizer>(),
+                    Embedding.BrokerMessageHandlerExtensions.BuildMessageHandlers(sp, options));
                 var supervisor = system.ActorOf(
                     ConnectionSupervisor.Props(ConnectionSettings.From(options, nodeName), sp.GetRequiredService<ITokenValidator>(), services),
                     "connections");

@@ -54,6 +54,7 @@ public sealed class ClusterSerializerTests() : Akka.TestKit.Xunit2.TestKit(Shipp
         new TicketEvents.TicketStored("t1"),
         new TicketEvents.TicketRedeemed("t1", "alice", 1_800_000_000_000, 1_700_000_030_000),
         new TicketEvents.TicketRedeemed("t1", null, 0, 0),
+        new RouteCommands.DeliverToRoute("notifications", "server", Payload),
     ];
 
     [Fact]

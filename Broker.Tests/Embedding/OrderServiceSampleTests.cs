@@ -4,12 +4,7 @@ using System.Text.Json;
 using Broker.Host.Embedding;
 using Broker.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using OrderService;
 using Xunit;
 
 namespace Broker.Tests.Embedding;
@@ -17,56 +12,19 @@ namespace Broker.Tests.Embedding;
 /// <summary>The sample order service, started for real: its REST endpoints notify the order's customer, and only them.</summary>
 public sealed class OrderServiceSampleTests : IAsyncLifetime
 {
-    private const string SigningKey = "order-service-tests-hs256-signing-key-0123456789";
+    private OrderServiceHost _host = null!;
     private WebApplication _app = null!;
     private HttpClient _http = null!;
-    private Uri _base = null!;
 
     public async Task InitializeAsync()
     {
-        _app = OrderServiceApp.Build([], builder =>
-        {
-            builder.Environment.EnvironmentName = "Development";
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["Jwt:Issuer"] = "orders",
-                ["Jwt:Audience"] = "orders",
-                ["Jwt:SigningKey"] = SigningKey,
-                ["Broker:Cluster:Hostname"] = "127.0.0.1",
-                ["Broker:Cluster:Port"] = "0",
-            });
-        });
-        using (var start = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
-            await _app.StartAsync(start.Token);
-        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        _base = new Uri(address.TrimEnd('/') + "/");
-        _http = new HttpClient { BaseAddress = _base, Timeout = TestClient.DefaultTimeout };
-        await _app.Services.GetRequiredService<Broker.Host.Hosting.BrokerNode>().Started.WaitAsync(TestClient.DefaultTimeout);
+        _host = await OrderServiceHost.StartAsync();
+        (_app, _http) = (_host.App, _host.Http);
     }
 
-    public async Task DisposeAsync()
-    {
-        _http.Dispose();
-        using (var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
-            await _app.StopAsync(stop.Token);
-        await _app.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _host.DisposeAsync();
 
-    private async Task<string> DevTokenAsync(string user)
-    {
-        using var response = await _http.PostAsync($"auth/dev-token?user={user}", null);
-        response.EnsureSuccessStatusCode();
-        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
-        return body.GetProperty("token").GetString()!;
-    }
-
-    private async Task<TestClient> ConnectAsync(string user)
-    {
-        var client = await TestClient.ConnectAsync(new Uri($"ws://{_base.Authority}/ws/notifications"));
-        await client.AuthenticateAsync(await DevTokenAsync(user));
-        return client;
-    }
+    private Task<TestClient> ConnectAsync(string user) => _host.ConnectAsync(user);
 
     [Fact]
     public async Task Shipping_an_order_notifies_its_customer_and_nobody_else()
@@ -104,9 +62,9 @@ public sealed class OrderServiceSampleTests : IAsyncLifetime
     public async Task The_customer_comes_from_the_apps_own_bearer_token()
     {
         await using var carol = await ConnectAsync("carol");
-        // The broker's dev token is accepted by the app's JwtBearer: both read the "Jwt" section.
+        // One token for both: the app's JwtBearer checks it on /orders, and the broker, using that same scheme, on the socket.
         using var request = new HttpRequestMessage(HttpMethod.Post, "orders") { Content = JsonContent.Create(new { item = "lamp" }) };
-        request.Headers.Authorization = new("Bearer", await DevTokenAsync("carol"));
+        request.Headers.Authorization = new("Bearer", OrderServiceHost.AppToken("carol"));
         using var response = await _http.SendAsync(request);
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
 
@@ -143,5 +101,25 @@ public sealed class OrderServiceSampleTests : IAsyncLifetime
         await Assert.ThrowsAsync<ArgumentException>(() => publisher.SendToUserAsync("", new { n = 1 }));
         Assert.Equal(0, await publisher.BroadcastToRouteAsync("nobody-here", new { n = 1 }).WaitAsync(TestClient.DefaultTimeout));
         Assert.Equal(0, await publisher.SendToUserAsync("offline-user", new { n = 1 }).WaitAsync(TestClient.DefaultTimeout));
+    }
+
+    [Fact]
+    public async Task A_customer_tracks_their_order_over_the_socket_and_nobody_else_can()
+    {
+        await using var erin = await ConnectAsync("erin");
+        await using var frank = await ConnectAsync("frank");
+        using var created = await _http.PostAsJsonAsync("orders?customer=erin", new { item = "kettle" });
+        var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
+
+        await erin.SendAsync("order.track", "t1", new System.Text.Json.Nodes.JsonObject { ["order"] = id });
+        var status = await erin.ReceiveAsync("order.status", "t1");
+        Assert.Equal("kettle", status.Data().GetProperty("item").GetString());
+
+        // Someone else's order looks exactly like a missing one.
+        await frank.SendAsync("order.track", "t2", new System.Text.Json.Nodes.JsonObject { ["order"] = id });
+        var refused = await frank.ReceiveAsync("error", "t2");
+        Assert.Equal("not_found", refused.ErrorCode());
+        await frank.SendAsync("order.track", "t3", new System.Text.Json.Nodes.JsonObject { ["order"] = 42 });
+        Assert.Equal("bad_request", (await frank.ReceiveAsync("error", "t3")).ErrorCode());
     }
 }

@@ -93,8 +93,17 @@ public sealed class BrokerTestHost : IAsyncDisposable
         var app = builder.Build();
         app.MapBroker();
         endpoints?.Invoke(app);
-        using (var start = new CancellationTokenSource(StartDeadline))
+        try
+        {
+            using var start = new CancellationTokenSource(StartDeadline);
             await app.StartAsync(start.Token);
+        }
+        catch
+        {
+            // A host that failed to start (a test of bad settings) must not leak its actor system.
+            await app.DisposeAsync();
+            throw;
+        }
 
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var host = new BrokerTestHost(app, new Uri(address.TrimEnd('/') + "/"), logs);

@@ -1,6 +1,10 @@
 using System.Collections.Concurrent;
 using System.Security.Claims;
 using System.Text;
+using System.Text.Json;
+using Broker.Actors.Handlers;
+using Broker.Contracts.Protocol;
+using Broker.Host.Auth;
 using Broker.Host.Embedding;
 using Broker.Host.Hosting;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
@@ -36,8 +40,9 @@ public static class OrderServiceApp
         builder.Services.AddAuthorization();
         builder.Services.AddSingleton<OrderStore>();
 
-        // --- The broker: two lines. Its token checks read the same "Jwt" section as the app's JwtBearer.
-        builder.AddBroker(broker => jwt.Bind(broker.Jwt));
+        // --- The broker: it validates tokens with the app's JwtBearer above, and serves "order.track" frames.
+        builder.AddBroker(broker => broker.UseHostAuthentication());
+        builder.AddBrokerMessageHandler<TrackOrderHandler>("order.track", "notifications");
 
         var app = builder.Build();
         app.UseAuthentication();
@@ -62,6 +67,26 @@ public static class OrderServiceApp
         });
         return app;
     }
+}
+
+/// <summary>
+/// <c>{"type":"order.track","id":"1","data":{"order":"o-1"}}</c> → <c>{"type":"order.status","id":"1","data":{order}}</c>,
+/// for the order's customer only; anyone else gets <c>error not_found</c>, as for an unknown order.
+/// </summary>
+public sealed class TrackOrderHandler(OrderStore store) : IBrokerMessageHandler
+{
+    private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);
+
+    public ValueTask<HandlerReply?> HandleAsync(BrokerMessageContext context, JsonElement data, CancellationToken cancellationToken)
+    {
+        if (data.ValueKind != JsonValueKind.Object || !data.TryGetProperty("order", out var id) || id.ValueKind != JsonValueKind.String)
+            return Reply(HandlerReply.Error(ErrorCodes.BadRequest, "order.track needs data {\"order\":\"<id>\"}"));
+        if (store.Find(id.GetString()!) is not { } order || order.Customer != context.UserId)
+            return Reply(HandlerReply.Error(ErrorCodes.NotFound, "no such order"));
+        return Reply(HandlerReply.Of("order.status", JsonSerializer.SerializeToElement(order, Web)));
+    }
+
+    private static ValueTask<HandlerReply?> Reply(HandlerReply reply) => ValueTask.FromResult<HandlerReply?>(reply);
 }
 
 /// <summary>The body of <c>POST /orders</c>.</summary>

@@ -5,15 +5,19 @@ using Broker.Actors.Rooms;
 using Broker.Contracts.Cluster;
 using Broker.Contracts.Protocol;
 using Xunit;
+using Broker.Tests.Actors;
 using static Broker.Tests.Actors.ConnectionSpecDefaults;
 
-namespace Broker.Tests.Actors;
+namespace Broker.Tests.Scenarios;
 
 /// <summary>
 /// An application's room rules (<see cref="IRoomAuthorizer"/>) decide on the user's connection
-/// before a join or publish leaves the node. A pattern to copy for testing your own rules.
+/// before a join or publish leaves the node. A pattern to copy for testing your own rules: the
+/// rules are a plain class, the connection a real actor over a <see cref="ProbeTransport"/>, and the
+/// room tier a probe that shows what would have left the node. (Custom message types:
+/// <see cref="CustomHandlerScenarios"/>.)
 /// </summary>
-public sealed class RoomRulesSpecs : Akka.TestKit.Xunit2.TestKit
+public sealed class RoomRuleScenarios : Akka.TestKit.Xunit2.TestKit
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(3);
 
