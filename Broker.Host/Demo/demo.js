@@ -247,7 +247,7 @@ function onRecovered({ room, recovered, epochChanged, missed }) {
     text = 'The room restarted on the server: earlier history is gone.';
     warn = true;
   } else if (!recovered) {
-    text = `Reconnected, but some messages in #${room} could not be recovered.`;
+    text = `Reconnected: ${n} recovered, but some messages in #${room} could not be recovered.`;
     warn = true;
   } else {
     text = `Reconnected: recovered ${n} missed message${n === 1 ? '' : 's'}.`;
@@ -288,10 +288,13 @@ function onClosed({ code, reason, willReconnect }) {
 
 function showNotice(text, kind, room = '') {
   const notice = $('notice');
+  const list = $('message-list');
+  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
   notice.textContent = text;
   notice.dataset.kind = kind;
   notice.dataset.room = room;
   notice.hidden = false;
+  if (atBottom) list.scrollTop = list.scrollHeight; // the notice took room from the list; keep the newest in view
   clearTimeout(noticeTimer);
   // A success fades; a warning stays until the next notice.
   if (kind === 'ok') noticeTimer = setTimeout(() => { notice.hidden = true; }, NOTICE_MS);
@@ -362,6 +365,7 @@ function renderMessages() {
     list.append(empty);
   }
   for (const entry of messages) appendMessage(entry);
+  list.scrollTop = list.scrollHeight; // a room opens (or re-renders) at its newest message
   const notice = $('notice');
   if (notice.dataset.room && notice.dataset.room !== active) notice.hidden = true;
 }

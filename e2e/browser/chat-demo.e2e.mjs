@@ -1,15 +1,18 @@
 // End-to-end: the chat demo page in headless Chromium, two users, a server-side disconnect, and
 // recovery of the messages sent meanwhile.
 //
-//   node chat-demo.e2e.mjs <baseUrl> <apiKey> <screenshotPath>
+//   node chat-demo.e2e.mjs <baseUrl> <apiKey> <screenshotPath> [historySize]
 //
+// With historySize (the broker's Broker:Rooms:HistorySize) a last step overflows the history
+// while alice is away, to check the page warns that messages were lost.
 // Exit code 0 when every step passed. Broker.Tests/Browser/ChatDemoBrowserTests starts the broker
 // and runs this; it can also be aimed at `dotnet run --project Broker.Host --Broker:ApiKey=…`.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 
-const [baseUrl, apiKey, screenshotPath] = process.argv.slice(2);
+const [baseUrl, apiKey, screenshotPath, historyArg] = process.argv.slice(2);
+const historySize = historyArg ? Number(historyArg) : undefined;
 if (!baseUrl || !apiKey || !screenshotPath) {
   console.error('usage: node chat-demo.e2e.mjs <baseUrl> <apiKey> <screenshotPath>');
   process.exit(64);
@@ -92,6 +95,53 @@ function assert(condition, message) {
   if (!condition) throw new Error(message);
 }
 
+/** The path of a screenshot next to the main one: `<screenshotPath without .png><suffix>.png`. */
+const shotPath = (suffix) => path.resolve(suffix ? screenshotPath.replace(/\.png$/, '') + suffix + '.png' : screenshotPath);
+
+/** Saves alice's page (the main screenshot, plus `suffix`) and bob's; never throws (a failure is being reported). */
+async function screenshots(suffix = '') {
+  try {
+    await mkdir(path.dirname(shotPath(suffix)), { recursive: true });
+    if (alice) {
+      await alice.screenshot({ path: shotPath(suffix), timeout: STEP_MS });
+      console.log(`screenshot: ${shotPath(suffix)}`);
+    }
+    if (bob) await bob.screenshot({ path: shotPath(suffix + '-bob'), timeout: STEP_MS });
+  } catch (error) {
+    console.error(`could not save a screenshot: ${error.message}`);
+  }
+}
+
+/**
+ * Holds the page's ticket requests, so its reconnect waits until `release()`: what happens
+ * meanwhile happens while it is certainly offline (no timing luck involved).
+ */
+async function holdReconnects(page) {
+  let release;
+  const released = new Promise((resolve) => { release = resolve; });
+  let requested;
+  const held = new Promise((resolve) => { requested = resolve; });
+  const inFlight = [];
+  await page.route('**/auth/ticket', (route) => {
+    requested();
+    const handled = released.then(() => route.continue());
+    inFlight.push(handled);
+    return handled;
+  });
+  const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('no new ticket was asked for')), STEP_MS));
+  timeout.catch(() => {}); // only awaited through asked()
+  return {
+    /** Resolves once the page asked for a ticket (it is trying to reconnect). */
+    asked: () => Promise.race([held, timeout]),
+    release: async () => {
+      release();
+      // Unrouting while a held request is still being continued would handle it twice.
+      await Promise.all(inFlight);
+      await page.unroute('**/auth/ticket');
+    },
+  };
+}
+
 async function disconnect(user) {
   const response = await fetch(new URL(`/api/users/${encodeURIComponent(user)}/disconnect`, baseUrl), {
     method: 'POST',
@@ -161,24 +211,14 @@ try {
     assert(fromServer?.from === 'server', `the API message is from ${fromServer?.from}`);
   });
 
-  // Alice's reconnect is held at its ticket request until bob has sent his messages, so they are
-  // sent while she is certainly offline (no timing luck involved).
-  let releaseTickets;
-  const ticketsReleased = new Promise((resolve) => { releaseTickets = resolve; });
-  let ticketRequested;
-  const ticketHeld = new Promise((resolve) => { ticketRequested = resolve; });
-  await alice.route('**/auth/ticket', async (route) => {
-    ticketRequested();
-    await ticketsReleased;
-    await route.continue();
-  });
-
   const missed = ['while you were away 1', 'while you were away 2', 'while you were away 3'];
+  let hold;
   await step('the server disconnects alice (POST /api/users/alice/disconnect); her page shows reconnecting', async () => {
+    hold = await holdReconnects(alice);
     const closed = await disconnect('alice');
     assert(closed >= 1, `disconnect closed ${closed} connections`);
     await waitForState(alice, 'reconnecting');
-    await Promise.race([ticketHeld, new Promise((_, reject) => setTimeout(() => reject(new Error('alice never asked for a new ticket')), STEP_MS))]);
+    await hold.asked();
   });
 
   await step('bob sees alice leave and sends three messages while she is away', async () => {
@@ -187,12 +227,11 @@ try {
   });
 
   await step('alice reconnects, recovers the three messages in order without duplicates, and is connected again', async () => {
-    releaseTickets();
+    await hold.release();
     await waitForState(alice, 'connected');
     await waitForMessages(alice, missed);
     await alice.locator(by('system-note'), { hasText: 'recovered 3 missed messages' }).waitFor();
     await alice.locator(by('state-badge'), { hasText: 'recovered 3' }).waitFor(); // shown for a few seconds
-    await alice.unroute('**/auth/ticket');
     const shown = await shownMessages(alice);
     const texts = shown.map((m) => m.text);
     assert(new Set(texts).size === texts.length, `duplicates shown: ${JSON.stringify(texts)}`);
@@ -236,28 +275,40 @@ try {
     await alice.locator(by('room-title'), { hasText: '#lobby' }).waitFor();
   });
 
+  await step('screenshots of both pages, and of bob\'s on a phone-sized screen', async () => {
+    await screenshots();
+    await bob.setViewportSize({ width: 390, height: 760 });
+    await bob.screenshot({ path: shotPath('-mobile'), timeout: STEP_MS });
+    await bob.setViewportSize({ width: 1180, height: 760 });
+  });
+
+  if (historySize) {
+    await step(`more messages than the history holds (${historySize}) while alice is away: she is warned`, async () => {
+      const away = await holdReconnects(alice);
+      await disconnect('alice');
+      await waitForState(alice, 'reconnecting');
+      await away.asked();
+      const burst = Array.from({ length: historySize + 2 }, (_, i) => `burst ${i + 1}`);
+      for (const text of burst) await say(bob, text);
+      await away.release();
+      await waitForState(alice, 'connected');
+      await alice.locator(by('system-note'), { hasText: 'could not be recovered' }).waitFor();
+      await waitForMessages(alice, burst.slice(-historySize)); // what the history still had
+      const shown = (await shownMessages(alice)).map((m) => m.text);
+      assert(!shown.includes('burst 1'), 'a message older than the history was shown');
+      await alice.screenshot({ path: shotPath('-history-lost'), timeout: STEP_MS });
+    });
+  } else {
+    console.log('skip history overflow (no historySize argument)');
+  }
+
   assert(pageErrors.length === 0, `errors in the page: ${pageErrors.join('; ')}`);
 } catch (error) {
   failed = true;
   console.error(`FAIL: ${error.stack || error}`);
   if (pageErrors.length) console.error(`page errors: ${pageErrors.join('; ')}`);
 } finally {
-  const shot = failed ? screenshotPath.replace(/\.png$/, '') + '-failure.png' : screenshotPath;
-  try {
-    await mkdir(path.dirname(path.resolve(shot)), { recursive: true });
-    if (alice) {
-      await alice.screenshot({ path: shot, timeout: STEP_MS });
-      console.log(`screenshot: ${path.resolve(shot)}`);
-    }
-    if (bob) {
-      await bob.screenshot({ path: shot.replace(/\.png$/, '') + '-bob.png', timeout: STEP_MS });
-      // The same page on a phone-sized screen, to review the responsive layout.
-      await bob.setViewportSize({ width: 390, height: 760 });
-      await bob.screenshot({ path: shot.replace(/\.png$/, '') + '-mobile.png', timeout: STEP_MS });
-    }
-  } catch (error) {
-    console.error(`could not save the screenshot: ${error.message}`);
-  }
+  if (failed) await screenshots('-failure');
   await browser.close();
   clearTimeout(runTimer);
 }
