@@ -105,9 +105,9 @@ public static class BackendApiEndpoints
             await WebSocketEndpoint.Problem(context, 400, "user must be 1 to 256 characters");
             return;
         }
-        var body = await ReadBodyAsync(context, 1024);
+        var body = await ReadBodyAsync(context, 1024); // null when larger: refused below
         ApiDisconnectRequest? request;
-        try { request = body is { Length: > 0 } ? JsonSerializer.Deserialize(body, HostJsonContext.Default.ApiDisconnectRequest) : new ApiDisconnectRequest(); }
+        try { request = body is [] ? new ApiDisconnectRequest() : body is null ? null : JsonSerializer.Deserialize(body, HostJsonContext.Default.ApiDisconnectRequest); }
         catch (JsonException) { request = null; }
         if (request is null)
         {

@@ -109,18 +109,33 @@ public sealed class DisconnectUserTests(DisconnectUserTests.ApiKeyHostFixture fi
         await socket.PingPongAsync();
     }
 
-    [Fact]
-    public async Task A_body_that_is_not_the_reconnect_flag_is_400()
+    [Theory]
+    [InlineData("{\"reconnect\":\"maybe\"}")]
+    [InlineData("null")]
+    [InlineData("not json")]
+    public async Task A_body_that_is_not_the_reconnect_flag_is_400(string body)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, $"api/users/{NewUser("alice")}/disconnect")
         {
-            Content = new StringContent("{\"reconnect\":\"maybe\"}", System.Text.Encoding.UTF8, "application/json"),
+            Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json"),
         };
         request.Headers.Add("X-Api-Key", ApiKeyHostFixture.ApiKey);
 
         using var response = await Host.Http.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_body_over_1_KiB_is_400_not_the_default()
+    {
+        var alice = NewUser("alice");
+        await using var socket = await Host.ConnectAuthenticatedAsync(alice);
+
+        using var response = await Disconnect(alice, apiKey: ApiKeyHostFixture.ApiKey, body: new { reconnect = true, padding = new string('x', 2048) });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        await socket.PingPongAsync();
     }
 
     private static string NewUser(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
