@@ -133,7 +133,7 @@ async function start(token) {
   client.on('presence', onPresence);
   client.on('recovered', onRecovered);
   client.on('closed', onClosed);
-  client.on('error', (error) => console.warn('broker error', error));
+  client.on('error', onError);
   await client.connect();
   me = client.user;
   $('current-user').textContent = me;
@@ -164,6 +164,10 @@ function showState(state) {
   clearTimeout(badgeTimer);
   const online = state === 'connected';
   $('send-button').disabled = !online;
+  // Offline, the member list is what it was, not what it is: shown dimmed.
+  $('chat').dataset.offline = String(!online);
+  // A connection problem is over once connected again.
+  if (online && $('notice').dataset.source === 'connection') $('notice').hidden = true;
 }
 
 async function joinRoom(room) {
@@ -281,18 +285,26 @@ function flashBadge(text, kind) {
 }
 
 function onClosed({ code, reason, willReconnect }) {
-  if (willReconnect) return; // the badge says "Reconnecting…"
   const why = reason ? `${reason} (${code})` : `code ${code}`;
+  $('state-badge').title = `Last close: ${why}`;
+  if (willReconnect) return; // the badge says "Reconnecting…"
   showNotice(`Disconnected by the server: ${why}. Sign out and in again to reconnect.`, 'warn');
 }
 
-function showNotice(text, kind, room = '') {
+/** Errors of requests reject their promise; these are about the connection (e.g. no ticket). */
+function onError(error) {
+  console.warn('broker:', error.code, error.message);
+  if (client && client.state !== 'connected') showNotice(`Connection problem: ${error.message}`, 'warn', '', 'connection');
+}
+
+function showNotice(text, kind, room = '', source = '') {
   const notice = $('notice');
   const list = $('message-list');
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
   notice.textContent = text;
   notice.dataset.kind = kind;
   notice.dataset.room = room;
+  notice.dataset.source = source;
   notice.hidden = false;
   if (atBottom) list.scrollTop = list.scrollHeight; // the notice took room from the list; keep the newest in view
   clearTimeout(noticeTimer);

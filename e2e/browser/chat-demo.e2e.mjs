@@ -103,10 +103,10 @@ async function screenshots(suffix = '') {
   try {
     await mkdir(path.dirname(shotPath(suffix)), { recursive: true });
     if (alice) {
-      await alice.screenshot({ path: shotPath(suffix), timeout: STEP_MS });
+      await alice.screenshot({ path: shotPath(suffix), timeout: STEP_MS, animations: 'disabled' });
       console.log(`screenshot: ${shotPath(suffix)}`);
     }
-    if (bob) await bob.screenshot({ path: shotPath(suffix + '-bob'), timeout: STEP_MS });
+    if (bob) await bob.screenshot({ path: shotPath(suffix + '-bob'), timeout: STEP_MS, animations: 'disabled' });
   } catch (error) {
     console.error(`could not save a screenshot: ${error.message}`);
   }
@@ -142,11 +142,11 @@ async function holdReconnects(page) {
   };
 }
 
-async function disconnect(user) {
+async function disconnect(user, reconnect = true) {
   const response = await fetch(new URL(`/api/users/${encodeURIComponent(user)}/disconnect`, baseUrl), {
     method: 'POST',
     headers: { 'X-Api-Key': apiKey, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ reconnect: true }),
+    body: JSON.stringify({ reconnect }),
     signal: AbortSignal.timeout(STEP_MS),
   });
   const body = await response.text();
@@ -278,7 +278,7 @@ try {
   await step('screenshots of both pages, and of bob\'s on a phone-sized screen', async () => {
     await screenshots();
     await bob.setViewportSize({ width: 390, height: 760 });
-    await bob.screenshot({ path: shotPath('-mobile'), timeout: STEP_MS });
+    await bob.screenshot({ path: shotPath('-mobile'), timeout: STEP_MS, animations: 'disabled' });
     await bob.setViewportSize({ width: 1180, height: 760 });
   });
 
@@ -296,11 +296,19 @@ try {
       await waitForMessages(alice, burst.slice(-historySize)); // what the history still had
       const shown = (await shownMessages(alice)).map((m) => m.text);
       assert(!shown.includes('burst 1'), 'a message older than the history was shown');
-      await alice.screenshot({ path: shotPath('-history-lost'), timeout: STEP_MS });
+      await alice.screenshot({ path: shotPath('-history-lost'), timeout: STEP_MS, animations: 'disabled' });
     });
   } else {
     console.log('skip history overflow (no historySize argument)');
   }
+
+  await step('a disconnect with reconnect=false (4403) leaves bob disconnected, told why', async () => {
+    await disconnect('bob', false);
+    await waitForState(bob, 'closed');
+    await bob.locator(by('notice'), { hasText: 'disconnected (4403)' }).waitFor();
+    await waitForMember(alice, 'bob', false);
+    await bob.screenshot({ path: shotPath('-closed-bob'), timeout: STEP_MS, animations: 'disabled' });
+  });
 
   assert(pageErrors.length === 0, `errors in the page: ${pageErrors.join('; ')}`);
 } catch (error) {
