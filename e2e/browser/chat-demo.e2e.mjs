@@ -3,7 +3,7 @@
 //
 //   node chat-demo.e2e.mjs <baseUrl> <apiKey> <screenshotPath> [historySize]
 //
-// With historySize (the broker's Broker:Rooms:HistorySize) a last step overflows the history
+// With historySize (the broker's Broker:Rooms:HistorySize) a later step overflows the history
 // while alice is away, to check the page warns that messages were lost.
 // Exit code 0 when every step passed. Broker.Tests/Browser/ChatDemoBrowserTests starts the broker
 // and runs this; it can also be aimed at `dotnet run --project Broker.Host --Broker:ApiKey=…`.
@@ -14,7 +14,7 @@ import { chromium } from 'playwright-core';
 const [baseUrl, apiKey, screenshotPath, historyArg] = process.argv.slice(2);
 const historySize = historyArg ? Number(historyArg) : undefined;
 if (!baseUrl || !apiKey || !screenshotPath) {
-  console.error('usage: node chat-demo.e2e.mjs <baseUrl> <apiKey> <screenshotPath>');
+  console.error('usage: node chat-demo.e2e.mjs <baseUrl> <apiKey> <screenshotPath> [historySize]');
   process.exit(64);
 }
 
@@ -46,7 +46,8 @@ async function openAs(browser, name) {
   page.setDefaultTimeout(STEP_MS);
   page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
   page.on('response', (response) => {
-    if (response.status() >= 400) console.log(`     [${name}] HTTP ${response.status()} ${response.url()}`);
+    // Without the query string: a socket's URL carries its ticket, a credential.
+    if (response.status() >= 400) console.log(`     [${name}] HTTP ${response.status()} ${response.url().split('?')[0]}`);
   });
   page.on('console', (message) => {
     if (message.type() === 'error') console.log(`     [${name} console] ${message.text()}`);
