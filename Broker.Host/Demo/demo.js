@@ -482,5 +482,6 @@ $('composer-input').addEventListener('keydown', (event) => {
 $('add-room-form').addEventListener('submit', addRoom);
 $('leave-room').addEventListener('click', () => leaveRoom(active).catch((error) => showNotice(String(error.message || error), 'warn')));
 $('sign-out').addEventListener('click', signOut);
+$('notice').addEventListener('click', () => { $('notice').hidden = true; });
 $('name-input').value = localStorage.getItem('broker-demo-name') ?? '';
 showState('idle');
