@@ -46,7 +46,8 @@ public sealed class ClientScriptTests(SharedHostFixture fixture)
     [Theory]
     [InlineData("broker/")]
     [InlineData("broker/nope.js")]
-    [InlineData("broker/../appsettings.json")]
+    [InlineData("broker/broker-client.js.map")]
+    [InlineData("broker/BROKER-CLIENT.JS")] // names are matched exactly
     [InlineData("broker/sub/broker-client.js")]
     public async Task Anything_else_under_broker_is_404(string path)
     {
