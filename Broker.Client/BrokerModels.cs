@@ -37,7 +37,7 @@ public sealed record Joined(string Room, string Epoch, long Offset, IReadOnlyLis
 
 /// <summary>
 /// A room message. <see cref="Payload"/> is the payload's raw UTF-8 JSON (a private copy, safe to
-/// keep); parse it only if needed with <see cref="Deserialize{T}"/> or <see cref="PayloadElement"/>.
+/// keep); parse it only if needed with <see cref="Deserialize{T}"/> or <see cref="ParsePayload"/>.
 /// </summary>
 /// <param name="Room">The room, or null for a route-wide broadcast.</param>
 /// <param name="Offset">The position in the room's stream (1, 2, 3, …).</param>
@@ -46,8 +46,8 @@ public sealed record Joined(string Room, string Epoch, long Offset, IReadOnlyLis
 /// <param name="Payload">The payload as raw UTF-8 JSON.</param>
 public readonly record struct RoomMessage(string? Room, long Offset, string? Epoch, string From, ReadOnlyMemory<byte> Payload)
 {
-    /// <summary>Parses <see cref="Payload"/> (allocates a document each call).</summary>
-    public JsonElement PayloadElement => JsonPayload.Parse(Payload);
+    /// <summary>Parses <see cref="Payload"/> into a detached element (allocates; prefer <see cref="Deserialize{T}"/> or the raw bytes on hot paths).</summary>
+    public JsonElement ParsePayload() => JsonPayload.Parse(Payload);
 
     /// <summary>Deserializes <see cref="Payload"/> with source-generated metadata.</summary>
     public T? Deserialize<T>(JsonTypeInfo<T> typeInfo) => JsonSerializer.Deserialize(Payload.Span, typeInfo);
@@ -58,8 +58,8 @@ public readonly record struct RoomMessage(string? Room, long Offset, string? Epo
 /// <param name="Payload">The payload as raw UTF-8 JSON.</param>
 public readonly record struct DirectMessage(string From, ReadOnlyMemory<byte> Payload)
 {
-    /// <summary>Parses <see cref="Payload"/> (allocates a document each call).</summary>
-    public JsonElement PayloadElement => JsonPayload.Parse(Payload);
+    /// <summary>Parses <see cref="Payload"/> into a detached element (allocates; prefer <see cref="Deserialize{T}"/> or the raw bytes on hot paths).</summary>
+    public JsonElement ParsePayload() => JsonPayload.Parse(Payload);
 
     /// <summary>Deserializes <see cref="Payload"/> with source-generated metadata.</summary>
     public T? Deserialize<T>(JsonTypeInfo<T> typeInfo) => JsonSerializer.Deserialize(Payload.Span, typeInfo);

@@ -74,7 +74,7 @@ public sealed class BrokerClientIntegrationTests(ClientHostFixture fixture) : IC
         Assert.Equal(offset, message.Offset);
         Assert.Equal(joined.Epoch, message.Epoch);
         Assert.Equal("pub-alice", message.From);
-        Assert.Equal("hi", message.PayloadElement.GetProperty("text").GetString());
+        Assert.Equal("hi", message.ParsePayload().GetProperty("text").GetString());
         Assert.Equal(offset, (await aliceEvents.MessageAsync()).Offset); // the publisher is a member too
     }
 

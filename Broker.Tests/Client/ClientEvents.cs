@@ -44,6 +44,13 @@ public sealed class ClientEvents
         while (await NextAsync(_states, "state " + state) != state) { }
     }
 
+    /// <summary>Waits for the client to go through <see cref="BrokerClientState.Reconnecting"/> back to <see cref="BrokerClientState.Connected"/>.</summary>
+    public async Task ReconnectedAsync()
+    {
+        await StateAsync(BrokerClientState.Reconnecting);
+        await StateAsync(BrokerClientState.Connected);
+    }
+
     public bool TryTakeMessage(out RoomMessage message) => _messages.Reader.TryRead(out message);
     public bool TryTakeClosed(out ConnectionClosed closed) => _closed.Reader.TryRead(out closed!);
     public bool TryTakeRecovered(out RoomRecovered recovered) => _recovered.Reader.TryRead(out recovered!);

@@ -27,7 +27,7 @@ public sealed class HeartbeatWatchdogTests(FastHeartbeatHostFixture fixture) : I
         Assert.True(closed.WillReconnect);
         proxy.Blackhole = false;
         await proxy.DropAllAsync().WaitAsync(Timeout); // ends an attempt stuck in the black hole
-        await events.StateAsync(BrokerClientState.Connected);
+        await events.ReconnectedAsync();
         var recovered = await events.RecoveredAsync();
         Assert.Equal("client-watchdog", recovered.Room);
         await client.PingAsync().WaitAsync(Timeout);

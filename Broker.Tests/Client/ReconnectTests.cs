@@ -81,7 +81,7 @@ public sealed class ReconnectTests(ClientHostFixture fixture) : IClassFixture<Cl
         Assert.Equal(BrokerException.Disconnected, error.Code);
         proxy.Blackhole = false;
         await proxy.DropAllAsync().WaitAsync(Timeout);
-        await events.StateAsync(BrokerClientState.Connected);
+        await events.ReconnectedAsync();
         await client.PingAsync().WaitAsync(Timeout);
     }
 }
