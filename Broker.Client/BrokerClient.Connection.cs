@@ -289,16 +289,15 @@ public sealed partial class BrokerClient
         StartWatchdog(connection);
         ScheduleRefresh(connection);
 
-        RoomCursor[] rooms;
-        (string Room, string? Epoch, long Offset)[] joins;
+        // Only rooms whose join succeeded: a join that was in flight failed with "disconnected",
+        // and its caller decides whether to try again.
+        var joins = new List<(string Room, string? Epoch, long Offset)>();
         lock (_rooms)
         {
-            rooms = _rooms.Snapshot();
-            joins = new (string, string?, long)[rooms.Length];
-            for (var i = 0; i < rooms.Length; i++)
+            foreach (var cursor in _rooms.Snapshot())
             {
-                var cursor = rooms[i];
-                joins[i] = (cursor.Room, cursor.Joined ? cursor.Epoch : null, cursor.Offset);
+                if (!cursor.Joined) continue;
+                joins.Add((cursor.Room, cursor.Epoch, cursor.Offset));
                 _rooms.BeginJoin(cursor.Room);
             }
         }

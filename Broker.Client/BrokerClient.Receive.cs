@@ -26,7 +26,17 @@ public sealed partial class BrokerClient
                     return info;
                 }
                 if (type != WebSocketMessageType.Text) continue;
-                var dispatch = Dispatch(connection, frame);
+                ValueTask dispatch;
+                try
+                {
+                    dispatch = Dispatch(connection, frame);
+                }
+                catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+                {
+                    // A frame of an unexpected shape: report it, keep the connection.
+                    RaiseError(e);
+                    continue;
+                }
                 if (!dispatch.IsCompletedSuccessfully) await dispatch.ConfigureAwait(false);
             }
         }
@@ -179,7 +189,7 @@ public sealed partial class BrokerClient
         var members = new List<string>();
         if (e.TryGetProperty("members", out var list) && list.ValueKind == JsonValueKind.Array)
             foreach (var member in list.EnumerateArray())
-                if (member.GetString() is { } name) members.Add(name);
+                if (member.ValueKind == JsonValueKind.String) members.Add(member.GetString()!);
 
         RejoinOutcome? outcome = null;
         lock (_rooms)

@@ -143,7 +143,7 @@ public sealed partial class BrokerClient : IAsyncDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (_state is BrokerClientState.Connecting or BrokerClientState.Connected or BrokerClientState.Reconnecting)
                 throw new InvalidOperationException($"The client is already {_state}.");
-            _lifetime?.Dispose();
+            // The previous lifetime is not disposed: a supervisor that is finishing may still read it.
             _lifetime = lifetime = new CancellationTokenSource();
             _ready = NewReady();
             _state = BrokerClientState.Connecting;
@@ -395,7 +395,6 @@ public sealed partial class BrokerClient : IAsyncDisposable
         await CloseAsync().ConfigureAwait(false);
         _messages?.Writer.TryComplete();
         _http?.Dispose();
-        lock (_gate) _lifetime?.Dispose();
     }
 
     /// <summary>Whether <paramref name="room"/> is a valid room name (<c>^[A-Za-z0-9_.:-]{1,128}$</c>).</summary>
