@@ -244,4 +244,41 @@ public sealed class BrokerClientIntegrationTests(ClientHostFixture fixture) : IC
         var message = await client.Messages.ReadAsync().AsTask().WaitAsync(Timeout);
         Assert.Equal(offset, message.Offset);
     }
+
+    [Fact]
+    public async Task Connects_to_an_anonymous_route_without_a_token()
+    {
+        await using var client = new BrokerClient(new BrokerClientOptions { Url = Host.WebSocketUri(ClientHostFixture.AnonymousRoute) });
+
+        var welcome = await client.ConnectAsync().WaitAsync(Timeout);
+
+        Assert.StartsWith("anon-", welcome.User);
+        Assert.Null(welcome.ExpiresAt);
+        await client.PingAsync().WaitAsync(Timeout);
+    }
+
+    [Fact]
+    public async Task Works_over_permessage_deflate_when_offered()
+    {
+        var configured = false;
+        await using var client = new BrokerClient(new BrokerClientOptions
+        {
+            Url = Host.WebSocketUri(ClientHostFixture.CompressedRoute),
+            TokenProvider = _ => ValueTask.FromResult(TestTokens.Valid("deflater")),
+            ConfigureWebSocket = o =>
+            {
+                o.DangerousDeflateOptions = new System.Net.WebSockets.WebSocketDeflateOptions();
+                configured = true;
+            },
+        });
+        var events = new ClientEvents(client);
+        await client.ConnectAsync().WaitAsync(Timeout);
+        await client.JoinAsync("client-deflate").WaitAsync(Timeout);
+
+        var payload = "{\"text\":\"" + new string('z', 10_000) + "\"}";
+        await client.PublishAsync("client-deflate", Json(payload)).WaitAsync(Timeout);
+
+        Assert.True(configured);
+        Assert.Equal(payload, Encoding.UTF8.GetString((await events.MessageAsync()).Payload.Span));
+    }
 }

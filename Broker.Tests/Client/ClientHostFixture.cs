@@ -3,12 +3,19 @@ using Xunit;
 
 namespace Broker.Tests.Client;
 
-/// <summary>A broker with default settings for the .NET client's integration tests.</summary>
+/// <summary>A broker with default settings, plus an anonymous and a compressed route, for the .NET client's integration tests.</summary>
 public sealed class ClientHostFixture : IAsyncLifetime
 {
+    public const string AnonymousRoute = "open";
+    public const string CompressedRoute = "deflate";
+
     public BrokerTestHost Host { get; private set; } = null!;
 
-    public async Task InitializeAsync() => Host = await BrokerTestHost.StartAsync();
+    public async Task InitializeAsync() => Host = await BrokerTestHost.StartAsync(new Dictionary<string, string?>
+    {
+        [$"Broker:Routes:{AnonymousRoute}:Anonymous"] = "true",
+        [$"Broker:Routes:{CompressedRoute}:Compression"] = "true",
+    });
 
     public async Task DisposeAsync() => await Host.DisposeAsync();
 }
