@@ -6,7 +6,7 @@ namespace Broker.Client;
 /// <summary>The lifecycle of a <see cref="BrokerClient"/>.</summary>
 public enum BrokerClientState
 {
-    /// <summary>Not connected yet, or the last <see cref="BrokerClient.ConnectAsync"/> failed.</summary>
+    /// <summary>Not connected yet (<see cref="BrokerClient.ConnectAsync"/> not called).</summary>
     Disconnected,
     /// <summary><see cref="BrokerClient.ConnectAsync"/> is opening the first connection.</summary>
     Connecting,
@@ -14,7 +14,7 @@ public enum BrokerClientState
     Connected,
     /// <summary>The connection dropped; reconnecting with backoff. Requests wait (up to the request timeout).</summary>
     Reconnecting,
-    /// <summary>Stopped: closed by the app, by the server with 1000, or by a close code that forbids reconnecting. <see cref="BrokerClient.ConnectAsync"/> may start again.</summary>
+    /// <summary>Stopped: closed by the app, by the server with 1000, by a close code that forbids reconnecting, or the first connection failed. <see cref="BrokerClient.ConnectAsync"/> may start again.</summary>
     Closed,
 }
 

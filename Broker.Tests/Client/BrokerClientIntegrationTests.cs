@@ -281,4 +281,23 @@ public sealed class BrokerClientIntegrationTests(ClientHostFixture fixture) : IC
         Assert.True(configured);
         Assert.Equal(payload, Encoding.UTF8.GetString((await events.MessageAsync()).Payload.Span));
     }
+
+    [Fact]
+    public async Task Concurrent_publishes_from_many_tasks_are_all_acknowledged_and_delivered_in_offset_order()
+    {
+        const int count = 150; // under the broker's per-connection burst (200)
+        await using var publisher = NewClient("pipeliner");
+        await using var reader = NewClient("pipeline-reader");
+        var events = new ClientEvents(reader);
+        await publisher.ConnectAsync().WaitAsync(Timeout);
+        await reader.ConnectAsync().WaitAsync(Timeout);
+        var joined = await publisher.JoinAsync("client-pipeline").WaitAsync(Timeout);
+        await reader.JoinAsync("client-pipeline").WaitAsync(Timeout);
+
+        var offsets = await Task.WhenAll(Enumerable.Range(0, count)
+            .Select(i => Task.Run(() => publisher.PublishAsync("client-pipeline", Json(i.ToString()))))).WaitAsync(Timeout);
+
+        Assert.Equal(Enumerable.Range(1, count).Select(i => joined.Offset + i), offsets.Order());
+        for (var i = 1; i <= count; i++) Assert.Equal(joined.Offset + i, (await events.MessageAsync()).Offset);
+    }
 }
