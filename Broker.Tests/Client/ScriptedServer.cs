@@ -91,8 +91,11 @@ public sealed class ScriptedServer : IAsyncDisposable
         return side;
     }
 
+    private int _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         lock (_sides)
             foreach (var side in _sides) side.Abort();
         using var stop = new CancellationTokenSource(Timeout);

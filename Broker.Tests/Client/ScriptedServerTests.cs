@@ -307,4 +307,70 @@ public sealed class ScriptedServerTests : IAsyncLifetime
         Assert.Equal(BrokerException.Disconnected, error.Code);
         Assert.Equal(BrokerClientState.Closed, client.State);
     }
+
+    private static long InMs(TimeSpan span) => (DateTimeOffset.UtcNow + span).ToUnixTimeMilliseconds();
+
+    [Fact]
+    public async Task The_token_is_refreshed_at_half_its_remaining_life_and_again_after_each_refreshed()
+    {
+        await using var client = NewClient();
+        var connect = client.ConnectAsync();
+        var side = await _server.AcceptAuthenticatedAsync(expiresAtMs: InMs(TimeSpan.FromSeconds(2)));
+        await connect.WaitAsync(Timeout);
+
+        var refresh = await side.ReceiveAsync("auth");
+        Assert.Equal("token-2", refresh.GetProperty("data").GetProperty("token").GetString());
+        var next = InMs(TimeSpan.FromSeconds(2));
+        await side.SendAsync($$$"""{"type":"refreshed","id":"{{{refresh.GetProperty("id").GetString()}}}","data":{"expiresAt":{{{next}}}}}""");
+
+        // The new expiry was taken: the next refresh comes ahead of it.
+        var again = await side.ReceiveAsync("auth");
+        Assert.Equal("token-3", again.GetProperty("data").GetProperty("token").GetString());
+        Assert.True(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() < next);
+        Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(next), client.ExpiresAt);
+    }
+
+    [Fact]
+    public async Task A_refused_refresh_ends_in_4401_and_a_reconnection_with_a_new_token()
+    {
+        await using var client = NewClient();
+        var events = new ClientEvents(client);
+        var connect = client.ConnectAsync();
+        var side = await _server.AcceptAuthenticatedAsync(expiresAtMs: InMs(TimeSpan.FromSeconds(1)));
+        await connect.WaitAsync(Timeout);
+
+        var refresh = await side.ReceiveAsync("auth");
+        await side.SendAsync($$$"""{"type":"error","id":"{{{refresh.GetProperty("id").GetString()}}}","data":{"code":"unauthorized","message":"refresh for another user"}}""");
+        await side.CloseAsync(CloseCodes.Unauthorized, CloseCodes.Reasons.Unauthorized);
+        var next = await _server.AcceptAuthenticatedAsync();
+
+        Assert.Equal(ErrorCodes.Unauthorized, Assert.IsType<BrokerException>(await events.ErrorAsync()).Code);
+        Assert.Equal(new ConnectionClosed(4401, "unauthorized", WillReconnect: true), await events.ClosedAsync());
+        Assert.Equal("token-3", next.Token);
+        await events.ReconnectedAsync();
+    }
+
+    [Fact]
+    public async Task Reconnection_gives_up_after_max_attempts()
+    {
+        await using var client = new BrokerClient(new BrokerClientOptions
+        {
+            Url = _server.Url,
+            TokenProvider = _ => ValueTask.FromResult("t"),
+            RequestTimeout = Timeout,
+            Reconnect = new ReconnectOptions { InitialDelay = TimeSpan.FromMilliseconds(10), MaxDelay = TimeSpan.FromMilliseconds(20), MaxAttempts = 3 },
+        });
+        var events = new ClientEvents(client);
+        var connect = client.ConnectAsync();
+        await _server.AcceptAuthenticatedAsync();
+        await connect.WaitAsync(Timeout);
+
+        await _server.DisposeAsync(); // the server is gone for good
+
+        Assert.True((await events.ClosedAsync()).WillReconnect);
+        var final = await events.ClosedAsync();
+        Assert.False(final.WillReconnect);
+        Assert.Contains("3 reconnection attempts", final.Reason);
+        Assert.Equal(BrokerClientState.Closed, client.State);
+    }
 }
