@@ -188,22 +188,44 @@ public sealed partial class BrokerClient : IAsyncDisposable
 
     /// <summary>Joins <paramref name="room"/>; the client rejoins it after every reconnection until <see cref="LeaveAsync"/>.</summary>
     /// <exception cref="BrokerException">The server refused (<c>forbidden</c>, <c>bad_request</c>…), or the connection dropped.</exception>
-    public async Task<Joined> JoinAsync(string room, CancellationToken cancellationToken = default)
+    public Task<Joined> JoinAsync(string room, CancellationToken cancellationToken = default) =>
+        JoinCoreAsync(room, null, 0, cancellationToken);
+
+    /// <summary>
+    /// Joins <paramref name="room"/> resuming from a position the app stored (e.g. across restarts):
+    /// the messages after <paramref name="sinceOffset"/> in <paramref name="sinceEpoch"/> are raised
+    /// through <see cref="MessageReceived"/> before this completes, and <see cref="Joined.Recovered"/>
+    /// says whether all of them were still in history (false, or another epoch: resync).
+    /// </summary>
+    public Task<Joined> JoinAsync(string room, string sinceEpoch, long sinceOffset, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(sinceEpoch);
+        ArgumentOutOfRangeException.ThrowIfNegative(sinceOffset);
+        return JoinCoreAsync(room, sinceEpoch, sinceOffset, cancellationToken);
+    }
+
+    private async Task<Joined> JoinCoreAsync(string room, string? sinceEpoch, long sinceOffset, CancellationToken cancellationToken)
     {
         ValidateRoom(room);
         var start = _time.GetTimestamp();
         var connection = await WaitForConnectionAsync(start, cancellationToken).ConfigureAwait(false);
-        lock (_rooms) _rooms.BeginJoin(room);
+        lock (_rooms) _rooms.BeginJoin(room, sinceEpoch, sinceOffset);
         try
         {
-            var reply = await RequestAsync(connection, ReplyKind.Joined, room, start, "join", room,
+            var reply = await RequestAsync(connection, ReplyKind.Joined, room, start, "join", (room, sinceEpoch, sinceOffset),
                 static (w, s, id) =>
                 {
                     var json = w.Begin(FrameTypes.Join, id);
                     json.WriteStartObject("data"u8);
-                    json.WriteString("room"u8, s);
-                    json.WriteEndObject();
-                    return w.End();
+                    json.WriteString("room"u8, s.room);
+                    if (s.sinceEpoch is not null)
+                    {
+                        json.WriteStartObject("since"u8);
+                        json.WriteString("epoch"u8, s.sinceEpoch);
+                        json.WriteNumber("offset"u8, s.sinceOffset);
+                        json.WriteEndObject();
+                    }
+                    return w.EndWithData();
                 }, cancellationToken).ConfigureAwait(false);
             return reply.Joined!;
         }

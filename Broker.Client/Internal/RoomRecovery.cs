@@ -63,6 +63,17 @@ internal sealed class RoomRecovery
         return cursor;
     }
 
+    /// <summary>A join resuming from a position the app stored: replays after it are delivered, older ones dropped.</summary>
+    public RoomCursor BeginJoin(string room, string? sinceEpoch, long sinceOffset)
+    {
+        var cursor = BeginJoin(room);
+        if (sinceEpoch is null) return cursor;
+        cursor.SetEpoch(sinceEpoch);
+        cursor.Offset = sinceOffset;
+        cursor.EpochAtJoin = sinceEpoch;
+        return cursor;
+    }
+
     /// <summary>A first join failed: forget the room unless it was joined before.</summary>
     public void JoinFailed(string room)
     {

@@ -373,4 +373,25 @@ public sealed class ScriptedServerTests : IAsyncLifetime
         Assert.Contains("3 reconnection attempts", final.Reason);
         Assert.Equal(BrokerClientState.Closed, client.State);
     }
+
+    [Fact]
+    public async Task A_join_from_a_stored_position_replays_what_follows_it()
+    {
+        await using var client = NewClient();
+        var events = new ClientEvents(client);
+        var connect = client.ConnectAsync();
+        var side = await _server.AcceptAuthenticatedAsync();
+        await connect.WaitAsync(Timeout);
+
+        var join = client.JoinAsync("room-s", "e1", 5);
+        var frame = await side.AnswerJoinAsync("e1", 7, recovered: true, replay: [5, 6, 7]);
+        var joined = await join.WaitAsync(Timeout);
+
+        Assert.Equal(5, frame.GetProperty("data").GetProperty("since").GetProperty("offset").GetInt64());
+        Assert.True(joined.Recovered);
+        Assert.Equal(6, (await events.MessageAsync()).Offset);
+        Assert.Equal(7, (await events.MessageAsync()).Offset);
+        Assert.False(events.TryTakeMessage(out _));
+        Assert.False(events.TryTakeRecovered(out _)); // the app asked; the answer is the Joined
+    }
 }
