@@ -44,9 +44,50 @@ public sealed partial class BrokerClient
 
     private TimeoutException NotConnectedInTime() => new($"Not connected within {_options.RequestTimeout}.");
 
-    /// <summary>Sends a request and waits for its reply, all within the request timeout counted from <paramref name="start"/>.</summary>
+    /// <summary>
+    /// An app request: waits its turn (call order) and for a connection, sends, then waits for the
+    /// reply, all within the request timeout counted from <paramref name="start"/>.
+    /// </summary>
     private async Task<Reply> RequestAsync<TState>(
-        BrokerConnection connection, ReplyKind kind, string? room, long start, string what, TState state,
+        ReplyKind kind, string? room, long start, string what, TState state,
+        Func<FrameWriter, TState, long, ReadOnlyMemory<byte>> write, CancellationToken cancellationToken)
+    {
+        // One at a time from here to the socket, in arrival order (SemaphoreSlim queues async
+        // waiters first in, first out): publishes queued during a reconnection leave in call order.
+        var turn = _options.RequestTimeout - _time.GetElapsedTime(start);
+        if (turn <= TimeSpan.Zero || !await _requestOrder.WaitAsync(turn, cancellationToken).ConfigureAwait(false))
+            throw new TimeoutException($"No reply to {what} within {_options.RequestTimeout}.");
+        PendingRequest request;
+        try
+        {
+            var connection = await WaitForConnectionAsync(start, cancellationToken).ConfigureAwait(false);
+            request = await SendRequestAsync(connection, kind, room, state, write, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _requestOrder.Release();
+        }
+        return await WaitForReplyAsync(request, start, what, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A request on one given connection (the token refresh): not queued behind app requests.</summary>
+    private async Task<Reply> RequestAsync<TState>(
+        BrokerConnection connection, ReplyKind kind, long start, string what, TState state,
+        Func<FrameWriter, TState, long, ReadOnlyMemory<byte>> write, CancellationToken cancellationToken)
+    {
+        var request = await SendRequestAsync(connection, kind, null, state, write, cancellationToken).ConfigureAwait(false);
+        return await WaitForReplyAsync(request, start, what, cancellationToken).ConfigureAwait(false);
+    }
+
+    private Task<Reply> WaitForReplyAsync(PendingRequest request, long start, string what, CancellationToken cancellationToken)
+    {
+        var remaining = _options.RequestTimeout - _time.GetElapsedTime(start);
+        if (remaining < TimeSpan.FromMilliseconds(1)) remaining = TimeSpan.FromMilliseconds(1);
+        return _pending.WaitAsync(request, remaining, what, cancellationToken);
+    }
+
+    private async ValueTask<PendingRequest> SendRequestAsync<TState>(
+        BrokerConnection connection, ReplyKind kind, string? room, TState state,
         Func<FrameWriter, TState, long, ReadOnlyMemory<byte>> write, CancellationToken cancellationToken)
     {
         var request = _pending.Add(kind, room);
@@ -62,9 +103,7 @@ public sealed partial class BrokerClient
             _pending.Remove(request);
             throw;
         }
-        var remaining = _options.RequestTimeout - _time.GetElapsedTime(start);
-        if (remaining < TimeSpan.FromMilliseconds(1)) remaining = TimeSpan.FromMilliseconds(1);
-        return await _pending.WaitAsync(request, remaining, what, cancellationToken).ConfigureAwait(false);
+        return request;
     }
 
     /// <summary>
@@ -517,7 +556,7 @@ public sealed partial class BrokerClient
             var token = await _options.TokenProvider!(CancellationToken.None).AsTask()
                 .WaitAsync(_options.RequestTimeout, _time).ConfigureAwait(false);
             var start = _time.GetTimestamp();
-            var reply = await RequestAsync(connection, ReplyKind.Refreshed, null, start, "token refresh", token,
+            var reply = await RequestAsync(connection, ReplyKind.Refreshed, start, "token refresh", token,
                 static (w, t, id) => WriteAuth(w, t, id), CancellationToken.None).ConfigureAwait(false);
             var previous = connection.ExpiresAt;
             var next = DateTimeOffset.FromUnixTimeMilliseconds(reply.Number);

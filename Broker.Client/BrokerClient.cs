@@ -32,6 +32,7 @@ public sealed partial class BrokerClient : IAsyncDisposable
     private readonly ReconnectBackoff _backoff;
     private readonly Channel<RoomMessage>? _messages;
     private readonly object _gate = new();
+    private readonly SemaphoreSlim _requestOrder = new(1, 1); // requests go out in call order, also after waiting for a reconnection
 
     // Guarded by _gate.
     private BrokerClientState _state = BrokerClientState.Disconnected;
@@ -208,11 +209,10 @@ public sealed partial class BrokerClient : IAsyncDisposable
     {
         ValidateRoom(room);
         var start = _time.GetTimestamp();
-        var connection = await WaitForConnectionAsync(start, cancellationToken).ConfigureAwait(false);
         lock (_rooms) _rooms.BeginJoin(room, sinceEpoch, sinceOffset);
         try
         {
-            var reply = await RequestAsync(connection, ReplyKind.Joined, room, start, "join", (room, sinceEpoch, sinceOffset),
+            var reply = await RequestAsync(ReplyKind.Joined, room, start, "join", (room, sinceEpoch, sinceOffset),
                 static (w, s, id) =>
                 {
                     var json = w.Begin(FrameTypes.Join, id);
@@ -242,8 +242,7 @@ public sealed partial class BrokerClient : IAsyncDisposable
         ValidateRoom(room);
         lock (_rooms) _rooms.Remove(room);
         var start = _time.GetTimestamp();
-        var connection = await WaitForConnectionAsync(start, cancellationToken).ConfigureAwait(false);
-        await RequestAsync(connection, ReplyKind.Left, room, start, "leave", room,
+        await RequestAsync(ReplyKind.Left, room, start, "leave", room,
             static (w, s, id) =>
             {
                 var json = w.Begin(FrameTypes.Leave, id);
@@ -260,8 +259,7 @@ public sealed partial class BrokerClient : IAsyncDisposable
     {
         ValidateRoom(room);
         var start = _time.GetTimestamp();
-        var connection = await WaitForConnectionAsync(start, cancellationToken).ConfigureAwait(false);
-        var reply = await RequestAsync(connection, ReplyKind.Ack, null, start, "publish", (room, payloadJson, excludeSelf),
+        var reply = await RequestAsync(ReplyKind.Ack, null, start, "publish", (room, payloadJson, excludeSelf),
             static (w, s, id) =>
             {
                 var json = WritePublishHead(w, id, s.room, s.excludeSelf);
@@ -276,8 +274,7 @@ public sealed partial class BrokerClient : IAsyncDisposable
     {
         ValidateRoom(room);
         var start = _time.GetTimestamp();
-        var connection = await WaitForConnectionAsync(start, cancellationToken).ConfigureAwait(false);
-        var reply = await RequestAsync(connection, ReplyKind.Ack, null, start, "publish", (room, payload, excludeSelf),
+        var reply = await RequestAsync(ReplyKind.Ack, null, start, "publish", (room, payload, excludeSelf),
             static (w, s, id) =>
             {
                 var json = WritePublishHead(w, id, s.room, s.excludeSelf);
@@ -293,8 +290,7 @@ public sealed partial class BrokerClient : IAsyncDisposable
         ValidateRoom(room);
         ArgumentNullException.ThrowIfNull(typeInfo);
         var start = _time.GetTimestamp();
-        var connection = await WaitForConnectionAsync(start, cancellationToken).ConfigureAwait(false);
-        var reply = await RequestAsync(connection, ReplyKind.Ack, null, start, "publish", (room, payload, typeInfo, excludeSelf),
+        var reply = await RequestAsync(ReplyKind.Ack, null, start, "publish", (room, payload, typeInfo, excludeSelf),
             static (w, s, id) =>
             {
                 var json = WritePublishHead(w, id, s.room, s.excludeSelf);
@@ -309,8 +305,7 @@ public sealed partial class BrokerClient : IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(user);
         var start = _time.GetTimestamp();
-        var connection = await WaitForConnectionAsync(start, cancellationToken).ConfigureAwait(false);
-        var reply = await RequestAsync(connection, ReplyKind.Delivered, null, start, "send", (user, payloadJson),
+        var reply = await RequestAsync(ReplyKind.Delivered, null, start, "send", (user, payloadJson),
             static (w, s, id) =>
             {
                 var json = WriteSendHead(w, id, s.user);
@@ -325,8 +320,7 @@ public sealed partial class BrokerClient : IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(user);
         var start = _time.GetTimestamp();
-        var connection = await WaitForConnectionAsync(start, cancellationToken).ConfigureAwait(false);
-        var reply = await RequestAsync(connection, ReplyKind.Delivered, null, start, "send", (user, payload),
+        var reply = await RequestAsync(ReplyKind.Delivered, null, start, "send", (user, payload),
             static (w, s, id) =>
             {
                 var json = WriteSendHead(w, id, s.user);
@@ -342,8 +336,7 @@ public sealed partial class BrokerClient : IAsyncDisposable
         ArgumentException.ThrowIfNullOrEmpty(user);
         ArgumentNullException.ThrowIfNull(typeInfo);
         var start = _time.GetTimestamp();
-        var connection = await WaitForConnectionAsync(start, cancellationToken).ConfigureAwait(false);
-        var reply = await RequestAsync(connection, ReplyKind.Delivered, null, start, "send", (user, payload, typeInfo),
+        var reply = await RequestAsync(ReplyKind.Delivered, null, start, "send", (user, payload, typeInfo),
             static (w, s, id) =>
             {
                 var json = WriteSendHead(w, id, s.user);
@@ -357,8 +350,7 @@ public sealed partial class BrokerClient : IAsyncDisposable
     public async Task PingAsync(CancellationToken cancellationToken = default)
     {
         var start = _time.GetTimestamp();
-        var connection = await WaitForConnectionAsync(start, cancellationToken).ConfigureAwait(false);
-        await RequestAsync(connection, ReplyKind.Pong, null, start, "ping", 0,
+        await RequestAsync(ReplyKind.Pong, null, start, "ping", 0,
             static (w, _, id) =>
             {
                 w.Begin(FrameTypes.Ping, id);

@@ -394,4 +394,34 @@ public sealed class ScriptedServerTests : IAsyncLifetime
         Assert.False(events.TryTakeMessage(out _));
         Assert.False(events.TryTakeRecovered(out _)); // the app asked; the answer is the Joined
     }
+
+    [Fact]
+    public async Task Requests_queued_during_a_reconnection_go_out_in_call_order_after_the_rejoins()
+    {
+        await using var client = NewClient();
+        var events = new ClientEvents(client);
+        var connect = client.ConnectAsync();
+        var first = await _server.AcceptAuthenticatedAsync();
+        await connect.WaitAsync(Timeout);
+        var join = client.JoinAsync("room-o");
+        await first.AnswerJoinAsync("e1", 0, recovered: false);
+        await join.WaitAsync(Timeout);
+
+        first.Abort();
+        await events.ClosedAsync();
+        var next = await _server.AcceptAsync();
+        var publishes = Enumerable.Range(1, 20).Select(i => client.PublishAsync("room-o", Encoding.UTF8.GetBytes(i.ToString()))).ToArray();
+        Assert.Equal("auth", (await next.ReceiveAsync()).GetProperty("type").GetString());
+        await next.WelcomeAsync();
+
+        Assert.Equal("join", (await next.ReceiveAsync()).GetProperty("type").GetString());
+        for (var i = 1; i <= 20; i++)
+        {
+            var frame = await next.ReceiveAsync();
+            Assert.Equal("publish", frame.GetProperty("type").GetString());
+            Assert.Equal(i, frame.GetProperty("data").GetProperty("payload").GetInt32());
+            await next.SendAsync($$$"""{"type":"ack","id":"{{{frame.GetProperty("id").GetString()}}}","data":{"offset":{{{i}}}}}""");
+        }
+        Assert.Equal(Enumerable.Range(1, 20).Select(i => (long)i), await Task.WhenAll(publishes).WaitAsync(Timeout));
+    }
 }
