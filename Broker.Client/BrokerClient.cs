@@ -253,7 +253,11 @@ public sealed partial class BrokerClient : IAsyncDisposable
             }, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Publishes raw UTF-8 JSON (validated, copied as is) to a joined room; returns the message's offset.</summary>
+    /// <summary>
+    /// Publishes raw UTF-8 JSON (validated, copied as is) to a joined room; returns the message's
+    /// offset. The bytes are read when the frame is written, which can be after this method returns
+    /// (requests leave in call order): keep them unchanged until the task completes.
+    /// </summary>
     /// <exception cref="BrokerException"><c>forbidden</c> when not a member (or the route is receive-only), <c>too_large</c>, <c>rate_limited</c>, or the connection dropped.</exception>
     public async Task<long> PublishAsync(string room, ReadOnlyMemory<byte> payloadJson, bool excludeSelf = false, CancellationToken cancellationToken = default)
     {
@@ -300,7 +304,10 @@ public sealed partial class BrokerClient : IAsyncDisposable
         return reply.Number;
     }
 
-    /// <summary>Sends raw UTF-8 JSON to every connection of <paramref name="user"/>; returns how many were reached (0 when offline).</summary>
+    /// <summary>
+    /// Sends raw UTF-8 JSON to every connection of <paramref name="user"/>; returns how many were
+    /// reached (0 when offline). Keep the bytes unchanged until the task completes (see <see cref="PublishAsync(string, ReadOnlyMemory{byte}, bool, CancellationToken)"/>).
+    /// </summary>
     public async Task<int> SendAsync(string user, ReadOnlyMemory<byte> payloadJson, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(user);
