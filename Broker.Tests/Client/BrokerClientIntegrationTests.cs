@@ -137,8 +137,8 @@ public sealed class BrokerClientIntegrationTests(ClientHostFixture fixture) : IC
         await using var client = NewClient("validator");
         await client.ConnectAsync().WaitAsync(Timeout);
 
-        await Assert.ThrowsAsync<ArgumentException>(() => client.JoinAsync("no spaces allowed"));
-        await Assert.ThrowsAsync<ArgumentException>(() => client.PublishAsync(new string('r', 129), Json("1")));
+        await Assert.ThrowsAsync<ArgumentException>(() => client.JoinAsync("no spaces allowed").WaitAsync(Timeout));
+        await Assert.ThrowsAsync<ArgumentException>(() => client.PublishAsync(new string('r', 129), Json("1")).WaitAsync(Timeout));
         Assert.True(BrokerClient.IsValidRoom("a-b_c.d:e"));
     }
 
