@@ -1,3 +1,4 @@
+using Broker.Host.Demo;
 using Broker.Host.Hosting;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -6,6 +7,7 @@ builder.Services.AddBroker(builder.Configuration, builder.Environment);
 
 var app = builder.Build();
 app.MapBroker();
+app.MapBrokerDemo(); // the chat demo at /; not part of MapBroker, so embedding apps opt in
 app.Run();
 
 /// <summary>Entry point; public so integration tests can reference the assembly.</summary>

@@ -25,8 +25,8 @@ public static class ConnectionMessages
     /// </summary>
     public sealed record Deliver(byte[] Frame, long FanOutStamp = 0) : Broker.Contracts.Cluster.IClusterMessage;
 
-    /// <summary>Anyone → connection: close with this code and reason.</summary>
-    public sealed record CloseConnection(int Code, string Reason);
+    /// <summary>Anyone → connection: close with this code and reason. Crosses nodes (the user directory's disconnect).</summary>
+    public sealed record CloseConnection(int Code, string Reason) : Broker.Contracts.Cluster.IClusterMessage;
 
     /// <summary>
     /// Connection → supervisor: a route-wide broadcast (a <c>publish</c> without a room, on routes

@@ -41,7 +41,10 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
     private const string GetUserStatusManifest = "UG";
     private const string DirectDeliveredManifest = "UD";
     private const string UserStatusManifest = "UT";
+    private const string DisconnectUserManifest = "UX";
+    private const string UserDisconnectedManifest = "UY";
     private const string DeliverManifest = "CD";
+    private const string CloseConnectionManifest = "CC";
     private const string StoreTicketManifest = "TS";
     private const string RedeemTicketManifest = "TR";
     private const string TicketStoredManifest = "TK";
@@ -70,7 +73,10 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
         GetUserStatus => GetUserStatusManifest,
         DirectDelivered => DirectDeliveredManifest,
         UserStatus => UserStatusManifest,
+        DisconnectUser => DisconnectUserManifest,
+        UserDisconnected => UserDisconnectedManifest,
         ConnectionMessages.Deliver => DeliverManifest,
+        ConnectionMessages.CloseConnection => CloseConnectionManifest,
         StoreTicket => StoreTicketManifest,
         RedeemTicket => RedeemTicketManifest,
         TicketStored => TicketStoredManifest,
@@ -143,8 +149,17 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
                 case UserStatus m:
                     w.WriteString("u", m.UserId); w.WriteBoolean("on", m.Online); w.WriteNumber("n", m.Connections); WriteStrings(w, "rs", m.Rooms);
                     break;
+                case DisconnectUser m:
+                    w.WriteString("u", m.UserId); w.WriteNumber("k", m.Code); w.WriteString("m", m.Reason);
+                    break;
+                case UserDisconnected m:
+                    w.WriteString("u", m.UserId); w.WriteNumber("n", m.Disconnected);
+                    break;
                 case ConnectionMessages.Deliver m:
                     WriteRaw(w, "fr", m.Frame);
+                    break;
+                case ConnectionMessages.CloseConnection m:
+                    w.WriteNumber("k", m.Code); w.WriteString("m", m.Reason);
                     break;
                 case StoreTicket m:
                     w.WriteString("t", m.TicketId); w.WriteString("u", m.UserId); w.WriteNumber("ce", m.CredentialExpiresAtMs);
@@ -195,7 +210,10 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
             GetUserStatusManifest => new GetUserStatus(S(d, "u")),
             DirectDeliveredManifest => new DirectDelivered(OS(d, "q"), d.GetProperty("n").GetInt32()),
             UserStatusManifest => new UserStatus(S(d, "u"), d.GetProperty("on").GetBoolean(), d.GetProperty("n").GetInt32(), Strings(d, "rs")),
+            DisconnectUserManifest => new DisconnectUser(S(d, "u"), d.GetProperty("k").GetInt32(), S(d, "m")),
+            UserDisconnectedManifest => new UserDisconnected(S(d, "u"), d.GetProperty("n").GetInt32()),
             DeliverManifest => new ConnectionMessages.Deliver(Raw(d, "fr")),
+            CloseConnectionManifest => new ConnectionMessages.CloseConnection(d.GetProperty("k").GetInt32(), S(d, "m")),
             StoreTicketManifest => new StoreTicket(S(d, "t"), S(d, "u"), d.GetProperty("ce").GetInt64(), S(d, "ip"), d.GetProperty("te").GetInt64()),
             RedeemTicketManifest => new RedeemTicket(S(d, "t"), S(d, "ip")),
             TicketStoredManifest => new TicketStored(S(d, "t")),

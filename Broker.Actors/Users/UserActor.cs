@@ -42,6 +42,19 @@ public sealed class UserActor : ReceiveActor
             BrokerMetrics.DirectSent(_connections.Count);
             Sender.Tell(new DirectDelivered(send.RequestId, _connections.Count));
         });
+        Receive<DisconnectUser>(disconnect =>
+        {
+            // Forgotten now rather than when they report back, so a status read right after the
+            // API call already shows them gone, and a reconnect registers afresh.
+            var close = new ConnectionMessages.CloseConnection(disconnect.Code, disconnect.Reason);
+            var count = _connections.Count;
+            foreach (var id in _connections.Keys.ToArray())
+            {
+                _connections[id].Connection.Tell(close);
+                Remove(id);
+            }
+            Sender.Tell(new UserDisconnected(_userId, count));
+        });
         Receive<GetUserStatus>(_ => Sender.Tell(new UserStatus(
             _userId,
             _connections.Count > 0,

@@ -25,6 +25,12 @@ public static class UserCommands
 
     /// <summary>Ask for online status. Replies <see cref="UserEvents.UserStatus"/>.</summary>
     public sealed record GetUserStatus(string UserId) : IWithUserId;
+
+    /// <summary>
+    /// Close every connection of the user, on any node, with this close code and reason (the
+    /// operator's disconnect). Replies <see cref="UserEvents.UserDisconnected"/>.
+    /// </summary>
+    public sealed record DisconnectUser(string UserId, int Code, string Reason) : IWithUserId;
 }
 
 /// <summary>Replies of the user directory.</summary>
@@ -32,6 +38,9 @@ public static class UserEvents
 {
     /// <summary>How many connections a direct message reached.</summary>
     public sealed record DirectDelivered(string? RequestId, int Delivered) : IClusterMessage;
+
+    /// <summary>How many connections a <see cref="UserCommands.DisconnectUser"/> closed.</summary>
+    public sealed record UserDisconnected(string UserId, int Disconnected) : IClusterMessage;
 
     /// <summary>Online status across the cluster.</summary>
     public sealed record UserStatus(string UserId, bool Online, int Connections, string[] Rooms) : IClusterMessage;

@@ -28,6 +28,8 @@ public static class CloseCodes
     public const int Unauthorized = 4401;
     /// <summary>Forbidden by policy.</summary>
     public const int Forbidden = 4403;
+    /// <summary>An operator disconnected the user (<c>POST /api/users/{user}/disconnect</c>); reconnect with backoff and recover.</summary>
+    public const int Disconnected = 4500;
     /// <summary>The client did not read its frames fast enough.</summary>
     public const int SlowConsumer = 4508;
 
@@ -48,5 +50,6 @@ public static class CloseCodes
         public const string RateLimit = "rate limit exceeded";
         public const string ShuttingDown = "node shutting down";
         public const string Internal = "internal error";
+        public const string Disconnected = "disconnected";
     }
 }

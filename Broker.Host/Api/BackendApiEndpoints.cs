@@ -9,7 +9,10 @@ using Microsoft.Extensions.Options;
 
 namespace Broker.Host.Api;
 
-/// <summary>The back-end HTTP API (PROTOCOL §1): publish to a room or a user, room presence, user status.</summary>
+/// <summary>
+/// The back-end HTTP API (PROTOCOL §1): publish to a room or a user, room presence, user status;
+/// and, beyond the contract, disconnecting a user (docs/protocol-notes.md).
+/// </summary>
 public static class BackendApiEndpoints
 {
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
@@ -19,6 +22,7 @@ public static class BackendApiEndpoints
         app.MapPost("/api/publish", PublishAsync);
         app.MapGet("/api/rooms/{room}", GetRoomAsync);
         app.MapGet("/api/users/{user}", GetUserAsync);
+        app.MapPost("/api/users/{user}/disconnect", DisconnectUserAsync);
         return app;
     }
 
@@ -91,6 +95,32 @@ public static class BackendApiEndpoints
         }
         var status = await node.Users.Ask<UserEvents.UserStatus>(new UserCommands.GetUserStatus(user), AskTimeout);
         await context.Response.WriteAsJsonAsync(new ApiUserStatus(status.UserId, status.Online, status.Connections, status.Rooms), HostJsonContext.Default.ApiUserStatus);
+    }
+
+    private static async Task DisconnectUserAsync(HttpContext context, string user, ApiAuthorization auth, BrokerNode node)
+    {
+        if (await Refused(context, auth)) return;
+        if (user.Length > FrameParser.MaxUserLength)
+        {
+            await WebSocketEndpoint.Problem(context, 400, "user must be 1 to 256 characters");
+            return;
+        }
+        var body = await ReadBodyAsync(context, 1024); // null when larger: refused below
+        ApiDisconnectRequest? request;
+        try { request = body is [] ? new ApiDisconnectRequest() : body is null ? null : JsonSerializer.Deserialize(body, HostJsonContext.Default.ApiDisconnectRequest); }
+        catch (JsonException) { request = null; }
+        if (request is null)
+        {
+            await WebSocketEndpoint.Problem(context, 400, "body must be empty or {\"reconnect\":true|false}");
+            return;
+        }
+        // 4500–4999 tells clients to reconnect and recover; 4403 (4000–4499) tells them to stay away.
+        var (code, reason) = request.Reconnect
+            ? (CloseCodes.Disconnected, CloseCodes.Reasons.Disconnected)
+            : (CloseCodes.Forbidden, CloseCodes.Reasons.Disconnected);
+        var done = await node.Users.Ask<UserEvents.UserDisconnected>(new UserCommands.DisconnectUser(user, code, reason), AskTimeout);
+        context.Response.StatusCode = StatusCodes.Status202Accepted;
+        await context.Response.WriteAsJsonAsync(new ApiDisconnectAccepted(done.Disconnected), HostJsonContext.Default.ApiDisconnectAccepted);
     }
 
     private static async Task<bool> Refused(HttpContext context, ApiAuthorization auth)

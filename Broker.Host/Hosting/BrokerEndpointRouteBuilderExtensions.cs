@@ -14,7 +14,7 @@ namespace Broker.Host.Hosting;
 /// <summary>Maps the broker's endpoints (PROTOCOL §1) into an ASP.NET Core app.</summary>
 public static class BrokerEndpointRouteBuilderExtensions
 {
-    /// <summary>Maps <c>/ws/{route}</c>, <c>/auth/*</c> and <c>/health/*</c>, and closes sockets with 1001 on shutdown.</summary>
+    /// <summary>Maps <c>/ws/{route}</c>, <c>/auth/*</c>, <c>/api/*</c>, <c>/health/*</c> and the JS client at <c>/broker/*</c>, and closes sockets with 1001 on shutdown.</summary>
     public static WebApplication MapBroker(this WebApplication app)
     {
         app.UseWebSockets();
@@ -29,6 +29,7 @@ public static class BrokerEndpointRouteBuilderExtensions
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
         app.MapBrokerObservability();
+        app.MapBrokerClientScripts();
 
         // Before Kestrel stops waiting on WebSocket requests: close them with 1001 (also a
         // CoordinatedShutdown task, whichever shutdown path comes first).

@@ -31,6 +31,15 @@ public sealed record ApiRoomPresence(string Room, string[] Members, long Offset,
 /// <summary><c>GET /api/users/{user}</c>.</summary>
 public sealed record ApiUserStatus(string User, bool Online, int Connections, string[] Rooms);
 
+/// <summary>The optional body of <c>POST /api/users/{user}/disconnect</c>; <c>reconnect</c> defaults to true.</summary>
+public sealed class ApiDisconnectRequest
+{
+    public bool Reconnect { get; set; } = true;
+}
+
+/// <summary>202 for a disconnect: how many connections were closed.</summary>
+public sealed record ApiDisconnectAccepted(int Disconnected);
+
 /// <summary>Source-generated JSON for the HTTP API's bodies.</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(HttpError))]
@@ -41,4 +50,6 @@ public sealed record ApiUserStatus(string User, bool Online, int Connections, st
 [JsonSerializable(typeof(ApiSendAccepted))]
 [JsonSerializable(typeof(ApiRoomPresence))]
 [JsonSerializable(typeof(ApiUserStatus))]
+[JsonSerializable(typeof(ApiDisconnectRequest))]
+[JsonSerializable(typeof(ApiDisconnectAccepted))]
 public sealed partial class HostJsonContext : JsonSerializerContext;

@@ -51,11 +51,13 @@ public sealed class BrokerTestHost : IAsyncDisposable
     /// <param name="environment">The hosting environment name; <c>Production</c> unless a test needs Development.</param>
     /// <param name="services">Service overrides applied after <c>AddBroker</c> (last registration wins).</param>
     /// <param name="minimumLevel">The lowest log level captured.</param>
+    /// <param name="endpoints">Endpoints mapped after <c>MapBroker</c> (e.g. <c>app.MapBrokerDemo()</c>).</param>
     public static async Task<BrokerTestHost> StartAsync(
         IReadOnlyDictionary<string, string?>? settings = null,
         string environment = "Production",
         Action<IServiceCollection>? services = null,
-        LogLevel minimumLevel = LogLevel.Information)
+        LogLevel minimumLevel = LogLevel.Information,
+        Action<WebApplication>? endpoints = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -90,6 +92,7 @@ public sealed class BrokerTestHost : IAsyncDisposable
 
         var app = builder.Build();
         app.MapBroker();
+        endpoints?.Invoke(app);
         try
         {
             using var start = new CancellationTokenSource(StartDeadline);

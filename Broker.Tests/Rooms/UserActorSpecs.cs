@@ -4,6 +4,7 @@ using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using Broker.Actors.Connections;
 using Broker.Actors.Users;
+using Broker.Contracts.Protocol;
 using Xunit;
 using static Broker.Contracts.Cluster.UserCommands;
 using static Broker.Contracts.Cluster.UserEvents;
@@ -101,6 +102,50 @@ public sealed class UserActorSpecs : TestKit
         Assert.True(status.Online);
         Assert.Equal(2, status.Connections);
         Assert.Equal(["games", "lobby"], status.Rooms); // distinct, sorted
+    }
+
+    [Fact]
+    public void Disconnect_closes_every_connection_of_the_user_with_the_code_and_reports_how_many()
+    {
+        var bob = NewUser();
+        var (phone, laptop) = (CreateTestProbe(), CreateTestProbe());
+        bob.Tell(new RegisterConnection("bob", "c1", phone.Ref));
+        bob.Tell(new RegisterConnection("bob", "c2", laptop.Ref));
+        var api = CreateTestProbe();
+
+        bob.Tell(new DisconnectUser("bob", CloseCodes.Disconnected, CloseCodes.Reasons.Disconnected), api.Ref);
+
+        var expected = new ConnectionMessages.CloseConnection(CloseCodes.Disconnected, CloseCodes.Reasons.Disconnected);
+        Assert.Equal(expected, phone.ExpectMsg<ConnectionMessages.CloseConnection>());
+        Assert.Equal(expected, laptop.ExpectMsg<ConnectionMessages.CloseConnection>());
+        Assert.Equal(new UserDisconnected("bob", 2), api.ExpectMsg<UserDisconnected>());
+        Assert.False(StatusOf(bob).Online); // forgotten at once, not when the sockets report back
+    }
+
+    [Fact]
+    public void Disconnecting_an_offline_user_closes_nothing()
+    {
+        var bob = NewUser();
+        var api = CreateTestProbe();
+
+        bob.Tell(new DisconnectUser("bob", CloseCodes.Forbidden, CloseCodes.Reasons.Disconnected), api.Ref);
+
+        Assert.Equal(new UserDisconnected("bob", 0), api.ExpectMsg<UserDisconnected>());
+    }
+
+    [Fact]
+    public void A_connection_registered_after_a_disconnect_is_served()
+    {
+        var bob = NewUser();
+        var (old, reconnected) = (CreateTestProbe(), CreateTestProbe());
+        bob.Tell(new RegisterConnection("bob", "c1", old.Ref));
+        bob.Tell(new DisconnectUser("bob", CloseCodes.Disconnected, CloseCodes.Reasons.Disconnected), CreateTestProbe().Ref);
+        old.ExpectMsg<ConnectionMessages.CloseConnection>();
+
+        bob.Tell(new RegisterConnection("bob", "c2", reconnected.Ref));
+        bob.Tell(new UnregisterConnection("bob", "c1")); // the old socket's late goodbye
+
+        Assert.Equal(1, StatusOf(bob).Connections);
     }
 
     [Fact]
