@@ -25,9 +25,8 @@ internal static class ClosePolicy
     {
         CloseCodes.Normal => CloseAction.Stop,
         CloseCodes.Unauthorized => retriedWithNewToken ? CloseAction.Stop : CloseAction.RetryWithNewToken,
-        // 4000–4499: do not reconnect without new credentials (4403 and the rest: the app decides).
-        >= 4000 and <= 4499 => CloseAction.Stop,
-        // 1001, 1011, 4500–4999, 1006 (dropped), 1008 (heartbeat, rate), 1009 and anything else.
-        _ => CloseAction.Reconnect,
+        // The catalogue's classes: 4000–4499 and 1000 stop (4403 and the rest: the app decides);
+        // 1001, 1011, 4500–4999, 1006 (dropped), 1008 (heartbeat, rate), 1009 and anything else reconnect.
+        _ => CloseCodes.ShouldReconnect(code) ? CloseAction.Reconnect : CloseAction.Stop,
     };
 }

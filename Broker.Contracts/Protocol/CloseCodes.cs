@@ -34,8 +34,13 @@ public static class CloseCodes
     public const int SlowConsumer = 4508;
 
     /// <summary>Whether a client may reconnect (with backoff) after this close code.</summary>
+    /// <remarks>
+    /// PROTOCOL §6 names two classes: 4000–4499 (new credentials first) and 4500–4999, 1001, 1011
+    /// (reconnect and recover). Everything outside the first class except a normal close also
+    /// reconnects: 1006 is a dropped network, 1008 a heartbeat or rate-limit kill, 1009 one bad frame.
+    /// </remarks>
     public static bool ShouldReconnect(int code) =>
-        code is GoingAway or Internal || code is >= 4500 and <= 4999;
+        code is not Normal and not (>= 4000 and <= 4499);
 
     /// <summary>Close reasons the broker sends; kept here so clients and tests match them exactly.</summary>
     public static class Reasons
