@@ -348,20 +348,8 @@ public sealed partial class BrokerClient
             try
             {
                 if (connection.Ended) throw new BrokerException(BrokerException.Disconnected, "dropped");
-                await connection.SendAsync(join, static (w, j, id) =>
-                {
-                    var json = w.Begin(FrameTypes.Join, id);
-                    json.WriteStartObject("data"u8);
-                    json.WriteString("room"u8, j.Room);
-                    if (j.Epoch is not null)
-                    {
-                        json.WriteStartObject("since"u8);
-                        json.WriteString("epoch"u8, j.Epoch);
-                        json.WriteNumber("offset"u8, j.Offset);
-                        json.WriteEndObject();
-                    }
-                    return w.EndWithData();
-                }, request.Id, CancellationToken.None).ConfigureAwait(false);
+                await connection.SendAsync(join, static (w, j, id) => WriteJoin(w, j.Room, j.Epoch, j.Offset, id),
+                    request.Id, CancellationToken.None).ConfigureAwait(false);
             }
             catch (BrokerException)
             {

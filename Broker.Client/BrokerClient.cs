@@ -213,20 +213,7 @@ public sealed partial class BrokerClient : IAsyncDisposable
         try
         {
             var reply = await RequestAsync(ReplyKind.Joined, room, start, "join", (room, sinceEpoch, sinceOffset),
-                static (w, s, id) =>
-                {
-                    var json = w.Begin(FrameTypes.Join, id);
-                    json.WriteStartObject("data"u8);
-                    json.WriteString("room"u8, s.room);
-                    if (s.sinceEpoch is not null)
-                    {
-                        json.WriteStartObject("since"u8);
-                        json.WriteString("epoch"u8, s.sinceEpoch);
-                        json.WriteNumber("offset"u8, s.sinceOffset);
-                        json.WriteEndObject();
-                    }
-                    return w.EndWithData();
-                }, cancellationToken).ConfigureAwait(false);
+                static (w, s, id) => WriteJoin(w, s.room, s.sinceEpoch, s.sinceOffset, id), cancellationToken).ConfigureAwait(false);
             return reply.Joined!;
         }
         catch
@@ -428,6 +415,22 @@ public sealed partial class BrokerClient : IAsyncDisposable
     {
         if (!IsValidRoom(room))
             throw new ArgumentException("A room name is 1–128 characters of A–Z, a–z, 0–9, '_', '.', ':' or '-'.", nameof(room));
+    }
+
+    /// <summary>A <c>join</c> frame, with <c>since</c> when a position is known (an explicit join from a position, or a rejoin).</summary>
+    private static ReadOnlyMemory<byte> WriteJoin(FrameWriter w, string room, string? sinceEpoch, long sinceOffset, long id)
+    {
+        var json = w.Begin(FrameTypes.Join, id);
+        json.WriteStartObject("data"u8);
+        json.WriteString("room"u8, room);
+        if (sinceEpoch is not null)
+        {
+            json.WriteStartObject("since"u8);
+            json.WriteString("epoch"u8, sinceEpoch);
+            json.WriteNumber("offset"u8, sinceOffset);
+            json.WriteEndObject();
+        }
+        return w.EndWithData();
     }
 
     private static Utf8JsonWriter WritePublishHead(FrameWriter w, long id, string room, bool excludeSelf)

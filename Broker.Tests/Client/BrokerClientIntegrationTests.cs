@@ -3,12 +3,13 @@ using System.Text.Json;
 using Broker.Client;
 using Broker.Client.Protocol;
 using Broker.Tests.Infrastructure;
+using Broker.Tests.Integration;
 using Xunit;
 
 namespace Broker.Tests.Client;
 
 /// <summary>The .NET client against the real broker: auth, requests and replies, delivery, errors.</summary>
-public sealed class BrokerClientIntegrationTests(ClientHostFixture fixture) : IClassFixture<ClientHostFixture>
+public sealed class BrokerClientIntegrationTests(SharedHostFixture fixture) : IClassFixture<SharedHostFixture>
 {
     private static readonly TimeSpan Timeout = ClientEvents.Timeout;
 
@@ -248,7 +249,7 @@ public sealed class BrokerClientIntegrationTests(ClientHostFixture fixture) : IC
     [Fact]
     public async Task Connects_to_an_anonymous_route_without_a_token()
     {
-        await using var client = new BrokerClient(new BrokerClientOptions { Url = Host.WebSocketUri(ClientHostFixture.AnonymousRoute) });
+        await using var client = new BrokerClient(new BrokerClientOptions { Url = Host.WebSocketUri(SharedHostFixture.AnonymousRoute) });
 
         var welcome = await client.ConnectAsync().WaitAsync(Timeout);
 
@@ -263,7 +264,7 @@ public sealed class BrokerClientIntegrationTests(ClientHostFixture fixture) : IC
         var configured = false;
         await using var client = new BrokerClient(new BrokerClientOptions
         {
-            Url = Host.WebSocketUri(ClientHostFixture.CompressedRoute),
+            Url = Host.WebSocketUri(SharedHostFixture.CompressedRoute),
             TokenProvider = _ => ValueTask.FromResult(TestTokens.Valid("deflater")),
             ConfigureWebSocket = o =>
             {

@@ -1,6 +1,7 @@
 using Broker.Client;
 using Broker.Client.Protocol;
 using Broker.Tests.Infrastructure;
+using Broker.Tests.Integration;
 using Xunit;
 
 namespace Broker.Tests.Client;

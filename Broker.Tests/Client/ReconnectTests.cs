@@ -1,12 +1,13 @@
 using System.Text;
 using Broker.Client;
 using Broker.Tests.Infrastructure;
+using Broker.Tests.Integration;
 using Xunit;
 
 namespace Broker.Tests.Client;
 
 /// <summary>Drops between the client and the broker (through <see cref="TcpProxy"/>): reconnect, rejoin, replay, no duplicates.</summary>
-public sealed class ReconnectTests(ClientHostFixture fixture) : IClassFixture<ClientHostFixture>
+public sealed class ReconnectTests(SharedHostFixture fixture) : IClassFixture<SharedHostFixture>
 {
     private static readonly TimeSpan Timeout = ClientEvents.Timeout;
 
