@@ -23,7 +23,7 @@ public sealed record TransportLimits(
 /// Runs one WebSocket through Akka.Streams. Inbound: a source of whole messages (size-checked while
 /// fragments are assembled, UTF-8 checked) through a token-bucket stage into the connection actor,
 /// one frame per ack, so a busy actor slows its own socket and no one else's. Outbound: a bounded
-/// channel drained by a stream that writes to the socket; a full channel means a slow consumer.
+/// channel drained by a loop that writes to the socket; a full channel means a slow consumer.
 /// </summary>
 public sealed class WebSocketTransport : IConnectionTransport
 {
@@ -90,10 +90,7 @@ public sealed class WebSocketTransport : IConnectionTransport
                 InboundStream.Completed.Instance,
                 ex => new InboundStream.Failed(ex)), _materializer);
 
-        var outboundDone = ChannelSource.FromReader(_outbound.Reader)
-            .SelectAsync(1, SendAsync)
-            .RunWith(Sink.Ignore<byte[]>(), _materializer);
-        _ = FinishAsync(outboundDone);
+        _ = FinishAsync(WriteLoopAsync());
     }
 
     public bool TrySend(byte[] utf8Frame) => _outbound.Writer.TryWrite(utf8Frame);
@@ -133,15 +130,33 @@ public sealed class WebSocketTransport : IConnectionTransport
     private static long ElapsedTicks() =>
         (long)(Stopwatch.GetTimestamp() * ((double)TimeSpan.TicksPerSecond / Stopwatch.Frequency));
 
-    private async Task<byte[]> SendAsync(byte[] frame)
+    /// <summary>
+    /// Drains the outbound queue onto the socket until <see cref="Close"/> completes it or a send
+    /// fails. A plain loop rather than a stream stage: per delivery it allocates nothing when the
+    /// socket accepts the frame at once, and a backlog is written without a hop per frame.
+    /// </summary>
+    private async Task WriteLoopAsync()
     {
-        if (_discardQueued) return frame;
-        await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, _abort.Token).ConfigureAwait(false);
-        Interlocked.Increment(ref _framesOut);
-        Interlocked.Add(ref _bytesOut, frame.Length);
-        BrokerMetrics.FramesOut.Add(1);
-        BrokerMetrics.BytesOut.Add(frame.Length);
-        return frame;
+        var reader = _outbound.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var frame))
+                {
+                    if (_discardQueued) continue;
+                    await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, _abort.Token).ConfigureAwait(false);
+                    Interlocked.Increment(ref _framesOut);
+                    Interlocked.Add(ref _bytesOut, frame.Length);
+                    BrokerMetrics.FramesOut.Add(1);
+                    BrokerMetrics.BytesOut.Add(frame.Length);
+                }
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException)
+        {
+            // The peer is gone or the socket was aborted: the outbound side is done either way.
+        }
     }
 
     /// <summary>
