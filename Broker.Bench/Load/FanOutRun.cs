@@ -115,7 +115,7 @@ public sealed class FanOutRun : IAsyncDisposable
         var sending = _publishers.Select((p, i) => p.RunScheduleAsync(channels[i].Reader, lag, _stop.Token)).ToArray();
         var pacing = OpenLoopPacer.RunAsync(channels.Select(c => c.Writer).ToArray(), rate, duration, _stop.Token);
         await pacing;
-        await Task.WhenAll(sending).WaitAsync(drain);
+        await AwaitSendersAsync(sending, drain);
         var complete = await WaitCompleteAsync(drain);
         var elapsed = Stopwatch.GetElapsedTime(started);
         foreach (var s in _subscribers) s.Latency = s.NodeLatency = null;
@@ -148,12 +148,28 @@ public sealed class FanOutRun : IAsyncDisposable
             }
             catch (OperationCanceledException) when (sendFor.IsCancellationRequested) { }
         }).ToArray();
-        await Task.WhenAll(sending).WaitAsync(duration + drain);
+        await AwaitSendersAsync(sending, duration + drain);
         var complete = await WaitCompleteAsync(drain);
         var elapsed = Stopwatch.GetElapsedTime(started);
         Window = null;
         var empty = new LongHistogram(1000, 3);
         return new PhaseResult(HealthyReceived() - before, elapsed, empty, empty, [], complete);
+    }
+
+    private async Task AwaitSendersAsync(Task[] sending, TimeSpan timeout)
+    {
+        try
+        {
+            await Task.WhenAll(sending).WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            Fail($"publishers could not send their schedule within {timeout.TotalSeconds:0} s (the server stopped reading them)");
+        }
+        catch (Exception e) when (e is System.Net.WebSockets.WebSocketException or IOException or OperationCanceledException)
+        {
+            Fail($"a publisher failed: {e.Message}");
+        }
     }
 
     /// <summary>True once every healthy subscriber has every message sent so far; a timeout fails the run.</summary>
