@@ -28,7 +28,7 @@ public static partial class ResourceLimits
     {
         if (!OperatingSystem.IsLinux()) return 0;
         if (getrlimit(RlimitNoFile, out var limit) != 0) return 0;
-        // Root may raise the hard limit too (up to fs.nr_open); anyone may raise the soft one to the hard one.
+        // With CAP_SYS_RESOURCE the hard limit rises too (up to fs.nr_open); without, the soft one rises to the hard one.
         var raised = new RLimit { Current = wanted, Max = Math.Max(wanted, limit.Max) };
         if (setrlimit(RlimitNoFile, raised) == 0) return wanted;
         var soft = new RLimit { Current = limit.Max, Max = limit.Max };

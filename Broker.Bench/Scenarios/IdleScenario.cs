@@ -25,11 +25,20 @@ public static class IdleScenario
     {
         var report = new ScenarioReport("idle");
         var n = options.IdleConnections;
+        // Each connection is a descriptor in both processes; where the hard limit cannot be raised
+        // (no CAP_SYS_RESOURCE), stay under it rather than measure accept failures.
+        var limit = (long)ResourceLimits.RaiseFileLimit();
+        if (limit > 0 && n > limit - 1000)
+        {
+            report.Notes.Add($"idle: asked for {n:N0} connections, but RLIMIT_NOFILE is {limit:N0} here and cannot be raised; measured {limit - 1000:N0}.");
+            n = (int)(limit - 1000);
+        }
         var interval = options.Smoke ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(5);
         var window = interval * 3;
         var table = new Table($"idle: {n:N0} authenticated connections, heartbeat every {interval.TotalSeconds:0} s",
             "server", "connect/s", "RSS KiB/conn", "GC heap KiB/conn", "vs raw (RSS)", "heartbeat CPU %", "CPU µs per ping", "alive after");
         double rawRss = 0;
+        var rows = new List<(ServerKind Kind, double Rss, string[] Cells)>();
         foreach (var kind in options.Servers)
         {
             Console.Error.WriteLine($"idle: {kind.Name()} with {n} connections…");
@@ -78,15 +87,20 @@ public static class IdleScenario
             var rss = (after.WorkingSet - before.WorkingSet) / (double)n;
             var heap = (after.GcHeap - before.GcHeap) / (double)n;
             if (kind == ServerKind.Raw) rawRss = rss;
-            table.Add(kind.Name(), $"{connectRate:0}", Fmt.KiB(rss), Fmt.KiB(heap), kind == ServerKind.Raw ? "1.00×" : rawRss > 0 ? Fmt.Ratio(rss, rawRss) : "n/a",
-                $"{cpuPercent:0.0}", $"{cpuMs * 1000 / pings:0.0}", $"{alive:N0}/{after.Connections:N0}");
+            rows.Add((kind, rss, [kind.Name(), $"{connectRate:0}", Fmt.KiB(rss), Fmt.KiB(heap), "",
+                $"{cpuPercent:0.0}", $"{cpuMs * 1000 / pings:0.0}", $"{alive:N0}/{after.Connections:N0}"]));
             if (kind == ServerKind.Broker)
             {
-                report.Check($"idle: {n:N0} connections per node", $"{alive:N0}", alive >= 50_000);
+                report.Check("idle: ≥ 50k connections per node", $"{alive:N0}" + (n < 50_000 ? " (fd limit)" : ""), alive >= 50_000);
                 report.Check("idle: ≤ 20 KiB per connection (RSS)", $"{Fmt.KiB(rss)} KiB", rss <= 20 * 1024);
             }
             stop.Cancel();
             await CloseAllAsync(clients);
+        }
+        foreach (var row in rows)
+        {
+            row.Cells[4] = rawRss > 0 ? Fmt.Ratio(row.Rss, rawRss) : "n/a";
+            table.Add(row.Cells);
         }
         report.Tables.Add(table);
         report.Notes.Add("idle: RSS and GC heap are the server process's own, after a forced full GC, minus the same before any connection.");

@@ -22,7 +22,8 @@ public static class SlowConsumerScenario
         var subscribers = options.Smoke ? 100 : 1000;
         const int slowEvery = 100; // 1%
         var slowCount = subscribers / slowEvery;
-        var rate = 100.0;
+        // The smoke run is short: a higher rate fills the 1,000-frame queue within its seconds.
+        var rate = options.Smoke ? 400.0 : 100.0;
         var padding = 1024;
         var phase = options.Smoke ? TimeSpan.FromSeconds(4) : TimeSpan.FromSeconds(20);
         var table = new Table($"slow consumer: {subscribers} subscribers, {slowCount} stop reading, {rate:0} publishes/s of {padding + 60} B",
