@@ -45,6 +45,8 @@ public sealed class FanOutRun : IAsyncDisposable
     public DeliveryWindow? Window { get; private set; }
     public IReadOnlyCollection<string> Failures => _failures;
     public bool Failed => !_failures.IsEmpty;
+    /// <summary>True once the run is being torn down (closes from then on are ours).</summary>
+    public bool Stopping => _stop.IsCancellationRequested;
 
     public void Fail(string reason)
     {
@@ -67,17 +69,43 @@ public sealed class FanOutRun : IAsyncDisposable
             await Parallel.ForEachAsync(run._subscribers, new ParallelOptions { MaxDegreeOfParallelism = 64, CancellationToken = setup.Token },
                 async (subscriber, ct) =>
                 {
+                    var token = tokens[subscriber.Id % tokens.Length];
+                    if (kind == ServerKind.Broker && OfficialClient.IsWitness(subscriber.Id))
+                    {
+                        var official = await OfficialClient.ConnectAsync(endpoints[subscriber.Node], token, ct);
+                        official.MessageReceived += message => subscriber.OnRecord(message.Payload.Span);
+                        official.Closed += closed =>
+                        {
+                            if (!run.Stopping) run.Fail($"witness subscriber {subscriber.Id} closed: {closed.Code} {closed.Reason}");
+                        };
+                        subscriber.Official = official;
+                        await official.JoinAsync(room, ct);
+                        return;
+                    }
                     var slow = slowEvery > 0 && subscriber.Id % slowEvery == slowEvery - 1;
                     var client = await LeanClient.ConnectAsync(run.Dialect, endpoints[subscriber.Node], tokens[subscriber.Id % tokens.Length],
                         subscriber.Id, ct, slow ? slowReceiveBuffer : 0);
                     await client.JoinAsync(room, ct);
                     subscriber.Client = client;
                 });
-            foreach (var subscriber in run._subscribers) run._loops.Add(subscriber.Client.RunAsync(subscriber, run._stop.Token));
+            foreach (var subscriber in run._subscribers)
+                if (subscriber.Client is { } lean) run._loops.Add(lean.RunAsync(subscriber, run._stop.Token));
 
             for (var p = 0; p < publishers; p++)
             {
                 var publisher = new Publisher(run, p, room, padding);
+                if (kind == ServerKind.Broker)
+                {
+                    var official = await OfficialClient.ConnectAsync(endpoints[p % endpoints.Count], BenchTokens.Create($"pub-{p}"), setup.Token);
+                    official.Closed += closed =>
+                    {
+                        if (!run.Stopping) run.Fail($"publisher {publisher.Index} closed: {closed.Code} {closed.Reason}");
+                    };
+                    await official.JoinAsync(room, setup.Token);
+                    publisher.Official = official;
+                    run._publishers.Add(publisher);
+                    continue;
+                }
                 var client = await LeanClient.ConnectAsync(run.Dialect, endpoints[p % endpoints.Count], BenchTokens.Create($"pub-{p}"),
                     subscribers + p, setup.Token);
                 // The broker lets only members publish; SignalR's publisher needs no group.
@@ -161,6 +189,7 @@ public sealed class FanOutRun : IAsyncDisposable
         try
         {
             await Task.WhenAll(sending).WaitAsync(timeout);
+            await Task.WhenAll(_publishers.Select(p => p.FlushAcksAsync())).WaitAsync(timeout);
         }
         catch (TimeoutException)
         {
@@ -200,7 +229,7 @@ public sealed class FanOutRun : IAsyncDisposable
             {
                 var gap = p.LastSent + 1 - s.Next(p.Index);
                 if (gap <= 0) continue;
-                if (missing == 0) example = $"subscriber {s.Id} lacks {gap} from publisher {p.Index}, socket {s.Client.State}";
+                if (missing == 0) example = $"subscriber {s.Id} lacks {gap} from publisher {p.Index}, socket {s.State}";
                 missing += gap;
             }
         }
@@ -217,9 +246,10 @@ public sealed class FanOutRun : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _stop.Cancel();
-        await Parallel.ForEachAsync(_subscribers.Where(s => s.Client is not null).Select(s => s.Client)
-                .Concat(_publishers.Where(p => p.Client is not null).Select(p => p.Client)),
-            new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (client, _) => await client.DisposeAsync());
+        IEnumerable<IAsyncDisposable?> clients = _subscribers.Select(s => (IAsyncDisposable?)s.Client ?? s.Official)
+            .Concat(_publishers.Select(p => (IAsyncDisposable?)p.Client ?? p.Official));
+        await Parallel.ForEachAsync(clients.Where(c => c is not null), new ParallelOptions { MaxDegreeOfParallelism = 64 },
+            async (client, _) => await client!.DisposeAsync());
         try { await Task.WhenAll(_loops).WaitAsync(TimeSpan.FromSeconds(10)); }
         catch (Exception) { /* loops end on cancellation or abort */ }
     }

@@ -19,6 +19,7 @@ public sealed class Publisher : IRecordSink
     public Publisher(FanOutRun run, int index, string room, int padding)
     {
         _run = run;
+        _room = room;
         Index = index;
         _padding = padding;
         _prefix = run.Dialect.PublishPrefix(room);
@@ -28,7 +29,11 @@ public sealed class Publisher : IRecordSink
     }
 
     public int Index { get; }
-    public LeanClient Client { get; set; } = null!;
+    public LeanClient? Client { get; set; }
+    /// <summary>Publishes through the project's <see cref="Broker.Client.BrokerClient"/> instead (broker runs).</summary>
+    public Broker.Client.BrokerClient? Official { get; set; }
+    private readonly string _room = "";
+    private readonly Queue<Task<long>> _acks = new();
     /// <summary>The last sequence number sent (sequences start at 1 and continue across phases).</summary>
     public long LastSent => Volatile.Read(ref _lastSent);
     private long _lastSent;
@@ -37,12 +42,45 @@ public sealed class Publisher : IRecordSink
     public async ValueTask SendNextAsync(long intended, CancellationToken cancellationToken)
     {
         var sequence = _lastSent + 1;
+        if (Official is not null)
+        {
+            await PublishOfficialAsync(sequence, intended, cancellationToken);
+            return;
+        }
         var length = _prefix.Length;
         length += Payload.Write(_frame.AsSpan(length), Index, sequence, intended, _padding);
         _suffix.CopyTo(_frame, length);
         length += _suffix.Length;
-        await Client.SendAsync(_frame.AsMemory(0, length), cancellationToken);
+        await Client!.SendAsync(_frame.AsMemory(0, length), cancellationToken);
         Volatile.Write(ref _lastSent, sequence);
+    }
+
+    /// <summary>
+    /// Open loop through BrokerClient: the publish is started in order and its ack is not awaited
+    /// before the next one (the client queues sends in call order); acks are collected behind, and
+    /// a refused publish fails the run.
+    /// </summary>
+    private async ValueTask PublishOfficialAsync(long sequence, long intended, CancellationToken cancellationToken)
+    {
+        var payload = new byte[Payload.MaxLength(_padding)]; // the client may write it after this call returns
+        var length = Payload.Write(payload, Index, sequence, intended, _padding);
+        Volatile.Write(ref _lastSent, sequence);
+        _acks.Enqueue(Official!.PublishAsync(_room, payload.AsMemory(0, length), excludeSelf: true, cancellationToken));
+        while (_acks.Count > 0 && (_acks.Peek().IsCompleted || _acks.Count > 2000))
+        {
+            try { await _acks.Dequeue(); }
+            catch (Exception e) when (e is not OperationCanceledException) { _run.Fail($"publisher {Index}: publish failed: {e.Message}"); }
+        }
+    }
+
+    /// <summary>Waits for every outstanding ack (BrokerClient publishers).</summary>
+    public async Task FlushAcksAsync()
+    {
+        while (_acks.Count > 0)
+        {
+            try { await _acks.Dequeue(); }
+            catch (Exception e) when (e is not OperationCanceledException) { _run.Fail($"publisher {Index}: publish failed: {e.Message}"); }
+        }
     }
 
     /// <summary>Sends what the pacer schedules until the schedule completes; records how late each send left.</summary>

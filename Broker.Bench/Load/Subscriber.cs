@@ -25,7 +25,11 @@ public sealed class Subscriber : IRecordSink
     public int Id { get; }
     /// <summary>Which server endpoint (cluster node) it is connected to.</summary>
     public int Node { get; }
-    public LeanClient Client { get; set; } = null!;
+    /// <summary>The lean connection, or null for a witness (see <see cref="Official"/>).</summary>
+    public LeanClient? Client { get; set; }
+    /// <summary>A <see cref="Broker.Client.BrokerClient"/> subscriber instead of a lean one (broker runs only).</summary>
+    public Broker.Client.BrokerClient? Official { get; set; }
+    public string State => Client?.State.ToString() ?? Official?.State.ToString() ?? "none";
     /// <summary>False once it plays a slow consumer: no longer expected to keep up.</summary>
     public bool Healthy { get; set; } = true;
     public long Received => Volatile.Read(ref _received);
@@ -39,7 +43,7 @@ public sealed class Subscriber : IRecordSink
     {
         if (!Payload.TryRead(record, out var publisher, out var sequence, out var stamp))
         {
-            if (Client is not null && _run.Dialect.IsError(record))
+            if (_run.Dialect.IsError(record))
                 _run.Fail($"subscriber {Id}: server error {System.Text.Encoding.UTF8.GetString(record)}");
             return; // presence and other frames
         }
