@@ -19,7 +19,15 @@ public static class ClientSockets
 
     /// <summary>The invoker for the <paramref name="index"/>-th connection of a run; <paramref name="receiveBuffer"/> &gt; 0 shrinks SO_RCVBUF (slow consumers).</summary>
     public static HttpMessageInvoker For(int index, int receiveBuffer = 0) =>
-        Invokers.GetOrAdd((2 + index / PerSourceAddress, receiveBuffer), static key => Create(key.Source, key.ReceiveBuffer));
+        Invokers.GetOrAdd((2 + (_base + index / PerSourceAddress) % 250, receiveBuffer), static key => Create(key.Source, key.ReceiveBuffer));
+
+    private static int _base;
+
+    /// <summary>
+    /// Moves the next run to fresh source addresses: the previous run's sockets linger in
+    /// TIME_WAIT and keep their ephemeral ports, which the next 10k–20k connections need.
+    /// </summary>
+    public static void NextRun(int connections) => _base += 1 + connections / PerSourceAddress;
 
     private static HttpMessageInvoker Create(int source, int receiveBuffer)
     {

@@ -58,6 +58,7 @@ public sealed class FanOutRun : IAsyncDisposable
     public static async Task<FanOutRun> StartAsync(ServerKind kind, IReadOnlyList<Uri> endpoints, int subscribers, int publishers,
         int padding, string room, int distinctUsers, TimeSpan deadline, int slowReceiveBuffer = 0, int slowEvery = 0)
     {
+        ClientSockets.NextRun(subscribers + publishers);
         var run = new FanOutRun(Dialect.For(kind), endpoints.Count);
         using var setup = new CancellationTokenSource(deadline);
         try

@@ -48,6 +48,7 @@ public static class IdleScenario
                 ["Bench:Heartbeat"] = interval.ToString("c"),
             });
             var dialect = Dialect.For(kind);
+            ClientSockets.NextRun(n);
             var before = await server.StatsAsync(collect: true);
             var clients = new LeanClient[n];
             var loops = new Task[n];
