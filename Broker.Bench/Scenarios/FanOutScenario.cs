@@ -22,7 +22,7 @@ public static class FanOutScenario
     public const int DistinctUsers = 64;
 
     public sealed record Measured(ServerKind Kind, int Subscribers, double Rate, PhaseResult Latency, PhaseResult Throughput,
-        double AllocatedPerDelivery, double CpuPercent, double ClientCpuPercent, TimeSpan Setup);
+        double AllocatedPerDelivery, double CpuPercent, double CpuMicrosPerDelivery, double ClientCpuPercent, TimeSpan Setup);
 
     public static async Task<ScenarioReport> RunAsync(BenchOptions options)
     {
@@ -73,7 +73,8 @@ public static class FanOutScenario
             foreach (var failure in run.Failures) report.Failures.Add($"{kind.Name()} {subscribers}: {failure}");
             var allocated = (after.Allocated - before.Allocated) / Math.Max(1.0, throughput.Deliveries);
             var cpu = (after.CpuMs - before.CpuMs) / throughput.Elapsed.TotalMilliseconds * 100;
-            return new Measured(kind, subscribers, rate, latency, throughput, allocated, cpu, clientCpu, setup);
+            var cpuPerDelivery = (after.CpuMs - before.CpuMs) * 1000 / Math.Max(1.0, throughput.Deliveries);
+            return new Measured(kind, subscribers, rate, latency, throughput, allocated, cpu, cpuPerDelivery, clientCpu, setup);
         }
     }
 
@@ -101,7 +102,7 @@ public static class FanOutScenario
     {
         var rate = options.RateFor(subscribers);
         var table = new Table($"fan-out: 1 room, {subscribers} subscribers, {options.Publishers} publishers, latency at {rate:0} publishes/s open loop",
-            "server", "deliveries/s", "vs raw", "vs SignalR", "p50 ms", "p99 ms", "max ms", "pacing lag p99 ms", "server B/delivery", "server CPU %", "client CPU %", "checked");
+            "server", "deliveries/s", "vs raw", "vs SignalR", "p50 ms", "p99 ms", "max ms", "pacing lag p99 ms", "server B/delivery", "server µs/delivery", "server CPU %", "client CPU %", "checked");
         var raw = results.FirstOrDefault(r => r.Kind == ServerKind.Raw)?.Throughput.DeliveriesPerSecond ?? 0;
         var signalR = results.FirstOrDefault(r => r.Kind == ServerKind.SignalR)?.Throughput.DeliveriesPerSecond ?? 0;
         foreach (var r in results)
@@ -110,7 +111,7 @@ public static class FanOutScenario
             table.Add(r.Kind.Name(), Fmt.Rate(rateValue), Fmt.Ratio(rateValue, raw), Fmt.Ratio(rateValue, signalR),
                 Fmt.Ms(r.Latency.Latency.GetValueAtPercentile(50)), Fmt.Ms(r.Latency.Latency.GetValueAtPercentile(99)),
                 Fmt.Ms(r.Latency.Latency.GetMaxValue()), Fmt.Ms(r.Latency.PacingLag.GetValueAtPercentile(99)),
-                $"{r.AllocatedPerDelivery:0}", $"{r.CpuPercent:0}", $"{r.ClientCpuPercent:0}",
+                $"{r.AllocatedPerDelivery:0}", $"{r.CpuMicrosPerDelivery:0.00}", $"{r.CpuPercent:0}", $"{r.ClientCpuPercent:0}",
                 r.Latency.Complete && r.Throughput.Complete ? $"ok ({r.Latency.Deliveries + r.Throughput.Deliveries:N0})" : "INCOMPLETE");
         }
         report.Tables.Add(table);
