@@ -25,7 +25,7 @@ public static class SlowConsumerScenario
         // The smoke run is short: a higher rate fills the 1,000-frame queue within its seconds.
         var rate = options.Smoke ? 400.0 : 100.0;
         var padding = 1024;
-        var phase = options.Smoke ? TimeSpan.FromSeconds(4) : TimeSpan.FromSeconds(20);
+        var phase = options.Smoke ? TimeSpan.FromSeconds(2) : TimeSpan.FromSeconds(20);
         // Before the server's 1,000-frame queue fills, the kernel absorbs megabytes in the server's
         // autotuned send buffer (a small SO_RCVBUF on the reader does not stop that): at 100 KB/s
         // per slow reader the cut-off takes tens of seconds, so the degraded phase runs longer.
