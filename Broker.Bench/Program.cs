@@ -22,6 +22,7 @@ catch (Exception e) when (e is ArgumentException or FormatException)
 }
 
 ServerProcess.Verbose = options.Verbose;
+ServerProcess.BrokerSettings = options.BrokerSettings;
 ResourceLimits.RaiseFileLimit();
 ThreadPool.GetMinThreads(out var workers, out var io);
 ThreadPool.SetMinThreads(Math.Max(workers, 8), io);

@@ -20,6 +20,8 @@ public sealed class BenchOptions
     public ServerKind[] Servers { get; private set; } = [ServerKind.Broker, ServerKind.Raw, ServerKind.SignalR];
     public int Padding { get; private set; } = 64;
     public bool Verbose { get; private set; }
+    /// <summary>Extra configuration for every broker process (<c>--set Key=Value</c>, repeatable): tuning experiments.</summary>
+    public Dictionary<string, string> BrokerSettings { get; } = new();
 
     public static BenchOptions Parse(string[] args)
     {
@@ -31,6 +33,10 @@ public sealed class BenchOptions
             {
                 case "--smoke": options.Smoke = true; break;
                 case "--verbose": options.Verbose = true; break;
+                case "--set":
+                    var setting = Next().Split('=', 2);
+                    options.BrokerSettings[setting[0]] = setting.Length > 1 ? setting[1] : "";
+                    break;
                 case "--subscribers": options.Subscribers = Next().Split(',').Select(int.Parse).ToArray(); break;
                 case "--publishers": options.Publishers = int.Parse(Next()); break;
                 case "--rate": options.Rate = double.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;

@@ -53,7 +53,9 @@ public sealed class ServerProcess : IAsyncDisposable
             info.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
         info.ArgumentList.Add("serve");
         info.ArgumentList.Add(kind.Name());
-        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        var all = new Dictionary<string, string>(kind == ServerKind.Broker ? BrokerSettings : new Dictionary<string, string>());
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>()) all[key] = value;
+        foreach (var (key, value) in all)
             info.ArgumentList.Add($"--{key}={value}");
         info.Environment["DOTNET_gcServer"] = "1";
 
@@ -83,6 +85,9 @@ public sealed class ServerProcess : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>Configuration every broker process gets (<c>--set</c>), under the scenario's own.</summary>
+    public static Dictionary<string, string> BrokerSettings { get; set; } = new();
 
     /// <summary>Echo server console lines on stderr (<c>--verbose</c>).</summary>
     public static bool Verbose { get; set; }
