@@ -63,7 +63,8 @@ public static class FanOutScenario
         await using (run)
         {
             var setup = DateTime.UtcNow - setupStarted;
-            await run.OpenLoopAsync(rate, options.Smoke ? TimeSpan.FromSeconds(0.5) : TimeSpan.FromSeconds(3), drain); // warm-up (JIT, pools)
+            // Warm-up: tiered JIT, pools and heaps settle; the first seconds otherwise dominate the p99.
+            await run.OpenLoopAsync(rate, options.Smoke ? TimeSpan.FromSeconds(0.5) : TimeSpan.FromSeconds(8), drain);
             var latency = await run.OpenLoopAsync(rate, options.Phase, drain, perNode);
             var before = await StatsAsync(servers);
             var clientBefore = ClientCpuMs();

@@ -50,7 +50,7 @@ public static class SlowConsumerScenario
             await using (run)
             {
                 var drain = TimeSpan.FromSeconds(30);
-                await run.OpenLoopAsync(rate, TimeSpan.FromSeconds(options.Smoke ? 0.5 : 3), drain);
+                await run.OpenLoopAsync(rate, TimeSpan.FromSeconds(options.Smoke ? 0.5 : 8), drain); // warm-up, as in fan-out
                 var reference = await run.OpenLoopAsync(rate, phase, drain);
                 var referenceRss = (await server.StatsAsync()).WorkingSet;
                 var connected = (await server.StatsAsync()).Connections;
