@@ -86,7 +86,13 @@ public static class SlowConsumerScenario
                 var p99Ref = reference.Latency.GetValueAtPercentile(99);
                 var p99Slow = degraded.Latency.GetValueAtPercentile(99);
                 var change = p99Ref > 0 ? (p99Slow - p99Ref) / (double)p99Ref : 0;
-                foreach (var failure in run.Failures) report.Failures.Add($"{kind.Name()}: {failure}");
+                // A baseline that drops healthy clients under a slow consumer is a finding about
+                // that baseline, not a defect of the run; only the broker's losses fail it.
+                foreach (var failure in run.Failures.Take(3))
+                {
+                    if (kind == ServerKind.Broker) report.Failures.Add($"{kind.Name()}: {failure}");
+                    else report.Notes.Add($"slow-consumer: {kind.Name()} failed the healthy subscribers: {failure}");
+                }
                 table.Add(kind.Name(), Fmt.Ms(p99Ref), Fmt.Ms(p99Slow), $"{change * 100:+0;-0}%",
                     $"{referenceRss / 1048576.0:0}", $"{peakRss / 1048576.0:0}",
                     double.IsNaN(cutOff) ? $"not within {(degradedPhase + phase).TotalSeconds:0}" : $"{cutOff:0.0}",
