@@ -1,0 +1,66 @@
+namespace Broker.Bench.Infra;
+
+/// <summary>
+/// The command line: <c>&lt;scenario&gt;… [--smoke] [--subscribers 1000,10000] [--publishers 4]
+/// [--rate 100] [--seconds 10] [--idle 50000] [--servers broker,raw,signalr] [--verbose]</c>.
+/// <c>--smoke</c> shrinks every size so the whole tool runs in seconds (CI).
+/// </summary>
+public sealed class BenchOptions
+{
+    public static readonly string[] AllScenarios = ["fan-out", "idle", "cluster", "detection", "slow-consumer"];
+
+    public List<string> Scenarios { get; } = new();
+    public bool Smoke { get; private set; }
+    public int[] Subscribers { get; private set; } = [1000, 10_000];
+    public int Publishers { get; private set; } = 4;
+    /// <summary>Open-loop publishes/s for the latency phase; 0 = 100 per 1k subscribers scaled to 100k deliveries/s.</summary>
+    public double Rate { get; private set; }
+    public TimeSpan Phase { get; private set; } = TimeSpan.FromSeconds(10);
+    public int IdleConnections { get; private set; } = 50_000;
+    public ServerKind[] Servers { get; private set; } = [ServerKind.Broker, ServerKind.Raw, ServerKind.SignalR];
+    public int Padding { get; private set; } = 64;
+    public bool Verbose { get; private set; }
+    /// <summary>Extra configuration for every broker process (<c>--set Key=Value</c>, repeatable): tuning experiments.</summary>
+    public Dictionary<string, string> BrokerSettings { get; } = new();
+
+    public static BenchOptions Parse(string[] args)
+    {
+        var options = new BenchOptions();
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            switch (args[i])
+            {
+                case "--smoke": options.Smoke = true; break;
+                case "--verbose": options.Verbose = true; break;
+                case "--set":
+                    var setting = Next().Split('=', 2);
+                    options.BrokerSettings[setting[0]] = setting.Length > 1 ? setting[1] : "";
+                    break;
+                case "--subscribers": options.Subscribers = Next().Split(',').Select(int.Parse).ToArray(); break;
+                case "--publishers": options.Publishers = int.Parse(Next()); break;
+                case "--rate": options.Rate = double.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--seconds": options.Phase = TimeSpan.FromSeconds(double.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture)); break;
+                case "--idle": options.IdleConnections = int.Parse(Next()); break;
+                case "--padding": options.Padding = int.Parse(Next()); break;
+                case "--servers": options.Servers = Next().Split(',').Select(ServerKinds.Parse).ToArray(); break;
+                case "all": options.Scenarios.AddRange(AllScenarios); break;
+                case var s when AllScenarios.Contains(s): options.Scenarios.Add(s); break;
+                default: throw new ArgumentException($"unknown argument '{args[i]}'");
+            }
+        }
+        if (options.Smoke)
+        {
+            if (options.Scenarios.Count == 0) options.Scenarios.AddRange(AllScenarios);
+            options.Subscribers = [50];
+            options.Publishers = 2;
+            options.Phase = TimeSpan.FromSeconds(1.5);
+            options.IdleConnections = 200;
+        }
+        if (options.Scenarios.Count == 0) throw new ArgumentException("name a scenario: " + string.Join(", ", AllScenarios) + ", all (or --smoke)");
+        return options;
+    }
+
+    /// <summary>The latency phase's rate for <paramref name="subscribers"/>: 100/s at 1k (the p99 target's load), 100k deliveries/s above.</summary>
+    public double RateFor(int subscribers) => Rate > 0 ? Rate : Math.Max(10, Math.Min(100, 100_000.0 / subscribers));
+}
