@@ -265,10 +265,8 @@ public sealed class WebSocketTransport : IConnectionTransport
             if (!Utf8.IsValid(text)) return InboundFrame.InvalidUtf8;
             return InboundFrame.Text(text.ToArray());
         }
-        catch (Exception e)
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException)
         {
-            // Whatever the failure (WebSocketException, Kestrel's connection-reset or aborted
-            // exceptions, a disposed socket), the inbound side has ended: the actor must be told.
             if (e is WebSocketException) _inboundFaulted = true;
             return null;
         }
