@@ -10,6 +10,13 @@ public interface IRecordSink
     void OnRecord(ReadOnlySpan<byte> record);
 }
 
+/// <summary>A sink that keeps nothing: for connections that only hold the line and answer heartbeats.</summary>
+public sealed class IgnoreRecords : IRecordSink
+{
+    public static readonly IgnoreRecords Instance = new();
+    public void OnRecord(ReadOnlySpan<byte> record) { }
+}
+
 public delegate bool SpanPredicate(ReadOnlySpan<byte> record);
 
 /// <summary>

@@ -15,12 +15,6 @@ namespace Broker.Bench.Scenarios;
 /// </summary>
 public static class DetectionScenario
 {
-    private sealed class Quiet : IRecordSink
-    {
-        public static readonly Quiet Instance = new();
-        public void OnRecord(ReadOnlySpan<byte> record) { }
-    }
-
     public static async Task<ScenarioReport> RunAsync(BenchOptions options)
     {
         var report = new ScenarioReport("detection");
@@ -43,7 +37,7 @@ public static class DetectionScenario
             for (var i = 0; i < k; i++)
             {
                 clients[i] = await LeanClient.ConnectAsync(dialect, server.WebSocketUri, BenchTokens.Create($"silent-{i}"), i, stop.Token);
-                loops[i] = clients[i].RunAsync(Quiet.Instance, stop.Token);
+                loops[i] = clients[i].RunAsync(IgnoreRecords.Instance, stop.Token);
             }
             await Task.Delay(interval * 2);
 

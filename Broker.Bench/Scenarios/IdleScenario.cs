@@ -15,12 +15,6 @@ namespace Broker.Bench.Scenarios;
 /// </summary>
 public static class IdleScenario
 {
-    private sealed class Quiet : IRecordSink
-    {
-        public static readonly Quiet Instance = new();
-        public void OnRecord(ReadOnlySpan<byte> record) { }
-    }
-
     public static async Task<ScenarioReport> RunAsync(BenchOptions options)
     {
         var report = new ScenarioReport("idle");
@@ -62,7 +56,7 @@ public static class IdleScenario
                     async (i, ct) =>
                     {
                         clients[i] = await LeanClient.ConnectAsync(dialect, server.WebSocketUri, tokens[i % tokens.Length], i, ct);
-                        loops[i] = clients[i].RunAsync(Quiet.Instance, stop.Token);
+                        loops[i] = clients[i].RunAsync(IgnoreRecords.Instance, stop.Token);
                     });
             }
             catch (Exception e)

@@ -62,13 +62,9 @@ public static class BackendApiEndpoints
             await context.Response.WriteAsJsonAsync(new ApiPublishAccepted(accepted.Offset), HostJsonContext.Default.ApiPublishAccepted);
             return;
         }
-        if (request.User!.Length is 0 or > FrameParser.MaxUserLength)
-        {
-            await WebSocketEndpoint.Problem(context, 400, "user must be 1 to 256 characters");
-            return;
-        }
+        if (await BadUser(context, request.User!)) return;
         var delivered = await node.Users.Ask<UserEvents.DirectDelivered>(
-            new UserCommands.SendToUser(request.User, caller, payload, null), AskTimeout);
+            new UserCommands.SendToUser(request.User!, caller, payload, null), AskTimeout);
         context.Response.StatusCode = StatusCodes.Status202Accepted;
         await context.Response.WriteAsJsonAsync(new ApiSendAccepted(delivered.Delivered), HostJsonContext.Default.ApiSendAccepted);
     }
@@ -88,11 +84,7 @@ public static class BackendApiEndpoints
     private static async Task GetUserAsync(HttpContext context, string user, ApiAuthorization auth, BrokerNode node)
     {
         if (await Refused(context, auth)) return;
-        if (user.Length > FrameParser.MaxUserLength)
-        {
-            await WebSocketEndpoint.Problem(context, 400, "user must be 1 to 256 characters");
-            return;
-        }
+        if (await BadUser(context, user)) return;
         var status = await node.Users.Ask<UserEvents.UserStatus>(new UserCommands.GetUserStatus(user), AskTimeout);
         await context.Response.WriteAsJsonAsync(new ApiUserStatus(status.UserId, status.Online, status.Connections, status.Rooms), HostJsonContext.Default.ApiUserStatus);
     }
@@ -100,11 +92,7 @@ public static class BackendApiEndpoints
     private static async Task DisconnectUserAsync(HttpContext context, string user, ApiAuthorization auth, BrokerNode node)
     {
         if (await Refused(context, auth)) return;
-        if (user.Length > FrameParser.MaxUserLength)
-        {
-            await WebSocketEndpoint.Problem(context, 400, "user must be 1 to 256 characters");
-            return;
-        }
+        if (await BadUser(context, user)) return;
         var body = await ReadBodyAsync(context, 1024); // null when larger: refused below
         ApiDisconnectRequest? request;
         try { request = body is [] ? new ApiDisconnectRequest() : body is null ? null : JsonSerializer.Deserialize(body, HostJsonContext.Default.ApiDisconnectRequest); }
@@ -121,6 +109,14 @@ public static class BackendApiEndpoints
         var done = await node.Users.Ask<UserEvents.UserDisconnected>(new UserCommands.DisconnectUser(user, code, reason), AskTimeout);
         context.Response.StatusCode = StatusCodes.Status202Accepted;
         await context.Response.WriteAsJsonAsync(new ApiDisconnectAccepted(done.Disconnected), HostJsonContext.Default.ApiDisconnectAccepted);
+    }
+
+    /// <summary>Answers 400 for a user id that is empty or longer than <see cref="FrameParser.MaxUserLength"/>.</summary>
+    private static async Task<bool> BadUser(HttpContext context, string user)
+    {
+        if (user.Length is > 0 and <= FrameParser.MaxUserLength) return false;
+        await WebSocketEndpoint.Problem(context, 400, "user must be 1 to 256 characters");
+        return true;
     }
 
     private static async Task<bool> Refused(HttpContext context, ApiAuthorization auth)
