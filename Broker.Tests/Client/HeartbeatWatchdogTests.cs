@@ -33,6 +33,22 @@ public sealed class HeartbeatWatchdogTests(FastHeartbeatHostFixture fixture) : I
         Assert.Equal("client-watchdog", recovered.Room);
         await client.PingAsync().WaitAsync(Timeout);
     }
+}
+
+/// <summary>A broker pinging every 2 s: over several intervals, without a 1 s deadline that a loaded machine can miss.</summary>
+public sealed class SteadyHeartbeatHostFixture : HostFixture
+{
+    protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Broker:Heartbeat:Interval"] = "00:00:02",
+        ["Broker:Heartbeat:Timeout"] = "00:00:02",
+    };
+}
+
+/// <summary>Token refresh from the client's side, on a live connection that keeps answering pings.</summary>
+public sealed class TokenRefreshTests(SteadyHeartbeatHostFixture fixture) : IClassFixture<SteadyHeartbeatHostFixture>
+{
+    private static readonly TimeSpan Timeout = ClientEvents.Timeout;
 
     [Fact]
     public async Task The_token_is_refreshed_before_it_expires_and_pings_are_answered_meanwhile()
@@ -55,7 +71,7 @@ public sealed class HeartbeatWatchdogTests(FastHeartbeatHostFixture fixture) : I
         var firstExpiry = welcome.ExpiresAt!.Value;
 
         // Connect, then three refreshes at half the remaining lifetime: well past the first token's
-        // expiry and over several heartbeat intervals (1 s), so the server would have closed the
+        // expiry and over several heartbeat intervals (2 s), so the server would have closed the
         // connection (4401 token expired, or 1008 heartbeat timeout) had either gone wrong.
         await fourthCall.Task.WaitAsync(Timeout);
 
