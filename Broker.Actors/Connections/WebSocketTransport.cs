@@ -5,7 +5,6 @@ using System.Text.Unicode;
 using System.Threading.Channels;
 using Akka.Actor;
 using Akka.Streams;
-using Akka.Streams.Dsl;
 using Broker.Actors.Observability;
 using Broker.Contracts.Protocol;
 
@@ -28,11 +27,11 @@ public sealed record TransportLimits(
 public sealed class WebSocketTransport : IConnectionTransport
 {
     private readonly WebSocket _socket;
-    private readonly IMaterializer _materializer;
     private readonly TransportLimits _limits;
     private readonly Channel<byte[]> _outbound;
-    private readonly Channel<InboundFrame> _inbound = Channel.CreateBounded<InboundFrame>(
-        new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
+    /// <summary>Acks from the connection actor: each one lets the read loop hand over the next frame.</summary>
+    private readonly SemaphoreSlim _acks = new(0, int.MaxValue);
+
     private readonly CancellationTokenSource _abort = new();
     private readonly CancellationTokenSource _closing = new();
     private readonly TaskCompletionSource _inboundEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -47,7 +46,6 @@ public sealed class WebSocketTransport : IConnectionTransport
     public WebSocketTransport(WebSocket socket, IMaterializer materializer, TransportLimits limits)
     {
         _socket = socket;
-        _materializer = materializer;
         _limits = limits;
         _outbound = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(limits.OutboundQueue)
         {
@@ -75,21 +73,16 @@ public sealed class WebSocketTransport : IConnectionTransport
 
     public void Start(IActorRef connection)
     {
-        // The socket is read by a loop of its own, not by the stream: when the actor stops, the
-        // stream is cancelled, but the socket must still be read until the peer's close frame
-        // arrives, or the close handshake is cut short and the client never sees our close code.
-        _ = Task.Run(ReadLoopAsync);
-
-        var limiter = new InboundRateLimiter(_limits.RatePerSecond, _limits.RateBurst, Stopwatch.GetTimestamp());
-        ChannelSource.FromReader(_inbound.Reader)
-            .Select(frame => ApplyRateLimit(frame, limiter))
-            .RunWith(Sink.ActorRefWithAck<InboundFrame>(
-                connection,
-                InboundStream.Started.Instance,
-                InboundStream.Ack.Instance,
-                InboundStream.Completed.Instance,
-                ex => new InboundStream.Failed(ex)), _materializer);
-
+        // The actor speaks the ack protocol (Started, then one frame per Ack, then Completed) to
+        // the sender of Started. That sender is a bare ref releasing a semaphore, not a stream:
+        // a materialized stream per socket cost an interpreter actor and stage objects (memory
+        // per idle connection) and two extra hops per inbound frame (docs/benchmarks.md).
+        var acks = new AckRef(_acks, ((IInternalActorRef)connection).Provider, connection.Path / "inbound");
+        connection.Tell(InboundStream.Started.Instance, acks);
+        // The socket is read by a loop of its own: when the actor stops, the socket must still be
+        // read until the peer's close frame arrives, or the close handshake is cut short and the
+        // client never sees our close code.
+        _ = Task.Run(() => ReadLoopAsync(connection, acks));
         _ = FinishAsync(WriteLoopAsync());
     }
 
@@ -174,12 +167,14 @@ public sealed class WebSocketTransport : IConnectionTransport
     }
 
     /// <summary>
-    /// Reads whole messages into the inbound channel, one at a time (the channel holds one, so a
-    /// busy actor slows its own socket). Once closing, or after a message that ends the
-    /// connection, it keeps reading and discards until the peer's close frame or the abort.
+    /// Reads whole messages and hands them to the actor one at a time: the next only after the
+    /// actor acked the previous one (a busy actor slows its own socket, one frame read ahead).
+    /// Once closing, or after a message that ends the connection, it keeps reading and discards
+    /// until the peer's close frame or the abort.
     /// </summary>
-    private async Task ReadLoopAsync()
+    private async Task ReadLoopAsync(IActorRef connection, IActorRef acks)
     {
+        var limiter = new InboundRateLimiter(_limits.RatePerSecond, _limits.RateBurst, Stopwatch.GetTimestamp());
         var draining = false;
         try
         {
@@ -190,19 +185,40 @@ public sealed class WebSocketTransport : IConnectionTransport
                 if (draining || _closing.IsCancellationRequested) continue;
                 try
                 {
-                    await _inbound.Writer.WriteAsync(frame, _closing.Token).ConfigureAwait(false);
+                    await _acks.WaitAsync(_closing.Token).ConfigureAwait(false); // the previous frame's (or Started's) ack
                 }
                 catch (OperationCanceledException)
                 {
                     draining = true;
+                    continue;
                 }
+                connection.Tell(ApplyRateLimit(frame, limiter), acks);
                 if (frame.Kind is InboundKind.TooBig or InboundKind.InvalidUtf8) draining = true;
             }
         }
         finally
         {
-            _inbound.Writer.TryComplete();
             _inboundEnded.TrySetResult();
+        }
+        // The client closed or the connection dropped: tell the actor after its last frame is
+        // handled (its ack), unless it is closing anyway.
+        try
+        {
+            await _acks.WaitAsync(_closing.Token).ConfigureAwait(false);
+            connection.Tell(InboundStream.Completed.Instance, acks);
+        }
+        catch (OperationCanceledException) { }
+    }
+
+    /// <summary>The actor's side of the ack protocol: every message it sends here is an ack.</summary>
+    private sealed class AckRef(SemaphoreSlim acks, IActorRefProvider provider, ActorPath path) : MinimalActorRef
+    {
+        public override ActorPath Path { get; } = path;
+        public override IActorRefProvider Provider { get; } = provider;
+
+        protected override void TellInternal(object message, IActorRef sender)
+        {
+            if (message is InboundStream.Ack) acks.Release();
         }
     }
 
