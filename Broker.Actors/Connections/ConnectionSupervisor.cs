@@ -27,6 +27,7 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
     private readonly Dictionary<string, HashSet<IActorRef>> _byRoute = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, long> _routeOffsets = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<IActorRef> _closeAllWaiters = new();
+    private CloseAll? _closingAll; // set once the node started closing every connection (shutdown)
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -56,6 +57,7 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
         Receive<Terminated>(t => OnTerminated(t.ActorRef));
         Receive<CloseAll>(closeAll =>
         {
+            _closingAll = closeAll;
             if (_connections.Count == 0)
             {
                 Sender.Tell(AllClosed.Instance);
@@ -99,6 +101,9 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
         if (accept.Info.User is null && !accept.Info.Route.Anonymous)
             Timers.StartSingleTimer(DeadlineKey(accept.Info.ConnectionId), new DeadlineFor(child), _settings.AuthTimeout);
         Sender.Tell(child);
+        // A handshake that finished while the node was closing everything would otherwise live on
+        // (until its auth deadline, or for good): it gets the same close as the others.
+        if (_closingAll is { } closing) child.Tell(new CloseConnection(closing.Code, closing.Reason));
     }
 
     private void OnAuthenticated(ConnectionMessages.Authenticated authenticated)

@@ -317,6 +317,18 @@ public sealed class ConnectionSupervisorSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Same(AllClosed.Instance, reply);
     }
 
+    [Fact]
+    public async Task A_connection_accepted_after_CloseAll_is_closed_with_the_same_code_not_left_to_its_auth_deadline()
+    {
+        // The handshake of this one finished while shutdown was already closing everything.
+        await _supervisor.Ask<AllClosed>(new CloseAll(CloseCodes.GoingAway, CloseCodes.Reasons.ShuttingDown), Timeout);
+
+        var late = await AcceptAsync(Chat);
+
+        Assert.Equal(new ProbeTransport.Closed(CloseCodes.GoingAway, CloseCodes.Reasons.ShuttingDown, false),
+            await late.Transport.ExpectClosedAsync(Timeout));
+    }
+
     // ---- failures ----
 
     [Fact]
