@@ -196,6 +196,11 @@ public sealed class WebSocketTransport : IConnectionTransport
                 if (frame.Kind is InboundKind.TooBig or InboundKind.InvalidUtf8) draining = true;
             }
         }
+        catch (Exception)
+        {
+            // Whatever ended the reads (a failure ReadOneAsync does not expect included), the
+            // actor must still hear that the inbound side is over, or a dead peer stays a member.
+        }
         finally
         {
             _inboundEnded.TrySetResult();
