@@ -38,6 +38,7 @@ public sealed class WebSocketTransport : IConnectionTransport
     private readonly TaskCompletionSource _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _closeRequested;
     private volatile bool _discardQueued;
+    private volatile bool _abortedFromOutside; // Abort(): the host tore the socket down, not the actor
     private volatile bool _inboundFaulted; // the WebSocket layer failed a receive (protocol violation or dropped peer)
     private int _closeCode = CloseCodes.Normal;
     private string _closeReason = "";
@@ -103,6 +104,7 @@ public sealed class WebSocketTransport : IConnectionTransport
     /// <summary>Tears the socket down without a close handshake (the request was aborted).</summary>
     public void Abort()
     {
+        _abortedFromOutside = true;
         Interlocked.Exchange(ref _closeRequested, 1);
         _closing.Cancel();
         _outbound.Writer.TryComplete();
@@ -206,13 +208,18 @@ public sealed class WebSocketTransport : IConnectionTransport
             _inboundEnded.TrySetResult();
         }
         // The client closed or the connection dropped: tell the actor after its last frame is
-        // handled (its ack), unless it is closing anyway.
+        // handled (its ack). When the actor closed the socket itself it is stopping already; but
+        // an abort from outside (the request aborted: typically the peer vanished, and Kestrel
+        // noticed before this loop did) is news to it, and it must hear it or stay a member.
         try
         {
             await _acks.WaitAsync(_closing.Token).ConfigureAwait(false);
-            connection.Tell(InboundStream.Completed.Instance, acks);
         }
-        catch (OperationCanceledException) { }
+        catch (OperationCanceledException)
+        {
+            if (!_abortedFromOutside) return;
+        }
+        connection.Tell(InboundStream.Completed.Instance, acks);
     }
 
     /// <summary>The actor's side of the ack protocol: every message it sends here is an ack.</summary>
