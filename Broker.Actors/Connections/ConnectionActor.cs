@@ -158,6 +158,8 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
             Send(deliver.Frame);
             if (!_closed) BrokerMetrics.Delivered(deliver.FanOutStamp);
         });
+        // The room hub could not queue a frame on this socket: full means a slow consumer.
+        Receive<OutboundRefused>(_ => { if (!_closed) CutOffSlowConsumer(); });
         Common();
     }
 
@@ -335,8 +337,9 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         }
         if (_rooms.Add(join.Room)) UpdateUserRooms(services);
         ConnectionTelemetry.Joined(Context.System, _info, _user!.UserId, join.Room);
-        services.RoomHub.Tell(new RoomCommands.JoinRoom(
-            join.Room, _info.ConnectionId, _user!.UserId, Self, services.RoomHub, join.Id, join.Since?.Epoch, join.Since?.Offset));
+        // The hub queues the room's frames on this socket itself (see RoomHub); refusals come back as OutboundRefused.
+        services.RoomHub.Tell(new RoomHub.LocalJoin(new RoomCommands.JoinRoom(
+            join.Room, _info.ConnectionId, _user!.UserId, Self, services.RoomHub, join.Id, join.Since?.Epoch, join.Since?.Offset), _transport));
     }
 
     private void UpdateUserRooms(ConnectionServices services) =>
@@ -420,14 +423,17 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     private void Send(byte[] frame)
     {
         if (_closed) return;
-        if (!_transport.TrySend(frame))
-        {
-            _log.Info("Connection {ConnectionId} cut off: outbound queue full", _info.ConnectionId);
-            ConnectionTelemetry.SlowConsumer();
-            _closed = true;
-            _transport.Close(CloseCodes.SlowConsumer, CloseCodes.Reasons.SlowConsumer, discardQueued: true);
-            Context.Stop(Self);
-        }
+        if (!_transport.TrySend(frame)) CutOffSlowConsumer();
+    }
+
+    /// <summary>The outbound queue is full: close 4508 without flushing the backlog.</summary>
+    private void CutOffSlowConsumer()
+    {
+        _log.Info("Connection {ConnectionId} cut off: outbound queue full", _info.ConnectionId);
+        ConnectionTelemetry.SlowConsumer();
+        _closed = true;
+        _transport.Close(CloseCodes.SlowConsumer, CloseCodes.Reasons.SlowConsumer, discardQueued: true);
+        Context.Stop(Self);
     }
 
     private void CloseWith(int code, string reason)

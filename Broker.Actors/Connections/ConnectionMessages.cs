@@ -25,6 +25,13 @@ public static class ConnectionMessages
     /// </summary>
     public sealed record Deliver(byte[] Frame, long FanOutStamp = 0) : Broker.Contracts.Cluster.IClusterMessage;
 
+    /// <summary>
+    /// Room hub → connection: a frame could not be queued on the connection's socket (its outbound
+    /// queue is full, or it is already closing). The actor, owner of the socket's fate, cuts a slow
+    /// consumer off; a closing connection ignores it.
+    /// </summary>
+    public sealed class OutboundRefused { public static readonly OutboundRefused Instance = new(); private OutboundRefused() { } }
+
     /// <summary>Anyone → connection: close with this code and reason. Crosses nodes (the user directory's disconnect).</summary>
     public sealed record CloseConnection(int Code, string Reason) : Broker.Contracts.Cluster.IClusterMessage;
 

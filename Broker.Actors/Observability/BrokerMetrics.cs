@@ -47,7 +47,7 @@ public static class BrokerMetrics
 
     public static readonly Histogram<double> DeliveryLatency = Meter.CreateHistogram(
         "broker_delivery_latency", unit: "s",
-        description: "Node-local fan-out latency of room and route messages: from the node's room hub (or the route broadcaster) taking the broadcast to the frame being queued on the member's socket. Excludes the room-to-node hop and the socket write.",
+        description: "Node-local fan-out latency: room messages, once per broadcast and node, from the node's room hub taking the broadcast to the frame being queued on the last local member's socket; route messages, once per member, from the route broadcaster taking the broadcast to the frame being queued on the member's socket. Excludes the room-to-node hop and the socket write.",
         tags: null,
         advice: new InstrumentAdvice<double>
         {
@@ -129,6 +129,19 @@ public static class BrokerMetrics
     {
         if (route) return -Stopwatch.GetTimestamp();
         return frame.AsSpan().StartsWith("{\"type\":\"message\""u8) ? Stopwatch.GetTimestamp() : 0;
+    }
+
+    /// <summary>
+    /// A frame stamped by <see cref="FanOutStamp"/> was queued on <paramref name="sockets"/> sockets
+    /// of this node: counted per socket, timed once (from the stamp until the last one was queued).
+    /// </summary>
+    public static void Delivered(long stamp, int sockets)
+    {
+        if (stamp == 0 || sockets == 0) return;
+        var route = stamp < 0;
+        var started = route ? -stamp : stamp;
+        Deliveries.Add(sockets, (route ? RouteKind : RoomKind).AsSpan());
+        DeliveryLatency.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, (route ? RouteKind : RoomKind).AsSpan());
     }
 
     /// <summary>A frame stamped by <see cref="FanOutStamp"/> was queued on a socket.</summary>

@@ -13,6 +13,14 @@ namespace Broker.Actors.Rooms;
 /// them; rooms send each broadcast to it once, and it delivers to the node's local members.
 /// A member stays "pending" until the room's join result passes through here, so it never sees
 /// a live message older than its <c>joined</c> offset.
+/// <para>
+/// A member that joined with its socket (<see cref="LocalJoin"/>) gets room frames queued on that
+/// socket directly: a broadcast costs one queue write per member, not an actor message per member
+/// (the largest per-delivery cost found, docs/benchmarks.md). Its connection actor still owns the
+/// socket's fate: when a frame is refused (queue full or closing) the hub stops writing to that
+/// member and tells the actor, which cuts a slow consumer off. The joined/history frames take the
+/// same path as live ones, so a member sees them in order.
+/// </para>
 /// </summary>
 public sealed class RoomHub : ReceiveActor
 {
@@ -23,7 +31,8 @@ public sealed class RoomHub : ReceiveActor
     public RoomHub(IActorRef rooms)
     {
         _rooms = rooms;
-        Receive<JoinRoom>(OnJoin);
+        Receive<LocalJoin>(local => OnJoin(local.Join, local.Outbound));
+        Receive<JoinRoom>(join => OnJoin(join, null));
         Receive<LeaveRoom>(leave =>
         {
             RemoveLocal(leave.RoomId, leave.ConnectionId, Sender);
@@ -37,14 +46,17 @@ public sealed class RoomHub : ReceiveActor
 
     public static Props Props(IActorRef rooms) => Akka.Actor.Props.Create(() => new RoomHub(rooms));
 
-    private void OnJoin(JoinRoom join)
+    /// <summary>Connection → hub: join, and queue this room's frames on <paramref name="Outbound"/> directly.</summary>
+    public sealed record LocalJoin(JoinRoom Join, IConnectionTransport Outbound);
+
+    private void OnJoin(JoinRoom join, IConnectionTransport? outbound)
     {
         if (!_byRoom.TryGetValue(join.RoomId, out var members))
             _byRoom[join.RoomId] = members = new Dictionary<string, LocalMember>(StringComparer.Ordinal);
         // A repeated join of an active member keeps it active: the room does not replay what it
         // broadcast before seeing the repeat, so pausing delivery here would lose those frames.
         if (!members.TryGetValue(join.ConnectionId, out var existing) || !existing.Connection.Equals(join.Connection))
-            members[join.ConnectionId] = new LocalMember(join.Connection, Active: false);
+            members[join.ConnectionId] = new LocalMember(join.Connection, outbound);
         if (!_byConnection.TryGetValue(join.Connection, out var entry))
         {
             _byConnection[join.Connection] = entry = (join.ConnectionId, new HashSet<string>(StringComparer.Ordinal));
@@ -58,21 +70,45 @@ public sealed class RoomHub : ReceiveActor
     {
         if (!_byRoom.TryGetValue(result.RoomId, out var members) || !members.TryGetValue(result.ConnectionId, out var member))
             return; // left or disconnected meanwhile
-        foreach (var frame in result.Frames) member.Connection.Tell(new ConnectionMessages.Deliver(frame));
-        if (result.Accepted) members[result.ConnectionId] = member with { Active = true };
+        foreach (var frame in result.Frames) Deliver(member, frame);
+        if (result.Accepted) member.Active = true;
         else RemoveLocal(result.RoomId, result.ConnectionId, member.Connection);
     }
 
     private void OnBroadcast(RoomBroadcast broadcast)
     {
         if (!_byRoom.TryGetValue(broadcast.RoomId, out var members)) return;
-        // One envelope shared by all local members; the stamp times and counts message deliveries.
-        var deliver = new ConnectionMessages.Deliver(broadcast.Frame, BrokerMetrics.FanOutStamp(broadcast.Frame));
+        // Counted and timed once per broadcast on this node, not per member: metric updates per
+        // delivery were a visible share of fan-out CPU (docs/benchmarks.md).
+        var stamp = BrokerMetrics.FanOutStamp(broadcast.Frame);
+        ConnectionMessages.Deliver? viaActor = null; // only for members without a socket here (tests, probes)
+        var delivered = 0;
         foreach (var (connectionId, member) in members)
         {
             if (!member.Active || connectionId == broadcast.ExcludeConnectionId) continue;
-            member.Connection.Tell(deliver);
+            if (member.Outbound is null)
+            {
+                member.Connection.Tell(viaActor ??= new ConnectionMessages.Deliver(broadcast.Frame, stamp));
+                continue;
+            }
+            if (Deliver(member, broadcast.Frame)) delivered++;
         }
+        BrokerMetrics.Delivered(stamp, delivered);
+    }
+
+    /// <summary>Queues one frame for a member; false when its socket refused it (the actor is told once).</summary>
+    private static bool Deliver(LocalMember member, byte[] frame)
+    {
+        if (member.Outbound is not { } outbound)
+        {
+            member.Connection.Tell(new ConnectionMessages.Deliver(frame));
+            return false;
+        }
+        if (member.Refused) return false;
+        if (outbound.TrySend(frame)) return true;
+        member.Refused = true;
+        member.Connection.Tell(ConnectionMessages.OutboundRefused.Instance);
+        return false;
     }
 
     private void OnConnectionGone(IActorRef connection)
@@ -99,5 +135,18 @@ public sealed class RoomHub : ReceiveActor
         if (_byConnection.TryGetValue(connection, out var entry)) entry.Rooms.Remove(roomId);
     }
 
-    private sealed record LocalMember(IActorRef Connection, bool Active);
+    /// <summary>A local member of one room. Mutable: the broadcast loop flags it without copying.</summary>
+    private sealed class LocalMember(IActorRef connection, IConnectionTransport? outbound)
+    {
+        public IActorRef Connection { get; } = connection;
+
+        /// <summary>The member's socket, written directly; null when it joined without one (its actor delivers).</summary>
+        public IConnectionTransport? Outbound { get; } = outbound;
+
+        /// <summary>False until the room's join result has passed through the hub.</summary>
+        public bool Active { get; set; }
+
+        /// <summary>Its socket refused a frame: nothing more is written to it (the actor is closing it).</summary>
+        public bool Refused { get; set; }
+    }
 }

@@ -323,10 +323,11 @@ public sealed class ConnectionSupervisorSpecs : Akka.TestKit.Xunit2.TestKit
         // The handshake of this one finished while shutdown was already closing everything.
         await _supervisor.Ask<AllClosed>(new CloseAll(CloseCodes.GoingAway, CloseCodes.Reasons.ShuttingDown), Timeout);
 
-        var late = await AcceptAsync(Chat);
+        var late = new ProbeTransport(CreateTestProbe("outbound-late"), CreateTestProbe("stream-late"));
+        await _supervisor.Ask<IActorRef>(new Accept(new ConnectionInfo("late", Chat, "127.0.0.1", null), late), Timeout);
 
         Assert.Equal(new ProbeTransport.Closed(CloseCodes.GoingAway, CloseCodes.Reasons.ShuttingDown, false),
-            await late.Transport.ExpectClosedAsync(Timeout));
+            await late.ExpectClosedAsync(Timeout));
     }
 
     // ---- failures ----

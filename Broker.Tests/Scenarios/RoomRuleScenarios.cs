@@ -61,7 +61,8 @@ public sealed class RoomRuleScenarios : Akka.TestKit.Xunit2.TestKit
     {
         var (transport, hub) = await ConnectAsync("boss");
         await transport.SendTextAsync("""{"type":"join","id":"j1","data":{"room":"vip"}}""", Timeout);
-        var join = await hub.ExpectMsgAsync<RoomCommands.JoinRoom>(Timeout);
+        // The connection hands the node's hub its socket with the join (the hub queues room frames on it).
+        var join = (await hub.ExpectMsgAsync<RoomHub.LocalJoin>(Timeout)).Join;
         Assert.Equal(("vip", "boss"), (join.RoomId, join.UserId));
     }
 
@@ -70,7 +71,7 @@ public sealed class RoomRuleScenarios : Akka.TestKit.Xunit2.TestKit
     {
         var (transport, hub) = await ConnectAsync("alice");
         await transport.SendTextAsync("""{"type":"join","data":{"room":"announcements"}}""", Timeout);
-        await hub.ExpectMsgAsync<RoomCommands.JoinRoom>(Timeout);
+        await hub.ExpectMsgAsync<RoomHub.LocalJoin>(Timeout);
         await transport.SendTextAsync("""{"type":"publish","id":"p1","data":{"room":"announcements","payload":1}}""", Timeout);
         var error = await transport.ExpectFrameAsync(FrameTypes.Error, Timeout);
         Assert.Equal("forbidden", error.GetProperty("data").GetProperty("code").GetString());
