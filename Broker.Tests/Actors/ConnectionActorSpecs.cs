@@ -434,6 +434,16 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public async Task A_frame_the_room_hub_could_not_queue_closes_4508_slow_consumer_and_stops()
+    {
+        var c = await ConnectAsAliceAsync();
+
+        c.Actor.Tell(OutboundRefused.Instance); // the hub writes room frames to the socket itself
+
+        await ExpectClosedAndStoppedAsync(c, CloseCodes.SlowConsumer, CloseCodes.Reasons.SlowConsumer, discardQueued: true);
+    }
+
+    [Fact]
     public async Task Delivery_after_the_transport_drained_is_sent()
     {
         var c = await ConnectAsAliceAsync(capacity: 1);

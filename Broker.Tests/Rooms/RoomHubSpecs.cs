@@ -3,6 +3,7 @@ using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using Broker.Actors.Connections;
 using Broker.Actors.Rooms;
+using Broker.Tests.Actors;
 using Xunit;
 using static Broker.Contracts.Cluster.RoomCommands;
 using static Broker.Contracts.Cluster.RoomEvents;
@@ -210,5 +211,54 @@ public sealed class RoomHubSpecs : TestKit
 
         Assert.Equal("live-1", Text(alice.ReceiveOne(TimeSpan.FromSeconds(3))));
         Assert.Equal("joined-again", Text(alice.ReceiveOne(TimeSpan.FromSeconds(3))));
+    }
+
+    // ---- members that joined with their socket ----
+
+    private (TestProbe Connection, ProbeTransport Socket) JoinWithSocket(string connectionId, int capacity = int.MaxValue)
+    {
+        var connection = CreateTestProbe();
+        var socket = new ProbeTransport(CreateTestProbe(), CreateTestProbe(), capacity);
+        _hub.Tell(new RoomHub.LocalJoin(
+            new JoinRoom(RoomId, connectionId, "user-" + connectionId, connection.Ref, _hub, "j-" + connectionId, null, null), socket), connection.Ref);
+        _region.ExpectMsg<JoinRoom>();
+        return (connection, socket);
+    }
+
+    private static string Text(ProbeTransport socket) =>
+        socket.Outbound.ExpectMsg<ProbeTransport.SentFrame>(TimeSpan.FromSeconds(3)).Text;
+
+    [Fact]
+    public void A_member_that_joined_with_its_socket_gets_joined_history_and_live_frames_on_it_in_order_without_its_actor()
+    {
+        var (alice, socket) = JoinWithSocket("c1");
+
+        _hub.Tell(new RoomBroadcast(RoomId, Bytes("older-than-joined"), null));
+        _hub.Tell(new JoinResult(RoomId, "c1", true, [Bytes("missed-1"), Bytes("joined")]));
+        _hub.Tell(new RoomBroadcast(RoomId, Bytes("live-2"), null));
+
+        Assert.Equal("missed-1", Text(socket));
+        Assert.Equal("joined", Text(socket));
+        Assert.Equal("live-2", Text(socket));
+        alice.ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // the actor is not a hop on the way
+    }
+
+    [Fact]
+    public void A_socket_that_refuses_a_frame_gets_no_more_and_its_actor_is_told_once()
+    {
+        var (slow, slowSocket) = JoinWithSocket("c1", capacity: 1);
+        var (_, fastSocket) = JoinWithSocket("c2");
+        _hub.Tell(new JoinResult(RoomId, "c1", true, []));
+        _hub.Tell(new JoinResult(RoomId, "c2", true, []));
+
+        for (var i = 1; i <= 3; i++) _hub.Tell(new RoomBroadcast(RoomId, Bytes($"live-{i}"), null));
+
+        Assert.Equal("live-1", Text(slowSocket));
+        slow.ExpectMsg<ConnectionMessages.OutboundRefused>(); // live-2 did not fit
+        slowSocket.Drain(); // even with room again, the hub no longer writes: the actor is cutting it off
+        _hub.Tell(new RoomBroadcast(RoomId, Bytes("live-4"), null));
+        for (var i = 1; i <= 4; i++) Assert.Equal($"live-{i}", Text(fastSocket));
+        slow.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        slowSocket.Outbound.ExpectNoMsg(TimeSpan.Zero);
     }
 }
