@@ -16,27 +16,40 @@ namespace Broker.Actors.Connections;
 /// frame; once authenticated the auth handler is gone and only refreshes remain. Socket I/O is the
 /// transport's; this actor only validates frames and moves messages. Heartbeat ticks and the auth
 /// deadline come from the parent <see cref="ConnectionSupervisor"/>.
+/// <para>
+/// An <see cref="UntypedActor"/> with a phase field rather than a <c>ReceiveActor</c>: there is one
+/// of these per socket, and the per-instance handler tables of <c>Receive&lt;T&gt;</c> (a delegate
+/// per handler per state, match builders, argument captures) were about 2 KB of every idle
+/// connection (docs/benchmarks.md). The switch below is the whole dispatch table.
+/// </para>
 /// </summary>
-public sealed class ConnectionActor : ReceiveActor, IWithTimers
+public sealed class ConnectionActor : UntypedActor
 {
-    private const string ExpiryTimer = "token-expiry";
-
     private readonly ConnectionInfo _info;
     private readonly IConnectionTransport _transport;
     private readonly ConnectionSettings _settings;
     private readonly ITokenValidator _tokens;
     private readonly ConnectionServices? _services;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly HashSet<string> _rooms = new(StringComparer.Ordinal);
     private readonly RouteHandlers? _handlers;
+    private ILoggingAdapter? _log; // made on first use: most connections never log
     private CancellationTokenSource? _handlerCall; // set while a custom handler holds the stream ack
+    private ICancelable? _expiry; // the token-expiry timer, when the token has an expiry
 
     private IActorRef _stream = ActorRefs.Nobody;
     private AuthenticatedUser? _user;
+    private Phase _phase = Phase.Unauthenticated;
     private bool _awaitingLife; // a ping went out and no frame has come in since
     private bool _closed;
 
-    public ITimerScheduler Timers { get; set; } = null!;
+    private enum Phase
+    {
+        /// <summary>Only an <c>auth</c> frame is accepted.</summary>
+        Unauthenticated,
+        /// <summary>The auth frame's token is being checked; the stream's ack is held meanwhile.</summary>
+        AwaitingToken,
+        Authenticated,
+    }
 
     public ConnectionActor(ConnectionInfo info, IConnectionTransport transport, ConnectionSettings settings, ITokenValidator tokens,
         ConnectionServices? services = null)
@@ -47,12 +60,13 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         _tokens = tokens;
         _services = services;
         _handlers = services?.Handlers?.ForRoute(info.Route.Name);
-        Unauthenticated();
     }
 
     public static Props Props(ConnectionInfo info, IConnectionTransport transport, ConnectionSettings settings, ITokenValidator tokens,
         ConnectionServices? services = null) =>
         Akka.Actor.Props.Create(() => new ConnectionActor(info, transport, settings, tokens, services));
+
+    private ILoggingAdapter Log => _log ??= Context.GetLogger();
 
     protected override void PreStart()
     {
@@ -66,128 +80,190 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         // Reached on every stop, including a crash the supervisor turned into Stop: never leave a socket open.
         if (!_closed) _transport.Close(CloseCodes.Internal, CloseCodes.Reasons.Internal);
         _handlerCall?.Cancel(); // nobody is left to answer
+        _expiry?.Cancel();
         // Rooms learn of the disconnect from the hub, which watches this actor.
         if (_user is not null) _services?.Users.Tell(new UserCommands.UnregisterConnection(_user.UserId, _info.ConnectionId));
     }
 
-    // ---- states ----
-
-    private void Unauthenticated()
+    protected override void OnReceive(object message)
     {
-        Receive<InboundFrame>(frame =>
+        var handled = _phase switch
         {
-            _awaitingLife = false;
-            if (HandleTransportVerdict(frame)) return;
-            var parsed = frame.Kind == InboundKind.Text ? FrameParser.Parse(frame.Utf8) : default;
-            if (parsed.Command is AuthCommand auth)
-            {
-                // Hold the ack: the stream delivers nothing more until the token is checked.
-                _tokens.ValidateAsync(auth.Token).PipeTo(Self,
-                    success: v => new TokenChecked(v, auth.Id),
-                    failure: _ => new TokenChecked(TokenValidation.Invalid("validator failed"), auth.Id));
-                BecomeStacked(AwaitingToken);
-                return;
-            }
-            var id = parsed.Command?.Id ?? parsed.Error?.Id;
-            ConnectionTelemetry.AuthFailed(Context.System, _info, AuthFailureReasons.NoAuthFrame, "first frame was not auth");
-            Reject(id, "the first frame must be {\"type\":\"auth\",\"data\":{\"token\":\"…\"}}");
-        });
-        Receive<AuthDeadlineReached>(_ => CloseWith(CloseCodes.Unauthorized, CloseCodes.Reasons.AuthTimeout));
-        Common();
+            Phase.Unauthenticated => OnUnauthenticated(message),
+            Phase.AwaitingToken => OnAwaitingToken(message),
+            _ => OnAuthenticated(message),
+        };
+        if (!handled && !OnAnyPhase(message)) Unhandled(message);
     }
 
-    private void AwaitingToken()
+    // ---- phases ----
+
+    private bool OnUnauthenticated(object message)
     {
-        Receive<TokenChecked>(checkedToken =>
+        switch (message)
         {
-            UnbecomeStacked();
-            // Clock skew lets a just-expired token validate; a connection must not outlive it even briefly.
-            if (checkedToken.Result.User is { } user && !IsExpired(user))
-            {
-                BecomeAuthenticated(user);
-                AckStream();
-            }
-            else
-            {
-                var failure = checkedToken.Result.Failure ?? "token expired";
-                _log.Info("Connection {ConnectionId} rejected: {Reason}", _info.ConnectionId, failure);
-                ConnectionTelemetry.AuthFailed(Context.System, _info, AuthFailureReasons.FromValidator(failure), failure);
-                Reject(checkedToken.Id, "invalid token");
-            }
-        });
-        Receive<AuthDeadlineReached>(_ => CloseWith(CloseCodes.Unauthorized, CloseCodes.Reasons.AuthTimeout));
-        Common();
+            case InboundFrame frame:
+                _awaitingLife = false;
+                if (HandleTransportVerdict(frame)) return true;
+                var parsed = frame.Kind == InboundKind.Text ? FrameParser.Parse(frame.Utf8) : default;
+                if (parsed.Command is AuthCommand auth)
+                {
+                    // Hold the ack: the stream delivers nothing more until the token is checked.
+                    _tokens.ValidateAsync(auth.Token).PipeTo(Self,
+                        success: v => new TokenChecked(v, auth.Id),
+                        failure: _ => new TokenChecked(TokenValidation.Invalid("validator failed"), auth.Id));
+                    _phase = Phase.AwaitingToken;
+                    return true;
+                }
+                var id = parsed.Command?.Id ?? parsed.Error?.Id;
+                ConnectionTelemetry.AuthFailed(Context.System, _info, AuthFailureReasons.NoAuthFrame, "first frame was not auth");
+                Reject(id, "the first frame must be {\"type\":\"auth\",\"data\":{\"token\":\"…\"}}");
+                return true;
+            case AuthDeadlineReached:
+                CloseWith(CloseCodes.Unauthorized, CloseCodes.Reasons.AuthTimeout);
+                return true;
+            default:
+                return false;
+        }
     }
 
-    private void Authenticated()
+    private bool OnAwaitingToken(object message)
     {
-        Receive<InboundFrame>(frame =>
+        switch (message)
         {
-            _awaitingLife = false;
-            if (HandleTransportVerdict(frame)) return;
-            if (frame.Kind == InboundKind.RateLimited)
-            {
-                var limited = FrameParser.Parse(frame.Utf8);
-                BrokerMetrics.RateLimitHit(closed: false);
-                Send(ServerFrames.Error(limited.Command?.Id ?? limited.Error?.Id, ErrorCodes.RateLimited, "rate limit exceeded; slow down"));
-                AckStream();
-                return;
-            }
-            // Custom types are looked up only after every built-in one, and only when the route has any.
-            var parsed = FrameParser.Parse(frame.Utf8, _handlers?.Types);
-            if (parsed.Error is { } error)
-            {
-                Send(ServerFrames.Error(error));
-                AckStream();
-                return;
-            }
-            if (Handle(parsed.Command!)) AckStream();
-        });
-        Receive<TokenChecked>(OnRefreshChecked);
-        Receive<RouteBroadcastAccepted>(accepted => Send(ServerFrames.PublishAck(accepted.Id, accepted.Offset)));
-        Receive<RoomEvents.PublishAccepted>(accepted => Send(ServerFrames.PublishAck(accepted.RequestId, accepted.Offset)));
-        Receive<RoomEvents.PublishRejected>(rejected => Send(ServerFrames.Error(rejected.RequestId, rejected.Code, rejected.Message)));
-        Receive<RoomRuleDecision>(OnRoomRuleDecision);
-        Receive<HandlerOutcome>(OnHandlerOutcome);
-        Receive<UserEvents.DirectDelivered>(delivered => Send(ServerFrames.SendAck(delivered.RequestId, delivered.Delivered)));
-        Receive<TokenExpired>(_ => CloseWith(CloseCodes.Unauthorized, CloseCodes.Reasons.TokenExpired));
-        Receive<AuthDeadlineReached>(_ => { /* authenticated in time */ });
-        // Only here: an unauthenticated socket must see nothing (welcome comes first, PROTOCOL §3).
-        Receive<Deliver>(deliver =>
-        {
-            Send(deliver.Frame);
-            if (!_closed) BrokerMetrics.Delivered(deliver.FanOutStamp);
-        });
-        // The room hub could not queue a frame on this socket: full means a slow consumer.
-        Receive<OutboundRefused>(_ => { if (!_closed) CutOffSlowConsumer(); });
-        Common();
+            case TokenChecked checkedToken:
+                _phase = Phase.Unauthenticated;
+                // Clock skew lets a just-expired token validate; a connection must not outlive it even briefly.
+                if (checkedToken.Result.User is { } user && !IsExpired(user))
+                {
+                    BecomeAuthenticated(user);
+                    AckStream();
+                }
+                else
+                {
+                    var failure = checkedToken.Result.Failure ?? "token expired";
+                    Log.Info("Connection {ConnectionId} rejected: {Reason}", _info.ConnectionId, failure);
+                    ConnectionTelemetry.AuthFailed(Context.System, _info, AuthFailureReasons.FromValidator(failure), failure);
+                    Reject(checkedToken.Id, "invalid token");
+                }
+                return true;
+            case AuthDeadlineReached:
+                CloseWith(CloseCodes.Unauthorized, CloseCodes.Reasons.AuthTimeout);
+                return true;
+            default:
+                return false;
+        }
     }
 
-    /// <summary>Handlers every state shares.</summary>
-    private void Common()
+    private bool OnAuthenticated(object message)
     {
-        Receive<InboundStream.Started>(_ =>
+        switch (message)
         {
-            _stream = Sender;
+            case InboundFrame frame:
+                OnFrame(frame);
+                return true;
+            // Only here: an unauthenticated socket must see nothing (welcome comes first, PROTOCOL §3).
+            case Deliver deliver:
+                Send(deliver.Frame);
+                if (!_closed) BrokerMetrics.Delivered(deliver.FanOutStamp);
+                return true;
+            // The room hub could not queue a frame on this socket: full means a slow consumer.
+            case OutboundRefused:
+                if (!_closed) CutOffSlowConsumer();
+                return true;
+            case TokenChecked refreshed:
+                OnRefreshChecked(refreshed);
+                return true;
+            case RouteBroadcastAccepted accepted:
+                Send(ServerFrames.PublishAck(accepted.Id, accepted.Offset));
+                return true;
+            case RoomEvents.PublishAccepted accepted:
+                Send(ServerFrames.PublishAck(accepted.RequestId, accepted.Offset));
+                return true;
+            case RoomEvents.PublishRejected rejected:
+                Send(ServerFrames.Error(rejected.RequestId, rejected.Code, rejected.Message));
+                return true;
+            case RoomRuleDecision decision:
+                OnRoomRuleDecision(decision);
+                return true;
+            case HandlerOutcome outcome:
+                OnHandlerOutcome(outcome);
+                return true;
+            case UserEvents.DirectDelivered delivered:
+                Send(ServerFrames.SendAck(delivered.RequestId, delivered.Delivered));
+                return true;
+            case TokenExpired:
+                // A timer cancelled by a refresh may still have fired (or one may fire a tick early):
+                // only a token that is really over ends the connection; otherwise wait for the current one.
+                if (IsExpired(_user!)) CloseWith(CloseCodes.Unauthorized, CloseCodes.Reasons.TokenExpired);
+                else ScheduleExpiry(_user!);
+                return true;
+            case AuthDeadlineReached:
+                return true; // authenticated in time
+            default:
+                return false;
+        }
+    }
+
+    private void OnFrame(InboundFrame frame)
+    {
+        _awaitingLife = false;
+        if (HandleTransportVerdict(frame)) return;
+        if (frame.Kind == InboundKind.RateLimited)
+        {
+            var limited = FrameParser.Parse(frame.Utf8);
+            BrokerMetrics.RateLimitHit(closed: false);
+            Send(ServerFrames.Error(limited.Command?.Id ?? limited.Error?.Id, ErrorCodes.RateLimited, "rate limit exceeded; slow down"));
             AckStream();
-        });
-        Receive<InboundStream.Completed>(_ => StopQuietly());
-        Receive<InboundStream.Failed>(_ => StopQuietly());
-        Receive<HeartbeatTick>(_ =>
+            return;
+        }
+        // Custom types are looked up only after every built-in one, and only when the route has any.
+        var parsed = FrameParser.Parse(frame.Utf8, _handlers?.Types);
+        if (parsed.Error is { } error)
         {
-            // Before auth the deadline governs (PROTOCOL §2), and nothing may precede welcome (§3).
-            if (_user is null) return;
-            // While a handler holds the stream, the client's frames wait unread: its silence proves nothing.
-            if (_awaitingLife && _handlerCall is null)
-            {
-                ConnectionTelemetry.HeartbeatTerminated();
-                CloseWith(CloseCodes.Policy, CloseCodes.Reasons.HeartbeatTimeout);
-                return;
-            }
-            _awaitingLife = true;
-            Send(ServerFrames.Ping);
-        });
-        Receive<CloseConnection>(close => CloseWith(close.Code, close.Reason));
+            Send(ServerFrames.Error(error));
+            AckStream();
+            return;
+        }
+        if (Handle(parsed.Command!)) AckStream();
+    }
+
+    /// <summary>Messages every phase handles the same way.</summary>
+    private bool OnAnyPhase(object message)
+    {
+        switch (message)
+        {
+            case InboundStream.Started:
+                _stream = Sender;
+                AckStream();
+                return true;
+            case InboundStream.Completed or InboundStream.Failed:
+                StopQuietly();
+                return true;
+            case HeartbeatTick:
+                OnHeartbeatTick();
+                return true;
+            case CloseConnection close:
+                CloseWith(close.Code, close.Reason);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private void OnHeartbeatTick()
+    {
+        // Before auth the deadline governs (PROTOCOL §2), and nothing may precede welcome (§3).
+        if (_user is null) return;
+        // While a handler holds the stream, the client's frames wait unread: its silence proves nothing.
+        if (_awaitingLife && _handlerCall is null)
+        {
+            ConnectionTelemetry.HeartbeatTerminated();
+            CloseWith(CloseCodes.Policy, CloseCodes.Reasons.HeartbeatTimeout);
+            return;
+        }
+        _awaitingLife = true;
+        Send(ServerFrames.Ping);
     }
 
     // ---- authenticated commands ----
@@ -293,7 +369,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         if (outcome.Failure is { } failure)
         {
             // The exception stays in the server log; the client learns only that its request failed.
-            _log.Error(failure, "Handler for '{Type}' failed on connection {ConnectionId}", outcome.Context.Type, _info.ConnectionId);
+            Log.Error(failure, "Handler for '{Type}' failed on connection {ConnectionId}", outcome.Context.Type, _info.ConnectionId);
             Send(ServerFrames.Error(outcome.Context.RequestId, ErrorCodes.Internal, $"the server could not handle '{outcome.Context.Type}'"));
         }
         else if (outcome.Reply is { } reply)
@@ -356,7 +432,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
             return;
         }
         var why = result.Result.User is null ? result.Result.Failure : "different subject";
-        _log.Info("Connection {ConnectionId} refresh rejected: {Reason}", _info.ConnectionId, why);
+        Log.Info("Connection {ConnectionId} refresh rejected: {Reason}", _info.ConnectionId, why);
         ConnectionTelemetry.AuthFailed(Context.System, _info, AuthFailureReasons.RefreshRejected, why);
         Reject(result.Id, result.Result.User is null ? "invalid token" : "a refresh must be for the same user");
     }
@@ -364,7 +440,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     private void BecomeAuthenticated(AuthenticatedUser user)
     {
         _user = user;
-        Become(Authenticated);
+        _phase = Phase.Authenticated;
         Context.Parent.Tell(new ConnectionMessages.Authenticated(user.UserId));
         ConnectionTelemetry.Authenticated(Context.System, _info, user.UserId);
         _services?.Users.Tell(new UserCommands.RegisterConnection(user.UserId, _info.ConnectionId, Self));
@@ -381,10 +457,15 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
 
     private void ScheduleExpiry(AuthenticatedUser user)
     {
+        // A plain scheduled tell rather than IWithTimers: the timer scheduler's per-actor tables
+        // were a visible share of an idle connection. A refresh cancels and reschedules; a tell
+        // that was already on its way is ignored (TokenExpired checks the current token).
+        _expiry?.Cancel();
+        _expiry = null;
         if (user.ExpiresAt is not { } expiresAt) return;
         var delay = expiresAt - Context.System.Scheduler.Now;
         if (delay <= TimeSpan.Zero) Self.Tell(TokenExpired.Instance);
-        else Timers.StartSingleTimer(ExpiryTimer, TokenExpired.Instance, delay);
+        else _expiry = Context.System.Scheduler.ScheduleTellOnceCancelable(delay, Self, TokenExpired.Instance, ActorRefs.NoSender);
     }
 
     // ---- helpers ----
@@ -429,7 +510,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     /// <summary>The outbound queue is full: close 4508 without flushing the backlog.</summary>
     private void CutOffSlowConsumer()
     {
-        _log.Info("Connection {ConnectionId} cut off: outbound queue full", _info.ConnectionId);
+        Log.Info("Connection {ConnectionId} cut off: outbound queue full", _info.ConnectionId);
         ConnectionTelemetry.SlowConsumer();
         _closed = true;
         _transport.Close(CloseCodes.SlowConsumer, CloseCodes.Reasons.SlowConsumer, discardQueued: true);
