@@ -292,10 +292,13 @@ public sealed class WebSocketTransport : IConnectionTransport
     {
         try
         {
-            // The outbound stream ends when Close completes the queue; an abort (request aborted,
-            // actor system gone) ends the wait too, so Completion can never hang on a dead stream.
+            // The write loop ends when Close or Abort completes the queue, and the abort (which
+            // only ever follows one of them) cancels a send stuck on a peer that stopped reading,
+            // so this cannot hang. No abort-watching task is made before the close: an idle
+            // connection should hold nothing it does not need (docs/benchmarks.md).
+            try { await outboundDone.ConfigureAwait(false); }
+            catch (Exception) { /* a write failure we did not expect: close as for any other */ }
             var aborted = Task.Delay(Timeout.Infinite, _abort.Token);
-            await Task.WhenAny(outboundDone, aborted).ConfigureAwait(false);
 
             if (!_abort.IsCancellationRequested && _socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {

@@ -35,12 +35,16 @@ public sealed class BrokerNode
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Broker.Actors.Connections.WebSocketTransport> _openSockets = new();
 
-    /// <summary>Tracks a socket until it is fully closed, so shutdown can wait for close handshakes.</summary>
-    internal void Track(string connectionId, Broker.Actors.Connections.WebSocketTransport transport)
-    {
+    /// <summary>
+    /// Tracks a socket until it is fully closed, so shutdown can wait for close handshakes. The
+    /// caller awaits the socket's completion anyway and calls <see cref="Untrack"/> then (no
+    /// continuation is kept per socket).
+    /// </summary>
+    internal void Track(string connectionId, Broker.Actors.Connections.WebSocketTransport transport) =>
         _openSockets[connectionId] = transport;
-        transport.Completion.ContinueWith(done => _openSockets.TryRemove(connectionId, out var _), TaskScheduler.Default);
-    }
+
+    /// <summary>The socket is fully closed.</summary>
+    internal void Untrack(string connectionId) => _openSockets.TryRemove(connectionId, out _);
 
     /// <summary>Completes when every socket open now has finished its close handshake (or been aborted).</summary>
     internal Task AllSocketsClosed() => Task.WhenAll(_openSockets.Values.Select(t => t.Completion));

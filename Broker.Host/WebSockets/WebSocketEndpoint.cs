@@ -90,20 +90,27 @@ public static class WebSocketEndpoint
             user);
 
         node.Track(info.ConnectionId, transport);
-        var started = WebSocketAccess.Connected(node, info);
         try
         {
-            await node.Connections.Ask<IActorRef>(new ConnectionMessages.Accept(info, transport), TimeSpan.FromSeconds(5));
-        }
-        catch (Exception e)
-        {
-            loggers.CreateLogger(typeof(WebSocketEndpoint)).LogError(e, "Could not start connection {ConnectionId}", info.ConnectionId);
-            transport.Close(Contracts.Protocol.CloseCodes.Internal, Contracts.Protocol.CloseCodes.Reasons.Internal);
-        }
+            var started = WebSocketAccess.Connected(node, info);
+            try
+            {
+                await node.Connections.Ask<IActorRef>(new ConnectionMessages.Accept(info, transport), TimeSpan.FromSeconds(5));
+            }
+            catch (Exception e)
+            {
+                loggers.CreateLogger(typeof(WebSocketEndpoint)).LogError(e, "Could not start connection {ConnectionId}", info.ConnectionId);
+                transport.Close(Contracts.Protocol.CloseCodes.Internal, Contracts.Protocol.CloseCodes.Reasons.Internal);
+            }
 
-        await using (context.RequestAborted.Register(transport.Abort))
-            await transport.Completion;
-        WebSocketAccess.Closed(node, info, transport, socket, started, loggers);
+            await using (context.RequestAborted.Register(transport.Abort))
+                await transport.Completion;
+            WebSocketAccess.Closed(node, info, transport, socket, started, loggers);
+        }
+        finally
+        {
+            node.Untrack(info.ConnectionId);
+        }
     }
 
     private static string ClientIp(HttpContext context) =>
