@@ -83,7 +83,9 @@ public sealed class WebSocketTransport : IConnectionTransport
         // The socket is read by a loop of its own: when the actor stops, the socket must still be
         // read until the peer's close frame arrives, or the close handshake is cut short and the
         // client never sees our close code.
-        _ = Task.Run(() => ReadLoopAsync(connection, acks));
+        // Queued directly rather than Task.Run: the latter keeps an unwrap promise per socket alive.
+        ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Transport.ReadLoopAsync(state.Connection, state.Acks),
+            (Transport: this, Connection: connection, Acks: (IActorRef)acks), preferLocal: false);
         _ = FinishAsync(WriteLoopAsync());
     }
 

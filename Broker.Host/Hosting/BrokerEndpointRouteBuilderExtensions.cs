@@ -19,7 +19,14 @@ public static class BrokerEndpointRouteBuilderExtensions
     {
         app.UseWebSockets();
 
-        app.Map("/ws/{route}", WebSocketEndpoint.HandleAsync);
+        // The socket endpoint's services are singletons, resolved once here: bound per request they
+        // would open a DI scope that lives as long as the socket (memory per idle connection).
+        var brokerOptions = app.Services.GetRequiredService<IOptions<BrokerOptions>>();
+        var node = app.Services.GetRequiredService<BrokerNode>();
+        var tickets = app.Services.GetRequiredService<ITicketStore>();
+        var loggers = app.Services.GetRequiredService<ILoggerFactory>();
+        app.Map("/ws/{route}", (HttpContext context, string route) =>
+            WebSocketEndpoint.HandleAsync(context, route, brokerOptions, node, tickets, loggers));
         app.MapPost("/auth/ticket", IssueTicketAsync);
         app.MapBackendApi();
         // With the host app's JwtBearer in charge, the broker's dev tokens would be refused: the app issues tokens.
@@ -33,7 +40,6 @@ public static class BrokerEndpointRouteBuilderExtensions
 
         // Before Kestrel stops waiting on WebSocket requests: close them with 1001 (also a
         // CoordinatedShutdown task, whichever shutdown path comes first).
-        var node = app.Services.GetRequiredService<BrokerNode>();
         app.Lifetime.ApplicationStopping.Register(() => node.CloseAllSocketsAsync(TimeSpan.FromSeconds(10)).Wait());
         return app;
     }
