@@ -18,11 +18,14 @@ namespace Broker.Actors.Connections;
 public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
 {
     private const string HeartbeatTimer = "heartbeat";
+    private const string ConnectionMailbox = "broker.connection-mailbox";
 
     private readonly ConnectionSettings _settings;
     private readonly ITokenValidator _tokens;
     private readonly ConnectionServices? _services;
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    // Configured by the host (hocon/broker.hocon); a bare ActorSystem, as in specs, keeps Akka's default mailbox.
+    private readonly bool _hasConnectionMailbox = Context.System.Settings.Config.HasPath(ConnectionMailbox);
     private readonly Dictionary<IActorRef, Entry> _connections = new();
     private readonly Dictionary<string, HashSet<IActorRef>> _byRoute = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, long> _routeOffsets = new(StringComparer.OrdinalIgnoreCase);
@@ -89,9 +92,9 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
 
     private void OnAccept(Accept accept)
     {
-        var child = Context.ActorOf(
-            ConnectionActor.Props(accept.Info, accept.Transport, _settings, _tokens, _services),
-            "c-" + accept.Info.ConnectionId);
+        var props = ConnectionActor.Props(accept.Info, accept.Transport, _settings, _tokens, _services);
+        if (_hasConnectionMailbox) props = props.WithMailbox(ConnectionMailbox);
+        var child = Context.ActorOf(props, "c-" + accept.Info.ConnectionId);
         Context.Watch(child);
         _connections[child] = new Entry(accept.Info, accept.Info.User?.UserId);
         ConnectionTelemetry.Count(accept.Info, _settings.NodeName, authenticated: false, +1);
