@@ -147,7 +147,9 @@ public sealed class WebSocketTransport : IConnectionTransport
                     while (reader.TryRead(out var frame))
                     {
                         if (_discardQueued) continue;
-                        await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, _abort.Token).ConfigureAwait(false);
+                        // No token: registering one per send was a visible share of fan-out CPU, and the
+                        // abort already ends a stuck send (it aborts the socket, see the constructor).
+                        await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
                         frames++;
                         bytes += frame.Length;
                     }

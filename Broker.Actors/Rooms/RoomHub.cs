@@ -25,7 +25,7 @@ namespace Broker.Actors.Rooms;
 public sealed class RoomHub : ReceiveActor
 {
     private readonly IActorRef _rooms;
-    private readonly Dictionary<string, Dictionary<string, LocalMember>> _byRoom = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, LocalRoomMembers> _byRoom = new(StringComparer.Ordinal);
     private readonly Dictionary<IActorRef, (string ConnectionId, HashSet<string> Rooms)> _byConnection = new();
 
     public RoomHub(IActorRef rooms)
@@ -52,11 +52,11 @@ public sealed class RoomHub : ReceiveActor
     private void OnJoin(JoinRoom join, IConnectionTransport? outbound)
     {
         if (!_byRoom.TryGetValue(join.RoomId, out var members))
-            _byRoom[join.RoomId] = members = new Dictionary<string, LocalMember>(StringComparer.Ordinal);
+            _byRoom[join.RoomId] = members = new LocalRoomMembers();
         // A repeated join of an active member keeps it active: the room does not replay what it
         // broadcast before seeing the repeat, so pausing delivery here would lose those frames.
-        if (!members.TryGetValue(join.ConnectionId, out var existing) || !existing.Connection.Equals(join.Connection))
-            members[join.ConnectionId] = new LocalMember(join.Connection, outbound);
+        if (!members.TryGet(join.ConnectionId, out var existing) || !existing.Connection.Equals(join.Connection))
+            members.Add(new LocalMember(join.ConnectionId, join.Connection, outbound));
         if (!_byConnection.TryGetValue(join.Connection, out var entry))
         {
             _byConnection[join.Connection] = entry = (join.ConnectionId, new HashSet<string>(StringComparer.Ordinal));
@@ -68,10 +68,10 @@ public sealed class RoomHub : ReceiveActor
 
     private void OnJoinResult(JoinResult result)
     {
-        if (!_byRoom.TryGetValue(result.RoomId, out var members) || !members.TryGetValue(result.ConnectionId, out var member))
+        if (!_byRoom.TryGetValue(result.RoomId, out var members) || !members.TryGet(result.ConnectionId, out var member))
             return; // left or disconnected meanwhile
         foreach (var frame in result.Frames) Deliver(member, frame);
-        if (result.Accepted) member.Active = true;
+        if (result.Accepted) members.Activate(member);
         else RemoveLocal(result.RoomId, result.ConnectionId, member.Connection);
     }
 
@@ -83,9 +83,10 @@ public sealed class RoomHub : ReceiveActor
         var stamp = BrokerMetrics.FanOutStamp(broadcast.Frame);
         ConnectionMessages.Deliver? viaActor = null; // only for members without a socket here (tests, probes)
         var delivered = 0;
-        foreach (var (connectionId, member) in members)
+        var exclude = broadcast.ExcludeConnectionId;
+        foreach (var member in members.Active)
         {
-            if (!member.Active || connectionId == broadcast.ExcludeConnectionId) continue;
+            if (exclude is not null && member.ConnectionId == exclude) continue;
             if (member.Outbound is null)
             {
                 member.Connection.Tell(viaActor ??= new ConnectionMessages.Deliver(broadcast.Frame, stamp));
@@ -133,20 +134,5 @@ public sealed class RoomHub : ReceiveActor
             if (members.Count == 0) _byRoom.Remove(roomId);
         }
         if (_byConnection.TryGetValue(connection, out var entry)) entry.Rooms.Remove(roomId);
-    }
-
-    /// <summary>A local member of one room. Mutable: the broadcast loop flags it without copying.</summary>
-    private sealed class LocalMember(IActorRef connection, IConnectionTransport? outbound)
-    {
-        public IActorRef Connection { get; } = connection;
-
-        /// <summary>The member's socket, written directly; null when it joined without one (its actor delivers).</summary>
-        public IConnectionTransport? Outbound { get; } = outbound;
-
-        /// <summary>False until the room's join result has passed through the hub.</summary>
-        public bool Active { get; set; }
-
-        /// <summary>Its socket refused a frame: nothing more is written to it (the actor is closing it).</summary>
-        public bool Refused { get; set; }
     }
 }
