@@ -14,6 +14,7 @@ internal sealed class LocalRoomMembers
 {
     private readonly Dictionary<string, LocalMember> _byConnectionId = new(StringComparer.Ordinal);
     private LocalMember[]? _active;
+    private IConnectionTransport[]? _sockets;
 
     public int Count => _byConnectionId.Count;
 
@@ -23,23 +24,57 @@ internal sealed class LocalRoomMembers
     public void Add(LocalMember member)
     {
         _byConnectionId[member.ConnectionId] = member;
-        _active = null;
+        Changed();
     }
 
     public void Remove(string connectionId)
     {
-        if (_byConnectionId.Remove(connectionId)) _active = null;
+        if (_byConnectionId.Remove(connectionId)) Changed();
     }
 
     /// <summary>The room's join result has passed through the hub: from now on it gets broadcasts.</summary>
     public void Activate(LocalMember member)
     {
         member.Active = true;
-        _active = null;
+        Changed();
+    }
+
+    /// <summary>Its socket refused a frame: it gets nothing more (its actor is cutting it off).</summary>
+    public void Refuse(LocalMember member)
+    {
+        member.Refused = true;
+        Changed();
     }
 
     /// <summary>The members that get broadcasts, in no particular order.</summary>
-    public LocalMember[] Active => _active ??= _byConnectionId.Values.Where(m => m.Active).ToArray();
+    public LocalMember[] Active => _active ??= _byConnectionId.Values.Where(m => m.Active && !m.Refused).ToArray();
+
+    /// <summary>
+    /// The sockets of <see cref="Active"/>, index for index, or null when some active member has no
+    /// socket here (it joined through its actor only: tests). The broadcast loop over this array
+    /// touches one object per member fewer than a loop over the members.
+    /// </summary>
+    public IConnectionTransport[]? ActiveSockets
+    {
+        get
+        {
+            if (_sockets is not null) return _sockets;
+            var active = Active;
+            var sockets = new IConnectionTransport[active.Length];
+            for (var i = 0; i < active.Length; i++)
+            {
+                if (active[i].Outbound is not { } outbound) return null;
+                sockets[i] = outbound;
+            }
+            return _sockets = sockets;
+        }
+    }
+
+    private void Changed()
+    {
+        _active = null;
+        _sockets = null;
+    }
 }
 
 /// <summary>A local member of one room. Mutable: the broadcast loop flags it without copying.</summary>

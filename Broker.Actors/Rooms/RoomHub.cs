@@ -70,7 +70,7 @@ public sealed class RoomHub : ReceiveActor
     {
         if (!_byRoom.TryGetValue(result.RoomId, out var members) || !members.TryGet(result.ConnectionId, out var member))
             return; // left or disconnected meanwhile
-        foreach (var frame in result.Frames) Deliver(member, frame);
+        foreach (var frame in result.Frames) Deliver(members, member, frame);
         if (result.Accepted) members.Activate(member);
         else RemoveLocal(result.RoomId, result.ConnectionId, member.Connection);
     }
@@ -81,24 +81,35 @@ public sealed class RoomHub : ReceiveActor
         // Counted and timed once per broadcast on this node, not per member: metric updates per
         // delivery were a visible share of fan-out CPU (docs/benchmarks.md).
         var stamp = BrokerMetrics.FanOutStamp(broadcast.Frame);
-        ConnectionMessages.Deliver? viaActor = null; // only for members without a socket here (tests, probes)
-        var delivered = 0;
+        var frame = broadcast.Frame;
         var exclude = broadcast.ExcludeConnectionId;
-        foreach (var member in members.Active)
+        var active = members.Active;
+        var delivered = 0;
+        if (members.ActiveSockets is { } sockets)
         {
-            if (exclude is not null && member.ConnectionId == exclude) continue;
-            if (member.Outbound is null)
+            // The hot loop: one socket queue write per member (the raw-Kestrel baseline's loop).
+            for (var i = 0; i < sockets.Length; i++)
             {
-                member.Connection.Tell(viaActor ??= new ConnectionMessages.Deliver(broadcast.Frame, stamp));
-                continue;
+                if (exclude is not null && active[i].ConnectionId == exclude) continue;
+                if (sockets[i].TrySend(frame)) delivered++;
+                else Refused(members, active[i]);
             }
-            if (Deliver(member, broadcast.Frame)) delivered++;
+        }
+        else
+        {
+            ConnectionMessages.Deliver? viaActor = null; // members without a socket here (tests, probes)
+            foreach (var member in active)
+            {
+                if (exclude is not null && member.ConnectionId == exclude) continue;
+                if (member.Outbound is null) member.Connection.Tell(viaActor ??= new ConnectionMessages.Deliver(frame, stamp));
+                else if (Deliver(members, member, frame)) delivered++;
+            }
         }
         BrokerMetrics.Delivered(stamp, delivered);
     }
 
     /// <summary>Queues one frame for a member; false when its socket refused it (the actor is told once).</summary>
-    private static bool Deliver(LocalMember member, byte[] frame)
+    private static bool Deliver(LocalRoomMembers members, LocalMember member, byte[] frame)
     {
         if (member.Outbound is not { } outbound)
         {
@@ -107,9 +118,16 @@ public sealed class RoomHub : ReceiveActor
         }
         if (member.Refused) return false;
         if (outbound.TrySend(frame)) return true;
-        member.Refused = true;
-        member.Connection.Tell(ConnectionMessages.OutboundRefused.Instance);
+        Refused(members, member);
         return false;
+    }
+
+    /// <summary>A member's socket refused a frame: nothing more is written to it, and its actor decides.</summary>
+    private static void Refused(LocalRoomMembers members, LocalMember member)
+    {
+        if (member.Refused) return;
+        members.Refuse(member);
+        member.Connection.Tell(ConnectionMessages.OutboundRefused.Instance);
     }
 
     private void OnConnectionGone(IActorRef connection)
