@@ -119,9 +119,6 @@ public sealed class ConnectionActor : UntypedActor
                 ConnectionTelemetry.AuthFailed(Context.System, _info, AuthFailureReasons.NoAuthFrame, "first frame was not auth");
                 Reject(id, "the first frame must be {\"type\":\"auth\",\"data\":{\"token\":\"…\"}}");
                 return true;
-            case AuthDeadlineReached:
-                CloseWith(CloseCodes.Unauthorized, CloseCodes.Reasons.AuthTimeout);
-                return true;
             default:
                 return false;
         }
@@ -146,9 +143,6 @@ public sealed class ConnectionActor : UntypedActor
                     ConnectionTelemetry.AuthFailed(Context.System, _info, AuthFailureReasons.FromValidator(failure), failure);
                     Reject(checkedToken.Id, "invalid token");
                 }
-                return true;
-            case AuthDeadlineReached:
-                CloseWith(CloseCodes.Unauthorized, CloseCodes.Reasons.AuthTimeout);
                 return true;
             default:
                 return false;
@@ -198,8 +192,6 @@ public sealed class ConnectionActor : UntypedActor
                 if (IsExpired(_user!)) CloseWith(CloseCodes.Unauthorized, CloseCodes.Reasons.TokenExpired);
                 else ScheduleExpiry(_user!);
                 return true;
-            case AuthDeadlineReached:
-                return true; // authenticated in time
             default:
                 return false;
         }
@@ -245,6 +237,10 @@ public sealed class ConnectionActor : UntypedActor
                 return true;
             case CloseConnection close:
                 CloseWith(close.Code, close.Reason);
+                return true;
+            case AuthDeadlineReached:
+                // Still unauthenticated (or its token still being checked): PROTOCOL §2's deadline.
+                if (_phase != Phase.Authenticated) CloseWith(CloseCodes.Unauthorized, CloseCodes.Reasons.AuthTimeout);
                 return true;
             default:
                 return false;

@@ -17,12 +17,7 @@ public sealed class ConnectionMailboxSpecs : Akka.TestKit.Xunit2.TestKit
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
 
-    private static readonly ConnectionSettings Settings = new(
-        NodeName: "node-a",
-        HeartbeatInterval: TimeSpan.FromSeconds(25),
-        HeartbeatTimeout: TimeSpan.FromSeconds(10),
-        AuthTimeout: TimeSpan.FromSeconds(10),
-        MaxRoomsPerConnection: 100);
+    private static readonly ConnectionSettings Settings = ProtocolDefaults;
 
     private const string Config = """
         broker.connection-mailbox.mailbox-type = "Broker.Actors.Dispatch.SingleConsumerUnboundedMailbox, Broker.Actors"

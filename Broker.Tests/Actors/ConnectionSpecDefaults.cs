@@ -8,4 +8,12 @@ internal static class ConnectionSpecDefaults
     public static readonly RoutePolicy Chat = new("chat", Anonymous: false, AllowPublish: true);
     public static readonly RoutePolicy Notifications = new("notifications", Anonymous: false, AllowPublish: false);
     public static readonly RoutePolicy Lobby = new("lobby", Anonymous: true, AllowPublish: true);
+
+    /// <summary>The defaults of PROTOCOL §8: the auth deadline (10 s) falls before the first heartbeat (25 s).</summary>
+    public static readonly ConnectionSettings ProtocolDefaults = new(
+        NodeName: "node-a",
+        HeartbeatInterval: TimeSpan.FromSeconds(25),
+        HeartbeatTimeout: TimeSpan.FromSeconds(10),
+        AuthTimeout: TimeSpan.FromSeconds(10),
+        MaxRoomsPerConnection: 100);
 }

@@ -19,13 +19,7 @@ public sealed class ConnectionSupervisorSpecs : Akka.TestKit.Xunit2.TestKit
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(200);
 
-    // The defaults of PROTOCOL §8: the auth deadline (10 s) falls before the first heartbeat (25 s).
-    private static readonly ConnectionSettings Settings = new(
-        NodeName: "node-a",
-        HeartbeatInterval: TimeSpan.FromSeconds(25),
-        HeartbeatTimeout: TimeSpan.FromSeconds(10),
-        AuthTimeout: TimeSpan.FromSeconds(10),
-        MaxRoomsPerConnection: 100);
+    private static readonly ConnectionSettings Settings = ProtocolDefaults;
 
     private readonly FakeTokenValidator _tokens = new();
     private readonly IActorRef _supervisor;
