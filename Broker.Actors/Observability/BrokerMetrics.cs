@@ -145,14 +145,7 @@ public static class BrokerMetrics
     }
 
     /// <summary>A frame stamped by <see cref="FanOutStamp"/> was queued on a socket.</summary>
-    public static void Delivered(long stamp)
-    {
-        if (stamp == 0) return;
-        var route = stamp < 0;
-        var started = route ? -stamp : stamp;
-        Deliveries.Add(1, (route ? RouteKind : RoomKind).AsSpan());
-        DeliveryLatency.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, (route ? RouteKind : RoomKind).AsSpan());
-    }
+    public static void Delivered(long stamp) => Delivered(stamp, sockets: 1);
 
     /// <summary>An inbound frame hit the rate limit; <paramref name="closed"/> when it ended the connection.</summary>
     public static void RateLimitHit(bool closed) => RateLimited.Add(1, (closed ? ClosedAction : RejectedAction).AsSpan());
