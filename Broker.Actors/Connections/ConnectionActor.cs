@@ -169,10 +169,10 @@ public sealed class ConnectionActor : UntypedActor
                 OnRefreshChecked(refreshed);
                 return true;
             case RouteBroadcastAccepted accepted:
-                Send(ServerFrames.PublishAck(accepted.Id, accepted.Offset));
+                Send(ServerFrames.PublishAck(accepted.Id, accepted.Offset, epoch: null));
                 return true;
             case RoomEvents.PublishAccepted accepted:
-                Send(ServerFrames.PublishAck(accepted.RequestId, accepted.Offset));
+                Send(ServerFrames.PublishAck(accepted.RequestId, accepted.Offset, accepted.Epoch));
                 return true;
             case RoomEvents.PublishRejected rejected:
                 Send(ServerFrames.Error(rejected.RequestId, rejected.Code, rejected.Message));

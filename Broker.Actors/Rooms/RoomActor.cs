@@ -82,7 +82,7 @@ public sealed class RoomActor : ReceiveActor
         foreach (var hub in _state.Hubs) hub.Tell(broadcast);
         BrokerMetrics.RoomPublished();
         BrokerMetrics.RemoteHopsSent(RemoteHubs(), presence: false);
-        Sender.Tell(new PublishAccepted(_state.RoomId, publish.RequestId, offset));
+        Sender.Tell(new PublishAccepted(_state.RoomId, publish.RequestId, offset, _state.Epoch));
     }
 
     private void OnHubGone(IActorRef hub)

@@ -120,7 +120,7 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
                     w.WriteEndArray();
                     break;
                 case PublishAccepted m:
-                    w.WriteString("r", m.RoomId); WriteOptional(w, "q", m.RequestId); w.WriteNumber("o", m.Offset);
+                    w.WriteString("r", m.RoomId); WriteOptional(w, "q", m.RequestId); w.WriteNumber("o", m.Offset); w.WriteString("e", m.Epoch);
                     break;
                 case PublishRejected m:
                     w.WriteString("r", m.RoomId); WriteOptional(w, "q", m.RequestId); w.WriteString("k", m.Code); w.WriteString("m", m.Message);
@@ -200,7 +200,7 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
             RoomBroadcastManifest => new RoomBroadcast(S(d, "r"), Raw(d, "fr"), OS(d, "x")),
             JoinResultManifest => new JoinResult(S(d, "r"), S(d, "c"), d.GetProperty("a").GetBoolean(),
                 d.GetProperty("fs").EnumerateArray().Select(RawOf).ToArray()),
-            PublishAcceptedManifest => new PublishAccepted(S(d, "r"), OS(d, "q"), d.GetProperty("o").GetInt64()),
+            PublishAcceptedManifest => new PublishAccepted(S(d, "r"), OS(d, "q"), d.GetProperty("o").GetInt64(), S(d, "e")),
             PublishRejectedManifest => new PublishRejected(S(d, "r"), OS(d, "q"), S(d, "k"), S(d, "m")),
             RoomInfoManifest => new RoomInfo(S(d, "r"), Strings(d, "ms"), d.GetProperty("o").GetInt64(), S(d, "e")),
             RegisterConnectionManifest => new RegisterConnection(S(d, "u"), S(d, "c"), Ref(d, "cr")),

@@ -42,8 +42,8 @@ public static class RoomEvents
     /// </summary>
     public sealed record JoinResult(string RoomId, string ConnectionId, bool Accepted, byte[][] Frames) : IClusterMessage;
 
-    /// <summary>Room → publisher: accepted with this offset.</summary>
-    public sealed record PublishAccepted(string RoomId, string? RequestId, long Offset) : IClusterMessage;
+    /// <summary>Room → publisher: accepted with this offset in this epoch.</summary>
+    public sealed record PublishAccepted(string RoomId, string? RequestId, long Offset, string Epoch) : IClusterMessage;
 
     /// <summary>Room → publisher: refused (e.g. not a member).</summary>
     public sealed record PublishRejected(string RoomId, string? RequestId, string Code, string Message) : IClusterMessage;

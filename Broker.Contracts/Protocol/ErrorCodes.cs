@@ -15,4 +15,6 @@ public static class ErrorCodes
     public const string TooLarge = "too_large";
     public const string RateLimited = "rate_limited";
     public const string Internal = "internal";
+    /// <summary>Not served now (the room's host is moving, a store is unreachable); retry with backoff. Never for a request that was applied (PROTOCOL §9.1).</summary>
+    public const string Unavailable = "unavailable";
 }

@@ -19,7 +19,7 @@ public static class ServerFrames
     public static byte[] Refreshed(string? id, long expiresAt) => Write(FrameTypes.Refreshed, id, new RefreshedData(expiresAt), Json.RefreshedData);
     public static byte[] Error(string? id, string code, string message) => Write(FrameTypes.Error, id, new ErrorData(code, message), Json.ErrorData);
     public static byte[] Error(ProtocolError error) => Error(error.Id, error.Code, error.Message);
-    public static byte[] PublishAck(string? id, long offset) => Write(FrameTypes.Ack, id, new PublishAckData(offset), Json.PublishAckData);
+    public static byte[] PublishAck(string? id, long offset, string? epoch) => Write(FrameTypes.Ack, id, new PublishAckData(offset, epoch), Json.PublishAckData);
     public static byte[] SendAck(string? id, int delivered) => Write(FrameTypes.Ack, id, new SendAckData(delivered), Json.SendAckData);
     public static byte[] Message(MessageData data) => Write(FrameTypes.Message, null, data, Json.MessageData);
     public static byte[] Direct(DirectData data) => Write(FrameTypes.Direct, null, data, Json.DirectData);

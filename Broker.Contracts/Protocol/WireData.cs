@@ -60,8 +60,8 @@ public sealed record RefreshedData(long ExpiresAt);
 /// <summary><c>error</c>.</summary>
 public sealed record ErrorData(string Code, string Message);
 
-/// <summary><c>ack</c> of a room publish.</summary>
-public sealed record PublishAckData(long Offset);
+/// <summary><c>ack</c> of a publish: the room's offset and epoch (PROTOCOL §9.1); no epoch for a route-wide broadcast.</summary>
+public sealed record PublishAckData(long Offset, string? Epoch);
 
 /// <summary><c>ack</c> of a direct send.</summary>
 public sealed record SendAckData(int Delivered);

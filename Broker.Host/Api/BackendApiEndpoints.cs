@@ -59,7 +59,7 @@ public static class BackendApiEndpoints
             var accepted = await node.Rooms.Ask<RoomEvents.PublishAccepted>(
                 new RoomCommands.PublishToRoom(room, null, caller, payload, false, null), AskTimeout);
             context.Response.StatusCode = StatusCodes.Status202Accepted;
-            await context.Response.WriteAsJsonAsync(new ApiPublishAccepted(accepted.Offset), HostJsonContext.Default.ApiPublishAccepted);
+            await context.Response.WriteAsJsonAsync(new ApiPublishAccepted(accepted.Offset, accepted.Epoch), HostJsonContext.Default.ApiPublishAccepted);
             return;
         }
         if (await BadUser(context, request.User!)) return;

@@ -20,7 +20,7 @@ public sealed class ApiPublishRequest
 }
 
 /// <summary>202 for a room publish.</summary>
-public sealed record ApiPublishAccepted(long Offset);
+public sealed record ApiPublishAccepted(long Offset, string Epoch);
 
 /// <summary>202 for a user publish.</summary>
 public sealed record ApiSendAccepted(int Delivered);

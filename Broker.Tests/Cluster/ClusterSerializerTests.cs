@@ -35,7 +35,7 @@ public sealed class ClusterSerializerTests() : Akka.TestKit.Xunit2.TestKit(Shipp
         new GetRoomInfo("lobby"),
         new RoomBroadcast("lobby", Frame, "c9"),
         new JoinResult("lobby", "c1", true, [Frame, Frame]),
-        new PublishAccepted("lobby", "p1", 7),
+        new PublishAccepted("lobby", "p1", 7, "e1"),
         new PublishRejected("lobby", "p1", "forbidden", "join first"),
         new RoomInfo("lobby", ["alice", "bob"], 7, "epoch-1"),
         new RegisterConnection("alice", "c1", TestActor),

@@ -62,8 +62,12 @@ public sealed class ServerFramesTests
         AssertEnvelope(Parse(ServerFrames.Error(new ProtocolError(ErrorCodes.BadRequest, "bad"))), "error", id: null, "code", "message");
 
     [Fact]
-    public void Publish_ack_carries_the_offset() =>
-        Assert.Equal(7, AssertEnvelope(Parse(ServerFrames.PublishAck("p", 7)), "ack", "p", "offset").GetProperty("offset").GetInt64());
+    public void Publish_ack_carries_the_offset_and_epoch()
+    {
+        var data = AssertEnvelope(Parse(ServerFrames.PublishAck("p", 7, "e1")), "ack", "p", "offset", "epoch");
+        Assert.Equal(7, data.GetProperty("offset").GetInt64());
+        Assert.Equal("e1", data.GetProperty("epoch").GetString());
+    }
 
     [Fact]
     public void Send_ack_carries_the_number_delivered() =>
@@ -161,7 +165,7 @@ public sealed class ServerFramesTests
         var huge = JsonDocument.Parse(JsonSerializer.Serialize(new string('x', 400_000))).RootElement;
 
         var big = Parse(ServerFrames.Direct(new DirectData("a", huge)));
-        var small = Parse(ServerFrames.PublishAck("after", 1));
+        var small = Parse(ServerFrames.PublishAck("after", 1, "e"));
 
         Assert.Equal(400_000, big.GetProperty("data").GetProperty("payload").GetString()!.Length);
         AssertEnvelope(small, "ack", "after", "offset");
@@ -172,7 +176,7 @@ public sealed class ServerFramesTests
     {
         Parallel.For(0, 2000, i =>
         {
-            var frame = Parse(ServerFrames.PublishAck("id-" + i, i));
+            var frame = Parse(ServerFrames.PublishAck("id-" + i, i, "e"));
             Assert.Equal("id-" + i, frame.GetProperty("id").GetString());
             Assert.Equal(i, frame.GetProperty("data").GetProperty("offset").GetInt64());
         });
