@@ -72,6 +72,15 @@ public static class BrokerMetrics
     public static readonly Counter<long> RemoteHops = Meter.CreateCounter<long>(
         "broker_remote_hops_total", description: "Room broadcasts sent by a room to hubs on other nodes, by kind (message|presence); divide by room publishes for hops per broadcast.");
 
+    public static readonly Counter<long> RoomMoves = Meter.CreateCounter<long>(
+        "broker_room_moves_total", description: "Times a node's room hub lost the room incarnation it talked to (node loss, hand-off) and re-registered its members with the next one.");
+
+    public static readonly Counter<long> RoomResyncs = Meter.CreateCounter<long>(
+        "broker_room_resyncs_total", description: "Members that stayed joined through a room's loss of history and were given the new epoch (a joined without id, recovered:false).");
+
+    public static readonly Counter<long> RoomGaps = Meter.CreateCounter<long>(
+        "broker_room_gaps_total", description: "Broadcasts that arrived at a node's hub after a gap in offsets, by outcome: filled (the range fetched from history) or announced (history no longer had it: joined, recovered:false).");
+
     private static readonly List<(Cluster Cluster, KeyValuePair<string, object?> Node)> Clusters = new();
 
     static BrokerMetrics()
@@ -99,6 +108,21 @@ public static class BrokerMetrics
     private static readonly KeyValuePair<string, object?>[] PresenceKind = [new("kind", "presence")];
     private static readonly KeyValuePair<string, object?>[] RejectedAction = [new("action", "rejected")];
     private static readonly KeyValuePair<string, object?>[] ClosedAction = [new("action", "closed")];
+
+    private static readonly KeyValuePair<string, object?>[] FilledOutcome = [new("outcome", "filled")];
+    private static readonly KeyValuePair<string, object?>[] AnnouncedOutcome = [new("outcome", "announced")];
+
+    /// <summary>A hub re-registers its members with a room's next incarnation.</summary>
+    public static void RoomMoved() => RoomMoves.Add(1);
+
+    /// <summary><paramref name="members"/> members were told their room's history was lost.</summary>
+    public static void RoomResynced(int members)
+    {
+        if (members > 0) RoomResyncs.Add(members);
+    }
+
+    /// <summary>A gap in a room's offsets was closed, from history or by announcing it.</summary>
+    public static void RoomGapFilled(bool fromHistory) => RoomGaps.Add(1, (fromHistory ? FilledOutcome : AnnouncedOutcome).AsSpan());
 
     /// <summary>A room accepted a publish.</summary>
     public static void RoomPublished() => Publishes.Add(1, RoomKind.AsSpan());

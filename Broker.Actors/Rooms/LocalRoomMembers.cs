@@ -1,5 +1,7 @@
 using Akka.Actor;
 using Broker.Actors.Connections;
+using Broker.Contracts.Cluster;
+using static Broker.Contracts.Cluster.RoomCommands;
 
 namespace Broker.Actors.Rooms;
 
@@ -17,6 +19,12 @@ internal sealed class LocalRoomMembers
     private IConnectionTransport[]? _sockets;
 
     public int Count => _byConnectionId.Count;
+
+    /// <summary>This node's view of the room's stream: the incarnation, the position, what is held back.</summary>
+    public RoomLink Link { get; } = new();
+
+    /// <summary>Every member here, active or not.</summary>
+    public IEnumerable<LocalMember> All => _byConnectionId.Values;
 
     public bool TryGet(string connectionId, out LocalMember member) =>
         _byConnectionId.TryGetValue(connectionId, out member!);
@@ -36,6 +44,14 @@ internal sealed class LocalRoomMembers
     public void Activate(LocalMember member)
     {
         member.Active = true;
+        Changed();
+    }
+
+    /// <summary>It is leaving: no more broadcasts (its <c>left</c> is on its way).</summary>
+    public void Deactivate(LocalMember member)
+    {
+        if (!member.Active) return;
+        member.Active = false;
         Changed();
     }
 
@@ -78,18 +94,65 @@ internal sealed class LocalRoomMembers
 }
 
 /// <summary>A local member of one room. Mutable: the broadcast loop flags it without copying.</summary>
-internal sealed class LocalMember(string connectionId, IActorRef connection, IConnectionTransport? outbound)
+internal sealed class LocalMember(string connectionId, string userId, IActorRef connection, IConnectionTransport? outbound)
 {
+    private List<(long Seq, IWithRoomId Command)>? _outstanding;
+
     public string ConnectionId { get; } = connectionId;
+
+    public string UserId { get; } = userId;
 
     public IActorRef Connection { get; } = connection;
 
     /// <summary>The member's socket, written directly; null when it joined without one (its actor delivers).</summary>
     public IConnectionTransport? Outbound { get; } = outbound;
 
+    /// <summary>What the connection last asked for: true after a join, false after a leave.</summary>
+    public bool Joined { get; set; }
+
     /// <summary>False until the room's join result has passed through the hub.</summary>
     public bool Active { get; set; }
 
     /// <summary>Its socket refused a frame: nothing more is written to it (the actor is closing it).</summary>
     public bool Refused { get; set; }
+
+    /// <summary>Whether a leave sent to the room is still unanswered (a join result before it must not activate).</summary>
+    public bool LeavePending
+    {
+        get
+        {
+            if (_outstanding is null) return false;
+            foreach (var (_, command) in _outstanding) if (command is LeaveRoom) return true;
+            return false;
+        }
+    }
+
+    /// <summary>Nothing sent to the room for this member is still unanswered.</summary>
+    public bool Settled => _outstanding is null || _outstanding.Count == 0;
+
+    /// <summary>A join or leave went to the room as command <paramref name="seq"/>.</summary>
+    public void Sent(long seq, IWithRoomId command) => (_outstanding ??= new(1)).Add((seq, command));
+
+    /// <summary>The room answered command <paramref name="seq"/>; false when it is not outstanding (a stale answer).</summary>
+    public bool Answered(long seq, out IWithRoomId? command)
+    {
+        command = null;
+        if (_outstanding is null) return false;
+        for (var i = 0; i < _outstanding.Count; i++)
+        {
+            if (_outstanding[i].Seq != seq) continue;
+            command = _outstanding[i].Command;
+            _outstanding.RemoveAt(i);
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>Takes back every unanswered command (the incarnation they went to is gone), oldest first.</summary>
+    public List<(long Seq, IWithRoomId Command)> TakeOutstanding()
+    {
+        var taken = _outstanding ?? [];
+        _outstanding = null;
+        return taken;
+    }
 }

@@ -29,6 +29,8 @@ public sealed class RoomActor : ReceiveActor
         Receive<JoinRoom>(OnJoin);
         Receive<LeaveRoom>(OnLeave);
         Receive<PublishToRoom>(OnPublish);
+        Receive<RejoinRoom>(OnRejoin);
+        Receive<FetchHistory>(OnFetchHistory);
         Receive<GetRoomInfo>(_ => Sender.Tell(new RoomInfo(_state.RoomId, _state.Users(), _state.Offset, _state.Epoch)));
         Receive<Terminated>(t => OnHubGone(t.ActorRef));
         Receive<ReceiveTimeout>(_ =>
@@ -57,7 +59,7 @@ public sealed class RoomActor : ReceiveActor
         for (var i = 0; i < recovery.Missed.Count; i++) frames[i] = recovery.Missed[i];
         frames[^1] = ServerFrames.Joined(join.RequestId,
             new JoinedData(_state.RoomId, _state.Epoch, _state.Offset, _state.Users(), recovery.Recovered));
-        join.Hub.Tell(new JoinResult(_state.RoomId, join.ConnectionId, true, frames));
+        join.Hub.Tell(new JoinResult(_state.RoomId, join.ConnectionId, join.Seq, _state.Epoch, _state.Offset, frames));
         if (firstOfUser) BroadcastPresence("join", join.UserId, join.ConnectionId);
         UpdateIdleTimer();
     }
@@ -65,7 +67,9 @@ public sealed class RoomActor : ReceiveActor
     private void OnLeave(LeaveRoom leave)
     {
         var (member, userLeft) = _state.Leave(leave.ConnectionId);
-        if (leave.Reply) Sender.Tell(new ConnectionMessages.Deliver(ServerFrames.Left(leave.RequestId, _state.RoomId)));
+        // Answered through the hub, after the join result it may follow: a join and a leave sent
+        // back to back are answered joined, then left.
+        if (leave.Reply) Sender.Tell(new LeaveResult(_state.RoomId, leave.ConnectionId, leave.Seq));
         if (member is not null && userLeft) BroadcastPresence("leave", member.UserId, null);
         UpdateIdleTimer();
     }
@@ -74,15 +78,53 @@ public sealed class RoomActor : ReceiveActor
     {
         if (publish.ConnectionId is not null && !_state.IsMember(publish.ConnectionId))
         {
-            Sender.Tell(new PublishRejected(_state.RoomId, publish.RequestId, ErrorCodes.Forbidden, "join the room before publishing to it"));
+            Sender.Tell(new PublishRejected(_state.RoomId, publish.RequestId, ErrorCodes.Forbidden, "join the room before publishing to it", publish.Seq));
             return;
         }
         var (offset, frame) = _state.Append(o => ServerFrames.Message(_state.RoomId, o, _state.Epoch, publish.From, publish.Payload));
-        var broadcast = new RoomBroadcast(_state.RoomId, frame, publish.ExcludeSelf ? publish.ConnectionId : null);
+        var broadcast = new RoomBroadcast(_state.RoomId, frame, publish.ExcludeSelf ? publish.ConnectionId : null, _state.Epoch, offset);
         foreach (var hub in _state.Hubs) hub.Tell(broadcast);
         BrokerMetrics.RoomPublished();
         BrokerMetrics.RemoteHopsSent(RemoteHubs(), presence: false);
-        Sender.Tell(new PublishAccepted(_state.RoomId, publish.RequestId, offset, _state.Epoch));
+        Sender.Tell(new PublishAccepted(_state.RoomId, publish.RequestId, offset, _state.Epoch, publish.Seq));
+    }
+
+    /// <summary>
+    /// A hub whose room incarnation went away re-registers its members here. Its members stayed
+    /// joined (PROTOCOL §9.1): the room takes them as they are and gives the hub what they lack.
+    /// </summary>
+    private void OnRejoin(RejoinRoom rejoin)
+    {
+        Context.Watch(rejoin.Hub);
+        var keep = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var member in rejoin.Members) keep.Add(member.ConnectionId);
+        var gone = new List<string>();
+        foreach (var connectionId in _state.MembersOn(rejoin.Hub))
+            if (!keep.Contains(connectionId)) gone.Add(connectionId);
+        var left = new List<string>();
+        foreach (var connectionId in gone)
+            if (_state.Leave(connectionId) is ({ } member, true)) left.Add(member.UserId);
+        var arrived = new List<(string UserId, string ConnectionId)>();
+        foreach (var member in rejoin.Members)
+            if (_state.Join(new RoomMember(member.ConnectionId, member.UserId, rejoin.Hub))) arrived.Add((member.UserId, member.ConnectionId));
+
+        var sameEpoch = rejoin.SinceEpoch == _state.Epoch;
+        // Same epoch: only what the hub had not delivered yet. A new epoch: all of it, from offset 1.
+        var recovery = sameEpoch ? _state.Recover(rejoin.SinceEpoch, rejoin.SinceOffset) : _state.Recover(_state.Epoch, 0);
+        rejoin.Hub.Tell(new RejoinResult(_state.RoomId, rejoin.Attempt, _state.Epoch, _state.Offset, _state.Users(),
+            recovery.Missed.ToArray(), sameEpoch && recovery.Recovered));
+        // After the result, so the rejoining members get their joined state before the news.
+        foreach (var userId in left) BroadcastPresence("leave", userId, null);
+        foreach (var (userId, connectionId) in arrived) BroadcastPresence("join", userId, connectionId);
+        UpdateIdleTimer();
+    }
+
+    private void OnFetchHistory(FetchHistory fetch)
+    {
+        var (first, frames, complete) = fetch.Epoch == _state.Epoch
+            ? _state.Range(fetch.AfterOffset, fetch.UpToOffset)
+            : (fetch.AfterOffset + 1, [], false);
+        Sender.Tell(new HistoryRange(_state.RoomId, fetch.Epoch, first, fetch.UpToOffset, frames, complete, _state.Users()));
     }
 
     private void OnHubGone(IActorRef hub)
@@ -100,7 +142,7 @@ public sealed class RoomActor : ReceiveActor
     {
         if (_state.MemberCount == 0) return;
         var frame = ServerFrames.Presence(new PresenceData(_state.RoomId, @event, userId));
-        var broadcast = new RoomBroadcast(_state.RoomId, frame, excludeConnectionId);
+        var broadcast = new RoomBroadcast(_state.RoomId, frame, excludeConnectionId, _state.Epoch, Offset: 0);
         foreach (var hub in _state.Hubs) hub.Tell(broadcast);
         BrokerMetrics.RemoteHopsSent(RemoteHubs(), presence: true);
     }

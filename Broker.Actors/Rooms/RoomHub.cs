@@ -2,6 +2,7 @@ using Akka.Actor;
 using Broker.Actors.Connections;
 using Broker.Actors.Observability;
 using Broker.Contracts.Cluster;
+using Broker.Contracts.Protocol;
 using static Broker.Contracts.Cluster.RoomCommands;
 using static Broker.Contracts.Cluster.RoomEvents;
 
@@ -10,74 +11,444 @@ namespace Broker.Actors.Rooms;
 /// <summary>
 /// One per node: the node's way in and out of the room tier. Connections send every room command
 /// through it, so a connection's join, publishes and leave reach the room in the order it sent
-/// them; rooms send each broadcast to it once, and it delivers to the node's local members.
-/// A member stays "pending" until the room's join result passes through here, so it never sees
-/// a live message older than its <c>joined</c> offset.
+/// them, and every answer comes back through it, in the room's order; rooms send each broadcast
+/// to it once, and it delivers to the node's local members. A member stays "pending" until the
+/// room's join result passes through here, so it never sees a live message older than its
+/// <c>joined</c> offset.
 /// <para>
 /// A member that joined with its socket (<see cref="LocalJoin"/>) gets room frames queued on that
 /// socket directly: a broadcast costs one queue write per member, not an actor message per member
 /// (the largest per-delivery cost found, docs/benchmarks.md). Its connection actor still owns the
 /// socket's fate: when a frame is refused (queue full or closing) the hub stops writing to that
-/// member and tells the actor, which cuts a slow consumer off. The joined/history frames take the
-/// same path as live ones, so a member sees them in order.
+/// member and tells the actor, which cuts a slow consumer off.
+/// </para>
+/// <para>
+/// Membership outlives the room's node (PROTOCOL §9.1). The hub watches the room incarnation it
+/// talks to and keeps the position it delivered (<see cref="RoomLink"/>). When that incarnation
+/// is gone (its node died, or its shard was handed off), or a broadcast of another epoch shows it
+/// was replaced, the hub re-registers its members with the next one (<see cref="RejoinRoom"/>,
+/// repeated until answered) and gives them what they lack: for a room that lost its history, the
+/// new epoch from offset 1 then a <c>joined</c> without <c>id</c>, <c>recovered:false</c>.
+/// Meanwhile publishes get <c>unavailable</c>, and joins and leaves wait for the new incarnation.
+/// A broadcast that skips offsets makes the hub fetch the missing range before it goes on
+/// (or announce the loss with a <c>joined</c>, <c>recovered:false</c>): a member never sees a
+/// silent gap inside one epoch.
 /// </para>
 /// </summary>
-public sealed class RoomHub : ReceiveActor
+public sealed class RoomHub : ReceiveActor, IWithTimers
 {
+    /// <summary>How often a rejoin is sent again while the room has not answered it.</summary>
+    public static readonly TimeSpan DefaultRejoinInterval = TimeSpan.FromSeconds(1);
+
     private readonly IActorRef _rooms;
+    private readonly TimeSpan _rejoinInterval;
     private readonly Dictionary<string, LocalRoomMembers> _byRoom = new(StringComparer.Ordinal);
     private readonly Dictionary<IActorRef, (string ConnectionId, HashSet<string> Rooms)> _byConnection = new();
+    private readonly Dictionary<IActorRef, string> _roomByEntity = new();
+    private readonly Dictionary<long, PendingPublish> _publishes = new();
+    private long _seq;
 
-    public RoomHub(IActorRef rooms)
+    public RoomHub(IActorRef rooms, TimeSpan? rejoinInterval = null)
     {
         _rooms = rooms;
+        _rejoinInterval = rejoinInterval ?? DefaultRejoinInterval;
         Receive<LocalJoin>(local => OnJoin(local.Join, local.Outbound));
         Receive<JoinRoom>(join => OnJoin(join, null));
-        Receive<LeaveRoom>(leave =>
-        {
-            RemoveLocal(leave.RoomId, leave.ConnectionId, Sender);
-            _rooms.Forward(leave);
-        });
-        Receive<PublishToRoom>(publish => _rooms.Forward(publish));
+        Receive<LeaveRoom>(OnLeave);
+        Receive<PublishToRoom>(OnPublish);
         Receive<JoinResult>(OnJoinResult);
+        Receive<LeaveResult>(OnLeaveResult);
+        Receive<PublishAccepted>(accepted => OnPublishAnswered(accepted.Seq, accepted));
+        Receive<PublishRejected>(rejected => OnPublishAnswered(rejected.Seq, rejected));
         Receive<RoomBroadcast>(OnBroadcast);
-        Receive<Terminated>(t => OnConnectionGone(t.ActorRef));
+        Receive<RejoinResult>(OnRejoinResult);
+        Receive<HistoryRange>(OnHistoryRange);
+        Receive<RetryRejoin>(retry =>
+        {
+            if (_byRoom.TryGetValue(retry.RoomId, out var room) && room.Link.Moving) SendRejoin(retry.RoomId, room);
+        });
+        Receive<Terminated>(t => OnTerminated(t.ActorRef));
     }
 
-    public static Props Props(IActorRef rooms) => Akka.Actor.Props.Create(() => new RoomHub(rooms));
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(IActorRef rooms, TimeSpan? rejoinInterval = null) =>
+        Akka.Actor.Props.Create(() => new RoomHub(rooms, rejoinInterval));
 
     /// <summary>Connection → hub: join, and queue this room's frames on <paramref name="Outbound"/> directly.</summary>
     public sealed record LocalJoin(JoinRoom Join, IConnectionTransport Outbound);
 
+    // ---- from connections ----
+
     private void OnJoin(JoinRoom join, IConnectionTransport? outbound)
     {
-        if (!_byRoom.TryGetValue(join.RoomId, out var members))
-            _byRoom[join.RoomId] = members = new LocalRoomMembers();
+        if (!_byRoom.TryGetValue(join.RoomId, out var room))
+            _byRoom[join.RoomId] = room = new LocalRoomMembers();
         // A repeated join of an active member keeps it active: the room does not replay what it
         // broadcast before seeing the repeat, so pausing delivery here would lose those frames.
-        if (!members.TryGet(join.ConnectionId, out var existing) || !existing.Connection.Equals(join.Connection))
-            members.Add(new LocalMember(join.ConnectionId, join.Connection, outbound));
+        if (!room.TryGet(join.ConnectionId, out var member) || !member.Connection.Equals(join.Connection))
+            room.Add(member = new LocalMember(join.ConnectionId, join.UserId, join.Connection, outbound));
+        member.Joined = true;
         if (!_byConnection.TryGetValue(join.Connection, out var entry))
         {
             _byConnection[join.Connection] = entry = (join.ConnectionId, new HashSet<string>(StringComparer.Ordinal));
             Context.Watch(join.Connection);
         }
         entry.Rooms.Add(join.RoomId);
-        _rooms.Tell(join with { Hub = Self });
+        SendCommand(room, member, join with { Hub = Self });
     }
+
+    private void OnLeave(LeaveRoom leave)
+    {
+        if (_byConnection.TryGetValue(Sender, out var entry)) entry.Rooms.Remove(leave.RoomId);
+        if (!_byRoom.TryGetValue(leave.RoomId, out var room) || !room.TryGet(leave.ConnectionId, out var member))
+        {
+            // Not in the room on this node, and nothing of it is in flight: nothing to order against.
+            if (leave.Reply) Sender.Tell(new ConnectionMessages.Deliver(ServerFrames.Left(leave.RequestId, leave.RoomId)));
+            return;
+        }
+        member.Joined = false;
+        room.Deactivate(member);
+        SendCommand(room, member, leave);
+    }
+
+    private void OnPublish(PublishToRoom publish)
+    {
+        if (!_byRoom.TryGetValue(publish.RoomId, out var room))
+        {
+            // Not a member here (the connection's own check let it through): the room decides.
+            _rooms.Forward(publish);
+            return;
+        }
+        if (room.Link.Moving)
+        {
+            Sender.Tell(new PublishRejected(publish.RoomId, publish.RequestId, ErrorCodes.Unavailable,
+                "the room is moving to another node; publish again shortly"));
+            return;
+        }
+        var seq = ++_seq;
+        _publishes[seq] = new PendingPublish(Sender, publish.RoomId, publish.RequestId);
+        (room.Link.Publishes ??= []).Add(seq);
+        _rooms.Tell(publish with { Seq = seq });
+    }
+
+    /// <summary>Sends a join or leave to the room (numbered, so its answer can be matched), or holds it while the room moves.</summary>
+    private void SendCommand(LocalRoomMembers room, LocalMember? member, IWithRoomId command)
+    {
+        if (room.Link.Moving)
+        {
+            (room.Link.Queued ??= []).Add((member, command));
+            return;
+        }
+        var seq = ++_seq;
+        var numbered = command switch
+        {
+            JoinRoom join => join with { Seq = seq },
+            LeaveRoom { Reply: true } leave => leave with { Seq = seq },
+            _ => command,
+        };
+        // Only a member still here waits for the answer; a gone connection's leave needs none.
+        if (member is not null && numbered is JoinRoom or LeaveRoom { Reply: true } && room.TryGet(member.ConnectionId, out var current) && current == member)
+            member.Sent(seq, numbered);
+        _rooms.Tell(numbered);
+    }
+
+    // ---- from rooms ----
 
     private void OnJoinResult(JoinResult result)
     {
-        if (!_byRoom.TryGetValue(result.RoomId, out var members) || !members.TryGet(result.ConnectionId, out var member))
-            return; // left or disconnected meanwhile
-        foreach (var frame in result.Frames) Deliver(members, member, frame);
-        if (result.Accepted) members.Activate(member);
-        else RemoveLocal(result.RoomId, result.ConnectionId, member.Connection);
+        if (!_byRoom.TryGetValue(result.RoomId, out var room)) return;
+        var link = room.Link;
+        // An answer from an incarnation of another epoch: the one we knew was replaced unseen.
+        // Its commands (this join included) are sent again once the members are re-registered.
+        if (link.Epoch is not null && result.Epoch != link.Epoch && !link.Moving && result.Epoch != link.PreviousEpoch)
+            EnterMoving(result.RoomId, room);
+        if (!room.TryGet(result.ConnectionId, out var member) || !member.Answered(result.Seq, out _))
+            return; // a stale answer: the member left, or its join was sent again
+        if (link.Entity is null && !link.Moving) Link(result.RoomId, room, Sender, result.Epoch, result.Offset);
+        else if (room.Active.Length == 0 && result.Epoch == link.Epoch) link.Offset = Math.Max(link.Offset, result.Offset);
+        foreach (var frame in result.Frames) Deliver(room, member, frame);
+        if (member.Joined && !member.LeavePending && !member.Refused) room.Activate(member);
+        Settle(result.RoomId, room, member);
+    }
+
+    private void OnLeaveResult(LeaveResult result)
+    {
+        if (!_byRoom.TryGetValue(result.RoomId, out var room) || !room.TryGet(result.ConnectionId, out var member)) return;
+        if (!member.Answered(result.Seq, out var command)) return;
+        Deliver(room, member, ServerFrames.Left(((LeaveRoom)command!).RequestId, result.RoomId));
+        Settle(result.RoomId, room, member);
+    }
+
+    private void OnPublishAnswered(long seq, object answer)
+    {
+        if (seq == 0 || !_publishes.Remove(seq, out var publish)) return;
+        publish.Connection.Tell(answer);
+        if (_byRoom.TryGetValue(publish.RoomId, out var room))
+        {
+            room.Link.Publishes?.Remove(seq);
+            RemoveIfIdle(publish.RoomId, room);
+        }
     }
 
     private void OnBroadcast(RoomBroadcast broadcast)
     {
-        if (!_byRoom.TryGetValue(broadcast.RoomId, out var members)) return;
+        if (!_byRoom.TryGetValue(broadcast.RoomId, out var room)) return;
+        var link = room.Link;
+        if (link.Epoch is null) return; // no join answered here yet, so nobody here is active
+        if (broadcast.Epoch != link.Epoch)
+        {
+            if (broadcast.Epoch == link.PreviousEpoch) return; // a straggler of the history this node moved off
+            if (!link.Moving) EnterMoving(broadcast.RoomId, room);
+            (link.Held ??= []).Add(broadcast);
+            return;
+        }
+        if (broadcast.Offset != 0)
+        {
+            if (broadcast.Offset <= link.Offset) return; // delivered already (a fetched range or a rejoin covered it)
+            if (link.Moving || link.Fetching || (broadcast.Offset > link.Offset + 1 && room.Active.Length > 0))
+            {
+                // In order from the incarnation that is gone, it is still news; anything else waits.
+                if (link.Moving && !link.Fetching && broadcast.Offset == link.Offset + 1 && link.Held is null)
+                {
+                    link.Offset = broadcast.Offset;
+                    DeliverToActive(room, broadcast);
+                    return;
+                }
+                (link.Held ??= []).Add(broadcast);
+                if (!link.Moving && !link.Fetching) Fetch(broadcast.RoomId, room, broadcast.Offset - 1);
+                return;
+            }
+            link.Offset = broadcast.Offset;
+        }
+        else if (link.Moving || link.Fetching)
+        {
+            (link.Held ??= []).Add(broadcast);
+            return;
+        }
+        DeliverToActive(room, broadcast);
+    }
+
+    private void OnRejoinResult(RejoinResult result)
+    {
+        if (!_byRoom.TryGetValue(result.RoomId, out var room)) return;
+        var link = room.Link;
+        if (!link.Moving || result.Attempt != link.Attempt) return; // a repeat's answer, or an earlier move's
+        Timers.Cancel(RejoinTimerKey(result.RoomId));
+        link.Moving = false;
+        var previous = link.Epoch;
+        var deliveredMeanwhile = link.Offset - link.StayedOffset; // in-order stragglers of the gone incarnation
+        Link(result.RoomId, room, Sender, result.Epoch, result.Offset);
+
+        var stayed = new List<LocalMember>(link.Stayed.Length);
+        foreach (var m in link.Stayed)
+            if (room.TryGet(m.ConnectionId, out var member) && member.Active && !member.Refused) stayed.Add(member);
+        if (result.Continuous)
+        {
+            // Same history: only what they lack.
+            var skip = (int)Math.Min(result.Frames.Length, Math.Max(0, deliveredMeanwhile));
+            foreach (var member in stayed)
+                for (var i = skip; i < result.Frames.Length; i++) Deliver(room, member, result.Frames[i]);
+        }
+        else
+        {
+            // History was lost: the new epoch from offset 1, then the news (PROTOCOL §9.1).
+            var joined = ServerFrames.Joined(null, new JoinedData(result.RoomId, result.Epoch, result.Offset, result.Users, Recovered: false));
+            foreach (var member in stayed)
+            {
+                foreach (var frame in result.Frames) Deliver(room, member, frame);
+                Deliver(room, member, joined);
+            }
+            link.PreviousEpoch = previous;
+            BrokerMetrics.RoomResynced(stayed.Count);
+        }
+        link.Stayed = [];
+
+        // Publishes the lost incarnation never answered: applied to nothing that survives, or not at all.
+        if (link.Publishes is { Count: > 0 } unanswered)
+        {
+            foreach (var seq in unanswered)
+                if (_publishes.Remove(seq, out var publish))
+                    publish.Connection.Tell(new PublishRejected(result.RoomId, publish.RequestId, ErrorCodes.Unavailable,
+                        "the room's node was lost before it answered; publish again", seq));
+            unanswered.Clear();
+        }
+        // What waited for the new incarnation, in order: commands the lost one may not have applied, then new ones.
+        if (link.Queued is { } queued)
+        {
+            link.Queued = null;
+            foreach (var (member, command) in queued) SendCommand(room, member, command);
+        }
+        ReleaseHeld(result.RoomId, room);
+        RemoveIfIdle(result.RoomId, room);
+    }
+
+    private void OnHistoryRange(HistoryRange range)
+    {
+        if (!_byRoom.TryGetValue(range.RoomId, out var room)) return;
+        var link = room.Link;
+        if (!link.Fetching || link.Moving || range.Epoch != link.Epoch) return;
+        link.Fetching = false;
+        if (range.UpToOffset > link.Offset)
+        {
+            if (range.Complete)
+            {
+                for (var i = 0; i < range.Frames.Length; i++)
+                    if (range.FirstOffset + i > link.Offset) DeliverToActive(room, range.Frames[i]);
+            }
+            else
+            {
+                // History no longer has it: say so rather than skip offsets silently.
+                var joined = ServerFrames.Joined(null, new JoinedData(range.RoomId, range.Epoch, range.UpToOffset, range.Users, Recovered: false));
+                DeliverToActive(room, joined);
+            }
+            BrokerMetrics.RoomGapFilled(range.Complete);
+            link.Offset = range.UpToOffset;
+        }
+        ReleaseHeld(range.RoomId, room);
+    }
+
+    private void OnTerminated(IActorRef actor)
+    {
+        if (_byConnection.ContainsKey(actor))
+        {
+            OnConnectionGone(actor);
+            return;
+        }
+        if (!_roomByEntity.Remove(actor, out var roomId) || !_byRoom.TryGetValue(roomId, out var room)) return;
+        if (!actor.Equals(room.Link.Entity)) return;
+        room.Link.Entity = null;
+        EnterMoving(roomId, room);
+    }
+
+    private void OnConnectionGone(IActorRef connection)
+    {
+        if (!_byConnection.Remove(connection, out var entry)) return;
+        foreach (var roomId in entry.Rooms)
+        {
+            var leave = new LeaveRoom(roomId, entry.ConnectionId, null, Reply: false);
+            if (!_byRoom.TryGetValue(roomId, out var room))
+            {
+                _rooms.Tell(leave);
+                continue;
+            }
+            room.Remove(entry.ConnectionId);
+            SendCommand(room, null, leave);
+            RemoveIfIdle(roomId, room);
+        }
+    }
+
+    // ---- the room's stream on this node ----
+
+    private void Link(string roomId, LocalRoomMembers room, IActorRef entity, string epoch, long offset)
+    {
+        var link = room.Link;
+        if (link.Entity is { } old && !old.Equals(entity))
+        {
+            Context.Unwatch(old);
+            _roomByEntity.Remove(old);
+        }
+        link.Entity = entity;
+        link.Epoch = epoch;
+        link.Offset = offset;
+        Context.Watch(entity);
+        _roomByEntity[entity] = roomId;
+    }
+
+    /// <summary>
+    /// The incarnation this node talked to is gone: re-register the members that had their
+    /// <c>joined</c>, and hold everything else until the next incarnation answers.
+    /// </summary>
+    private void EnterMoving(string roomId, LocalRoomMembers room)
+    {
+        var link = room.Link;
+        if (link.Moving) return;
+        link.Moving = true;
+        link.Fetching = false;
+        if (link.Entity is { } entity)
+        {
+            Context.Unwatch(entity);
+            _roomByEntity.Remove(entity);
+            link.Entity = null;
+        }
+        var active = room.Active;
+        var stayed = new RejoiningMember[active.Length];
+        for (var i = 0; i < active.Length; i++) stayed[i] = new RejoiningMember(active[i].ConnectionId, active[i].UserId);
+        link.Stayed = stayed;
+        link.StayedOffset = link.Offset;
+        // Joins and leaves the lost incarnation may never have applied go again, in their order,
+        // after the rejoin; their answers, should the old ones still come, are then stale.
+        var inDoubt = new List<(long Seq, LocalMember Member, IWithRoomId Command)>();
+        foreach (var member in room.All)
+            foreach (var (seq, command) in member.TakeOutstanding()) inDoubt.Add((seq, member, command));
+        inDoubt.Sort((a, b) => a.Seq.CompareTo(b.Seq));
+        var queued = new List<(LocalMember? Member, IWithRoomId Command)>(inDoubt.Count + (link.Queued?.Count ?? 0));
+        foreach (var (_, member, command) in inDoubt) queued.Add((member, command));
+        if (link.Queued is not null) queued.AddRange(link.Queued);
+        link.Queued = queued;
+        link.Attempt++;
+        BrokerMetrics.RoomMoved();
+        SendRejoin(roomId, room);
+        Timers.StartPeriodicTimer(RejoinTimerKey(roomId), new RetryRejoin(roomId), _rejoinInterval);
+    }
+
+    private void SendRejoin(string roomId, LocalRoomMembers room) =>
+        _rooms.Tell(new RejoinRoom(roomId, Self, room.Link.Stayed, room.Link.Epoch, room.Link.StayedOffset, room.Link.Attempt));
+
+    private void Fetch(string roomId, LocalRoomMembers room, long upTo)
+    {
+        room.Link.Fetching = true;
+        _rooms.Tell(new FetchHistory(roomId, room.Link.Epoch!, room.Link.Offset, upTo));
+    }
+
+    /// <summary>Replays the broadcasts held back, in order, until one of them holds the stream again.</summary>
+    private void ReleaseHeld(string roomId, LocalRoomMembers room)
+    {
+        var held = room.Link.Held;
+        if (held is null) return;
+        room.Link.Held = null;
+        for (var i = 0; i < held.Count; i++)
+        {
+            if (room.Link.Moving || room.Link.Fetching)
+            {
+                (room.Link.Held ??= []).AddRange(held.GetRange(i, held.Count - i));
+                return;
+            }
+            OnBroadcast(held[i]);
+        }
+    }
+
+    private static string RejoinTimerKey(string roomId) => "rejoin:" + roomId;
+
+    /// <summary>A member with nothing asked and no longer joined is forgotten; a room with nobody and nothing in flight too.</summary>
+    private void Settle(string roomId, LocalRoomMembers room, LocalMember member)
+    {
+        if (!member.Joined && member.Settled && room.TryGet(member.ConnectionId, out var current) && current == member)
+            room.Remove(member.ConnectionId);
+        RemoveIfIdle(roomId, room);
+    }
+
+    private void RemoveIfIdle(string roomId, LocalRoomMembers room)
+    {
+        var link = room.Link;
+        if (room.Count > 0 || link.Moving || link.Fetching || link.Publishes is { Count: > 0 }) return;
+        _byRoom.Remove(roomId);
+        if (link.Entity is { } entity)
+        {
+            Context.Unwatch(entity);
+            _roomByEntity.Remove(entity);
+        }
+    }
+
+    // ---- delivery ----
+
+    private static void DeliverToActive(LocalRoomMembers room, byte[] frame)
+    {
+        foreach (var member in room.Active) Deliver(room, member, frame);
+    }
+
+    private static void DeliverToActive(LocalRoomMembers members, RoomBroadcast broadcast)
+    {
         // Counted and timed once per broadcast on this node, not per member: metric updates per
         // delivery were a visible share of fan-out CPU (docs/benchmarks.md).
         var stamp = BrokerMetrics.FanOutStamp(broadcast.Frame);
@@ -130,27 +501,9 @@ public sealed class RoomHub : ReceiveActor
         member.Connection.Tell(ConnectionMessages.OutboundRefused.Instance);
     }
 
-    private void OnConnectionGone(IActorRef connection)
-    {
-        if (!_byConnection.Remove(connection, out var entry)) return;
-        foreach (var room in entry.Rooms)
-        {
-            if (_byRoom.TryGetValue(room, out var members))
-            {
-                members.Remove(entry.ConnectionId);
-                if (members.Count == 0) _byRoom.Remove(room);
-            }
-            _rooms.Tell(new LeaveRoom(room, entry.ConnectionId, null, Reply: false));
-        }
-    }
+    /// <summary>A connection's publish on its way to the room: whom to answer.</summary>
+    private sealed record PendingPublish(IActorRef Connection, string RoomId, string? RequestId);
 
-    private void RemoveLocal(string roomId, string connectionId, IActorRef connection)
-    {
-        if (_byRoom.TryGetValue(roomId, out var members))
-        {
-            members.Remove(connectionId);
-            if (members.Count == 0) _byRoom.Remove(roomId);
-        }
-        if (_byConnection.TryGetValue(connection, out var entry)) entry.Rooms.Remove(roomId);
-    }
+    /// <summary>Timer tick: send the rejoin of a room that has not answered again.</summary>
+    private sealed record RetryRejoin(string RoomId);
 }

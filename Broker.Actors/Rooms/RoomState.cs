@@ -90,6 +90,27 @@ public sealed class RoomState
     }
 
     /// <summary>
+    /// The history frames after <paramref name="afterOffset"/> up to <paramref name="upToOffset"/>,
+    /// consecutive from the first one returned; complete when they start right after
+    /// <paramref name="afterOffset"/> and reach <paramref name="upToOffset"/>.
+    /// </summary>
+    public (long FirstOffset, byte[][] Frames, bool Complete) Range(long afterOffset, long upToOffset)
+    {
+        var asked = upToOffset;
+        upToOffset = Math.Min(upToOffset, Offset);
+        var frames = new List<byte[]>();
+        long first = 0;
+        foreach (var (offset, frame) in _history)
+        {
+            if (offset <= afterOffset || offset > upToOffset) continue;
+            if (first == 0) first = offset;
+            frames.Add(frame);
+        }
+        var complete = upToOffset == asked && frames.Count == upToOffset - afterOffset && (frames.Count == 0 || first == afterOffset + 1);
+        return (first == 0 ? afterOffset + 1 : first, frames.ToArray(), complete);
+    }
+
+    /// <summary>
     /// What a client that last saw <paramref name="sinceOffset"/> in <paramref name="sinceEpoch"/>
     /// missed. Recovered only when the epoch matches and history still reaches back to the next offset.
     /// </summary>

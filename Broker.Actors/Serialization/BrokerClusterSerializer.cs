@@ -50,6 +50,11 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
     private const string TicketStoredManifest = "TK";
     private const string TicketRedeemedManifest = "TD";
     private const string DeliverToRouteManifest = "KD";
+    private const string LeaveResultManifest = "RT";
+    private const string RejoinRoomManifest = "RW";
+    private const string RejoinResultManifest = "RV";
+    private const string FetchHistoryManifest = "RF";
+    private const string HistoryRangeManifest = "RH";
 
     public BrokerClusterSerializer(ExtendedActorSystem system) : base(system) { }
 
@@ -66,6 +71,11 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
         PublishAccepted => PublishAcceptedManifest,
         PublishRejected => PublishRejectedManifest,
         RoomInfo => RoomInfoManifest,
+        LeaveResult => LeaveResultManifest,
+        RejoinRoom => RejoinRoomManifest,
+        RejoinResult => RejoinResultManifest,
+        FetchHistory => FetchHistoryManifest,
+        HistoryRange => HistoryRangeManifest,
         RegisterConnection => RegisterConnectionManifest,
         UnregisterConnection => UnregisterConnectionManifest,
         UpdateRooms => UpdateRoomsManifest,
@@ -98,32 +108,62 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
                     WriteRef(w, "cr", m.Connection); WriteRef(w, "h", m.Hub);
                     WriteOptional(w, "q", m.RequestId); WriteOptional(w, "e", m.SinceEpoch);
                     if (m.SinceOffset is { } since) w.WriteNumber("o", since);
+                    WriteSeq(w, m.Seq);
                     break;
                 case LeaveRoom m:
                     w.WriteString("r", m.RoomId); w.WriteString("c", m.ConnectionId); WriteOptional(w, "q", m.RequestId);
-                    w.WriteBoolean("y", m.Reply);
+                    w.WriteBoolean("y", m.Reply); WriteSeq(w, m.Seq);
                     break;
                 case PublishToRoom m:
                     w.WriteString("r", m.RoomId); WriteOptional(w, "c", m.ConnectionId); w.WriteString("f", m.From);
                     WriteRaw(w, "p", m.Payload); w.WriteBoolean("x", m.ExcludeSelf); WriteOptional(w, "q", m.RequestId);
+                    WriteSeq(w, m.Seq);
                     break;
                 case GetRoomInfo m:
                     w.WriteString("r", m.RoomId);
                     break;
                 case RoomBroadcast m:
                     w.WriteString("r", m.RoomId); WriteRaw(w, "fr", m.Frame); WriteOptional(w, "x", m.ExcludeConnectionId);
+                    w.WriteString("e", m.Epoch); w.WriteNumber("o", m.Offset);
                     break;
                 case JoinResult m:
-                    w.WriteString("r", m.RoomId); w.WriteString("c", m.ConnectionId); w.WriteBoolean("a", m.Accepted);
-                    w.WriteStartArray("fs");
-                    foreach (var frame in m.Frames) w.WriteRawValue(frame, skipInputValidation: true);
+                    w.WriteString("r", m.RoomId); w.WriteString("c", m.ConnectionId); WriteSeq(w, m.Seq);
+                    w.WriteString("e", m.Epoch); w.WriteNumber("o", m.Offset); WriteFrames(w, "fs", m.Frames);
+                    break;
+                case LeaveResult m:
+                    w.WriteString("r", m.RoomId); w.WriteString("c", m.ConnectionId); WriteSeq(w, m.Seq);
+                    break;
+                case RejoinRoom m:
+                    w.WriteString("r", m.RoomId); WriteRef(w, "h", m.Hub);
+                    w.WriteStartArray("ms");
+                    foreach (var member in m.Members)
+                    {
+                        w.WriteStartArray();
+                        w.WriteStringValue(member.ConnectionId);
+                        w.WriteStringValue(member.UserId);
+                        w.WriteEndArray();
+                    }
                     w.WriteEndArray();
+                    WriteOptional(w, "e", m.SinceEpoch); w.WriteNumber("o", m.SinceOffset); w.WriteNumber("a", m.Attempt);
+                    break;
+                case RejoinResult m:
+                    w.WriteString("r", m.RoomId); w.WriteNumber("a", m.Attempt); w.WriteString("e", m.Epoch); w.WriteNumber("o", m.Offset);
+                    WriteStrings(w, "us", m.Users); WriteFrames(w, "fs", m.Frames); w.WriteBoolean("k", m.Continuous);
+                    break;
+                case FetchHistory m:
+                    w.WriteString("r", m.RoomId); w.WriteString("e", m.Epoch); w.WriteNumber("o", m.AfterOffset); w.WriteNumber("u", m.UpToOffset);
+                    break;
+                case HistoryRange m:
+                    w.WriteString("r", m.RoomId); w.WriteString("e", m.Epoch); w.WriteNumber("o", m.FirstOffset); w.WriteNumber("u", m.UpToOffset);
+                    WriteFrames(w, "fs", m.Frames); w.WriteBoolean("k", m.Complete); WriteStrings(w, "us", m.Users);
                     break;
                 case PublishAccepted m:
                     w.WriteString("r", m.RoomId); WriteOptional(w, "q", m.RequestId); w.WriteNumber("o", m.Offset); w.WriteString("e", m.Epoch);
+                    WriteSeq(w, m.Seq);
                     break;
                 case PublishRejected m:
                     w.WriteString("r", m.RoomId); WriteOptional(w, "q", m.RequestId); w.WriteString("k", m.Code); w.WriteString("m", m.Message);
+                    WriteSeq(w, m.Seq);
                     break;
                 case RoomInfo m:
                     w.WriteString("r", m.RoomId); WriteStrings(w, "ms", m.Members); w.WriteNumber("o", m.Offset); w.WriteString("e", m.Epoch);
@@ -193,15 +233,23 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
         return manifest switch
         {
             JoinRoomManifest => new JoinRoom(S(d, "r"), S(d, "c"), S(d, "u"), Ref(d, "cr"), Ref(d, "h"), OS(d, "q"), OS(d, "e"),
-                d.TryGetProperty("o", out var o) ? o.GetInt64() : null),
-            LeaveRoomManifest => new LeaveRoom(S(d, "r"), S(d, "c"), OS(d, "q"), d.GetProperty("y").GetBoolean()),
-            PublishToRoomManifest => new PublishToRoom(S(d, "r"), OS(d, "c"), S(d, "f"), Raw(d, "p"), d.GetProperty("x").GetBoolean(), OS(d, "q")),
+                d.TryGetProperty("o", out var o) ? o.GetInt64() : null, Seq(d)),
+            LeaveRoomManifest => new LeaveRoom(S(d, "r"), S(d, "c"), OS(d, "q"), d.GetProperty("y").GetBoolean(), Seq(d)),
+            PublishToRoomManifest => new PublishToRoom(S(d, "r"), OS(d, "c"), S(d, "f"), Raw(d, "p"), d.GetProperty("x").GetBoolean(), OS(d, "q"), Seq(d)),
             GetRoomInfoManifest => new GetRoomInfo(S(d, "r")),
-            RoomBroadcastManifest => new RoomBroadcast(S(d, "r"), Raw(d, "fr"), OS(d, "x")),
-            JoinResultManifest => new JoinResult(S(d, "r"), S(d, "c"), d.GetProperty("a").GetBoolean(),
-                d.GetProperty("fs").EnumerateArray().Select(RawOf).ToArray()),
-            PublishAcceptedManifest => new PublishAccepted(S(d, "r"), OS(d, "q"), d.GetProperty("o").GetInt64(), S(d, "e")),
-            PublishRejectedManifest => new PublishRejected(S(d, "r"), OS(d, "q"), S(d, "k"), S(d, "m")),
+            RoomBroadcastManifest => new RoomBroadcast(S(d, "r"), Raw(d, "fr"), OS(d, "x"), S(d, "e"), d.GetProperty("o").GetInt64()),
+            JoinResultManifest => new JoinResult(S(d, "r"), S(d, "c"), Seq(d), S(d, "e"), d.GetProperty("o").GetInt64(), Frames(d, "fs")),
+            LeaveResultManifest => new LeaveResult(S(d, "r"), S(d, "c"), Seq(d)),
+            RejoinRoomManifest => new RejoinRoom(S(d, "r"), Ref(d, "h"),
+                d.GetProperty("ms").EnumerateArray().Select(m => new Contracts.Cluster.RejoiningMember(m[0].GetString()!, m[1].GetString()!)).ToArray(),
+                OS(d, "e"), d.GetProperty("o").GetInt64(), d.GetProperty("a").GetInt64()),
+            RejoinResultManifest => new RejoinResult(S(d, "r"), d.GetProperty("a").GetInt64(), S(d, "e"), d.GetProperty("o").GetInt64(),
+                Strings(d, "us"), Frames(d, "fs"), d.GetProperty("k").GetBoolean()),
+            FetchHistoryManifest => new FetchHistory(S(d, "r"), S(d, "e"), d.GetProperty("o").GetInt64(), d.GetProperty("u").GetInt64()),
+            HistoryRangeManifest => new HistoryRange(S(d, "r"), S(d, "e"), d.GetProperty("o").GetInt64(), d.GetProperty("u").GetInt64(),
+                Frames(d, "fs"), d.GetProperty("k").GetBoolean(), Strings(d, "us")),
+            PublishAcceptedManifest => new PublishAccepted(S(d, "r"), OS(d, "q"), d.GetProperty("o").GetInt64(), S(d, "e"), Seq(d)),
+            PublishRejectedManifest => new PublishRejected(S(d, "r"), OS(d, "q"), S(d, "k"), S(d, "m"), Seq(d)),
             RoomInfoManifest => new RoomInfo(S(d, "r"), Strings(d, "ms"), d.GetProperty("o").GetInt64(), S(d, "e")),
             RegisterConnectionManifest => new RegisterConnection(S(d, "u"), S(d, "c"), Ref(d, "cr")),
             UnregisterConnectionManifest => new UnregisterConnection(S(d, "u"), S(d, "c")),
@@ -233,6 +281,23 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
         w.WritePropertyName(name);
         w.WriteRawValue(json, skipInputValidation: true);
     }
+
+    /// <summary>A hub's command number; 0 (none) is left out.</summary>
+    private static void WriteSeq(Utf8JsonWriter w, long seq)
+    {
+        if (seq != 0) w.WriteNumber("s", seq);
+    }
+
+    private static long Seq(JsonElement d) => d.TryGetProperty("s", out var s) ? s.GetInt64() : 0;
+
+    private static void WriteFrames(Utf8JsonWriter w, string name, byte[][] frames)
+    {
+        w.WriteStartArray(name);
+        foreach (var frame in frames) w.WriteRawValue(frame, skipInputValidation: true);
+        w.WriteEndArray();
+    }
+
+    private static byte[][] Frames(JsonElement d, string name) => d.GetProperty(name).EnumerateArray().Select(RawOf).ToArray();
 
     private static void WriteStrings(Utf8JsonWriter w, string name, string[] values)
     {

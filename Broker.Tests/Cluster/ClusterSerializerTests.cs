@@ -27,16 +27,25 @@ public sealed class ClusterSerializerTests() : Akka.TestKit.Xunit2.TestKit(Shipp
 
     private IEnumerable<object> Samples() =>
     [
-        new JoinRoom("lobby", "c1", "alice", TestActor, CreateTestProbe().Ref, "j1", "epoch-1", 42),
+        new JoinRoom("lobby", "c1", "alice", TestActor, CreateTestProbe().Ref, "j1", "epoch-1", 42, Seq: 9),
         new JoinRoom("lobby", "c1", "alice", TestActor, TestActor, null, null, null),
-        new LeaveRoom("lobby", "c1", "l1", true),
-        new PublishToRoom("lobby", "c1", "alice", Payload, true, "p1"),
+        new LeaveRoom("lobby", "c1", "l1", true, Seq: 10),
+        new LeaveRoom("lobby", "c1", null, false),
+        new PublishToRoom("lobby", "c1", "alice", Payload, true, "p1", Seq: 11),
         new PublishToRoom("lobby", null, "server", Encoding.UTF8.GetBytes("42"), false, null),
         new GetRoomInfo("lobby"),
-        new RoomBroadcast("lobby", Frame, "c9"),
-        new JoinResult("lobby", "c1", true, [Frame, Frame]),
-        new PublishAccepted("lobby", "p1", 7, "e1"),
+        new RoomBroadcast("lobby", Frame, "c9", "e1", 7),
+        new JoinResult("lobby", "c1", 9, "e1", 7, [Frame, Frame]),
+        new LeaveResult("lobby", "c1", 10),
+        new PublishAccepted("lobby", "p1", 7, "e1", Seq: 11),
+        new PublishAccepted("lobby", null, 8, "e1"),
         new PublishRejected("lobby", "p1", "forbidden", "join first"),
+        new PublishRejected("lobby", "p1", "unavailable", "moving", Seq: 12),
+        new RejoinRoom("lobby", TestActor, [new RejoiningMember("c1", "alice"), new RejoiningMember("c2", "bob")], "e1", 7, 2),
+        new RejoinRoom("lobby", TestActor, [], null, 0, 1),
+        new RejoinResult("lobby", 2, "e2", 3, ["alice"], [Frame, Frame, Frame], Continuous: false),
+        new FetchHistory("lobby", "e1", 4, 6),
+        new HistoryRange("lobby", "e1", 5, 6, [Frame, Frame], Complete: true, ["alice"]),
         new RoomInfo("lobby", ["alice", "bob"], 7, "epoch-1"),
         new RegisterConnection("alice", "c1", TestActor),
         new UnregisterConnection("alice", "c1"),
@@ -82,9 +91,15 @@ public sealed class ClusterSerializerTests() : Akka.TestKit.Xunit2.TestKit(Shipp
         Assert.Equal(hub, copy.Hub);
         Assert.Equal((5L, "e", "j1"), (copy.SinceOffset!.Value, copy.SinceEpoch, copy.RequestId));
 
-        var broadcast = (RoomBroadcast)RoundTrip(new RoomBroadcast("lobby", Frame, null));
+        var broadcast = (RoomBroadcast)RoundTrip(new RoomBroadcast("lobby", Frame, null, "e", 3));
         Assert.Equal(Frame, broadcast.Frame);
         Assert.Null(broadcast.ExcludeConnectionId);
+        Assert.Equal(("e", 3L), (broadcast.Epoch, broadcast.Offset));
+
+        var rejoin = (RejoinRoom)RoundTrip(new RejoinRoom("lobby", hub, [new RejoiningMember("c1", "alice")], "e", 3, 4));
+        Assert.Equal(hub, rejoin.Hub);
+        Assert.Equal(new RejoiningMember("c1", "alice"), Assert.Single(rejoin.Members));
+        Assert.Equal(("e", 3L, 4L), (rejoin.SinceEpoch, rejoin.SinceOffset, rejoin.Attempt));
 
         var publish = (PublishToRoom)RoundTrip(new PublishToRoom("lobby", null, "server", Payload, false, null));
         Assert.Equal(Payload, publish.Payload);

@@ -5,6 +5,7 @@ using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using Broker.Actors.Connections;
 using Broker.Actors.Rooms;
+using Broker.Contracts.Cluster;
 using Broker.Contracts.Protocol;
 using Xunit;
 using static Broker.Contracts.Cluster.RoomCommands;
@@ -81,8 +82,8 @@ public sealed class RoomActorSpecs : TestKit
 
         var result = Join(room, hub, alice, "c1", "alice", requestId: "j1");
 
-        Assert.True(result.Accepted);
         Assert.Equal(RoomId, result.RoomId);
+        Assert.Equal(0, result.Offset);
         var joined = Assert.Single(result.Frames.Select(Frame.Parse));
         Assert.Equal("joined", joined.Type());
         Assert.Equal("j1", joined.Id());
@@ -206,7 +207,7 @@ public sealed class RoomActorSpecs : TestKit
     }
 
     [Fact]
-    public void Leaving_answers_left_to_the_leaver_and_tells_the_others()
+    public void Leaving_answers_the_leavers_hub_and_tells_the_others()
     {
         var room = NewRoom();
         var (hubA, hubB) = (CreateTestProbe(), CreateTestProbe());
@@ -215,12 +216,11 @@ public sealed class RoomActorSpecs : TestKit
         Join(room, hubB, bob, "c2", "bob");
         ExpectPresence(hubA, "join", "bob", excluding: "c2");
 
-        room.Tell(new LeaveRoom(RoomId, "c2", "l1", Reply: true), bob.Ref);
+        room.Tell(new LeaveRoom(RoomId, "c2", "l1", Reply: true, Seq: 7), hubB.Ref);
 
-        var left = Frame.Parse(bob.ExpectMsg<ConnectionMessages.Deliver>().Frame);
-        Assert.Equal("left", left.Type());
-        Assert.Equal("l1", left.Id());
-        Assert.Equal(RoomId, left.Data().Str("room"));
+        // Through the hub, which answers "left" after anything the room sent before it.
+        Assert.Equal(new LeaveResult(RoomId, "c2", 7), hubB.ExpectMsg<LeaveResult>());
+        bob.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
         ExpectPresence(hubA, "leave", "bob", excluding: null);
         room.Tell(new GetRoomInfo(RoomId));
         Assert.Equal(["alice"], ExpectMsg<RoomInfo>().Members);
@@ -340,13 +340,95 @@ public sealed class RoomActorSpecs : TestKit
         var shard = CreateTestProbe();
         var idle = TimeSpan.FromMilliseconds(200);
         var room = shard.ChildActorOf(RoomActor.Props(RoomId, new RoomSettings(100, idle)));
-        var alice = CreateTestProbe();
-        Join(room, CreateTestProbe(), alice, "c1", "alice");
+        var hub = CreateTestProbe();
+        Join(room, hub, CreateTestProbe(), "c1", "alice");
 
         shard.ExpectNoMsg(idle * 3);
-        room.Tell(new LeaveRoom(RoomId, "c1", null, Reply: true), alice.Ref);
+        room.Tell(new LeaveRoom(RoomId, "c1", null, Reply: true), hub.Ref);
 
-        alice.ExpectMsg<ConnectionMessages.Deliver>();
+        hub.ExpectMsg<LeaveResult>();
         shard.ExpectMsg<Passivate>(TimeSpan.FromSeconds(3));
+    }
+
+    // ---- a hub re-registers its members after the incarnation it knew was lost ----
+
+    [Fact]
+    public void A_hub_that_lost_the_rooms_history_rejoins_its_members_and_gets_this_epoch_from_offset_1()
+    {
+        var room = NewRoom();
+        var (hubA, hubB) = (CreateTestProbe(), CreateTestProbe());
+        var epoch = Joined(Join(room, hubB, CreateTestProbe(), "c2", "bob")).Str("epoch");
+        Publish(room, CreateTestProbe(), null, "server", "1");
+        Publish(room, CreateTestProbe(), null, "server", "2");
+        hubB.ReceiveN(2);
+
+        room.Tell(new RejoinRoom(RoomId, hubA.Ref, [new RejoiningMember("c1", "alice")], "a-lost-epoch", 7, Attempt: 3));
+
+        var result = hubA.ExpectMsg<RejoinResult>();
+        Assert.Equal((3L, epoch, 2L, false), (result.Attempt, result.Epoch, result.Offset, result.Continuous));
+        Assert.Equal([1L, 2L], result.Frames.Select(f => Frame.Parse(f).Data().Long("offset")));
+        Assert.Equal(["bob", "alice"], result.Users);
+        ExpectPresence(hubB, "join", "alice", excluding: "c1");
+        // A member again without a join: its publishes are accepted.
+        var ack = Publish(room, CreateTestProbe(), "c1", "alice", "3");
+        Assert.Equal((3L, epoch), (ack.Offset, ack.Epoch));
+    }
+
+    [Fact]
+    public void A_rejoin_in_the_same_epoch_gives_only_what_the_hub_had_not_delivered()
+    {
+        var room = NewRoom();
+        var hub = CreateTestProbe();
+        var epoch = Joined(Join(room, hub, CreateTestProbe(), "c1", "alice")).Str("epoch");
+        for (var n = 1; n <= 3; n++) Publish(room, CreateTestProbe(), null, "server", n.ToString());
+        hub.ReceiveN(3);
+
+        room.Tell(new RejoinRoom(RoomId, hub.Ref, [new RejoiningMember("c1", "alice")], epoch, 1, Attempt: 1));
+
+        var result = hub.ExpectMsg<RejoinResult>();
+        Assert.True(result.Continuous);
+        Assert.Equal([2L, 3L], result.Frames.Select(f => Frame.Parse(f).Data().Long("offset")));
+        hub.ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // alice was there already: no presence
+    }
+
+    [Fact]
+    public void A_rejoin_replaces_what_the_room_knew_of_that_hub()
+    {
+        var room = NewRoom();
+        var (hubA, hubB) = (CreateTestProbe(), CreateTestProbe());
+        Join(room, hubA, CreateTestProbe(), "c1", "alice");
+        Join(room, hubA, CreateTestProbe(), "c2", "bob"); // announced to hub A itself
+        Join(room, hubB, CreateTestProbe(), "c3", "carol");
+        ExpectPresence(hubA, "join", "carol", excluding: "c3");
+
+        room.Tell(new RejoinRoom(RoomId, hubA.Ref, [new RejoiningMember("c1", "alice")], null, 0, Attempt: 1));
+
+        hubA.ExpectMsg<RejoinResult>();
+        ExpectPresence(hubB, "leave", "bob", excluding: null);
+        room.Tell(new GetRoomInfo(RoomId));
+        Assert.Equal(["alice", "carol"], ExpectMsg<RoomInfo>().Members.Order());
+    }
+
+    [Fact]
+    public void A_missing_range_is_served_from_history_and_marked_incomplete_once_it_has_left_it()
+    {
+        var room = NewRoom(historySize: 3);
+        var hub = CreateTestProbe();
+        var epoch = Joined(Join(room, hub, CreateTestProbe(), "c1", "alice")).Str("epoch");
+        for (var n = 1; n <= 5; n++) Publish(room, CreateTestProbe(), null, "server", n.ToString());
+
+        room.Tell(new FetchHistory(RoomId, epoch, 3, 5), hub.Ref);
+        var kept = hub.FishForMessage(m => m is HistoryRange) as HistoryRange;
+        Assert.True(kept!.Complete);
+        Assert.Equal((4L, 5L), (kept.FirstOffset, kept.UpToOffset));
+        Assert.Equal([4L, 5L], kept.Frames.Select(f => Frame.Parse(f).Data().Long("offset")));
+
+        room.Tell(new FetchHistory(RoomId, epoch, 1, 4), hub.Ref);
+        var partial = hub.ExpectMsg<HistoryRange>();
+        Assert.False(partial.Complete); // 2 is gone (history keeps 3, 4, 5)
+        Assert.Equal(3, partial.FirstOffset);
+
+        room.Tell(new FetchHistory(RoomId, "another-epoch", 1, 4), hub.Ref);
+        Assert.False(hub.ExpectMsg<HistoryRange>().Complete);
     }
 }
