@@ -115,6 +115,17 @@ public sealed class RoomsOptions
     public int HistorySize { get; set; } = 100;
     /// <summary>How long a room with no members stays in memory before it passivates. Default 00:02:00.</summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(2);
+    /// <summary>
+    /// After a room's (or a user entry's) node is lost, how often a node repeats re-registering its
+    /// members (connections) until the next incarnation confirms. Default 00:00:01.
+    /// </summary>
+    public TimeSpan RejoinInterval { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// How long a node waits for the first answer of a room it has no live link to (a join routed
+    /// to a node that just died is otherwise lost unseen) before it treats the room as moving and
+    /// re-sends what is unanswered. Default 00:00:05.
+    /// </summary>
+    public TimeSpan AnswerTimeout { get; set; } = TimeSpan.FromSeconds(5);
 }
 
 /// <summary>One WebSocket route's policy.</summary>

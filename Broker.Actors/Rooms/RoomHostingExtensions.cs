@@ -10,10 +10,13 @@ namespace Broker.Actors.Rooms;
 /// <summary>Registry key for the node's <see cref="RoomHub"/>.</summary>
 public sealed class RoomHubKey;
 
+/// <summary>Registry key for the node's <see cref="UserHub"/>.</summary>
+public sealed class UserHubKey;
+
 /// <summary>Registers the room and user tiers with Akka.Hosting.</summary>
 public static class RoomHostingExtensions
 {
-    /// <summary>Shard regions for rooms, the user directory and handshake tickets, and this node's <see cref="RoomHub"/>.</summary>
+    /// <summary>Shard regions for rooms, the user directory and handshake tickets, and this node's <see cref="RoomHub"/> and <see cref="UserHub"/>.</summary>
     public static AkkaConfigurationBuilder WithRoomsAndUsers(this AkkaConfigurationBuilder akka, RoomSettings settings, string role = "broker")
     {
         var shardOptions = new ShardOptions
@@ -29,8 +32,9 @@ public static class RoomHostingExtensions
             .WithShardRegion<TicketActor>("tickets", TicketActor.Props, new TicketMessageExtractor(), shardOptions)
             .WithActors((system, registry) =>
             {
-                var hub = system.ActorOf(RoomHub.Props(registry.Get<RoomActor>()), "room-hub");
+                var hub = system.ActorOf(RoomHub.Props(registry.Get<RoomActor>(), settings.RejoinInterval, settings.AnswerTimeout), "room-hub");
                 registry.Register<RoomHubKey>(hub);
+                registry.Register<UserHubKey>(system.ActorOf(UserHub.Props(registry.Get<UserActor>(), settings.RejoinInterval), "user-hub"));
             });
     }
 }

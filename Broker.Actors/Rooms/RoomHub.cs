@@ -40,18 +40,27 @@ public sealed class RoomHub : ReceiveActor, IWithTimers
     /// <summary>How often a rejoin is sent again while the room has not answered it.</summary>
     public static readonly TimeSpan DefaultRejoinInterval = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How long the hub waits for the first answer of a room it has no incarnation of yet. A join
+    /// routed to a node that died (and is not yet downed) is lost with no one to tell: past this,
+    /// the hub treats the room as moving, which re-sends what is unanswered once the room is back.
+    /// </summary>
+    public static readonly TimeSpan DefaultFirstAnswerTimeout = TimeSpan.FromSeconds(5);
+
     private readonly IActorRef _rooms;
     private readonly TimeSpan _rejoinInterval;
+    private readonly TimeSpan _firstAnswerTimeout;
     private readonly Dictionary<string, LocalRoomMembers> _byRoom = new(StringComparer.Ordinal);
     private readonly Dictionary<IActorRef, (string ConnectionId, HashSet<string> Rooms)> _byConnection = new();
     private readonly Dictionary<IActorRef, string> _roomByEntity = new();
     private readonly Dictionary<long, PendingPublish> _publishes = new();
     private long _seq;
 
-    public RoomHub(IActorRef rooms, TimeSpan? rejoinInterval = null)
+    public RoomHub(IActorRef rooms, TimeSpan? rejoinInterval = null, TimeSpan? firstAnswerTimeout = null)
     {
         _rooms = rooms;
         _rejoinInterval = rejoinInterval ?? DefaultRejoinInterval;
+        _firstAnswerTimeout = firstAnswerTimeout ?? DefaultFirstAnswerTimeout;
         Receive<LocalJoin>(local => OnJoin(local.Join, local.Outbound));
         Receive<JoinRoom>(join => OnJoin(join, null));
         Receive<LeaveRoom>(OnLeave);
@@ -67,13 +76,18 @@ public sealed class RoomHub : ReceiveActor, IWithTimers
         {
             if (_byRoom.TryGetValue(retry.RoomId, out var room) && room.Link.Moving) SendRejoin(retry.RoomId, room);
         });
+        Receive<FirstAnswerOverdue>(overdue =>
+        {
+            if (_byRoom.TryGetValue(overdue.RoomId, out var room) && room.Link is { Entity: null, Moving: false } && Unanswered(room))
+                EnterMoving(overdue.RoomId, room);
+        });
         Receive<Terminated>(t => OnTerminated(t.ActorRef));
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(IActorRef rooms, TimeSpan? rejoinInterval = null) =>
-        Akka.Actor.Props.Create(() => new RoomHub(rooms, rejoinInterval));
+    public static Props Props(IActorRef rooms, TimeSpan? rejoinInterval = null, TimeSpan? firstAnswerTimeout = null) =>
+        Akka.Actor.Props.Create(() => new RoomHub(rooms, rejoinInterval, firstAnswerTimeout));
 
     /// <summary>Connection → hub: join, and queue this room's frames on <paramref name="Outbound"/> directly.</summary>
     public sealed record LocalJoin(JoinRoom Join, IConnectionTransport Outbound);
@@ -129,6 +143,7 @@ public sealed class RoomHub : ReceiveActor, IWithTimers
         var seq = ++_seq;
         _publishes[seq] = new PendingPublish(Sender, publish.RoomId, publish.RequestId);
         (room.Link.Publishes ??= []).Add(seq);
+        AwaitFirstAnswer(publish.RoomId, room);
         _rooms.Tell(publish with { Seq = seq });
     }
 
@@ -150,6 +165,7 @@ public sealed class RoomHub : ReceiveActor, IWithTimers
         // Only a member still here waits for the answer; a gone connection's leave needs none.
         if (member is not null && numbered is JoinRoom or LeaveRoom { Reply: true } && room.TryGet(member.ConnectionId, out var current) && current == member)
             member.Sent(seq, numbered);
+        AwaitFirstAnswer(command.RoomId, room);
         _rooms.Tell(numbered);
     }
 
@@ -353,6 +369,27 @@ public sealed class RoomHub : ReceiveActor, IWithTimers
         link.Offset = offset;
         Context.Watch(entity);
         _roomByEntity[entity] = roomId;
+        if (link.AwaitingFirstAnswer)
+        {
+            link.AwaitingFirstAnswer = false;
+            Timers.Cancel(FirstAnswerKey(roomId));
+        }
+    }
+
+    /// <summary>With no incarnation known yet, DeathWatch cannot tell a lost command: a deadline does.</summary>
+    private void AwaitFirstAnswer(string roomId, LocalRoomMembers room)
+    {
+        var link = room.Link;
+        if (link.Entity is not null || link.Moving || link.AwaitingFirstAnswer) return;
+        link.AwaitingFirstAnswer = true;
+        Timers.StartSingleTimer(FirstAnswerKey(roomId), new FirstAnswerOverdue(roomId), _firstAnswerTimeout);
+    }
+
+    private static bool Unanswered(LocalRoomMembers room)
+    {
+        if (room.Link.Publishes is { Count: > 0 }) return true;
+        foreach (var member in room.All) if (!member.Settled) return true;
+        return false;
     }
 
     /// <summary>
@@ -364,6 +401,8 @@ public sealed class RoomHub : ReceiveActor, IWithTimers
         var link = room.Link;
         if (link.Moving) return;
         link.Moving = true;
+        link.AwaitingFirstAnswer = false;
+        Timers.Cancel(FirstAnswerKey(roomId));
         link.Fetching = false;
         if (link.Entity is { } entity)
         {
@@ -420,6 +459,8 @@ public sealed class RoomHub : ReceiveActor, IWithTimers
 
     private static string RejoinTimerKey(string roomId) => "rejoin:" + roomId;
 
+    private static string FirstAnswerKey(string roomId) => "first-answer:" + roomId;
+
     /// <summary>A member with nothing asked and no longer joined is forgotten; a room with nobody and nothing in flight too.</summary>
     private void Settle(string roomId, LocalRoomMembers room, LocalMember member)
     {
@@ -433,6 +474,7 @@ public sealed class RoomHub : ReceiveActor, IWithTimers
         var link = room.Link;
         if (room.Count > 0 || link.Moving || link.Fetching || link.Publishes is { Count: > 0 }) return;
         _byRoom.Remove(roomId);
+        Timers.Cancel(FirstAnswerKey(roomId));
         if (link.Entity is { } entity)
         {
             Context.Unwatch(entity);
@@ -506,4 +548,7 @@ public sealed class RoomHub : ReceiveActor, IWithTimers
 
     /// <summary>Timer tick: send the rejoin of a room that has not answered again.</summary>
     private sealed record RetryRejoin(string RoomId);
+
+    /// <summary>Timer tick: a room this node had no incarnation of has not answered in time.</summary>
+    private sealed record FirstAnswerOverdue(string RoomId);
 }

@@ -35,6 +35,9 @@ internal sealed class RoomLink
     /// <summary>The offset those members had when the move began.</summary>
     public long StayedOffset { get; set; }
 
+    /// <summary>Commands went to a room with no incarnation known yet, and a deadline for its first answer runs.</summary>
+    public bool AwaitingFirstAnswer { get; set; }
+
     /// <summary>A gap was seen and the missing range asked for.</summary>
     public bool Fetching { get; set; }
 

@@ -5,7 +5,13 @@ namespace Broker.Actors.Rooms;
 /// <summary>Room settings as the actors use them.</summary>
 /// <param name="HistorySize">Messages kept for recovery.</param>
 /// <param name="IdleTimeout">How long an empty room stays in memory.</param>
-public sealed record RoomSettings(int HistorySize, TimeSpan IdleTimeout)
+/// <param name="RejoinInterval">
+/// How often a node's hubs repeat a re-registration (of room members, of users' connections) that
+/// the room's or user's next incarnation has not confirmed yet, after the one they knew was lost.
+/// </param>
+/// <param name="AnswerTimeout">How long a hub waits for the first answer of a room it has no live link to.</param>
+public sealed record RoomSettings(int HistorySize, TimeSpan IdleTimeout, TimeSpan? RejoinInterval = null, TimeSpan? AnswerTimeout = null)
 {
-    public static RoomSettings From(BrokerOptions options) => new(options.Rooms.HistorySize, options.Rooms.IdleTimeout);
+    public static RoomSettings From(BrokerOptions options) =>
+        new(options.Rooms.HistorySize, options.Rooms.IdleTimeout, options.Rooms.RejoinInterval, options.Rooms.AnswerTimeout);
 }

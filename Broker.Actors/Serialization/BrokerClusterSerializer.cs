@@ -51,6 +51,7 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
     private const string TicketRedeemedManifest = "TD";
     private const string DeliverToRouteManifest = "KD";
     private const string LeaveResultManifest = "RT";
+    private const string ConnectionRegisteredManifest = "UK";
     private const string RejoinRoomManifest = "RW";
     private const string RejoinResultManifest = "RV";
     private const string FetchHistoryManifest = "RF";
@@ -72,6 +73,7 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
         PublishRejected => PublishRejectedManifest,
         RoomInfo => RoomInfoManifest,
         LeaveResult => LeaveResultManifest,
+        ConnectionRegistered => ConnectionRegisteredManifest,
         RejoinRoom => RejoinRoomManifest,
         RejoinResult => RejoinResultManifest,
         FetchHistory => FetchHistoryManifest,
@@ -170,6 +172,10 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
                     break;
                 case RegisterConnection m:
                     w.WriteString("u", m.UserId); w.WriteString("c", m.ConnectionId); WriteRef(w, "cr", m.Connection);
+                    if (m.Confirm) w.WriteBoolean("k", true);
+                    break;
+                case ConnectionRegistered m:
+                    w.WriteString("u", m.UserId); w.WriteString("c", m.ConnectionId);
                     break;
                 case UnregisterConnection m:
                     w.WriteString("u", m.UserId); w.WriteString("c", m.ConnectionId);
@@ -251,7 +257,8 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
             PublishAcceptedManifest => new PublishAccepted(S(d, "r"), OS(d, "q"), d.GetProperty("o").GetInt64(), S(d, "e"), Seq(d)),
             PublishRejectedManifest => new PublishRejected(S(d, "r"), OS(d, "q"), S(d, "k"), S(d, "m"), Seq(d)),
             RoomInfoManifest => new RoomInfo(S(d, "r"), Strings(d, "ms"), d.GetProperty("o").GetInt64(), S(d, "e")),
-            RegisterConnectionManifest => new RegisterConnection(S(d, "u"), S(d, "c"), Ref(d, "cr")),
+            RegisterConnectionManifest => new RegisterConnection(S(d, "u"), S(d, "c"), Ref(d, "cr"), d.TryGetProperty("k", out _)),
+            ConnectionRegisteredManifest => new ConnectionRegistered(S(d, "u"), S(d, "c")),
             UnregisterConnectionManifest => new UnregisterConnection(S(d, "u"), S(d, "c")),
             UpdateRoomsManifest => new UpdateRooms(S(d, "u"), S(d, "c"), Strings(d, "rs")),
             SendToUserManifest => new SendToUser(S(d, "u"), S(d, "f"), Raw(d, "p"), OS(d, "q")),

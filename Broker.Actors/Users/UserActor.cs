@@ -25,9 +25,13 @@ public sealed class UserActor : ReceiveActor
         _idleTimeout = idleTimeout;
         Receive<RegisterConnection>(register =>
         {
-            _connections[register.ConnectionId] = new Entry(register.Connection, []);
+            // A repeat (the node's user hub registering again) keeps the rooms it already had.
+            _connections[register.ConnectionId] = _connections.TryGetValue(register.ConnectionId, out var known) && known.Connection.Equals(register.Connection)
+                ? known
+                : new Entry(register.Connection, []);
             Context.Watch(register.Connection);
             Context.SetReceiveTimeout(null);
+            if (register.Confirm) Sender.Tell(new ConnectionRegistered(_userId, register.ConnectionId));
         });
         Receive<UnregisterConnection>(unregister => Remove(unregister.ConnectionId));
         Receive<UpdateRooms>(update =>

@@ -11,8 +11,12 @@ public interface IWithUserId : IClusterMessage
 /// <summary>Commands to the sharded per-user directory, which knows every connection of a user in the cluster.</summary>
 public static class UserCommands
 {
-    /// <summary>A connection of this user authenticated.</summary>
-    public sealed record RegisterConnection(string UserId, string ConnectionId, IActorRef Connection) : IWithUserId;
+    /// <summary>
+    /// A connection of this user authenticated (or is registered again, its directory entry having
+    /// been lost with its node). With <paramref name="Confirm"/>, the entry answers
+    /// <see cref="UserEvents.ConnectionRegistered"/> so the sender can watch it.
+    /// </summary>
+    public sealed record RegisterConnection(string UserId, string ConnectionId, IActorRef Connection, bool Confirm = false) : IWithUserId;
 
     /// <summary>A connection of this user closed.</summary>
     public sealed record UnregisterConnection(string UserId, string ConnectionId) : IWithUserId;
@@ -36,6 +40,9 @@ public static class UserCommands
 /// <summary>Replies of the user directory.</summary>
 public static class UserEvents
 {
+    /// <summary>The entry took a <see cref="UserCommands.RegisterConnection"/> that asked for confirmation (its sender watches the entry).</summary>
+    public sealed record ConnectionRegistered(string UserId, string ConnectionId) : IClusterMessage;
+
     /// <summary>How many connections a direct message reached.</summary>
     public sealed record DirectDelivered(string? RequestId, int Delivered) : IClusterMessage;
 

@@ -19,11 +19,34 @@ public static class BackendApiEndpoints
 
     public static IEndpointRouteBuilder MapBackendApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/publish", PublishAsync);
-        app.MapGet("/api/rooms/{room}", GetRoomAsync);
-        app.MapGet("/api/users/{user}", GetUserAsync);
-        app.MapPost("/api/users/{user}/disconnect", DisconnectUserAsync);
+        var api = app.MapGroup("/api").AddEndpointFilter(UnavailableWhenUnanswered);
+        api.MapPost("/publish", PublishAsync);
+        api.MapGet("/rooms/{room}", GetRoomAsync);
+        api.MapGet("/users/{user}", GetUserAsync);
+        api.MapPost("/users/{user}/disconnect", DisconnectUserAsync);
         return app;
+    }
+
+    /// <summary>
+    /// A room or user entry that does not answer in time is on a node that is gone or moving
+    /// (PROTOCOL §9.1): 503 with code <c>unavailable</c> and a Retry-After, not a 500.
+    /// </summary>
+    private static async ValueTask<object?> UnavailableWhenUnanswered(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
+    {
+        try
+        {
+            return await next(invocation);
+        }
+        catch (AskTimeoutException)
+        {
+            var context = invocation.HttpContext;
+            if (context.Response.HasStarted) throw;
+            context.Response.Headers.RetryAfter = "1";
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            await context.Response.WriteAsJsonAsync(new HttpError("the room or user is moving to another node; retry", ErrorCodes.Unavailable),
+                HostJsonContext.Default.HttpError);
+            return null;
+        }
     }
 
     private static async Task PublishAsync(HttpContext context, ApiAuthorization auth, BrokerNode node, IOptions<BrokerOptions> options)

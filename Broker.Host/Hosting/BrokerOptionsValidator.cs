@@ -23,6 +23,8 @@ public sealed class BrokerOptionsValidator(IHostEnvironment environment) : IVali
         Check(o.Limits.MaxRoomsPerConnection > 0, "Broker:Limits:MaxRoomsPerConnection must be positive");
         Check(o.Limits.HandlerTimeout > TimeSpan.Zero, "Broker:Limits:HandlerTimeout must be positive");
         Check(o.Rooms.HistorySize >= 0, "Broker:Rooms:HistorySize must not be negative");
+        Check(o.Rooms.RejoinInterval >= TimeSpan.FromMilliseconds(10), "Broker:Rooms:RejoinInterval must be at least 00:00:00.010");
+        Check(o.Rooms.AnswerTimeout >= TimeSpan.FromMilliseconds(100), "Broker:Rooms:AnswerTimeout must be at least 00:00:00.100");
         Check(o.Jwt.ClockSkew >= TimeSpan.Zero && o.Jwt.ClockSkew <= TimeSpan.FromSeconds(30),
             "Broker:Jwt:ClockSkew must be between 0 and 30 seconds");
         Check(!string.IsNullOrWhiteSpace(o.Jwt.Issuer), "Broker:Jwt:Issuer is required");

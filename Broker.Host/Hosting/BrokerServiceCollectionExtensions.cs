@@ -102,7 +102,7 @@ public static class BrokerServiceCollectionExtensions
             {
                 var cluster = Cluster.Get(system);
                 var nodeName = $"{cluster.SelfAddress.Host}:{cluster.SelfAddress.Port}";
-                var services = new ConnectionServices(registry.Get<RoomHubKey>(), registry.Get<UserActor>(), sp.GetRequiredService<IRoomAuthorizer>(),
+                var services = new ConnectionServices(registry.Get<RoomHubKey>(), registry.Get<UserHubKey>(), sp.GetRequiredService<IRoomAuthorizer>(),
                     Embedding.BrokerMessageHandlerExtensions.BuildMessageHandlers(sp, options));
                 var supervisor = system.ActorOf(
                     ConnectionSupervisor.Props(ConnectionSettings.From(options, nodeName), sp.GetRequiredService<ITokenValidator>(), services),

@@ -2,8 +2,8 @@ using System.Text.Json.Serialization;
 
 namespace Broker.Host.Hosting;
 
-/// <summary>An HTTP error body: <c>{"error":"…"}</c>.</summary>
-public sealed record HttpError(string Error);
+/// <summary>An HTTP error body: <c>{"error":"…"}</c>, with a protocol error <c>code</c> where one applies (<c>unavailable</c>).</summary>
+public sealed record HttpError(string Error, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Code = null);
 
 /// <summary>The body of <c>POST /auth/ticket</c>.</summary>
 public sealed record TicketResponse(string Ticket, int ExpiresIn);

@@ -48,6 +48,8 @@ public sealed class ClusterSerializerTests() : Akka.TestKit.Xunit2.TestKit(Shipp
         new HistoryRange("lobby", "e1", 5, 6, [Frame, Frame], Complete: true, ["alice"]),
         new RoomInfo("lobby", ["alice", "bob"], 7, "epoch-1"),
         new RegisterConnection("alice", "c1", TestActor),
+        new RegisterConnection("alice", "c1", TestActor, Confirm: true),
+        new ConnectionRegistered("alice", "c1"),
         new UnregisterConnection("alice", "c1"),
         new UpdateRooms("alice", "c1", ["lobby", "news"]),
         new SendToUser("bob", "alice", Payload, "s1"),

@@ -482,6 +482,29 @@ public sealed class RoomHubSpecs : TestKit
         alice.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
     }
 
+    [Fact]
+    public void A_join_that_no_room_answers_in_time_is_sent_again_once_the_room_is_back()
+    {
+        // E.g. a client reconnected here after its node died, and the room lived on that node too:
+        // the region routes the join to the dead node until the cluster downs it.
+        var region = CreateTestProbe();
+        var hub = Sys.ActorOf(RoomHub.Props(region.Ref, TimeSpan.FromMilliseconds(300), firstAnswerTimeout: TimeSpan.FromMilliseconds(300)));
+        var alice = CreateTestProbe();
+        hub.Tell(new JoinRoom(RoomId, "c1", "alice", alice.Ref, hub, "j1", "e1", 4), alice.Ref);
+        var lost = region.ExpectMsg<JoinRoom>();
+
+        var rejoin = region.ExpectMsg<RejoinRoom>(Wait);
+        Assert.Empty(rejoin.Members);
+        hub.Tell(new RejoinResult(RoomId, rejoin.Attempt, "e2", 0, [], [], Continuous: false), _room.Ref);
+
+        var again = region.FishForMessage(m => m is JoinRoom, Wait) as JoinRoom;
+        Assert.Equal(("c1", "j1", "e1", 4L), (again!.ConnectionId, again.RequestId, again.SinceEpoch, again.SinceOffset!.Value));
+        hub.Tell(new JoinResult(RoomId, "c1", lost.Seq, "e2", 0, [Bytes("stale")]), _room.Ref);
+        hub.Tell(new JoinResult(RoomId, "c1", again.Seq, "e2", 0, [Bytes("joined")]), _room.Ref);
+        Assert.Equal("joined", Text(alice.ReceiveOne(Wait)));
+        alice.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+    }
+
     // ---- members that joined with their socket ----
 
     private (TestProbe Connection, ProbeTransport Socket, JoinRoom Join) JoinWithSocket(string connectionId, int capacity = int.MaxValue)
