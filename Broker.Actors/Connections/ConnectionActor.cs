@@ -186,6 +186,9 @@ public sealed class ConnectionActor : UntypedActor
             case UserEvents.DirectDelivered delivered:
                 Send(ServerFrames.SendAck(delivered.RequestId, delivered.Delivered));
                 return true;
+            case Users.UserHub.SendUnanswered unanswered:
+                Send(ServerFrames.Error(unanswered.RequestId, ErrorCodes.Unavailable, "the user's directory is moving to another node; send again"));
+                return true;
             case TokenExpired:
                 // A timer cancelled by a refresh may still have fired (or one may fire a tick early):
                 // only a token that is really over ends the connection; otherwise wait for the current one.

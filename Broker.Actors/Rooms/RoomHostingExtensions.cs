@@ -34,7 +34,7 @@ public static class RoomHostingExtensions
             {
                 var hub = system.ActorOf(RoomHub.Props(registry.Get<RoomActor>(), settings.RejoinInterval, settings.AnswerTimeout), "room-hub");
                 registry.Register<RoomHubKey>(hub);
-                registry.Register<UserHubKey>(system.ActorOf(UserHub.Props(registry.Get<UserActor>(), settings.RejoinInterval), "user-hub"));
+                registry.Register<UserHubKey>(system.ActorOf(UserHub.Props(registry.Get<UserActor>(), settings.RejoinInterval, settings.AnswerTimeout), "user-hub"));
             });
     }
 }

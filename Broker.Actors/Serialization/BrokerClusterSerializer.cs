@@ -185,12 +185,13 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
                     break;
                 case SendToUser m:
                     w.WriteString("u", m.UserId); w.WriteString("f", m.From); WriteRaw(w, "p", m.Payload); WriteOptional(w, "q", m.RequestId);
+                    WriteSeq(w, m.Seq);
                     break;
                 case GetUserStatus m:
                     w.WriteString("u", m.UserId);
                     break;
                 case DirectDelivered m:
-                    WriteOptional(w, "q", m.RequestId); w.WriteNumber("n", m.Delivered);
+                    WriteOptional(w, "q", m.RequestId); w.WriteNumber("n", m.Delivered); WriteSeq(w, m.Seq);
                     break;
                 case UserStatus m:
                     w.WriteString("u", m.UserId); w.WriteBoolean("on", m.Online); w.WriteNumber("n", m.Connections); WriteStrings(w, "rs", m.Rooms);
@@ -261,9 +262,9 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
             ConnectionRegisteredManifest => new ConnectionRegistered(S(d, "u"), S(d, "c")),
             UnregisterConnectionManifest => new UnregisterConnection(S(d, "u"), S(d, "c")),
             UpdateRoomsManifest => new UpdateRooms(S(d, "u"), S(d, "c"), Strings(d, "rs")),
-            SendToUserManifest => new SendToUser(S(d, "u"), S(d, "f"), Raw(d, "p"), OS(d, "q")),
+            SendToUserManifest => new SendToUser(S(d, "u"), S(d, "f"), Raw(d, "p"), OS(d, "q"), Seq(d)),
             GetUserStatusManifest => new GetUserStatus(S(d, "u")),
-            DirectDeliveredManifest => new DirectDelivered(OS(d, "q"), d.GetProperty("n").GetInt32()),
+            DirectDeliveredManifest => new DirectDelivered(OS(d, "q"), d.GetProperty("n").GetInt32(), Seq(d)),
             UserStatusManifest => new UserStatus(S(d, "u"), d.GetProperty("on").GetBoolean(), d.GetProperty("n").GetInt32(), Strings(d, "rs")),
             DisconnectUserManifest => new DisconnectUser(S(d, "u"), d.GetProperty("k").GetInt32(), S(d, "m")),
             UserDisconnectedManifest => new UserDisconnected(S(d, "u"), d.GetProperty("n").GetInt32()),

@@ -44,7 +44,7 @@ public sealed class UserActor : ReceiveActor
             var deliver = new ConnectionMessages.Deliver(ServerFrames.Direct(send.From, send.Payload));
             foreach (var entry in _connections.Values) entry.Connection.Tell(deliver);
             BrokerMetrics.DirectSent(_connections.Count);
-            Sender.Tell(new DirectDelivered(send.RequestId, _connections.Count));
+            Sender.Tell(new DirectDelivered(send.RequestId, _connections.Count, send.Seq));
         });
         Receive<DisconnectUser>(disconnect =>
         {

@@ -21,11 +21,15 @@ public sealed class UserHub : ReceiveActor, IWithTimers
     private readonly TimeSpan _retryInterval;
     private readonly Dictionary<string, LocalUser> _byUser = new(StringComparer.Ordinal);
     private readonly Dictionary<IActorRef, string> _userByEntry = new();
+    private readonly Dictionary<long, PendingSend> _sends = new();
+    private readonly TimeSpan _answerTimeout;
+    private long _seq;
 
-    public UserHub(IActorRef users, TimeSpan? retryInterval = null)
+    public UserHub(IActorRef users, TimeSpan? retryInterval = null, TimeSpan? answerTimeout = null)
     {
         _users = users;
         _retryInterval = retryInterval ?? DefaultRetryInterval;
+        _answerTimeout = answerTimeout ?? Rooms.RoomHub.DefaultFirstAnswerTimeout;
         Receive<RegisterConnection>(register =>
         {
             if (!_byUser.TryGetValue(register.UserId, out var user)) _byUser[register.UserId] = user = new LocalUser();
@@ -71,14 +75,41 @@ public sealed class UserHub : ReceiveActor, IWithTimers
             if (_byUser.TryGetValue(retry.UserId, out var user) && user.Entry is null) RegisterAgain(retry.UserId, user);
             else Timers.Cancel(RetryKey(retry.UserId));
         });
-        // send, status, disconnect: the sender hears back from the entry itself.
+        // A connection's send is answered through here: one routed to a node that just died is
+        // lost unseen, and its sender must still hear something (PROTOCOL §9.1: unavailable, retry).
+        Receive<SendToUser>(send =>
+        {
+            var seq = ++_seq;
+            _sends[seq] = new PendingSend(Sender, send.RequestId, Context.System.Scheduler.Now + _answerTimeout);
+            if (_sends.Count == 1) Timers.StartPeriodicTimer(SweepKey, SweepSends.Instance, _answerTimeout / 2);
+            _users.Tell(send with { Seq = seq });
+        });
+        Receive<DirectDelivered>(delivered =>
+        {
+            if (_sends.Remove(delivered.Seq, out var send)) send.Connection.Tell(delivered with { Seq = 0 });
+        });
+        Receive<SweepSends>(_ =>
+        {
+            var now = Context.System.Scheduler.Now;
+            foreach (var (seq, send) in _sends.ToArray())
+            {
+                if (send.Deadline > now) continue;
+                _sends.Remove(seq);
+                send.Connection.Tell(new SendUnanswered(send.RequestId));
+            }
+            if (_sends.Count == 0) Timers.Cancel(SweepKey);
+        });
+        // status, disconnect: the sender hears back from the entry itself.
         ReceiveAny(message => _users.Forward(message));
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(IActorRef users, TimeSpan? retryInterval = null) =>
-        Akka.Actor.Props.Create(() => new UserHub(users, retryInterval));
+    public static Props Props(IActorRef users, TimeSpan? retryInterval = null, TimeSpan? answerTimeout = null) =>
+        Akka.Actor.Props.Create(() => new UserHub(users, retryInterval, answerTimeout));
+
+    /// <summary>Hub → connection: its send got no answer in time (the user's entry is moving); tell the client <c>unavailable</c>.</summary>
+    public sealed record SendUnanswered(string? RequestId);
 
     private void RegisterAgain(string userId, LocalUser user)
     {
@@ -99,6 +130,12 @@ public sealed class UserHub : ReceiveActor, IWithTimers
     }
 
     private static string RetryKey(string userId) => "register:" + userId;
+
+    private const string SweepKey = "sweep-sends";
+
+    private sealed record PendingSend(IActorRef Connection, string? RequestId, DateTimeOffset Deadline);
+
+    private sealed class SweepSends { public static readonly SweepSends Instance = new(); }
 
     /// <summary>A user's connections on this node, and the directory entry that confirmed them.</summary>
     private sealed class LocalUser

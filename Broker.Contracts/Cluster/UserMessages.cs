@@ -24,8 +24,11 @@ public static class UserCommands
     /// <summary>The rooms a connection is in changed (for the online-status API).</summary>
     public sealed record UpdateRooms(string UserId, string ConnectionId, string[] Rooms) : IWithUserId;
 
-    /// <summary>Send a <c>direct</c> frame to every connection of the user. Replies <see cref="UserEvents.DirectDelivered"/>.</summary>
-    public sealed record SendToUser(string UserId, string From, byte[] Payload, string? RequestId) : IWithUserId;
+    /// <summary>
+    /// Send a <c>direct</c> frame to every connection of the user. Replies <see cref="UserEvents.DirectDelivered"/>,
+    /// echoing <paramref name="Seq"/> (the sending node's user hub numbers its connections' sends; 0 from the API).
+    /// </summary>
+    public sealed record SendToUser(string UserId, string From, byte[] Payload, string? RequestId, long Seq = 0) : IWithUserId;
 
     /// <summary>Ask for online status. Replies <see cref="UserEvents.UserStatus"/>.</summary>
     public sealed record GetUserStatus(string UserId) : IWithUserId;
@@ -44,7 +47,7 @@ public static class UserEvents
     public sealed record ConnectionRegistered(string UserId, string ConnectionId) : IClusterMessage;
 
     /// <summary>How many connections a direct message reached.</summary>
-    public sealed record DirectDelivered(string? RequestId, int Delivered) : IClusterMessage;
+    public sealed record DirectDelivered(string? RequestId, int Delivered, long Seq = 0) : IClusterMessage;
 
     /// <summary>How many connections a <see cref="UserCommands.DisconnectUser"/> closed.</summary>
     public sealed record UserDisconnected(string UserId, int Disconnected) : IClusterMessage;

@@ -86,12 +86,17 @@ public sealed class ClusterNode : IAsyncDisposable
     public int UnreachableMembers() => Stopped ? 0 : Akka.Cluster.Cluster.Get(Broker.System).State.Unreachable.Count;
 
     /// <summary>Whether this node hosts <paramref name="room"/> right now.</summary>
-    public async Task<bool> HostsRoomAsync(string room)
+    public Task<bool> HostsRoomAsync(string room) => HostsEntityAsync("rooms", room);
+
+    /// <summary>Whether this node hosts <paramref name="user"/>'s directory entry right now.</summary>
+    public Task<bool> HostsUserAsync(string user) => HostsEntityAsync("users", user);
+
+    private async Task<bool> HostsEntityAsync(string typeName, string entityId)
     {
         if (Stopped) return false;
-        var region = ClusterSharding.Get(Broker.System).ShardRegion("rooms");
+        var region = ClusterSharding.Get(Broker.System).ShardRegion(typeName);
         var state = await region.Ask<CurrentShardRegionState>(GetShardRegionState.Instance, TimeSpan.FromSeconds(5));
-        return state.Shards.Any(s => s.EntityIds.Contains(room));
+        return state.Shards.Any(s => s.EntityIds.Contains(entityId));
     }
 
     /// <summary>
@@ -163,6 +168,26 @@ public sealed class ThreeNodeCluster : IAsyncDisposable
             return false;
         }, TimeSpan.FromSeconds(10), $"room {room} hosted somewhere");
         return host!;
+    }
+
+    /// <summary>
+    /// Makes fresh rooms exist (the presence API starts the room) until one is hosted where
+    /// <paramref name="wanted"/> says. A node's shard region registers with the coordinator a
+    /// little after it joins, so this keeps trying for a while rather than a fixed number of times.
+    /// </summary>
+    public async Task<string> NewRoomHostedWhereAsync(Func<ClusterNode, bool> wanted)
+    {
+        var seed = Nodes[0];
+        using var http = new HttpClient { Timeout = WsClient.Timeout };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", await seed.TokenAsync("placer", "broker:publish"));
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            var room = $"room-{Guid.NewGuid():N}";
+            (await http.GetAsync(new Uri(seed.BaseUri, $"/api/rooms/{room}"))).EnsureSuccessStatusCode();
+            if (wanted(await HostOfAsync(room))) return room;
+        }
+        throw new InvalidOperationException("no room landed on the wanted node");
     }
 
     public async ValueTask DisposeAsync()

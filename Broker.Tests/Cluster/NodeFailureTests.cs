@@ -84,25 +84,11 @@ public sealed class NodeFailureTests : IAsyncLifetime
         await traveller.DisposeAsync();
     }
 
-    /// <summary>
-    /// Makes fresh rooms exist (the presence API starts the room) until one is hosted where
-    /// <paramref name="wanted"/> says. A node's shard region registers with the coordinator a
-    /// little after it joins, so this keeps trying for a while rather than a fixed number of times.
-    /// </summary>
     private async Task<string> RoomHostedWhere(WsClient member, Func<ClusterNode, bool> wanted)
     {
-        using var http = new HttpClient { Timeout = WsClient.Timeout };
-        http.DefaultRequestHeaders.Authorization = new("Bearer", await Seed.TokenAsync("placer", "broker:publish"));
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (DateTime.UtcNow < deadline)
-        {
-            var room = $"fail-{Guid.NewGuid():N}";
-            (await http.GetAsync(new Uri(Seed.BaseUri, $"/api/rooms/{room}"))).EnsureSuccessStatusCode();
-            if (!wanted(await _cluster.HostOfAsync(room))) continue;
-            await member.SendAsync(new { type = "join", data = new { room } });
-            await member.NextAsync("joined");
-            return room;
-        }
-        throw new InvalidOperationException("no room landed on the wanted node");
+        var room = await _cluster.NewRoomHostedWhereAsync(wanted);
+        await member.SendAsync(new { type = "join", data = new { room } });
+        await member.NextAsync("joined");
+        return room;
     }
 }

@@ -82,16 +82,33 @@ public sealed class UserHubSpecs : TestKit
     }
 
     [Fact]
-    public void Sends_and_status_questions_pass_through_with_their_sender()
+    public void A_send_is_answered_through_the_hub_and_status_questions_pass_through_with_their_sender()
     {
         var asker = CreateTestProbe();
 
         _hub.Tell(new SendToUser("bob", "alice", Frame.Json("1"), "s1"), asker.Ref);
         _hub.Tell(new GetUserStatus("bob"), asker.Ref);
 
-        Assert.Equal("s1", _region.ExpectMsg<SendToUser>().RequestId);
-        Assert.Equal(asker.Ref, _region.LastSender);
+        var send = _region.ExpectMsg<SendToUser>();
+        Assert.Equal("s1", send.RequestId);
+        Assert.Equal(_hub, _region.LastSender);
         _region.ExpectMsg<GetUserStatus>();
         Assert.Equal(asker.Ref, _region.LastSender);
+        _hub.Tell(new DirectDelivered("s1", 2, send.Seq));
+        Assert.Equal(new DirectDelivered("s1", 2), asker.ExpectMsg<DirectDelivered>());
+    }
+
+    [Fact]
+    public void A_send_nobody_answers_in_time_is_reported_unanswered_once()
+    {
+        var hub = Sys.ActorOf(UserHub.Props(_region.Ref, answerTimeout: TimeSpan.FromMilliseconds(300)));
+        var asker = CreateTestProbe();
+
+        hub.Tell(new SendToUser("bob", "alice", Frame.Json("1"), "s1"), asker.Ref);
+        var send = _region.ExpectMsg<SendToUser>();
+
+        Assert.Equal("s1", asker.ExpectMsg<UserHub.SendUnanswered>(Wait).RequestId);
+        hub.Tell(new DirectDelivered("s1", 1, send.Seq)); // too late: not answered twice
+        asker.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
     }
 }
