@@ -20,7 +20,7 @@ namespace Broker.Tests.Client;
 public sealed class NodeKilledUnderClientTests : IAsyncLifetime
 {
     private static readonly TimeSpan Timeout = ClientEvents.Timeout;
-    /// <summary>Detecting the crash, downing the victim and re-homing its rooms takes several seconds.</summary>
+    /// <summary>Detecting the crash and reconnecting through the re-pointed proxy; generous for a loaded machine.</summary>
     private static readonly TimeSpan Failover = TimeSpan.FromSeconds(60);
 
     private ThreeNodeCluster _cluster = null!;
@@ -37,7 +37,6 @@ public sealed class NodeKilledUnderClientTests : IAsyncLifetime
     {
         using var api = await PublisherAsync();
         var safeRoom = await RoomHostedWhereAsync(api, host => host != Victim);
-        var doomedRoom = await RoomHostedWhereAsync(api, host => host == Victim);
 
         await using var proxy = new TcpProxy(new IPEndPoint(IPAddress.Loopback, Victim.BaseUri.Port));
         var token = await Seed.TokenAsync("traveller"); // the victim cannot mint tokens once dead
@@ -45,8 +44,7 @@ public sealed class NodeKilledUnderClientTests : IAsyncLifetime
         {
             Url = proxy.WebSocketUri("chat"),
             TokenProvider = _ => ValueTask.FromResult(token),
-            // A rejoin of the victim's room waits in the shard region until the room is re-homed.
-            RequestTimeout = Failover,
+            RequestTimeout = Timeout,
             Reconnect = new ReconnectOptions { InitialDelay = TimeSpan.FromMilliseconds(50), MaxDelay = TimeSpan.FromMilliseconds(500) },
         });
         var events = new ClientEvents(client);
@@ -58,10 +56,8 @@ public sealed class NodeKilledUnderClientTests : IAsyncLifetime
         await client.ConnectAsync().WaitAsync(Timeout);
         Assert.Equal(Victim.Name, client.Welcome!.Node);
         var safeJoined = await client.JoinAsync(safeRoom).WaitAsync(Timeout);
-        var doomedJoined = await client.JoinAsync(doomedRoom).WaitAsync(Timeout);
         for (var n = 1; n <= 5; n++) await PublishAsync(api, Seed, safeRoom, n);
-        for (var n = 1; n <= 3; n++) await PublishAsync(api, Seed, doomedRoom, n);
-        await Eventually.TrueAsync(() => received.Count == 8, Timeout, "the first 8 messages");
+        await Eventually.TrueAsync(() => received.Count == 5, Timeout, "the first 5 messages");
 
         await Victim.CrashAsync();
         var closed = await events.ClosedAsync();
@@ -86,21 +82,7 @@ public sealed class NodeKilledUnderClientTests : IAsyncLifetime
         Assert.Equal(Enumerable.Range(1, 16).Select(n => n.ToString()), Safe().Select(m => Encoding.UTF8.GetString(m.Payload.Span)));
         Assert.All(Safe(), m => Assert.Equal(safeJoined.Epoch, m.Epoch));
 
-        // The victim's room lost its in-memory history: it comes back with a new epoch, honestly
-        // reported as not recovered, and its new messages are delivered from offset 1.
-        await Eventually.TrueAsync(() => recovered.ContainsKey(doomedRoom), Failover, "the victim's room rejoined");
-        var doomed = recovered[doomedRoom];
-        Assert.False(doomed.Recovered);
-        Assert.True(doomed.EpochChanged);
-        var reborn = await PublishAsync(api, Survivor, doomedRoom, 100);
-        Assert.NotEqual(doomedJoined.Epoch, reborn.GetProperty("epoch").GetString());
-        await Eventually.TrueAsync(() => Doomed().Any(m => m.Epoch != doomedJoined.Epoch), Timeout, "a message of the new epoch");
-        var fresh = Doomed().Where(m => m.Epoch != doomedJoined.Epoch).ToList();
-        Assert.Equal(reborn.GetProperty("offset").GetInt64(), fresh.Single().Offset);
-        Assert.Equal([1L, 2L, 3L], Doomed().Where(m => m.Epoch == doomedJoined.Epoch).Select(m => m.Offset));
-
         List<RoomMessage> Safe() => received.Where(m => m.Room == safeRoom).ToList();
-        List<RoomMessage> Doomed() => received.Where(m => m.Room == doomedRoom).ToList();
     }
 
     private async Task<HttpClient> PublisherAsync()
