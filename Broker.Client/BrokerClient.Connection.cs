@@ -45,10 +45,42 @@ public sealed partial class BrokerClient
     private TimeoutException NotConnectedInTime() => new($"Not connected within {_options.RequestTimeout}.");
 
     /// <summary>
-    /// An app request: waits its turn (call order) and for a connection, sends, then waits for the
-    /// reply, all within the request timeout counted from <paramref name="start"/>.
+    /// An app request: <see cref="SendAndWaitAsync"/>, and again after a backoff while the server
+    /// answers <c>unavailable</c> and <see cref="BrokerClientOptions.Retry"/> allows. A retry waits its
+    /// turn behind the requests made meanwhile, so it may land after them.
     /// </summary>
     private async Task<Reply> RequestAsync<TState>(
+        ReplyKind kind, string? room, long start, string what, TState state,
+        Func<FrameWriter, TState, long, ReadOnlyMemory<byte>> write, CancellationToken cancellationToken)
+    {
+        var first = start;
+        for (var attempts = 1; ; attempts++)
+        {
+            try
+            {
+                return await SendAndWaitAsync(kind, room, start, what, state, write, cancellationToken).ConfigureAwait(false);
+            }
+            catch (BrokerException e) when (e.Code == ErrorCodes.Unavailable && RetryPolicy.Retries(kind))
+            {
+                if (!_retry.TryNext(attempts, _time.GetElapsedTime(first), out var delay)) throw;
+                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+                // A room left while its join waited must not be joined again behind the leave.
+                if (kind == ReplyKind.Joined && !IsTracked(room!)) throw;
+                start = _time.GetTimestamp(); // each attempt gets the whole request timeout
+            }
+        }
+    }
+
+    private bool IsTracked(string room)
+    {
+        lock (_rooms) return _rooms.Find(room) is not null;
+    }
+
+    /// <summary>
+    /// One attempt: waits its turn (call order) and for a connection, sends, then waits for the
+    /// reply, all within the request timeout counted from <paramref name="start"/>.
+    /// </summary>
+    private async Task<Reply> SendAndWaitAsync<TState>(
         ReplyKind kind, string? room, long start, string what, TState state,
         Func<FrameWriter, TState, long, ReadOnlyMemory<byte>> write, CancellationToken cancellationToken)
     {
@@ -356,7 +388,7 @@ public sealed partial class BrokerClient
                 _pending.Remove(request);
                 break; // the connection is gone; the supervisor takes it from here
             }
-            _ = WatchRejoinAsync(request);
+            _ = WatchRejoinAsync(connection, request, join);
         }
 
         lock (_gate)
@@ -369,11 +401,37 @@ public sealed partial class BrokerClient
         return true;
     }
 
-    private async Task WatchRejoinAsync(PendingRequest request)
+    private async Task WatchRejoinAsync(BrokerConnection connection, PendingRequest request, (string Room, string? Epoch, long Offset) join)
     {
         try
         {
-            await _pending.WaitAsync(request, _options.RequestTimeout, "rejoin of " + request.Room, CancellationToken.None).ConfigureAwait(false);
+            var first = _time.GetTimestamp();
+            for (var attempts = 1; ; attempts++)
+            {
+                try
+                {
+                    await _pending.WaitAsync(request, _options.RequestTimeout, "rejoin of " + request.Room, CancellationToken.None).ConfigureAwait(false);
+                    return;
+                }
+                catch (BrokerException e) when (e.Code == ErrorCodes.Unavailable)
+                {
+                    if (!_retry.TryNext(attempts, _time.GetElapsedTime(first), out var delay)) throw;
+                    await Task.Delay(delay, _time).ConfigureAwait(false);
+                    // A rejoin belongs to its connection: after a drop the next one rejoins by itself.
+                    if (connection.Ended || !IsTracked(join.Room)) return;
+                    request = _pending.Add(ReplyKind.Joined, join.Room, rejoin: true);
+                    try
+                    {
+                        await connection.SendAsync(join, static (w, j, id) => WriteJoin(w, j.Room, j.Epoch, j.Offset, id),
+                            request.Id, CancellationToken.None).ConfigureAwait(false);
+                    }
+                    catch (BrokerException)
+                    {
+                        _pending.Remove(request);
+                        return;
+                    }
+                }
+            }
         }
         catch (BrokerException e) when (e.Code == BrokerException.Disconnected)
         {

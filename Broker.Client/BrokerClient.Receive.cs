@@ -101,7 +101,23 @@ public sealed partial class BrokerClient
     {
         if (id <= 0 || !_pending.TryTake(id, out var request)) return;
         var number = InboundFrame.ReadNumber(data, request.Kind == ReplyKind.Delivered ? "delivered"u8 : "offset"u8);
-        request.TrySetResult(new Reply(number));
+        // Only a caller that asked for the epoch pays for reading it.
+        var epoch = request.Kind == ReplyKind.AckWithEpoch ? AckEpoch(data) : null;
+        request.TrySetResult(new Reply(number, Epoch: epoch));
+    }
+
+    private FromCache? _ackEpochCache;
+
+    /// <summary>The <c>epoch</c> of an ack (null from a server older than 1.1); the last one is reused, as it rarely changes.</summary>
+    private string? AckEpoch(ReadOnlySpan<byte> data)
+    {
+        if (!InboundFrame.TryReadString(data, "epoch"u8, out var raw, out var decoded)) return null;
+        if (decoded is not null) return decoded;
+        var cache = _ackEpochCache;
+        if (cache is not null && raw.SequenceEqual(cache.Utf8)) return cache.Text;
+        var text = System.Text.Encoding.UTF8.GetString(raw);
+        _ackEpochCache = new FromCache(text, raw.ToArray());
+        return text;
     }
 
     private ValueTask OnMessage(ReadOnlySpan<byte> data)
@@ -140,8 +156,9 @@ public sealed partial class BrokerClient
                 var cursor = _rooms.Find(name[..length]);
                 if (cursor is null) return false; // left (or never joined)
                 var sameEpoch = fields.Epoch.EqualsUtf8(cursor.EpochUtf8);
+                var retired = !sameEpoch && fields.Epoch.EqualsUtf8(cursor.RetiredEpochUtf8);
                 epoch = sameEpoch ? cursor.Epoch! : fields.Epoch.ToString()!;
-                if (!RoomRecovery.Accept(cursor, sameEpoch, epoch, fields.Offset)) return false;
+                if (!RoomRecovery.Accept(cursor, sameEpoch, retired, epoch, fields.Offset)) return false;
                 room = cursor.Room;
             }
         }
@@ -180,7 +197,12 @@ public sealed partial class BrokerClient
 
     private void OnJoined(long id, ReadOnlySpan<byte> data)
     {
-        if (id <= 0 || !_pending.TryTake(id, out var request)) return;
+        if (id <= 0)
+        {
+            OnResynced(data);
+            return;
+        }
+        if (!_pending.TryTake(id, out var request)) return;
         var e = InboundFrame.Element(data);
         var room = InboundFrame.String(e, "room") ?? request.Room ?? "";
         var epoch = InboundFrame.String(e, "epoch") ?? "";
@@ -200,6 +222,26 @@ public sealed partial class BrokerClient
         request.TrySetResult(new Reply(offset, new Joined(room, epoch, offset, members, recovered)));
         if (request.Rejoin && outcome is { } o)
             Raise(Recovered, new RoomRecovered(room, o.Recovered, o.EpochChanged, o.Missed));
+    }
+
+    /// <summary>
+    /// A <c>joined</c> without an id (PROTOCOL §9.1): the room's history was lost while this client
+    /// stayed joined; its new epoch's messages came before this, through the usual duplicate check.
+    /// </summary>
+    private void OnResynced(ReadOnlySpan<byte> data)
+    {
+        var e = InboundFrame.Element(data);
+        var room = InboundFrame.String(e, "room");
+        var epoch = InboundFrame.String(e, "epoch");
+        if (room is null || epoch is null) return;
+        var offset = InboundFrame.Number(e, "offset");
+        lock (_rooms)
+        {
+            // Under the same lock as message delivery, so live messages after it count from the new offset.
+            if (_rooms.Find(room) is not { } cursor) return; // left meanwhile, or never joined
+            RoomRecovery.Resynced(cursor, epoch, offset);
+        }
+        Raise(Resynced, new RoomResynced(room, epoch, offset, InboundFrame.Bool(e, "recovered")));
     }
 
     private void OnError(long id, ReadOnlySpan<byte> data)

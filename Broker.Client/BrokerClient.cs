@@ -11,10 +11,11 @@ using Broker.Client.Protocol;
 namespace Broker.Client;
 
 /// <summary>
-/// A connection to the broker (PROTOCOL v1) that stays up: it authenticates with a JWT (first
+/// A connection to the broker (PROTOCOL v1.1) that stays up: it authenticates with a JWT (first
 /// message or ticket), answers heartbeats and watches for a dead server, refreshes the token
 /// before it expires, reconnects with backoff after a drop and rejoins every room, replaying the
-/// messages it missed. Requests complete with the server's reply. Thread-safe.
+/// messages it missed. Requests complete with the server's reply; a join, publish or send the server
+/// answers <c>unavailable</c> is retried with backoff (<see cref="BrokerClientOptions.Retry"/>). Thread-safe.
 /// </summary>
 /// <remarks>
 /// Events run on the receive loop, one at a time, in arrival order: keep handlers short and never
@@ -30,6 +31,7 @@ public sealed partial class BrokerClient : IAsyncDisposable
     private readonly PendingRequests _pending;
     private readonly RoomRecovery _rooms = new(); // guarded by itself
     private readonly ReconnectBackoff _backoff;
+    private readonly RetryPolicy _retry;
     private readonly Channel<RoomMessage>? _messages;
     private readonly object _gate = new();
     private readonly SemaphoreSlim _requestOrder = new(1, 1); // requests go out in call order, also after waiting for a reconnection
@@ -59,6 +61,7 @@ public sealed partial class BrokerClient : IAsyncDisposable
         _time = options.TimeProvider ?? TimeProvider.System;
         _pending = new PendingRequests(_time);
         _backoff = new ReconnectBackoff(options.Reconnect ?? new ReconnectOptions(), options.Random);
+        _retry = new RetryPolicy(options.Retry ?? new RetryOptions(), options.Random);
         if (options.MessageChannelCapacity > 0)
             _messages = Channel.CreateBounded<RoomMessage>(new BoundedChannelOptions(options.MessageChannelCapacity)
             {
@@ -81,6 +84,13 @@ public sealed partial class BrokerClient : IAsyncDisposable
 
     /// <summary>A room was rejoined after a reconnection; if not recovered, the app must resync it.</summary>
     public event Action<RoomRecovered>? Recovered;
+
+    /// <summary>
+    /// A room lost its history while this client stayed joined (its host node died; PROTOCOL §9.1).
+    /// The new epoch's messages were raised before this, in order; messages of the old epoch after the
+    /// last one raised may be missing: reload what you show of the room. Reconnections resume from here.
+    /// </summary>
+    public event Action<RoomResynced>? Resynced;
 
     /// <summary>A connection ended; <see cref="ConnectionClosed.WillReconnect"/> says whether another follows.</summary>
     public event Action<ConnectionClosed>? Closed;
@@ -242,53 +252,74 @@ public sealed partial class BrokerClient : IAsyncDisposable
 
     /// <summary>
     /// Publishes raw UTF-8 JSON (validated, copied as is) to a joined room; returns the message's
-    /// offset. The bytes are read when the frame is written, which can be after this method returns
-    /// (requests leave in call order): keep them unchanged until the task completes.
+    /// offset (<see cref="PublishWithAckAsync(string, ReadOnlyMemory{byte}, bool, CancellationToken)"/> also
+    /// returns the epoch). The bytes are read when the frame is written, which can be after this method
+    /// returns (requests leave in call order): keep them unchanged until the task completes.
     /// </summary>
-    /// <exception cref="BrokerException"><c>forbidden</c> when not a member (or the route is receive-only), <c>too_large</c>, <c>rate_limited</c>, or the connection dropped.</exception>
-    public async Task<long> PublishAsync(string room, ReadOnlyMemory<byte> payloadJson, bool excludeSelf = false, CancellationToken cancellationToken = default)
+    /// <exception cref="BrokerException"><c>forbidden</c> when not a member (or the route is receive-only), <c>too_large</c>, <c>rate_limited</c>, <c>unavailable</c> once its retries are spent, or the connection dropped.</exception>
+    public async Task<long> PublishAsync(string room, ReadOnlyMemory<byte> payloadJson, bool excludeSelf = false, CancellationToken cancellationToken = default) =>
+        (await PublishRawAsync(ReplyKind.Ack, room, payloadJson, excludeSelf, cancellationToken).ConfigureAwait(false)).Number;
+
+    /// <summary>Publishes a JSON value to a joined room; returns the message's offset.</summary>
+    public async Task<long> PublishAsync(string room, JsonElement payload, bool excludeSelf = false, CancellationToken cancellationToken = default) =>
+        (await PublishElementAsync(ReplyKind.Ack, room, payload, excludeSelf, cancellationToken).ConfigureAwait(false)).Number;
+
+    /// <summary>Publishes <paramref name="payload"/> serialized with source-generated metadata; returns the message's offset.</summary>
+    public async Task<long> PublishAsync<T>(string room, T payload, JsonTypeInfo<T> typeInfo, bool excludeSelf = false, CancellationToken cancellationToken = default) =>
+        (await PublishTypedAsync(ReplyKind.Ack, room, payload, typeInfo, excludeSelf, cancellationToken).ConfigureAwait(false)).Number;
+
+    /// <summary>
+    /// As <see cref="PublishAsync(string, ReadOnlyMemory{byte}, bool, CancellationToken)"/>, returning the
+    /// whole <c>ack</c>: the offset and the room's epoch (null from a server older than protocol 1.1).
+    /// </summary>
+    public async Task<PublishAck> PublishWithAckAsync(string room, ReadOnlyMemory<byte> payloadJson, bool excludeSelf = false, CancellationToken cancellationToken = default) =>
+        ToAck(await PublishRawAsync(ReplyKind.AckWithEpoch, room, payloadJson, excludeSelf, cancellationToken).ConfigureAwait(false));
+
+    /// <summary>Publishes a JSON value to a joined room; returns the offset and epoch.</summary>
+    public async Task<PublishAck> PublishWithAckAsync(string room, JsonElement payload, bool excludeSelf = false, CancellationToken cancellationToken = default) =>
+        ToAck(await PublishElementAsync(ReplyKind.AckWithEpoch, room, payload, excludeSelf, cancellationToken).ConfigureAwait(false));
+
+    /// <summary>Publishes <paramref name="payload"/> serialized with source-generated metadata; returns the offset and epoch.</summary>
+    public async Task<PublishAck> PublishWithAckAsync<T>(string room, T payload, JsonTypeInfo<T> typeInfo, bool excludeSelf = false, CancellationToken cancellationToken = default) =>
+        ToAck(await PublishTypedAsync(ReplyKind.AckWithEpoch, room, payload, typeInfo, excludeSelf, cancellationToken).ConfigureAwait(false));
+
+    private static PublishAck ToAck(Reply reply) => new(reply.Number, reply.Epoch);
+
+    private Task<Reply> PublishRawAsync(ReplyKind kind, string room, ReadOnlyMemory<byte> payloadJson, bool excludeSelf, CancellationToken cancellationToken)
     {
         ValidateRoom(room);
-        var start = _time.GetTimestamp();
-        var reply = await RequestAsync(ReplyKind.Ack, null, start, "publish", (room, payloadJson, excludeSelf),
+        return RequestAsync(kind, null, _time.GetTimestamp(), "publish", (room, payloadJson, excludeSelf),
             static (w, s, id) =>
             {
                 var json = WritePublishHead(w, id, s.room, s.excludeSelf);
                 json.WriteRawValue(s.payloadJson.Span);
                 return EndData(w);
-            }, cancellationToken).ConfigureAwait(false);
-        return reply.Number;
+            }, cancellationToken);
     }
 
-    /// <summary>Publishes a JSON value to a joined room; returns the message's offset.</summary>
-    public async Task<long> PublishAsync(string room, JsonElement payload, bool excludeSelf = false, CancellationToken cancellationToken = default)
+    private Task<Reply> PublishElementAsync(ReplyKind kind, string room, JsonElement payload, bool excludeSelf, CancellationToken cancellationToken)
     {
         ValidateRoom(room);
-        var start = _time.GetTimestamp();
-        var reply = await RequestAsync(ReplyKind.Ack, null, start, "publish", (room, payload, excludeSelf),
+        return RequestAsync(kind, null, _time.GetTimestamp(), "publish", (room, payload, excludeSelf),
             static (w, s, id) =>
             {
                 var json = WritePublishHead(w, id, s.room, s.excludeSelf);
                 s.payload.WriteTo(json);
                 return EndData(w);
-            }, cancellationToken).ConfigureAwait(false);
-        return reply.Number;
+            }, cancellationToken);
     }
 
-    /// <summary>Publishes <paramref name="payload"/> serialized with source-generated metadata; returns the message's offset.</summary>
-    public async Task<long> PublishAsync<T>(string room, T payload, JsonTypeInfo<T> typeInfo, bool excludeSelf = false, CancellationToken cancellationToken = default)
+    private Task<Reply> PublishTypedAsync<T>(ReplyKind kind, string room, T payload, JsonTypeInfo<T> typeInfo, bool excludeSelf, CancellationToken cancellationToken)
     {
         ValidateRoom(room);
         ArgumentNullException.ThrowIfNull(typeInfo);
-        var start = _time.GetTimestamp();
-        var reply = await RequestAsync(ReplyKind.Ack, null, start, "publish", (room, payload, typeInfo, excludeSelf),
+        return RequestAsync(kind, null, _time.GetTimestamp(), "publish", (room, payload, typeInfo, excludeSelf),
             static (w, s, id) =>
             {
                 var json = WritePublishHead(w, id, s.room, s.excludeSelf);
                 JsonSerializer.Serialize(json, s.payload, s.typeInfo);
                 return EndData(w);
-            }, cancellationToken).ConfigureAwait(false);
-        return reply.Number;
+            }, cancellationToken);
     }
 
     /// <summary>

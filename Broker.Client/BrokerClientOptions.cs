@@ -30,9 +30,13 @@ public sealed class BrokerClientOptions
     /// <summary>Backoff and limits of automatic reconnection.</summary>
     public ReconnectOptions Reconnect { get; set; } = new();
 
+    /// <summary>Backoff and limits of retrying a join, publish or send the server answered <c>unavailable</c>.</summary>
+    public RetryOptions Retry { get; set; } = new();
+
     /// <summary>
-    /// Bound on every request (join, leave, publish, send, ping, refresh), including the wait for
-    /// a connection while reconnecting, and on opening a connection up to <c>welcome</c>. Default 10 s.
+    /// Bound on every request attempt (join, leave, publish, send, ping, refresh), including the wait
+    /// for a connection while reconnecting, and on opening a connection up to <c>welcome</c>; a retry
+    /// after <c>unavailable</c> gets a bound of its own (see <see cref="Retry"/>). Default 10 s.
     /// </summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
@@ -91,4 +95,34 @@ public sealed class ReconnectOptions
 
     /// <summary>Attempts after a drop before giving up (state <see cref="BrokerClientState.Closed"/>); null for no limit. Default null.</summary>
     public int? MaxAttempts { get; set; }
+}
+
+/// <summary>
+/// Retries of a join, publish or send answered <c>unavailable</c> (PROTOCOL §9.1: not served now,
+/// never applied, retry with backoff). Retry <c>n</c> (from 0) waits <c>min(MaxDelay, InitialDelay · Factor^n)</c>,
+/// reduced by a random share of at most <see cref="Jitter"/>; each attempt has its own request timeout.
+/// When attempts or time run out, the request fails with the last <c>unavailable</c>. Other errors are never retried.
+/// </summary>
+public sealed class RetryOptions
+{
+    /// <summary>Whether to retry at all; false fails the request at the first <c>unavailable</c>. Default true.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>The first delay. Default 200 ms.</summary>
+    public TimeSpan InitialDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>The largest delay. Default 5 s.</summary>
+    public TimeSpan MaxDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Growth per attempt. Default 2.</summary>
+    public double Factor { get; set; } = 2;
+
+    /// <summary>Share of each delay that is randomised, 0–1. Default 0.5.</summary>
+    public double Jitter { get; set; } = 0.5;
+
+    /// <summary>Sends in all, the first included. Default 10.</summary>
+    public int MaxAttempts { get; set; } = 10;
+
+    /// <summary>No retry is made that would start later than this after the first send. Default 30 s.</summary>
+    public TimeSpan MaxElapsed { get; set; } = TimeSpan.FromSeconds(30);
 }

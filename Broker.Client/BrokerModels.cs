@@ -81,6 +81,23 @@ public sealed record PresenceChange(string Room, bool Joined, string User);
 /// <param name="Missed">How many missed messages were replayed.</param>
 public sealed record RoomRecovered(string Room, bool Recovered, bool EpochChanged, int Missed);
 
+/// <summary>
+/// The room lost its history while the client stayed joined (PROTOCOL §9.1): its host node died and
+/// the room restarted with a new epoch. Every message of the new epoch was raised before this event,
+/// in order and once; messages of the old epoch after the last one raised may be missing, so the app
+/// should reload what it shows of the room. The client's cursor is now <see cref="Epoch"/>/<see cref="Offset"/>.
+/// </summary>
+/// <param name="Room">The room.</param>
+/// <param name="Epoch">The room's new epoch.</param>
+/// <param name="Offset">The room's offset in the new epoch at the end of the resync.</param>
+/// <param name="Recovered">As the server said; always false from a 1.1 server (history was lost).</param>
+public sealed record RoomResynced(string Room, string Epoch, long Offset, bool Recovered);
+
+/// <summary>The <c>ack</c> of a room publish: where the message landed in the room's stream.</summary>
+/// <param name="Offset">The message's offset.</param>
+/// <param name="Epoch">The room's epoch (protocol 1.1); null from an older server whose ack lacks it.</param>
+public readonly record struct PublishAck(long Offset, string? Epoch);
+
 /// <summary>A connection ended.</summary>
 /// <param name="Code">The close code (1006 when it dropped without one, or the client aborted it).</param>
 /// <param name="Reason">The close reason, if any (the client's own, e.g. <c>heartbeat timeout</c>, when it aborted).</param>

@@ -225,6 +225,33 @@ internal static class InboundFrame
         return 0;
     }
 
+    /// <summary>A top-level string property: its raw UTF-8 when unescaped, else decoded. False when absent or not a string.</summary>
+    public static bool TryReadString(ReadOnlySpan<byte> data, ReadOnlySpan<byte> name, out ReadOnlySpan<byte> raw, out string? decoded)
+    {
+        raw = default;
+        decoded = null;
+        if (data.IsEmpty) return false;
+        try
+        {
+            var reader = new Utf8JsonReader(data);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var match = reader.ValueTextEquals(name);
+                reader.Read();
+                if (match && reader.TokenType == JsonTokenType.String)
+                {
+                    if (reader.ValueIsEscaped || reader.HasValueSequence) decoded = reader.GetString();
+                    else raw = data.Slice((int)reader.TokenStartIndex + 1, reader.ValueSpan.Length);
+                    return true;
+                }
+                reader.Skip();
+            }
+        }
+        catch (JsonException) { }
+        return false;
+    }
+
     /// <summary>Parses the rarer frames into an element (welcome, joined, presence, error).</summary>
     public static JsonElement Element(ReadOnlySpan<byte> data)
     {

@@ -1,10 +1,10 @@
 namespace Broker.Client.Internal;
 
 /// <summary>The reply a request waits for.</summary>
-internal enum ReplyKind : byte { Joined, Left, Ack, Delivered, Pong, Refreshed }
+internal enum ReplyKind : byte { Joined, Left, Ack, AckWithEpoch, Delivered, Pong, Refreshed }
 
-/// <summary>A reply's content: a number (offset, delivered, expiresAt) or a <see cref="Client.Joined"/>.</summary>
-internal readonly record struct Reply(long Number, Joined? Joined = null);
+/// <summary>A reply's content: a number (offset, delivered, expiresAt), a <see cref="Client.Joined"/>, or an ack's epoch.</summary>
+internal readonly record struct Reply(long Number, Joined? Joined = null, string? Epoch = null);
 
 /// <summary>One request in flight, completed by the reply carrying its id.</summary>
 internal sealed class PendingRequest(long id, ReplyKind kind, string? room, bool rejoin)

@@ -13,6 +13,12 @@ internal sealed class RoomCursor(string room)
     /// <summary><see cref="Epoch"/> as UTF-8, to compare with inbound frames without a string.</summary>
     public byte[]? EpochUtf8 { get; private set; }
 
+    /// <summary>
+    /// The epoch before <see cref="Epoch"/> (UTF-8), whose history the room lost: a late message of
+    /// it is stale, and accepting it would move the cursor back and make a rejoin replay twice.
+    /// </summary>
+    public byte[]? RetiredEpochUtf8 { get; private set; }
+
     /// <summary>The last offset delivered (or the room's offset at <c>joined</c>).</summary>
     public long Offset { get; set; }
 
@@ -28,6 +34,7 @@ internal sealed class RoomCursor(string room)
     public void SetEpoch(string? epoch)
     {
         if (epoch == Epoch) return;
+        if (EpochUtf8 is not null) RetiredEpochUtf8 = EpochUtf8;
         Epoch = epoch;
         EpochUtf8 = epoch is null ? null : Encoding.UTF8.GetBytes(epoch);
     }
@@ -90,9 +97,11 @@ internal sealed class RoomRecovery
 
     /// <summary>
     /// A <c>message</c> arrived. True to deliver it; false for a duplicate (offset at or below the
-    /// last one in the same epoch). A new epoch restarts the cursor.
+    /// last one in the same epoch) or a late one of the epoch the cursor left (<paramref name="retiredEpoch"/>).
+    /// Any other epoch restarts the cursor: a resync's or a rejoin's messages of a new epoch, from
+    /// offset 1, are new whatever the old offset was.
     /// </summary>
-    public static bool Accept(RoomCursor cursor, bool sameEpoch, string epoch, long offset)
+    public static bool Accept(RoomCursor cursor, bool sameEpoch, bool retiredEpoch, string epoch, long offset)
     {
         if (sameEpoch)
         {
@@ -100,6 +109,7 @@ internal sealed class RoomRecovery
         }
         else
         {
+            if (retiredEpoch) return false;
             cursor.SetEpoch(epoch);
         }
         cursor.Offset = offset;
@@ -107,9 +117,31 @@ internal sealed class RoomRecovery
         return true;
     }
 
-    /// <summary>String form of <see cref="Accept(RoomCursor, bool, string, long)"/>.</summary>
-    public static bool Accept(RoomCursor cursor, string epoch, long offset) =>
-        Accept(cursor, cursor.Epoch == epoch, epoch, offset);
+    /// <summary>String form of <see cref="Accept(RoomCursor, bool, bool, string, long)"/>.</summary>
+    public static bool Accept(RoomCursor cursor, string epoch, long offset)
+    {
+        var utf8 = Encoding.UTF8.GetBytes(epoch);
+        return Accept(cursor, cursor.Epoch == epoch, cursor.RetiredEpochUtf8 is { } retired && retired.AsSpan().SequenceEqual(utf8), epoch, offset);
+    }
+
+    /// <summary>
+    /// A <c>joined</c> without an id (PROTOCOL §9.1): the room lost its history while the client
+    /// stayed a member, and the server delivered the new epoch's messages before it. Moves the
+    /// cursor to the new epoch and offset (never backwards within one epoch), so a reconnection
+    /// resumes from there. Membership and a rejoin in flight are left as they are.
+    /// </summary>
+    public static void Resynced(RoomCursor cursor, string epoch, long offset)
+    {
+        if (cursor.Epoch != epoch)
+        {
+            cursor.SetEpoch(epoch);
+            cursor.Offset = offset;
+        }
+        else if (offset > cursor.Offset)
+        {
+            cursor.Offset = offset;
+        }
+    }
 
     /// <summary>
     /// A <c>joined</c> arrived: the room's epoch and current offset. Returns what a rejoin recovered:

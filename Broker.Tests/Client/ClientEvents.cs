@@ -16,6 +16,7 @@ public sealed class ClientEvents
     private readonly Channel<DirectMessage> _directs = Channel.CreateUnbounded<DirectMessage>();
     private readonly Channel<PresenceChange> _presence = Channel.CreateUnbounded<PresenceChange>();
     private readonly Channel<RoomRecovered> _recovered = Channel.CreateUnbounded<RoomRecovered>();
+    private readonly Channel<RoomResynced> _resynced = Channel.CreateUnbounded<RoomResynced>();
     private readonly Channel<ConnectionClosed> _closed = Channel.CreateUnbounded<ConnectionClosed>();
     private readonly Channel<BrokerClientState> _states = Channel.CreateUnbounded<BrokerClientState>();
     private readonly Channel<Exception> _errors = Channel.CreateUnbounded<Exception>();
@@ -26,6 +27,7 @@ public sealed class ClientEvents
         client.DirectReceived += m => _directs.Writer.TryWrite(m);
         client.PresenceChanged += p => _presence.Writer.TryWrite(p);
         client.Recovered += r => _recovered.Writer.TryWrite(r);
+        client.Resynced += r => _resynced.Writer.TryWrite(r);
         client.Closed += c => _closed.Writer.TryWrite(c);
         client.StateChanged += s => _states.Writer.TryWrite(s);
         client.Error += e => _errors.Writer.TryWrite(e);
@@ -35,6 +37,7 @@ public sealed class ClientEvents
     public Task<DirectMessage> DirectAsync() => NextAsync(_directs, "direct");
     public Task<PresenceChange> PresenceAsync() => NextAsync(_presence, "presence");
     public Task<RoomRecovered> RecoveredAsync() => NextAsync(_recovered, "recovered");
+    public Task<RoomResynced> ResyncedAsync() => NextAsync(_resynced, "resynced");
     public Task<ConnectionClosed> ClosedAsync() => NextAsync(_closed, "closed");
     public Task<Exception> ErrorAsync() => NextAsync(_errors, "error");
 
@@ -54,6 +57,7 @@ public sealed class ClientEvents
     public bool TryTakeMessage(out RoomMessage message) => _messages.Reader.TryRead(out message);
     public bool TryTakeClosed(out ConnectionClosed closed) => _closed.Reader.TryRead(out closed!);
     public bool TryTakeRecovered(out RoomRecovered recovered) => _recovered.Reader.TryRead(out recovered!);
+    public bool TryTakeResynced(out RoomResynced resynced) => _resynced.Reader.TryRead(out resynced!);
 
     public IReadOnlyList<BrokerClientState> DrainStates()
     {

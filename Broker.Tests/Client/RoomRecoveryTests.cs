@@ -129,4 +129,49 @@ public sealed class RoomRecoveryTests
         Assert.Equal(0, rooms.Count);
         Assert.Empty(rooms.Snapshot());
     }
+
+    [Fact]
+    public void A_resync_accepts_the_new_epoch_from_offset_1_and_moves_the_cursor_there()
+    {
+        var rooms = new RoomRecovery();
+        var cursor = Joined(rooms, "r", "e1", 40);
+        Assert.True(RoomRecovery.Accept(cursor, "e1", 41));
+
+        // Offsets below the old cursor, in another epoch: new messages, not duplicates.
+        Assert.True(RoomRecovery.Accept(cursor, "e2", 1));
+        Assert.True(RoomRecovery.Accept(cursor, "e2", 2));
+        Assert.False(RoomRecovery.Accept(cursor, "e2", 2));
+        RoomRecovery.Resynced(cursor, "e2", 2);
+
+        Assert.Equal(("e2", 2L), (cursor.Epoch, cursor.Offset));
+        Assert.True(cursor.Joined);
+        Assert.Equal(("e2", 2L), (rooms.Snapshot()[0].Epoch, rooms.Snapshot()[0].Offset)); // the next rejoin's since
+    }
+
+    [Fact]
+    public void A_resync_never_moves_the_cursor_back_within_an_epoch_and_starts_an_empty_epoch_at_its_offset()
+    {
+        var rooms = new RoomRecovery();
+        var cursor = Joined(rooms, "r", "e1", 5);
+        RoomRecovery.Accept(cursor, "e2", 1);
+        RoomRecovery.Accept(cursor, "e2", 2);
+        RoomRecovery.Resynced(cursor, "e2", 1);
+        Assert.Equal(2, cursor.Offset);
+
+        RoomRecovery.Resynced(cursor, "e3", 0);
+        Assert.Equal(("e3", 0L), (cursor.Epoch, cursor.Offset));
+        Assert.True(RoomRecovery.Accept(cursor, "e3", 1));
+    }
+
+    [Fact]
+    public void Late_messages_of_the_epoch_the_cursor_left_are_dropped()
+    {
+        var rooms = new RoomRecovery();
+        var cursor = Joined(rooms, "r", "e1", 10);
+        Assert.True(RoomRecovery.Accept(cursor, "e2", 1));
+
+        Assert.False(RoomRecovery.Accept(cursor, "e1", 11)); // in flight from the dead host
+        Assert.True(RoomRecovery.Accept(cursor, "e2", 2));
+        Assert.Equal(("e2", 2L), (cursor.Epoch, cursor.Offset));
+    }
 }

@@ -12,7 +12,7 @@ namespace Broker.Tests.Infrastructure;
 public sealed class TcpProxy : IAsyncDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-    private readonly IPEndPoint _target;
+    private volatile IPEndPoint _target;
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _lock = new();
     private readonly List<Pair> _pairs = [];
@@ -31,6 +31,16 @@ public sealed class TcpProxy : IAsyncDisposable
 
     /// <summary>A proxy in front of <paramref name="host"/>.</summary>
     public TcpProxy(BrokerTestHost host) : this(new IPEndPoint(IPAddress.Loopback, host.BaseUri.Port)) { }
+
+    /// <summary>
+    /// Where new connections are forwarded; settable to re-point the proxy (a client whose node
+    /// died finds another behind the same address, as behind a load balancer). Open ones stay put.
+    /// </summary>
+    public IPEndPoint Target
+    {
+        get => _target;
+        set => _target = value;
+    }
 
     /// <summary>The port the proxy listens on.</summary>
     public int Port { get; }

@@ -1,5 +1,5 @@
 /**
- * Exponential backoff with jitter for reconnects.
+ * Exponential backoff with jitter for reconnects and for retries of `unavailable` requests.
  * @module
  */
 
@@ -10,6 +10,21 @@ export const DefaultReconnect = Object.freeze({
   factor: 2,
   jitter: 0.5,
   maxAttempts: Infinity,
+});
+
+/**
+ * Retries of a request the server answered with `unavailable` (PROTOCOL §9.1: not served now,
+ * never applied, retry with backoff). `maxAttempts` counts every send of the request, the first
+ * included; `maxElapsed` bounds the time from the first send to the last retry, ms. The delays
+ * follow backoffDelay() with these `initialDelay`, `maxDelay`, `factor` and `jitter`.
+ */
+export const DefaultRetry = Object.freeze({
+  initialDelay: 200,
+  maxDelay: 5000,
+  factor: 2,
+  jitter: 0.5,
+  maxAttempts: 10,
+  maxElapsed: 30000,
 });
 
 /**

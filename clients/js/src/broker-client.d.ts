@@ -1,4 +1,4 @@
-// Types for @broker/client (protocol version 1, see PROTOCOL.md and docs/clients.md).
+// Types for @broker/client (protocol version 1.1, see PROTOCOL.md and docs/clients.md).
 
 /** Any JSON value: what a payload can be. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -8,7 +8,9 @@ export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnectin
 
 /** Server error codes (PROTOCOL §3) and the client's own. */
 export type ServerErrorCode =
-  | 'bad_request' | 'unauthorized' | 'forbidden' | 'not_found' | 'too_large' | 'rate_limited' | 'internal';
+  | 'bad_request' | 'unauthorized' | 'forbidden' | 'not_found' | 'too_large' | 'rate_limited' | 'internal'
+  /** Not served now, never applied (§9.1): join, publish and send are retried with backoff first. */
+  | 'unavailable';
 export type ClientErrorCode =
   | 'timeout' | 'disconnected' | 'closed' | 'not_connected' | 'token_error' | 'ticket_error' | 'bad_frame';
 export type BrokerErrorCode = ServerErrorCode | ClientErrorCode;
@@ -54,6 +56,24 @@ export interface ReconnectOptions {
 
 export declare const DefaultReconnect: Readonly<ReconnectOptions>;
 
+/** Retries of a join, publish or send answered `unavailable` (PROTOCOL §9.1). */
+export interface RetryOptions {
+  /** First delay, ms. Default 200. */
+  initialDelay: number;
+  /** Cap, ms. Default 5000. */
+  maxDelay: number;
+  /** Growth per attempt. Default 2. */
+  factor: number;
+  /** Share (0–1) randomly taken off each delay. Default 0.5. */
+  jitter: number;
+  /** Sends in all, the first included; then the request rejects with the last error. Default 10. */
+  maxAttempts: number;
+  /** No retry is made that would start later than this after the first send, ms. Default 30000. */
+  maxElapsed: number;
+}
+
+export declare const DefaultRetry: Readonly<RetryOptions>;
+
 /** The delay before reconnect attempt `attempt` (0-based): in [base·(1−jitter), base], base = min(maxDelay, initialDelay·factor^attempt). */
 export declare function backoffDelay(attempt: number, options: Omit<ReconnectOptions, 'maxAttempts'>, random?: () => number): number;
 
@@ -91,9 +111,11 @@ export interface BrokerClientOptions {
   /** Default: `/auth/ticket` on the broker's origin. */
   ticketUrl?: string;
   reconnect?: Partial<ReconnectOptions>;
+  /** Retries after `unavailable`; `false` turns them off (the request rejects at once). */
+  retry?: Partial<RetryOptions> | false;
   /** Token refresh margin before expiry: max(fraction·lifetime, minMargin), at most half the lifetime. Defaults 0.1 and 5000 ms. */
   refresh?: Partial<{ fraction: number; minMargin: number }>;
-  /** Per request (including the wait for a connection) and for the handshake. Default 10000 ms. */
+  /** Per request attempt (including the wait for a connection) and for the handshake. Default 10000 ms. */
   requestTimeout?: number;
   WebSocket?: WebSocketConstructor;
   fetch?: FetchLike;
@@ -146,7 +168,16 @@ export interface JoinedData {
   epoch: string;
   offset: number;
   members: string[];
+  /** Members now (§9.3). */
+  count?: number;
   recovered: boolean;
+}
+
+/** What a room publish resolves with: its place in the room's stream. */
+export interface PublishAck {
+  offset: number;
+  /** The room's epoch (protocol 1.1); null from an older server whose ack lacks it. */
+  epoch: string | null;
 }
 
 export interface LeftData {
@@ -182,7 +213,7 @@ export type ServerFrame =
   | { type: 'presence'; data: PresenceData }
   | { type: 'joined'; id?: string; data: JoinedData }
   | { type: 'left'; id?: string; data: LeftData }
-  | { type: 'ack'; id?: string; data: { offset: number } | { delivered: number } }
+  | { type: 'ack'; id?: string; data: { offset: number; epoch?: string } | { delivered: number } }
   | { type: 'ping'; id?: string }
   | { type: 'pong'; id?: string }
   | { type: 'error'; id?: string; data: ErrorData };
@@ -204,6 +235,22 @@ export interface RecoveredEvent {
   missed: number;
 }
 
+/**
+ * The room lost its history while this client stayed joined (its host node died, §9.1). Every
+ * message of the new epoch was delivered before this event, in order; messages of the old
+ * epoch after the last one delivered may be missing: reload what you show from your own source.
+ * The cursor is now `epoch`/`offset`, which a reconnect resumes from.
+ */
+export interface ResyncedEvent {
+  room: string;
+  /** The new epoch. */
+  epoch: string;
+  /** The room's offset in the new epoch when the resync ended. */
+  offset: number;
+  /** Always false from a 1.1 server: history was lost. */
+  recovered: boolean;
+}
+
 export interface ClosedEvent {
   code: number;
   reason: string;
@@ -222,6 +269,7 @@ export interface BrokerClientEvents {
   direct: DirectData;
   presence: PresenceData;
   recovered: RecoveredEvent;
+  resynced: ResyncedEvent;
   error: BrokerError;
   closed: ClosedEvent;
 }
@@ -254,7 +302,8 @@ export class BrokerClient {
   close(reason?: string): void;
   join(room: string, options?: { since?: Since }): Promise<JoinedData>;
   leave(room: string): Promise<LeftData>;
-  publish(room: string, payload: Json | unknown, options?: { excludeSelf?: boolean }): Promise<{ offset: number }>;
+  /** Resolves with the ack; join, publish and send are retried after `unavailable` (see RetryOptions). */
+  publish(room: string, payload: Json | unknown, options?: { excludeSelf?: boolean }): Promise<PublishAck>;
   send(user: string, payload: Json | unknown): Promise<{ delivered: number }>;
   /** Round trip in ms. */
   ping(): Promise<number>;

@@ -1,14 +1,14 @@
 /**
- * Browser and Node client for the Broker WebSocket protocol, version 1 (docs/clients.md).
+ * Browser and Node client for the Broker WebSocket protocol, version 1.1 (docs/clients.md).
  * Dependency-free: WebSocket, fetch and the clock are taken from the options or the globals.
  * @module
  */
 import { Emitter } from './emitter.js';
-import { backoffDelay, DefaultReconnect } from './backoff.js';
+import { backoffDelay, DefaultReconnect, DefaultRetry } from './backoff.js';
 import { CloseCodes, closeAction } from './close-codes.js';
 import { BrokerError } from './errors.js';
 
-export { BrokerError, CloseCodes, closeAction, backoffDelay, DefaultReconnect };
+export { BrokerError, CloseCodes, closeAction, backoffDelay, DefaultReconnect, DefaultRetry };
 
 /** Room names the server accepts (PROTOCOL §3); checked before anything is sent. */
 export const ROOM_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
@@ -59,6 +59,15 @@ const OPEN = 1;
 const REPLIES = Object.freeze({ join: 'joined', leave: 'left', publish: 'ack', send: 'ack', ping: 'pong', auth: 'refreshed' });
 
 const DefaultRefresh = Object.freeze({ fraction: 0.1, minMargin: 5000 });
+
+/** The requests retried after an `unavailable` (PROTOCOL §9.1): the server never applied them. */
+const RETRIED = new Set(['join', 'publish', 'send']);
+
+/** `retry: false` turns retries off; anything else is merged over the defaults. */
+function retryOptions(retry) {
+  if (retry === false) return { ...DefaultRetry, maxAttempts: 1 };
+  return { ...DefaultRetry, ...retry };
+}
 
 /**
  * One logical connection to a broker route that survives socket drops: it authenticates,
@@ -115,6 +124,7 @@ export class BrokerClient {
       token: options.token,
       ticketUrl: auth === 'ticket' ? resolveTicketUrl(options.ticketUrl, url) : null,
       reconnect: { ...DefaultReconnect, ...options.reconnect },
+      retry: retryOptions(options.retry),
       refresh: { ...DefaultRefresh, ...options.refresh },
       requestTimeout: options.requestTimeout ?? 10000,
       WebSocket: WebSocketImpl,
@@ -211,14 +221,15 @@ export class BrokerClient {
   }
 
   /**
-   * Publishes to a room this client has joined; resolves with `{ offset }` once the room accepted it.
-   * @returns {Promise<{ offset: number }>}
+   * Publishes to a room this client has joined; resolves with `{ offset, epoch }` once the room
+   * accepted it (`epoch` is null from a server older than protocol 1.1, whose ack lacks it).
+   * @returns {Promise<{ offset: number, epoch: string | null }>}
    */
   publish(room, payload, options = {}) {
     if (!isValidRoom(room)) return Promise.reject(invalidRoom(room));
     const data = { room, payload: payload ?? null };
     if (options.excludeSelf !== undefined) data.excludeSelf = Boolean(options.excludeSelf);
-    return this.#request('publish', data);
+    return this.#request('publish', data).then((ack) => ({ offset: ack.offset, epoch: ack.epoch ?? null }));
   }
 
   /**
@@ -390,6 +401,7 @@ export class BrokerClient {
     for (const [id, request] of this.#pending) {
       this.#pending.delete(id);
       this.#options.clearTimeout(request.timer);
+      this.#options.clearTimeout(request.retryTimer);
       request.reject(error);
     }
     this.#events.emit('closed', { code: close.code, reason: close.reason, willReconnect: false, error });
@@ -444,7 +456,8 @@ export class BrokerClient {
     const previous = this.#state;
     this.#state = 'connected';
     this.#rejoinAll();
-    for (const request of this.#pending.values()) if (!request.sent) this.#transmit(request);
+    // A request waiting out an `unavailable` backoff goes out when its timer fires, not now.
+    for (const request of this.#pending.values()) if (!request.sent && !request.retryTimer) this.#transmit(request);
 
     this.#announceState('connected', previous);
     this.#events.emit('welcome', data);
@@ -454,9 +467,17 @@ export class BrokerClient {
   #onMessage(data) {
     const entry = data.room == null ? undefined : this.#rooms.get(data.room);
     if (entry) {
-      // A replay can overlap what this client already saw: offsets are per epoch.
-      if (entry.epoch === data.epoch && data.offset <= entry.offset) return;
-      entry.epoch = data.epoch;
+      if (entry.epoch === data.epoch) {
+        // A replay can overlap what this client already saw: offsets are per epoch.
+        if (data.offset <= entry.offset) return;
+      } else if (entry.retired !== null && entry.retired === data.epoch) {
+        // A late copy from the history the room lost: the cursor has moved to the new epoch
+        // (a resync or a rejoin), and going back would replay that epoch twice.
+        return;
+      } else {
+        // A new epoch restarts the cursor: its messages (a resync's, from offset 1) are new.
+        moveToEpoch(entry, data.epoch);
+      }
       entry.offset = data.offset;
       if (entry.recovering) entry.recovering.missed++;
     }
@@ -473,6 +494,8 @@ export class BrokerClient {
   }
 
   #onJoined(frame, data) {
+    // Without an id it answers no request: the room lost its history and the server resynced us.
+    if (frame.id === undefined) return this.#onResynced(data);
     const request = this.#take(frame.id);
     let entry = this.#rooms.get(data.room);
     if (!entry) {
@@ -481,9 +504,7 @@ export class BrokerClient {
       this.#rooms.set(data.room, entry);
     }
     const recovering = entry.recovering;
-    const sameEpoch = entry.epoch === data.epoch;
-    entry.epoch = data.epoch;
-    entry.offset = sameEpoch ? Math.max(entry.offset, data.offset) : data.offset;
+    moveCursor(entry, data.epoch, data.offset);
     entry.members = new Set(data.members ?? []);
     entry.joined = true;
     entry.rejoin = true;
@@ -500,6 +521,25 @@ export class BrokerClient {
     }
   }
 
+  /**
+   * PROTOCOL §9.1: the room's host died and its history with it, while this client stayed a
+   * member. The server has sent every message of the new epoch from offset 1 (delivered as they
+   * came, a new epoch restarting the cursor) and now this `joined` without an id. Messages of the
+   * old epoch after the cursor may be lost: the app is told, and reconnects resume from here.
+   */
+  #onResynced(data) {
+    const entry = data.room == null ? undefined : this.#rooms.get(data.room);
+    if (!entry) return; // left meanwhile (the leave crossed the resync) or never joined
+    moveCursor(entry, data.epoch, data.offset);
+    if (Array.isArray(data.members)) entry.members = new Set(data.members);
+    this.#events.emit('resynced', {
+      room: data.room,
+      epoch: data.epoch,
+      offset: data.offset,
+      recovered: Boolean(data.recovered),
+    });
+  }
+
   #onRefreshed(frame, data) {
     this.#setExpiry(data.expiresAt ?? null);
     this.#events.emit('refreshed', data);
@@ -509,7 +549,10 @@ export class BrokerClient {
   #onError(frame, data) {
     const error = new BrokerError(data.code ?? 'internal', data.message);
     const request = this.#take(frame.id);
-    if (request) return request.reject(error);
+    if (request) {
+      if (error.code === 'unavailable' && this.#retryLater(request, error)) return;
+      return request.reject(error);
+    }
     // Without an id it is about the connection (e.g. `unauthorized` before a 4401 close).
     if (frame.id === undefined) this.#lastServerError = error;
     this.#events.emit('error', error);
@@ -551,15 +594,57 @@ export class BrokerClient {
         reject(new BrokerError('bad_request', `the ${type} data is not JSON-serializable: ${error?.message ?? error}`, { cause: error }));
         return;
       }
-      const request = { frame, text, expects: REPLIES[type], resolve, reject, sent: false, internal, superseded: false, timer: null };
-      request.timer = this.#after(this.#options.requestTimeout, () => {
-        if (this.#pending.get(id) !== request) return;
-        this.#pending.delete(id);
-        reject(new BrokerError('timeout', `no reply to ${type} within ${this.#options.requestTimeout} ms`));
-      });
+      const request = {
+        frame, text, expects: REPLIES[type], resolve, reject, sent: false, internal, superseded: false,
+        timer: null, retryTimer: null, attempts: 1, startedAt: this.#options.now(),
+      };
+      this.#armTimeout(request);
       this.#pending.set(id, request);
       if (this.#state === 'connected') this.#transmit(request);
     });
+  }
+
+  /** The request timeout of one attempt; it covers the wait for a connection too. */
+  #armTimeout(request) {
+    const { id, type } = request.frame;
+    request.timer = this.#after(this.#options.requestTimeout, () => {
+      if (this.#pending.get(id) !== request) return;
+      this.#pending.delete(id);
+      this.#options.clearTimeout(request.retryTimer);
+      request.reject(new BrokerError('timeout', `no reply to ${type} within ${this.#options.requestTimeout} ms`));
+    });
+  }
+
+  /**
+   * `unavailable` (PROTOCOL §9.1): the server did not apply the request and asks for a retry
+   * with backoff. Sends it again (same id: its one reply was this error) after a jittered,
+   * growing delay, while attempts and time are left; false when they are not, and the caller
+   * rejects with this last error. While it waits it is neither sent nor timed out, survives a
+   * reconnect (it was not applied, so resending is safe), and goes out after the rooms' rejoins.
+   */
+  #retryLater(request, error) {
+    const policy = this.#options.retry;
+    if (!RETRIED.has(request.frame.type) || request.superseded) return false;
+    if (request.attempts >= policy.maxAttempts) return false;
+    const delay = backoffDelay(request.attempts - 1, policy, this.#options.random);
+    if (this.#options.now() - request.startedAt + delay > policy.maxElapsed) return false;
+    request.attempts++;
+    request.sent = false;
+    const { id } = request.frame;
+    this.#pending.set(id, request);
+    request.retryTimer = this.#after(delay, () => {
+      request.retryTimer = null;
+      if (this.#pending.get(id) !== request) return;
+      if (request.superseded) {
+        // leave() was called meanwhile: joining now would undo it.
+        this.#pending.delete(id);
+        request.reject(error);
+        return;
+      }
+      this.#armTimeout(request);
+      if (this.#state === 'connected') this.#transmit(request);
+    });
+    return true;
   }
 
   #transmit(request) {
@@ -569,7 +654,7 @@ export class BrokerClient {
   #take(id) {
     if (typeof id !== 'string') return undefined;
     const request = this.#pending.get(id);
-    if (!request) return undefined;
+    if (!request || request.retryTimer) return undefined; // not sent: nothing can answer it
     this.#pending.delete(id);
     this.#options.clearTimeout(request.timer);
     return request;
@@ -577,15 +662,18 @@ export class BrokerClient {
 
   #settle(frame, data) {
     const request = this.#pending.get(frame.id);
-    if (!request || request.expects !== frame.type) return;
+    if (!request || request.retryTimer || request.expects !== frame.type) return;
     this.#take(frame.id).resolve(data);
   }
 
   #rejectInFlight() {
     for (const [id, request] of this.#pending) {
-      if (!request.sent) continue;
+      // The client's own requests (rejoins, refreshes) belong to one connection; the next
+      // welcome makes new ones, even for a rejoin that was waiting to retry.
+      if (!request.sent && !request.internal) continue;
       this.#pending.delete(id);
       this.#options.clearTimeout(request.timer);
+      this.#options.clearTimeout(request.retryTimer);
       request.reject(new BrokerError('disconnected', `the connection dropped before the reply to ${request.frame.type}; it may or may not have been applied`));
     }
   }
@@ -696,12 +784,16 @@ export class BrokerClient {
  * @property {string} text the frame, serialized once
  * @property {boolean} internal
  * @property {boolean} superseded a join whose room was left before the reply
- * @property {unknown} timer
+ * @property {unknown} timer the request timeout of the current attempt
+ * @property {unknown} retryTimer set while waiting to retry after `unavailable`
+ * @property {number} attempts sends so far, the first included
+ * @property {number} startedAt when it was made (the retry budget counts from here)
  */
 
 /**
  * @typedef {object} RoomEntry
  * @property {string | null} epoch
+ * @property {string | null} retired the epoch before this one: its late messages are stale
  * @property {number} offset
  * @property {Set<string>} members
  * @property {boolean} joined
@@ -712,12 +804,32 @@ export class BrokerClient {
 function newRoomEntry(epoch, offset, { rejoin, recovering }) {
   return {
     epoch: epoch ?? null,
+    retired: null,
     offset: offset ?? 0,
     members: new Set(),
     joined: false,
     rejoin,
     recovering: recovering === undefined ? null : { epoch: recovering ?? null, missed: 0 },
   };
+}
+
+/** Moves a room's cursor to another epoch (keeping the one it leaves, to drop its late copies). */
+function moveToEpoch(entry, epoch) {
+  if (entry.epoch !== null) entry.retired = entry.epoch;
+  entry.epoch = epoch;
+}
+
+/**
+ * A `joined` (a reply or a resync) sets the cursor: the room's offset on a new epoch; on the same
+ * epoch never backwards, as messages after the joined offset may already have been delivered.
+ */
+function moveCursor(entry, epoch, offset) {
+  if (entry.epoch === epoch) {
+    entry.offset = Math.max(entry.offset, offset);
+  } else {
+    moveToEpoch(entry, epoch);
+    entry.offset = offset;
+  }
 }
 
 function invalidRoom(room) {

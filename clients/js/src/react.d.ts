@@ -5,7 +5,9 @@ import type {
   BrokerError,
   ConnectionState,
   MessageData,
+  PublishAck,
   RecoveredEvent,
+  ResyncedEvent,
 } from './broker-client.js';
 
 export interface ClientSnapshot {
@@ -25,6 +27,8 @@ export interface RoomSnapshot {
   error: BrokerError | null;
   /** The last recovery report after a rejoin; recovered:false means reload what you show. */
   recovery: RecoveredEvent | null;
+  /** The last time the room lost its history while joined: messages may be missing before it, reload what you show. */
+  resync: ResyncedEvent | null;
 }
 
 export interface ExternalStore<S> {
@@ -33,7 +37,7 @@ export interface ExternalStore<S> {
 }
 
 export interface RoomStore extends ExternalStore<RoomSnapshot> {
-  publish(payload: unknown, options?: { excludeSelf?: boolean }): Promise<{ offset: number }>;
+  publish(payload: unknown, options?: { excludeSelf?: boolean }): Promise<PublishAck>;
 }
 
 /** React-free: the connection state for useSyncExternalStore. */
@@ -55,7 +59,9 @@ export interface UseRoomResult {
   joined: boolean;
   error: BrokerError | null;
   recovery: RecoveredEvent | null;
-  publish(payload: unknown, options?: { excludeSelf?: boolean }): Promise<{ offset: number }>;
+  /** The last resync of the room (see ResyncedEvent); reload what you show when it changes. */
+  resync: ResyncedEvent | null;
+  publish(payload: unknown, options?: { excludeSelf?: boolean }): Promise<PublishAck>;
 }
 
 /** Keeps `room` joined while mounted; `client`/`room` may be null until ready. */

@@ -34,7 +34,7 @@ export function useBroker(optionsOrClient) {
   return { client, state: snapshot.state, user: snapshot.user, error: snapshot.error };
 }
 
-const IDLE_ROOM = Object.freeze({ room: null, messages: Object.freeze([]), members: Object.freeze([]), joined: false, error: null, recovery: null });
+const IDLE_ROOM = Object.freeze({ room: null, messages: Object.freeze([]), members: Object.freeze([]), joined: false, error: null, recovery: null, resync: null });
 const IDLE_STORE = Object.freeze({
   subscribe: () => () => {},
   getSnapshot: () => IDLE_ROOM,
@@ -44,7 +44,9 @@ const IDLE_STORE = Object.freeze({
 /**
  * Keeps `room` joined while the component is mounted and returns its live state.
  * `client` or `room` may be null (nothing happens until both are set).
- * @returns {{ messages: object[], members: string[], joined: boolean, error: BrokerError | null, recovery: object | null, publish: Function }}
+ * `recovery` is the last rejoin report, `resync` the last time the room lost its history while
+ * joined; after either with recovered:false, messages may be missing: reload what you show.
+ * @returns {{ messages: object[], members: string[], joined: boolean, error: BrokerError | null, recovery: object | null, resync: object | null, publish: Function }}
  */
 export function useRoom(client, room, { history = 200 } = {}) {
   const store = useMemo(() => (client && room ? createRoomStore(client, room, { history }) : IDLE_STORE), [client, room, history]);
@@ -55,6 +57,7 @@ export function useRoom(client, room, { history = 200 } = {}) {
     joined: snapshot.joined,
     error: snapshot.error,
     recovery: snapshot.recovery,
+    resync: snapshot.resync,
     publish: store.publish,
   };
 }

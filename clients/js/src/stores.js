@@ -61,12 +61,14 @@ export function createClientStore(client) {
 }
 
 /**
- * One room for a UI: `{ room, messages, members, joined, error, recovery }`, plus publish().
+ * One room for a UI: `{ room, messages, members, joined, error, recovery, resync }`, plus publish().
  * While subscribed it keeps the room joined: it joins as soon as the client is connecting or
  * connected (join requests wait for the connection), lets the client rejoin after reconnects,
  * and joins again if a join was lost to a drop. When the last subscriber leaves, it leaves the
  * room (`leaveOnStop: false` keeps it). `messages` keeps the last `history` messages;
- * `recovery` is the last 'recovered' report (recovered:false means: reload what you show).
+ * `recovery` is the last 'recovered' report (recovered:false means: reload what you show);
+ * `resync` is the last 'resynced' report: the room lost its history while joined, messages may
+ * be missing before that point, so reload what you show (`messages` is kept as it was).
  * Use one store per room and client: a store that stops leaves the room for the client.
  * @param {import('./broker-client.js').BrokerClient} client
  * @param {string} room
@@ -80,7 +82,7 @@ export function createRoomStore(client, room, { history = 200, leaveOnStop = tru
   const members = () => [...(client.rooms.get(room)?.members ?? NONE)];
   const mine = (event) => event?.room === room;
 
-  const value = observable({ room, messages: NONE, members: NONE, joined: false, error: invalid, recovery: null }, {
+  const value = observable({ room, messages: NONE, members: NONE, joined: false, error: invalid, recovery: null, resync: null }, {
     onFirst: start,
     onLast: stop,
   });
@@ -96,6 +98,7 @@ export function createRoomStore(client, room, { history = 200, leaveOnStop = tru
       }),
       client.on('presence', (presence) => { if (mine(presence)) value.replace({ members: members() }); }),
       client.on('recovered', (recovery) => { if (mine(recovery)) value.replace({ joined: true, members: members(), recovery, error: null }); }),
+      client.on('resynced', (resync) => { if (mine(resync)) value.replace({ members: members(), resync }); }),
       client.on('error', (error) => { if (mine(error)) value.replace({ error, joined: false }); }),
       client.on('state', ({ state }) => {
         if (state !== 'connected' && value.get().joined) value.replace({ joined: false });

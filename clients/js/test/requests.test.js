@@ -12,7 +12,7 @@ test('every request carries a unique string id of at most 64 characters', async 
   ctx.client.close();
 });
 
-test('publish resolves with the ack of the same id', async () => {
+test('publish resolves with the offset and epoch of the ack of the same id (epoch null from an older server)', async () => {
   const ctx = setup();
   const socket = await connected(ctx);
   const first = ctx.client.publish('lobby', { text: 'hi' }, { excludeSelf: true });
@@ -21,9 +21,9 @@ test('publish resolves with the ack of the same id', async () => {
   assert.deepEqual(f1.data, { room: 'lobby', payload: { text: 'hi' }, excludeSelf: true });
   assert.deepEqual(f2.data, { room: 'lobby', payload: { text: 'again' } });
   socket.receive({ type: 'ack', id: f2.id, data: { offset: 8 } });
-  socket.receive({ type: 'ack', id: f1.id, data: { offset: 7 } });
-  assert.deepEqual(await first, { offset: 7 });
-  assert.deepEqual(await second, { offset: 8 });
+  socket.receive({ type: 'ack', id: f1.id, data: { offset: 7, epoch: 'e1' } });
+  assert.deepEqual(await first, { offset: 7, epoch: 'e1' });
+  assert.deepEqual(await second, { offset: 8, epoch: null });
 });
 
 test('send resolves with delivered; leave with left', async () => {
@@ -96,7 +96,7 @@ test('requests made while reconnecting wait for the connection and go out after 
   const frame = socket.lastSent('publish');
   assert.equal(frame.data.payload, 'queued');
   socket.receive({ type: 'ack', id: frame.id, data: { offset: 3 } });
-  assert.deepEqual(await publishing, { offset: 3 });
+  assert.deepEqual(await publishing, { offset: 3, epoch: null });
 });
 
 test('a queued request survives failed attempts and goes out once connected', async () => {
@@ -111,7 +111,7 @@ test('a queued request survives failed attempts and goes out once connected', as
   const frame = socket.lastSent('publish');
   assert.equal(frame?.data.payload, 'early');
   socket.receive({ type: 'ack', id: frame.id, data: { offset: 1 } });
-  assert.deepEqual(await publishing, { offset: 1 });
+  assert.deepEqual(await publishing, { offset: 1, epoch: null });
 });
 
 test('a request waiting for the connection times out after requestTimeout', async () => {
