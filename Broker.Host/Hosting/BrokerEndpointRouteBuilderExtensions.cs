@@ -50,7 +50,18 @@ public static class BrokerEndpointRouteBuilderExtensions
         if (check.User is null)
             return Results.Json(new HttpError("invalid or missing bearer token"), HostJsonContext.Default.HttpError, statusCode: 401);
         var ip = context.Connection.RemoteIpAddress?.MapToIPv4().ToString() ?? "unknown";
-        var ticket = await tickets.IssueAsync(check.User, ip);
+        string ticket;
+        try
+        {
+            ticket = await tickets.IssueAsync(check.User, ip);
+        }
+        catch (Akka.Actor.AskTimeoutException)
+        {
+            // The ticket's ledger entry lives on a node that is gone or moving (docs/cluster.md).
+            context.Response.Headers.RetryAfter = "1";
+            return Results.Json(new HttpError("the ticket ledger is moving to another node; retry", ErrorCodes.Unavailable),
+                HostJsonContext.Default.HttpError, statusCode: 503);
+        }
         return Results.Json(new TicketResponse(ticket, (int)options.Value.Auth.TicketLifetime.TotalSeconds), HostJsonContext.Default.TicketResponse);
     }
 

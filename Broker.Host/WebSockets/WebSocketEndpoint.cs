@@ -55,7 +55,18 @@ public static class WebSocketEndpoint
         var ticket = context.Request.Query["ticket"].ToString();
         if (ticket.Length > 0)
         {
-            var redeemed = ticket.Length <= 128 ? await tickets.RedeemAsync(ticket, clientIp) : null;
+            TicketRedemption? redeemed;
+            try
+            {
+                redeemed = ticket.Length <= 128 ? await tickets.RedeemAsync(ticket, clientIp) : null;
+            }
+            catch (Akka.Actor.AskTimeoutException)
+            {
+                // Its ledger entry is on a node that is gone or moving: not refused, not served yet (docs/cluster.md).
+                context.Response.Headers.RetryAfter = "1";
+                await Problem(context, StatusCodes.Status503ServiceUnavailable, "the ticket ledger is moving to another node; retry");
+                return;
+            }
             if (redeemed is null)
             {
                 WebSocketAccess.Refused(context, route, StatusCodes.Status401Unauthorized, "bad ticket", AuthFailureReasons.Ticket, loggers);
