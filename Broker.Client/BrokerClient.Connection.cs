@@ -413,10 +413,17 @@ public sealed partial class BrokerClient
                     await _pending.WaitAsync(request, _options.RequestTimeout, "rejoin of " + request.Room, CancellationToken.None).ConfigureAwait(false);
                     return;
                 }
-                catch (BrokerException e) when (e.Code == ErrorCodes.Unavailable)
+                catch (Exception e) when (e is TimeoutException || e is BrokerException { Code: ErrorCodes.Unavailable })
                 {
-                    if (!_retry.TryNext(attempts, _time.GetElapsedTime(first), out var delay)) throw;
-                    await Task.Delay(delay, _time).ConfigureAwait(false);
+                    // Unavailable: the room is moving, retry with backoff. No answer in time: the
+                    // server answers every join once the room is back (a room that died with its
+                    // node takes the failure detector's time), so ask again for as long as the
+                    // room is wanted and this connection lives.
+                    if (e is BrokerException)
+                    {
+                        if (!_retry.TryNext(attempts, _time.GetElapsedTime(first), out var delay)) throw;
+                        await Task.Delay(delay, _time).ConfigureAwait(false);
+                    }
                     // A rejoin belongs to its connection: after a drop the next one rejoins by itself.
                     if (connection.Ended || !IsTracked(join.Room)) return;
                     request = _pending.Add(ReplyKind.Joined, join.Room, rejoin: true);

@@ -168,7 +168,7 @@ public sealed class ServerFramesTests
         var small = Parse(ServerFrames.PublishAck("after", 1, "e"));
 
         Assert.Equal(400_000, big.GetProperty("data").GetProperty("payload").GetString()!.Length);
-        AssertEnvelope(small, "ack", "after", "offset");
+        AssertEnvelope(small, "ack", "after", "offset", "epoch");
     }
 
     [Fact]
