@@ -686,13 +686,23 @@ export class BrokerClient {
       if (!entry.rejoin) continue;
       // Keep the epoch from before the first drop if an earlier rejoin never completed.
       entry.recovering ??= { epoch: entry.epoch, missed: 0 };
-      const since = { epoch: entry.epoch, offset: entry.offset };
-      this.#request('join', { room, since }, { internal: true }).catch((error) => {
-        if (error.code === 'disconnected' || error.code === 'closed') return; // the next welcome retries
-        if (this.#rooms.get(room) === entry) this.#rooms.delete(room);
-        this.#events.emit('error', new BrokerError(error.code, `rejoining ${room} failed: ${error.message}`, { room }));
-      });
+      this.#rejoin(room, entry);
     }
+  }
+
+  #rejoin(room, entry) {
+    const since = { epoch: entry.epoch, offset: entry.offset };
+    this.#request('join', { room, since }, { internal: true }).catch((error) => {
+      if (error.code === 'disconnected' || error.code === 'closed') return; // the next welcome retries
+      // No answer in time: the server answers every join once the room is back (one that died
+      // with its node takes the failure detector's time), so ask again while the room is wanted.
+      if (error.code === 'timeout' && this.#rooms.get(room) === entry && this.#state === 'connected') {
+        this.#rejoin(room, entry);
+        return;
+      }
+      if (this.#rooms.get(room) === entry) this.#rooms.delete(room);
+      this.#events.emit('error', new BrokerError(error.code, `rejoining ${room} failed: ${error.message}`, { room }));
+    });
   }
 
   // ---- timers --------------------------------------------------------------------------

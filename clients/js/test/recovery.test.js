@@ -170,3 +170,23 @@ test('messages of rooms the client does not track are passed through', async () 
   socket.receive(message('unknown', 1));
   assert.equal(ctx.events.of('message').length, 3);
 });
+
+test('a rejoin with no answer in time is asked again (its room died with the node and comes back later)', async () => {
+  const ctx = setup();
+  const first = await connected(ctx);
+  await joinRoom(ctx, first, 'lobby', { offset: 4 });
+  const second = await reconnect(ctx);
+  const unanswered = second.lastSent('join');
+
+  await ctx.clock.advance(10000); // the request timeout passes with no reply
+  await flush();
+
+  const again = second.lastSent('join');
+  assert.notEqual(again.id, unanswered.id);
+  assert.deepEqual(again.data, { room: 'lobby', since: { epoch: 'e1', offset: 4 } });
+  assert.equal(ctx.events.of('error').length, 0, 'not given up');
+  second.receive({ type: 'joined', id: again.id, data: { room: 'lobby', epoch: 'e2', offset: 0, members: ['alice'], recovered: false } });
+  await flush();
+  assert.equal(ctx.client.rooms.get('lobby').epoch, 'e2');
+  assert.equal(ctx.events.of('recovered').at(-1).recovered, false);
+});
