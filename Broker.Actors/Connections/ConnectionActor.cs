@@ -252,8 +252,8 @@ public sealed class ConnectionActor : UntypedActor
     {
         // Before auth the deadline governs (PROTOCOL §2), and nothing may precede welcome (§3).
         if (_user is null) return;
-        // While a handler holds the stream, the client's frames wait unread: its silence proves nothing.
         var now = Context.System.Scheduler.Now.UtcTicks;
+        // While a handler holds the stream, the client's frames wait unread: its silence proves nothing.
         if (_awaitingLife && _handlerCall is null)
         {
             // Ticks queue up while the node is stalled, and the one right behind the tick that sent
