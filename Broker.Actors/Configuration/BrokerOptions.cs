@@ -85,7 +85,7 @@ public sealed class AuthOptions
 /// <summary>Server heartbeat (PROTOCOL §5).</summary>
 public sealed class HeartbeatOptions
 {
-    /// <summary>How often the server pings every connection. Default 00:00:25.</summary>
+    /// <summary>How often the server pings every connection. Default 00:00:25; at least 00:00:00.010 (10 ms).</summary>
     public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(25);
     /// <summary>Extra time a client allows beyond <see cref="Interval"/> before it deems the server dead. Default 00:00:10.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);

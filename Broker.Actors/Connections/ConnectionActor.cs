@@ -40,6 +40,7 @@ public sealed class ConnectionActor : UntypedActor
     private AuthenticatedUser? _user;
     private Phase _phase = Phase.Unauthenticated;
     private bool _awaitingLife; // a ping went out and no frame has come in since
+    private long _pingedAt; // the scheduler's UtcTicks when that ping went out
     private bool _closed;
 
     private enum Phase
@@ -254,14 +255,22 @@ public sealed class ConnectionActor : UntypedActor
     {
         // Before auth the deadline governs (PROTOCOL §2), and nothing may precede welcome (§3).
         if (_user is null) return;
+        var now = Context.System.Scheduler.Now.UtcTicks;
         // While a handler holds the stream, the client's frames wait unread: its silence proves nothing.
         if (_awaitingLife && _handlerCall is null)
         {
+            // Ticks queue up while the node is stalled, and the one right behind the tick that sent
+            // the ping is no new interval: the client has had no time to answer it (with a short
+            // interval this closed live clients). A clock that went backwards does not save a
+            // silent client.
+            var sincePing = now - _pingedAt;
+            if (sincePing >= 0 && sincePing < _settings.HeartbeatInterval.Ticks / 2) return;
             ConnectionTelemetry.HeartbeatTerminated();
             CloseWith(CloseCodes.Policy, CloseCodes.Reasons.HeartbeatTimeout);
             return;
         }
         _awaitingLife = true;
+        _pingedAt = now;
         Send(ServerFrames.Ping);
     }
 

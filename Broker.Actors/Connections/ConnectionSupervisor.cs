@@ -96,8 +96,10 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
         if (_hasConnectionMailbox) props = props.WithMailbox(ConnectionMailbox);
         var child = Context.ActorOf(props, "c-" + accept.Info.ConnectionId);
         Context.Watch(child);
-        _connections[child] = new Entry(accept.Info, accept.Info.User?.UserId);
-        ConnectionTelemetry.Count(accept.Info, _settings.NodeName, authenticated: false, +1);
+        // Every connection is counted pending here, ticket handshakes included: the one way into
+        // "authenticated" is the connection's own Authenticated message (OnAuthenticated), so the
+        // gauge moves once per connection and leaves from the state the entry records.
+        _connections[child] = new Entry(accept.Info, accept.Info.User?.UserId, Counted: ConnectionTelemetry.CountOpened(accept.Info, _settings.NodeName));
         if (!_byRoute.TryGetValue(accept.Info.Route.Name, out var members))
             _byRoute[accept.Info.Route.Name] = members = new HashSet<IActorRef>();
         members.Add(child);
@@ -112,8 +114,11 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
     private void OnAuthenticated(ConnectionMessages.Authenticated authenticated)
     {
         if (!_connections.TryGetValue(Sender, out var entry)) return;
-        _connections[Sender] = entry with { UserId = authenticated.UserId };
-        if (entry.UserId is null) { ConnectionTelemetry.Count(entry.Info, _settings.NodeName, false, -1); ConnectionTelemetry.Count(entry.Info, _settings.NodeName, true, +1); }
+        _connections[Sender] = entry with
+        {
+            UserId = authenticated.UserId,
+            Counted = ConnectionTelemetry.CountAuthenticated(entry.Info, _settings.NodeName, entry.Counted),
+        };
         Timers.Cancel(DeadlineKey(entry.Info.ConnectionId));
     }
 
@@ -163,7 +168,7 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
     private void OnTerminated(IActorRef connection)
     {
         if (!_connections.Remove(connection, out var entry)) return;
-        ConnectionTelemetry.Count(entry.Info, _settings.NodeName, entry.UserId is not null, -1);
+        ConnectionTelemetry.CountClosed(entry.Info, _settings.NodeName, entry.Counted);
         Timers.Cancel(DeadlineKey(entry.Info.ConnectionId));
         if (_byRoute.TryGetValue(entry.Info.Route.Name, out var members))
         {
@@ -179,7 +184,8 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
 
     private static string DeadlineKey(string connectionId) => "auth-" + connectionId;
 
-    private sealed record Entry(ConnectionInfo Info, string? UserId);
+    /// <summary>A live connection: who it is (known at accept for a ticket) and the gauge state it is counted in.</summary>
+    private sealed record Entry(ConnectionInfo Info, string? UserId, ConnectionTelemetry.GaugeState Counted);
 
     private sealed record DeadlineFor(IActorRef Connection);
 }

@@ -14,28 +14,36 @@ public enum RateDecision
 /// <summary>
 /// The inbound rate policy of PROTOCOL §6: a token bucket (rate, burst) per connection, and
 /// "sustained" defined as more rejected frames within one second than the per-second rate, i.e.
-/// a client sending at more than twice its allowance once its burst is spent. Pure state.
+/// a client sending at more than twice its allowance once its burst is spent. The bucket and the
+/// one-second window read the same <see cref="TimeProvider"/>, so a client under the rate on
+/// average is never limited however long it stays (§9.1).
 /// </summary>
 public sealed class InboundRateLimiter
 {
+    private static readonly TimeSpan Window = TimeSpan.FromSeconds(1);
+
+    private readonly TimeProvider _clock;
     private readonly TokenBucket _bucket;
     private readonly int _maxRejectsPerWindow;
-    private long _windowStart;
+    private long _windowStart; // a timestamp of _clock
     private int _rejectsInWindow;
 
-    public InboundRateLimiter(int ratePerSecond, int burst, long nowTicks)
+    public InboundRateLimiter(int ratePerSecond, int burst, TimeProvider clock)
     {
-        _bucket = new TokenBucket(ratePerSecond, Math.Max(burst, 1), nowTicks);
+        _clock = clock;
+        _bucket = new TokenBucket(ratePerSecond, Math.Max(burst, 1), clock);
         _maxRejectsPerWindow = ratePerSecond;
-        _windowStart = nowTicks;
+        _windowStart = clock.GetTimestamp();
     }
 
-    public RateDecision Check(long nowTicks)
+    /// <summary>Decides about one frame arriving now.</summary>
+    public RateDecision Check()
     {
-        if (_bucket.TryTake(nowTicks)) return RateDecision.Allow;
-        if (nowTicks - _windowStart >= TimeSpan.TicksPerSecond)
+        if (_bucket.TryTake()) return RateDecision.Allow;
+        var now = _clock.GetTimestamp();
+        if (_clock.GetElapsedTime(_windowStart, now) >= Window)
         {
-            _windowStart = nowTicks;
+            _windowStart = now;
             _rejectsInWindow = 0;
         }
         return ++_rejectsInWindow > _maxRejectsPerWindow ? RateDecision.Flooding : RateDecision.Reject;

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Diagnostics;
 using System.Net.WebSockets;
 using System.Text.Unicode;
 using System.Threading.Channels;
@@ -28,6 +27,7 @@ public sealed class WebSocketTransport : IConnectionTransport
 {
     private readonly WebSocket _socket;
     private readonly TransportLimits _limits;
+    private readonly TimeProvider _clock; // the inbound rate limiter's only clock
     private readonly Channel<byte[]> _outbound;
     /// <summary>Acks from the connection actor: each one lets the read loop hand over the next frame.</summary>
     private readonly SemaphoreSlim _acks = new(0, int.MaxValue);
@@ -44,10 +44,12 @@ public sealed class WebSocketTransport : IConnectionTransport
     private string _closeReason = "";
     private long _framesIn, _bytesIn, _framesOut, _bytesOut;
 
-    public WebSocketTransport(WebSocket socket, IMaterializer materializer, TransportLimits limits)
+    /// <param name="clock">The clock the inbound rate limiter refills by: the host's <see cref="TimeProvider"/>.</param>
+    public WebSocketTransport(WebSocket socket, IMaterializer materializer, TransportLimits limits, TimeProvider clock)
     {
         _socket = socket;
         _limits = limits;
+        _clock = clock;
         _outbound = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(limits.OutboundQueue)
         {
             SingleReader = true,
@@ -116,16 +118,13 @@ public sealed class WebSocketTransport : IConnectionTransport
     private static InboundFrame ApplyRateLimit(InboundFrame frame, InboundRateLimiter limiter)
     {
         if (frame.Kind is not (InboundKind.Text or InboundKind.Binary)) return frame;
-        return limiter.Check(ElapsedTicks()) switch
+        return limiter.Check() switch
         {
             RateDecision.Allow => frame,
             RateDecision.Reject => new InboundFrame(InboundKind.RateLimited, frame.Utf8),
             _ => InboundFrame.Flooding,
         };
     }
-
-    private static long ElapsedTicks() =>
-        (long)(Stopwatch.GetTimestamp() * ((double)TimeSpan.TicksPerSecond / Stopwatch.Frequency));
 
     /// <summary>
     /// Drains the outbound queue onto the socket until <see cref="Close"/> completes it or a send
@@ -180,7 +179,7 @@ public sealed class WebSocketTransport : IConnectionTransport
     /// </summary>
     private async Task ReadLoopAsync(IActorRef connection, IActorRef acks)
     {
-        var limiter = new InboundRateLimiter(_limits.RatePerSecond, _limits.RateBurst, Stopwatch.GetTimestamp());
+        var limiter = new InboundRateLimiter(_limits.RatePerSecond, _limits.RateBurst, _clock);
         var draining = false;
         try
         {

@@ -17,13 +17,43 @@ public static class ConnectionTelemetry
     /// <summary>The <c>state</c> tag of <c>broker_connections</c> once authenticated.</summary>
     public const string AuthenticatedState = "authenticated";
 
-    /// <summary>Moves <paramref name="delta"/> connections of <paramref name="info"/>'s route into (or out of) a state.</summary>
-    public static void Count(ConnectionInfo info, string node, bool authenticated, int delta)
+    /// <summary>The state a connection is counted in by <c>broker_connections</c>; its owner keeps it and hands it back.</summary>
+    public enum GaugeState
+    {
+        /// <summary>Counted under <c>state="pending"</c>.</summary>
+        Pending,
+        /// <summary>Counted under <c>state="authenticated"</c>.</summary>
+        Authenticated,
+    }
+
+    /// <summary>A connection was accepted: counted pending, whatever way it will authenticate.</summary>
+    public static GaugeState CountOpened(ConnectionInfo info, string node)
+    {
+        Count(info, node, GaugeState.Pending, +1);
+        return GaugeState.Pending;
+    }
+
+    /// <summary>
+    /// The connection authenticated: moved from pending to authenticated the first time; a
+    /// connection already counted authenticated stays where it is, so the move happens once.
+    /// </summary>
+    public static GaugeState CountAuthenticated(ConnectionInfo info, string node, GaugeState counted)
+    {
+        if (counted == GaugeState.Authenticated) return counted;
+        Count(info, node, GaugeState.Pending, -1);
+        Count(info, node, GaugeState.Authenticated, +1);
+        return GaugeState.Authenticated;
+    }
+
+    /// <summary>The connection is gone: removed from the state it was counted in, once (its owner forgets it).</summary>
+    public static void CountClosed(ConnectionInfo info, string node, GaugeState counted) => Count(info, node, counted, -1);
+
+    private static void Count(ConnectionInfo info, string node, GaugeState state, int delta)
     {
         var tags = new TagList
         {
             { "route", info.Route.Name },
-            { "state", authenticated ? AuthenticatedState : Pending },
+            { "state", state == GaugeState.Authenticated ? AuthenticatedState : Pending },
             { "node", node },
         };
         BrokerMetrics.Connections.Add(delta, tags);

@@ -25,8 +25,9 @@ public static class BrokerEndpointRouteBuilderExtensions
         var node = app.Services.GetRequiredService<BrokerNode>();
         var tickets = app.Services.GetRequiredService<ITicketStore>();
         var loggers = app.Services.GetRequiredService<ILoggerFactory>();
+        var clock = app.Services.GetRequiredService<TimeProvider>();
         app.Map("/ws/{route}", (HttpContext context, string route) =>
-            WebSocketEndpoint.HandleAsync(context, route, brokerOptions, node, tickets, loggers));
+            WebSocketEndpoint.HandleAsync(context, route, brokerOptions, node, tickets, loggers, clock));
         app.MapPost("/auth/ticket", IssueTicketAsync);
         app.MapBackendApi();
         // With the host app's JwtBearer in charge, the broker's dev tokens would be refused: the app issues tokens.

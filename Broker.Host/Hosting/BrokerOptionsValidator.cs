@@ -6,12 +6,17 @@ namespace Broker.Host.Hosting;
 /// <summary>Rejects nonsensical settings at start-up with a message naming the configuration key.</summary>
 public sealed class BrokerOptionsValidator(IHostEnvironment environment) : IValidateOptions<BrokerOptions>
 {
+    /// <summary>The shortest <c>Broker:Heartbeat:Interval</c> accepted.</summary>
+    public static readonly TimeSpan MinHeartbeatInterval = TimeSpan.FromMilliseconds(10);
+
     public ValidateOptionsResult Validate(string? name, BrokerOptions o)
     {
         var errors = new List<string>();
         void Check(bool ok, string message) { if (!ok) errors.Add(message); }
 
-        Check(o.Heartbeat.Interval > TimeSpan.Zero, "Broker:Heartbeat:Interval must be positive");
+        // 10 ms is Akka's scheduler resolution (akka.scheduler.tick-duration): a shorter period is
+        // not kept, and welcome announces the interval in whole milliseconds.
+        Check(o.Heartbeat.Interval >= MinHeartbeatInterval, "Broker:Heartbeat:Interval must be at least 00:00:00.010 (10 ms)");
         Check(o.Heartbeat.Timeout > TimeSpan.Zero, "Broker:Heartbeat:Timeout must be positive");
         Check(o.Auth.Timeout > TimeSpan.Zero, "Broker:Auth:Timeout must be positive");
         Check(o.Auth.TicketLifetime > TimeSpan.Zero && o.Auth.TicketLifetime <= TimeSpan.FromSeconds(30),

@@ -26,7 +26,8 @@ public static class WebSocketEndpoint
         IOptions<BrokerOptions> options,
         BrokerNode node,
         ITicketStore tickets,
-        ILoggerFactory loggers)
+        ILoggerFactory loggers,
+        TimeProvider clock)
     {
         var broker = options.Value;
         if (!broker.Routes.TryGetValue(route, out var routeOptions))
@@ -93,7 +94,7 @@ public static class WebSocketEndpoint
 
         var limits = broker.Limits;
         var transport = new WebSocketTransport(socket, node.Materializer, new TransportLimits(
-            limits.MaxMessageBytes, limits.RatePerSecond, limits.RateBurst, limits.OutboundQueue, TimeSpan.FromSeconds(5)));
+            limits.MaxMessageBytes, limits.RatePerSecond, limits.RateBurst, limits.OutboundQueue, TimeSpan.FromSeconds(5)), clock);
         var info = new Broker.Actors.Connections.ConnectionInfo(
             NewConnectionId(),
             new RoutePolicy(route.ToLowerInvariant(), routeOptions.Anonymous, routeOptions.AllowPublish),

@@ -223,8 +223,26 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
         c.Actor.Tell(HeartbeatTick.Instance, c.Parent.Ref);
         await c.Transport.ExpectFrameAsync("ping", Timeout);
 
+        Sys.Advance(Settings.HeartbeatInterval); // the supervisor's ticks are an interval apart
         c.Actor.Tell(HeartbeatTick.Instance, c.Parent.Ref);
         await ExpectClosedAndStoppedAsync(c, CloseCodes.Policy, CloseCodes.Reasons.HeartbeatTimeout);
+    }
+
+    [Fact]
+    public async Task Tick_queued_right_behind_the_one_that_pinged_does_not_close_the_connection()
+    {
+        var c = await ConnectAsAliceAsync();
+
+        // Two ticks with no time between them: the node was stalled and both queued up.
+        c.Actor.Tell(HeartbeatTick.Instance, c.Parent.Ref);
+        c.Actor.Tell(HeartbeatTick.Instance, c.Parent.Ref);
+        await c.Transport.ExpectFrameAsync("ping", Timeout);
+        await c.Transport.SendTextAsync("""{"type":"pong"}""", Timeout);
+
+        Sys.Advance(Settings.HeartbeatInterval);
+        c.Actor.Tell(HeartbeatTick.Instance, c.Parent.Ref);
+        await c.Transport.ExpectFrameAsync("ping", Timeout);
+        Assert.Null(c.Transport.ClosedWith);
     }
 
     [Theory]

@@ -1,5 +1,6 @@
 using Broker.Actors.Auth;
 using Broker.Host.Auth;
+using Broker.Tests.Client;
 using Xunit;
 
 namespace Broker.Tests.Host;
@@ -10,7 +11,7 @@ public sealed class TicketStoreTests
     private static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(30);
     private const string Ip = "203.0.113.7";
 
-    private readonly FakeTimeProvider _clock = new();
+    private readonly ManualTimeProvider _clock = new();
     private readonly InMemoryTicketStore _store;
     private readonly AuthenticatedUser _alice;
 

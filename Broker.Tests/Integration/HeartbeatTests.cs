@@ -42,6 +42,19 @@ public sealed class HeartbeatTests(FastHeartbeatHostFixture fixture) : IClassFix
         await alive.PingPongAsync();
     }
 
+    [Theory]
+    [InlineData("00:00:00.009")]
+    [InlineData("00:00:00")]
+    public async Task Interval_under_10_ms_is_refused_at_start_up_naming_the_key(string interval)
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            await using var host = await BrokerTestHost.StartAsync(new Dictionary<string, string?> { ["Broker:Heartbeat:Interval"] = interval });
+        });
+
+        Assert.Contains("Broker:Heartbeat:Interval", error.ToString());
+    }
+
     [Fact]
     public async Task Welcome_announces_the_configured_heartbeat()
     {
