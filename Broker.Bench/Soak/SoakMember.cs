@@ -1,0 +1,164 @@
+using System.Diagnostics;
+using Broker.Bench.Infra;
+using Broker.Bench.Load;
+
+namespace Broker.Bench.Soak;
+
+/// <summary>
+/// A room member the way a careful third-party client behaves: one lean WebSocket, joined to every
+/// soak room; when the connection drops (or the server goes silent past its heartbeat) it
+/// reconnects to the next node that answers and re-joins every room with <c>since</c> = its last
+/// (epoch, offset). Every frame goes through one <see cref="StreamChecker"/> per room.
+/// </summary>
+public sealed class SoakMember : IRecordSink
+{
+    private readonly int _index;
+    private readonly string _user;
+    private readonly Uri[] _endpoints;
+    private readonly SoakLedger _ledger;
+    private readonly TimeSpan _silence;
+    private readonly Dictionary<string, StreamChecker> _rooms;
+    private readonly HashSet<string> _joining = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _joinIds = new(StringComparer.Ordinal);
+    private readonly object _gate = new();
+    private LeanClient? _client;
+    private int _joins;
+
+    public SoakMember(int index, int homeNode, IEnumerable<string> rooms, Uri[] endpoints, SoakLedger ledger, TimeSpan silence)
+    {
+        _index = index;
+        _user = $"member-{index}";
+        Node = homeNode;
+        _endpoints = endpoints;
+        _ledger = ledger;
+        _silence = silence;
+        _rooms = rooms.ToDictionary(r => r, _ => new StreamChecker(), StringComparer.Ordinal);
+    }
+
+    /// <summary>The node it is (or was last) connected to.</summary>
+    public int Node { get; private set; }
+
+    /// <summary>Connected, and every room's join answered.</summary>
+    public bool Joined
+    {
+        get { lock (_gate) return _client is { State: System.Net.WebSockets.WebSocketState.Open } && _joining.Count == 0; }
+    }
+
+    public IReadOnlyDictionary<string, StreamChecker> Rooms => _rooms;
+
+    /// <summary>True when this member's view of <paramref name="room"/> reached (<paramref name="epoch"/>, <paramref name="offset"/>).</summary>
+    public bool Reached(string room, string epoch, long offset)
+    {
+        lock (_gate) return _rooms[room].Epoch == epoch && _rooms[room].Cursor >= offset;
+    }
+
+    /// <summary>Connects, joins, reads; on any loss reconnects with backoff, until <paramref name="stop"/>.</summary>
+    public async Task RunAsync(CancellationToken stop)
+    {
+        var backoff = TimeSpan.FromMilliseconds(100);
+        var first = true;
+        while (!stop.IsCancellationRequested)
+        {
+            LeanClient client;
+            try
+            {
+                using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stop);
+                attempt.CancelAfter(TimeSpan.FromSeconds(5));
+                client = await LeanClient.ConnectAsync(Dialect.For(ServerKind.Broker), _endpoints[Node], BenchTokens.Create(_user), _index, attempt.Token);
+            }
+            catch (Exception) when (!stop.IsCancellationRequested)
+            {
+                Node = (Node + 1) % _endpoints.Length; // any live node will do
+                await Pause(backoff, stop);
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
+                continue;
+            }
+            catch (Exception) { break; }
+            backoff = TimeSpan.FromMilliseconds(100);
+            if (!first) Interlocked.Increment(ref _ledger.MemberReconnects);
+            first = false;
+            await using (client)
+            {
+                var loop = client.RunAsync(this, stop);
+                try
+                {
+                    foreach (var room in _rooms.Keys) await JoinAsync(client, room, stop);
+                }
+                catch (Exception) { } // the loop ends too; reconnect below
+                while (!loop.IsCompleted)
+                {
+                    await Task.WhenAny(loop, Task.Delay(500, CancellationToken.None));
+                    if (Stopwatch.GetElapsedTime(client.LastReceivedAt) > _silence) await client.CloseAsync(); // a dead server sends nothing, not even pings
+                }
+                lock (_gate) _client = null;
+            }
+            if (!stop.IsCancellationRequested) Node = (Node + 1) % _endpoints.Length;
+        }
+    }
+
+    private async Task JoinAsync(LeanClient client, string room, CancellationToken stop)
+    {
+        byte[] frame;
+        lock (_gate)
+        {
+            _client = client;
+            _joining.Add(room);
+            var checker = _rooms[room];
+            var id = $"j{++_joins}";
+            _joinIds[id] = room;
+            frame = SoakFrame.Join(id, room, checker.Epoch, checker.Cursor);
+        }
+        await client.SendAsync(frame, stop);
+    }
+
+    public void OnRecord(ReadOnlySpan<byte> record)
+    {
+        var frame = SoakFrame.Parse(record);
+        var now = Stopwatch.GetTimestamp();
+        lock (_gate)
+        {
+            switch (frame.Type)
+            {
+                case "message" when frame.Room is { } room && frame.Epoch is { } epoch && _rooms.TryGetValue(room, out var checker):
+                    var verdict = checker.OnMessage(epoch, frame.Offset);
+                    if (verdict == StreamVerdict.Duplicate) break;
+                    _ledger.Delivered(room, epoch, frame.Offset, frame.Sequence);
+                    if (frame.SentAt != 0) _ledger.Latency.Record(frame.SentAt, now);
+                    break;
+                case "joined" when frame.Room is { } room && frame.Epoch is { } epoch && _rooms.TryGetValue(room, out var checker):
+                    checker.OnJoined(epoch, frame.Offset, frame.Recovered);
+                    if (frame.Id is not null) _joining.Remove(room);
+                    break;
+                case "error":
+                    if (frame.Code == "unavailable" && frame.Id is { } id && _joinIds.TryGetValue(id, out var refused) && _client is { } client)
+                    {
+                        // A join the server could not serve now: retry with backoff (PROTOCOL §9.1).
+                        Interlocked.Increment(ref _ledger.JoinRetries);
+                        _ = RetryJoinAsync(client, refused);
+                    }
+                    else
+                    {
+                        Interlocked.Increment(ref _ledger.MemberErrors);
+                        _ledger.Sample("member", frame.Code ?? "?", System.Text.Encoding.UTF8.GetString(record));
+                    }
+                    break;
+            }
+        }
+    }
+
+    private async Task RetryJoinAsync(LeanClient client, string room)
+    {
+        try
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(250 + Random.Shared.Next(250)));
+            if (client.State == System.Net.WebSockets.WebSocketState.Open) await JoinAsync(client, room, CancellationToken.None);
+        }
+        catch (Exception) { } // the connection went; the reconnect re-joins
+    }
+
+    private static async Task Pause(TimeSpan backoff, CancellationToken stop)
+    {
+        try { await Task.Delay(backoff + TimeSpan.FromMilliseconds(Random.Shared.Next(100)), stop); }
+        catch (OperationCanceledException) { }
+    }
+}
