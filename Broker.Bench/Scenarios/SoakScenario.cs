@@ -40,7 +40,7 @@ public static class SoakScenario
         try
         {
             Console.Error.WriteLine($"soak: starting {Nodes} nodes…");
-            await using var chaos = await NodeChaos.StartAsync(Nodes, NodeSettings(), clock);
+            await using var chaos = await NodeChaos.StartAsync(Nodes, NodeSettings(options), clock);
             var members = Enumerable.Range(0, Nodes * MembersPerNode)
                 .Select(i => new SoakMember(i, i % Nodes, rooms, chaos.Endpoints, ledger, Heartbeat * 3)).ToArray();
             var publishers = rooms.Select((room, r) => new SoakPublisher(r, room, r % Nodes, chaos.Endpoints, ledger)).ToArray();
@@ -82,14 +82,19 @@ public static class SoakScenario
         return report;
     }
 
-    private static Dictionary<string, string> NodeSettings() => new()
+    private static Dictionary<string, string> NodeSettings(BenchOptions options)
     {
-        ["Broker:Heartbeat:Interval"] = Heartbeat.ToString("c"),
-        ["Broker:Heartbeat:Timeout"] = Heartbeat.ToString("c"),
-        // The shipped limits (PROTOCOL §6), not the bench's raised ones: a soak publisher stays far below them.
-        ["Broker:Limits:RatePerSecond"] = "100",
-        ["Broker:Limits:RateBurst"] = "200",
-    };
+        var settings = new Dictionary<string, string>
+        {
+            ["Broker:Heartbeat:Interval"] = Heartbeat.ToString("c"),
+            ["Broker:Heartbeat:Timeout"] = Heartbeat.ToString("c"),
+            // The shipped limits (PROTOCOL §6), not the bench's raised ones: a soak publisher stays far below them.
+            ["Broker:Limits:RatePerSecond"] = "100",
+            ["Broker:Limits:RateBurst"] = "200",
+        };
+        foreach (var (key, value) in options.BrokerSettings) settings[key] = value; // --set wins (experiments)
+        return settings;
+    }
 
     private static void Evaluate(ScenarioReport report, SoakLedger ledger, NodeChaos chaos, SoakMember[] members, HashSet<SoakMember> connected,
         string[] rooms, Dictionary<string, (string? Epoch, long Offset, IReadOnlyList<long> AckedOffsets, int Epochs)> finals,
@@ -162,6 +167,7 @@ public static class SoakScenario
         if (chaos.RejoinFailures > 0) report.Failures.Add($"{chaos.RejoinFailures} restarted nodes did not rejoin");
         report.Notes.AddRange(chaos.Timeline.Select(t => "chaos " + t));
         report.Notes.AddRange(examples.Select(e => "not converged: " + e));
+        report.Notes.AddRange(members.Where(m => !connected.Contains(m)).Select(m => "not joined at the end: " + m.Describe()));
         report.Notes.AddRange(ledger.Samples.Select(s => "error seen: " + s));
         report.Notes.Add("soak: the checker knows no fault times; a gap is allowed only after a joined with recovered:false for that room.");
     }

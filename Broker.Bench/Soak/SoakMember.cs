@@ -46,6 +46,17 @@ public sealed class SoakMember : IRecordSink
 
     public IReadOnlyDictionary<string, StreamChecker> Rooms => _rooms;
 
+    /// <summary>Why it is not <see cref="Joined"/>, for the report.</summary>
+    public string Describe()
+    {
+        lock (_gate)
+            return $"member {_index} on node {Node}: " + (_client is null ? "not connected" : $"socket {_client.State}") +
+                   (_joining.Count > 0 ? ", joins unanswered: " + string.Join(",", _joining.Order()) : "") +
+                   (_lastClose is { } close ? $", last close {close}" : "");
+    }
+
+    private string? _lastClose;
+
     /// <summary>True when this member's view of <paramref name="room"/> reached (<paramref name="epoch"/>, <paramref name="offset"/>).</summary>
     public bool Reached(string room, string epoch, long offset)
     {
@@ -90,7 +101,11 @@ public sealed class SoakMember : IRecordSink
                     await Task.WhenAny(loop, Task.Delay(500, CancellationToken.None));
                     if (Stopwatch.GetElapsedTime(client.LastReceivedAt) > _silence) await client.CloseAsync(); // a dead server sends nothing, not even pings
                 }
-                lock (_gate) _client = null;
+                lock (_gate)
+                {
+                    _client = null;
+                    _lastClose = client.CloseStatus?.ToString() ?? "reset";
+                }
             }
             if (!stop.IsCancellationRequested) Node = (Node + 1) % _endpoints.Length;
         }
