@@ -68,12 +68,14 @@ public static class SoakScenario
                 Settle, abort.Token);
             var settledAt = clock.Elapsed;
             var connected = members.Where(m => m.Joined).ToHashSet();
+            var notJoined = members.Where(m => !connected.Contains(m)).Select(m => m.Describe()).ToList();
 
             abort.Cancel();
             await Task.WhenAll(memberLoops).WaitAsync(TimeSpan.FromSeconds(15), CancellationToken.None);
             foreach (var publisher in publishers) await publisher.StopAsync();
 
             Evaluate(report, ledger, chaos, members, connected, rooms, finals, duration, converged, settledAt);
+            report.Notes.AddRange(notJoined.Select(m => "not joined at the end: " + m));
         }
         finally
         {
@@ -138,6 +140,7 @@ public static class SoakScenario
         table.Add("publishes sent (incl. retries) / acked", $"{ledger.Published} / {ledger.Acked}", "");
         table.Add("unknown outcome (connection dropped) / no answer in 10 s / late acks", $"{ledger.UnknownOutcome} / {ledger.Unanswered} / {ledger.LateAcks}", "");
         table.Add("`unavailable` retries (publish, join) / gave up", $"{ledger.UnavailableRetries}, {ledger.JoinRetries} / {ledger.GaveUp}", "");
+        table.Add("member joins unanswered after 10 s (sent again)", ledger.JoinsUnanswered.ToString(), "");
         table.Add("publishes refused `forbidden`", ledger.Forbidden.ToString(), Verdict(ledger.Forbidden > 0));
         table.Add("publishes refused `rate_limited`", ledger.RateLimited.ToString(), Verdict(ledger.RateLimited > 0));
         table.Add("other errors (publishers / members)", $"{ledger.OtherPublishErrors} / {ledger.MemberErrors}", "");
@@ -167,8 +170,8 @@ public static class SoakScenario
         if (chaos.RejoinFailures > 0) report.Failures.Add($"{chaos.RejoinFailures} restarted nodes did not rejoin");
         report.Notes.AddRange(chaos.Timeline.Select(t => "chaos " + t));
         report.Notes.AddRange(examples.Select(e => "not converged: " + e));
-        report.Notes.AddRange(members.Where(m => !connected.Contains(m)).Select(m => "not joined at the end: " + m.Describe()));
         report.Notes.AddRange(ledger.Samples.Select(s => "error seen: " + s));
+        report.Notes.AddRange(ledger.Anomalies.Select(a => "checker: " + a));
         report.Notes.Add("soak: the checker knows no fault times; a gap is allowed only after a joined with recovered:false for that room.");
     }
 

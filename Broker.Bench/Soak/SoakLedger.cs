@@ -31,6 +31,7 @@ public sealed class SoakLedger
     public long MemberReconnects;
     public long MemberErrors;
     public long JoinRetries;
+    public long JoinsUnanswered;
     public long Mismatches;
     public long DoubleApplied;
 
@@ -47,6 +48,16 @@ public sealed class SoakLedger
             var key = $"{who} {code}:";
             if (_samples.Count < 20 && !_samples.Any(s => s.StartsWith(key, StringComparison.Ordinal))) _samples.Add($"{key} {frame}");
         }
+    }
+
+    private readonly List<string> _anomalies = new();
+
+    /// <summary>The first silent gaps and duplicates, described, for the report.</summary>
+    public IReadOnlyList<string> Anomalies { get { lock (_anomalies) return _anomalies.ToList(); } }
+
+    public void Anomaly(string description)
+    {
+        lock (_anomalies) if (_anomalies.Count < 12) _anomalies.Add(description);
     }
 
     /// <summary>A publish of <paramref name="sequence"/> was acked at (<paramref name="epoch"/>, <paramref name="offset"/>).</summary>

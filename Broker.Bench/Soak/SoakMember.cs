@@ -18,7 +18,8 @@ public sealed class SoakMember : IRecordSink
     private readonly SoakLedger _ledger;
     private readonly TimeSpan _silence;
     private readonly Dictionary<string, StreamChecker> _rooms;
-    private readonly HashSet<string> _joining = new(StringComparer.Ordinal);
+    /// <summary>Rooms whose join is unanswered, with when it was sent.</summary>
+    private readonly Dictionary<string, long> _joining = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _joinIds = new(StringComparer.Ordinal);
     private readonly object _gate = new();
     private LeanClient? _client;
@@ -51,7 +52,7 @@ public sealed class SoakMember : IRecordSink
     {
         lock (_gate)
             return $"member {_index} on node {Node}: " + (_client is null ? "not connected" : $"socket {_client.State}") +
-                   (_joining.Count > 0 ? ", joins unanswered: " + string.Join(",", _joining.Order()) : "") +
+                   (_joining.Count > 0 ? ", joins unanswered: " + string.Join(",", _joining.Keys.Order()) : "") +
                    (_lastClose is { } close ? $", last close {close}" : "");
     }
 
@@ -79,7 +80,7 @@ public sealed class SoakMember : IRecordSink
             }
             catch (Exception) when (!stop.IsCancellationRequested)
             {
-                Node = (Node + 1) % _endpoints.Length; // any live node will do
+                Node = OtherNode(); // any live node will do
                 await Pause(backoff, stop);
                 backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
                 continue;
@@ -100,6 +101,7 @@ public sealed class SoakMember : IRecordSink
                 {
                     await Task.WhenAny(loop, Task.Delay(500, CancellationToken.None));
                     if (Stopwatch.GetElapsedTime(client.LastReceivedAt) > _silence) await client.CloseAsync(); // a dead server sends nothing, not even pings
+                    else await RetryUnansweredJoinsAsync(client, stop);
                 }
                 lock (_gate)
                 {
@@ -107,9 +109,27 @@ public sealed class SoakMember : IRecordSink
                     _lastClose = client.CloseStatus?.ToString() ?? "reset";
                 }
             }
-            if (!stop.IsCancellationRequested) Node = (Node + 1) % _endpoints.Length;
+            if (!stop.IsCancellationRequested) Node = OtherNode();
         }
     }
+
+    /// <summary>
+    /// A join with no answer after <see cref="JoinTimeout"/> is sent again (a join is idempotent,
+    /// and <c>since</c> makes a late duplicate harmless); counted, as the server dropped a request.
+    /// </summary>
+    private async Task RetryUnansweredJoinsAsync(LeanClient client, CancellationToken stop)
+    {
+        List<string> stale;
+        lock (_gate) stale = _joining.Where(j => Stopwatch.GetElapsedTime(j.Value) > JoinTimeout).Select(j => j.Key).ToList();
+        foreach (var room in stale)
+        {
+            Interlocked.Increment(ref _ledger.JoinsUnanswered);
+            try { await JoinAsync(client, room, stop); }
+            catch (Exception) { return; } // the connection went; the reconnect re-joins
+        }
+    }
+
+    private static readonly TimeSpan JoinTimeout = TimeSpan.FromSeconds(10);
 
     private async Task JoinAsync(LeanClient client, string room, CancellationToken stop)
     {
@@ -117,7 +137,7 @@ public sealed class SoakMember : IRecordSink
         lock (_gate)
         {
             _client = client;
-            _joining.Add(room);
+            _joining[room] = Stopwatch.GetTimestamp();
             var checker = _rooms[room];
             var id = $"j{++_joins}";
             _joinIds[id] = room;
@@ -135,13 +155,17 @@ public sealed class SoakMember : IRecordSink
             switch (frame.Type)
             {
                 case "message" when frame.Room is { } room && frame.Epoch is { } epoch && _rooms.TryGetValue(room, out var checker):
+                    var (wasEpoch, wasAt) = (checker.Epoch, checker.Cursor);
                     var verdict = checker.OnMessage(epoch, frame.Offset);
+                    Report(verdict, room, wasEpoch, wasAt, $"message ({epoch}, {frame.Offset})");
                     if (verdict == StreamVerdict.Duplicate) break;
                     _ledger.Delivered(room, epoch, frame.Offset, frame.Sequence);
                     if (frame.SentAt != 0) _ledger.Latency.Record(frame.SentAt, now);
                     break;
                 case "joined" when frame.Room is { } room && frame.Epoch is { } epoch && _rooms.TryGetValue(room, out var checker):
-                    checker.OnJoined(epoch, frame.Offset, frame.Recovered);
+                    var (joinedFrom, joinedAt) = (checker.Epoch, checker.Cursor);
+                    Report(checker.OnJoined(epoch, frame.Offset, frame.Recovered), room, joinedFrom, joinedAt,
+                        $"joined{(frame.Id is null ? " without id" : "")} ({epoch}, {frame.Offset}, recovered:{(frame.Recovered ? "true" : "false")})");
                     if (frame.Id is not null) _joining.Remove(room);
                     break;
                 case "error":
@@ -161,6 +185,12 @@ public sealed class SoakMember : IRecordSink
         }
     }
 
+    private void Report(StreamVerdict verdict, string room, string? epoch, long cursor, string what)
+    {
+        if (verdict is StreamVerdict.SilentGap or StreamVerdict.Duplicate)
+            _ledger.Anomaly($"{verdict} member {_index} (node {Node}) {room}: at ({epoch}, {cursor}) got {what}");
+    }
+
     private async Task RetryJoinAsync(LeanClient client, string room)
     {
         try
@@ -170,6 +200,9 @@ public sealed class SoakMember : IRecordSink
         }
         catch (Exception) { } // the connection went; the reconnect re-joins
     }
+
+    /// <summary>A random other node: members of a dead node spread over the live ones instead of piling onto one.</summary>
+    private int OtherNode() => (Node + 1 + Random.Shared.Next(_endpoints.Length - 1)) % _endpoints.Length;
 
     private static async Task Pause(TimeSpan backoff, CancellationToken stop)
     {
