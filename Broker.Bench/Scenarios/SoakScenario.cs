@@ -102,7 +102,7 @@ public static class SoakScenario
         string[] rooms, Dictionary<string, (string? Epoch, long Offset, IReadOnlyList<long> AckedOffsets, int Epochs)> finals,
         TimeSpan duration, bool converged, TimeSpan settledAt)
     {
-        long silentGaps = 0, silentlyMissed = 0, duplicates = 0, announced = 0, announcedMissed = 0, epochChanges = 0, unannounced = 0, delivered = 0;
+        long silentGaps = 0, silentlyMissed = 0, duplicates = 0, reordered = 0, announced = 0, announcedMissed = 0, epochChanges = 0, unannounced = 0, delivered = 0;
         long missing = 0, notReached = 0;
         var perRoom = new Table($"soak: rooms at the end (final epoch = epoch of the room's last ack)",
             "room", "final epoch", "last acked offset", "epochs acked", "members reached it", "acked, not delivered (stayed joined)");
@@ -115,7 +115,7 @@ public static class SoakScenario
             foreach (var member in members)
             {
                 var checker = member.Rooms[room];
-                silentGaps += checker.SilentGaps; silentlyMissed += checker.SilentlyMissed; duplicates += checker.Duplicates;
+                silentGaps += checker.SilentGaps; silentlyMissed += checker.SilentlyMissed; duplicates += checker.Duplicates; reordered += checker.Reordered;
                 announced += checker.AnnouncedGaps; announcedMissed += checker.AnnouncedMissed; epochChanges += checker.EpochChanges;
                 unannounced += checker.UnannouncedEpochs; delivered += checker.Delivered;
                 if (!connected.Contains(member) || epoch is null) continue;
@@ -140,14 +140,14 @@ public static class SoakScenario
         table.Add("publishes sent (incl. retries) / acked", $"{ledger.Published} / {ledger.Acked}", "");
         table.Add("unknown outcome (connection dropped) / no answer in 10 s / late acks", $"{ledger.UnknownOutcome} / {ledger.Unanswered} / {ledger.LateAcks}", "");
         table.Add("`unavailable` retries (publish, join) / gave up", $"{ledger.UnavailableRetries}, {ledger.JoinRetries} / {ledger.GaveUp}", "");
-        table.Add("member joins unanswered after 10 s (sent again)", ledger.JoinsUnanswered.ToString(), "");
+        table.Add("member joins unanswered after 20 s (member reconnected)", ledger.JoinsUnanswered.ToString(), "");
         table.Add("publishes refused `forbidden`", ledger.Forbidden.ToString(), Verdict(ledger.Forbidden > 0));
         table.Add("publishes refused `rate_limited`", ledger.RateLimited.ToString(), Verdict(ledger.RateLimited > 0));
         table.Add("other errors (publishers / members)", $"{ledger.OtherPublishErrors} / {ledger.MemberErrors}", "");
         table.Add("reconnects (publishers / members)", $"{ledger.PublisherReconnects} / {ledger.MemberReconnects}", "");
         table.Add("deliveries (member × message, first time)", delivered.ToString(), "");
         table.Add("silent gaps (times / messages)", $"{silentGaps} / {silentlyMissed}", Verdict(silentGaps > 0));
-        table.Add("duplicates", duplicates.ToString(), Verdict(duplicates > 0));
+        table.Add("duplicates / late (below the cursor, not seen before)", $"{duplicates} / {reordered}", Verdict(duplicates + reordered > 0));
         table.Add("announced gaps, `recovered:false` (times / messages)", $"{announced} / {announcedMissed}", "");
         table.Add("epoch changes seen by members / epoch changes with no `joined` recovered:false", $"{epochChanges} / {unannounced}", Verdict(unannounced > 0));
         table.Add("same offset, different publish / one publish at two offsets", $"{ledger.Mismatches} / {ledger.DoubleApplied}", Verdict(ledger.Mismatches + ledger.DoubleApplied > 0));
@@ -161,6 +161,7 @@ public static class SoakScenario
 
         if (silentGaps > 0) report.Failures.Add($"{silentGaps} silent gaps ({silentlyMissed} messages never delivered, never announced)");
         if (duplicates > 0) report.Failures.Add($"{duplicates} duplicate deliveries");
+        if (reordered > 0) report.Failures.Add($"{reordered} deliveries out of order (an offset below one already delivered)");
         if (unannounced > 0) report.Failures.Add($"{unannounced} epoch changes without a joined recovered:false");
         if (ledger.Mismatches + ledger.DoubleApplied > 0) report.Failures.Add($"{ledger.Mismatches} offsets carried different publishes, {ledger.DoubleApplied} publishes landed at two offsets");
         if (ledger.Forbidden > 0) report.Failures.Add($"{ledger.Forbidden} publishes refused forbidden (the server forgot a member)");

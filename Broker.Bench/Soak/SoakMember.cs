@@ -20,7 +20,8 @@ public sealed class SoakMember : IRecordSink
     private readonly Dictionary<string, StreamChecker> _rooms;
     /// <summary>Rooms whose join is unanswered, with when it was sent.</summary>
     private readonly Dictionary<string, long> _joining = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, string> _joinIds = new(StringComparer.Ordinal);
+    /// <summary>Every join sent: its room and the <c>since</c> it asked from.</summary>
+    private readonly Dictionary<string, (string Room, string? Epoch, long Offset)> _joinIds = new(StringComparer.Ordinal);
     private readonly object _gate = new();
     private LeanClient? _client;
     private int _joins;
@@ -114,22 +115,21 @@ public sealed class SoakMember : IRecordSink
     }
 
     /// <summary>
-    /// A join with no answer after <see cref="JoinTimeout"/> is sent again (a join is idempotent,
-    /// and <c>since</c> makes a late duplicate harmless); counted, as the server dropped a request.
+    /// A join with no answer after <see cref="JoinTimeout"/> (longer than the cluster takes to down
+    /// a dead node and move its shards) means the server dropped it. Sending it again on the same
+    /// connection could bring two answers and a replay of what already arrived, so the member
+    /// reconnects instead, and re-joins every room with <c>since</c>. Counted.
     /// </summary>
     private async Task RetryUnansweredJoinsAsync(LeanClient client, CancellationToken stop)
     {
-        List<string> stale;
-        lock (_gate) stale = _joining.Where(j => Stopwatch.GetElapsedTime(j.Value) > JoinTimeout).Select(j => j.Key).ToList();
-        foreach (var room in stale)
-        {
-            Interlocked.Increment(ref _ledger.JoinsUnanswered);
-            try { await JoinAsync(client, room, stop); }
-            catch (Exception) { return; } // the connection went; the reconnect re-joins
-        }
+        int stale;
+        lock (_gate) stale = _joining.Count(j => Stopwatch.GetElapsedTime(j.Value) > JoinTimeout);
+        if (stale == 0) return;
+        Interlocked.Add(ref _ledger.JoinsUnanswered, stale);
+        await client.CloseAsync();
     }
 
-    private static readonly TimeSpan JoinTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan JoinTimeout = TimeSpan.FromSeconds(20);
 
     private async Task JoinAsync(LeanClient client, string room, CancellationToken stop)
     {
@@ -140,7 +140,7 @@ public sealed class SoakMember : IRecordSink
             _joining[room] = Stopwatch.GetTimestamp();
             var checker = _rooms[room];
             var id = $"j{++_joins}";
-            _joinIds[id] = room;
+            _joinIds[id] = (room, checker.Epoch, checker.Cursor);
             frame = SoakFrame.Join(id, room, checker.Epoch, checker.Cursor);
         }
         await client.SendAsync(frame, stop);
@@ -164,7 +164,8 @@ public sealed class SoakMember : IRecordSink
                     break;
                 case "joined" when frame.Room is { } room && frame.Epoch is { } epoch && _rooms.TryGetValue(room, out var checker):
                     var (joinedFrom, joinedAt) = (checker.Epoch, checker.Cursor);
-                    Report(checker.OnJoined(epoch, frame.Offset, frame.Recovered), room, joinedFrom, joinedAt,
+                    long? since = frame.Id is { } joinId && _joinIds.TryGetValue(joinId, out var asked) && asked.Epoch == epoch ? asked.Offset : null;
+                    Report(checker.OnJoined(epoch, frame.Offset, frame.Recovered, since), room, joinedFrom, joinedAt,
                         $"joined{(frame.Id is null ? " without id" : "")} ({epoch}, {frame.Offset}, recovered:{(frame.Recovered ? "true" : "false")})");
                     if (frame.Id is not null) _joining.Remove(room);
                     break;
@@ -173,7 +174,7 @@ public sealed class SoakMember : IRecordSink
                     {
                         // A join the server could not serve now: retry with backoff (PROTOCOL §9.1).
                         Interlocked.Increment(ref _ledger.JoinRetries);
-                        _ = RetryJoinAsync(client, refused);
+                        _ = RetryJoinAsync(client, refused.Room);
                     }
                     else
                     {
@@ -187,7 +188,7 @@ public sealed class SoakMember : IRecordSink
 
     private void Report(StreamVerdict verdict, string room, string? epoch, long cursor, string what)
     {
-        if (verdict is StreamVerdict.SilentGap or StreamVerdict.Duplicate)
+        if (verdict is StreamVerdict.SilentGap or StreamVerdict.Duplicate or StreamVerdict.Reordered)
             _ledger.Anomaly($"{verdict} member {_index} (node {Node}) {room}: at ({epoch}, {cursor}) got {what}");
     }
 

@@ -13,8 +13,10 @@ public enum StreamVerdict
     AnnouncedGap,
     /// <summary>Offsets skipped without being told (also: <c>recovered:true</c> but the missed messages never came).</summary>
     SilentGap,
-    /// <summary>An offset at or below one already delivered in that epoch, an older epoch again, or a join behind the cursor.</summary>
+    /// <summary>An offset already delivered in that epoch, an older epoch again, or a join behind the cursor.</summary>
     Duplicate,
+    /// <summary>An offset below the cursor that had not been delivered yet: it came late, out of order.</summary>
+    Reordered,
 }
 
 /// <summary>
@@ -39,6 +41,7 @@ public sealed class StreamChecker
     public long SilentGaps { get; private set; }
     public long SilentlyMissed { get; private set; }
     public long Duplicates { get; private set; }
+    public long Reordered { get; private set; }
     public long AnnouncedGaps { get; private set; }
     public long AnnouncedMissed { get; private set; }
     public long EpochChanges { get; private set; }
@@ -67,7 +70,13 @@ public sealed class StreamChecker
             Deliver(offset);
             return fresh ? StreamVerdict.Started : StreamVerdict.EpochChanged;
         }
-        if (offset <= _current.Cursor) return Duplicate();
+        if (offset <= _current.Cursor)
+        {
+            if (!_current.Received.Add(offset)) return Duplicate();
+            Delivered++;
+            Reordered++;
+            return StreamVerdict.Reordered;
+        }
         if (offset == _current.Cursor + 1)
         {
             Deliver(offset);
@@ -76,8 +85,12 @@ public sealed class StreamChecker
         return SilentGap(offset - _current.Cursor - 1, offset);
     }
 
-    /// <summary>A <c>joined</c> for this room, answering a join (with <c>id</c>) or sent by the server (§9.1, without).</summary>
-    public StreamVerdict OnJoined(string epoch, long offset, bool recovered)
+    /// <summary>
+    /// A <c>joined</c> for this room, answering a join (with <c>id</c>) or sent by the server (§9.1,
+    /// without). <paramref name="sinceOffset"/> is the <c>since</c> offset the join asked from (in
+    /// this epoch); null for a <c>joined</c> without id, which answers "since the cursor".
+    /// </summary>
+    public StreamVerdict OnJoined(string epoch, long offset, bool recovered, long? sinceOffset = null)
     {
         if (_current is null)
         {
@@ -100,7 +113,12 @@ public sealed class StreamChecker
             if (offset > 0) { AnnouncedGaps++; AnnouncedMissed += offset; return StreamVerdict.AnnouncedGap; }
             return StreamVerdict.EpochChanged;
         }
-        if (!recovered) _current.AwaitingAnnouncement = false;
+        if (!recovered)
+        {
+            _current.AwaitingAnnouncement = false;
+            // Told: whatever after the join's since it has not received is lost (history did not reach back).
+            if (sinceOffset is { } since && since < _current.Cursor) _current.Excuse(since + 1, Math.Min(offset, _current.Cursor));
+        }
         if (offset < _current.Cursor) return Duplicate(); // the room says it is behind what we were given
         if (offset == _current.Cursor) return StreamVerdict.InOrder;
         var missed = offset - _current.Cursor;

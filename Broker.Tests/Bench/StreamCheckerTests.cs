@@ -5,7 +5,8 @@ namespace Broker.Tests.Bench;
 
 /// <summary>
 /// The soak's checker, driven by a table of frame sequences: <c>j:e:n:f</c> is a <c>joined</c>
-/// (epoch e, offset n, recovered false/true), <c>m:e:n</c> a <c>message</c>.
+/// (epoch e, offset n, recovered false/true; an optional fifth part is the join's <c>since</c>),
+/// <c>m:e:n</c> a <c>message</c>.
 /// </summary>
 public sealed class StreamCheckerTests
 {
@@ -15,7 +16,7 @@ public sealed class StreamCheckerTests
     [InlineData("j:a:7:f m:a:8 m:a:9", 0, 0, 0, 0, 0)]                                // first join mid-stream
     [InlineData("j:a:0:f m:a:1 m:a:3", 1, 0, 0, 0, 0)]                                // a hole nobody announced
     [InlineData("j:a:0:f m:a:1 m:a:2 m:a:2", 0, 1, 0, 0, 0)]                          // delivered twice
-    [InlineData("j:a:0:f m:a:1 m:a:3 m:a:2", 1, 1, 0, 0, 0)]                          // reordered: a gap, then a step back
+    [InlineData("j:a:0:f m:a:1 m:a:3 m:a:2", 1, 0, 0, 0, 0)]                          // reordered: a gap, then the late one (see below)
     [InlineData("j:a:0:f m:a:1 j:a:5:f m:a:6", 0, 0, 1, 0, 0)]                        // re-join told it missed 2..5
     [InlineData("j:a:0:f j:a:5:f m:a:7", 1, 0, 1, 0, 0)]                              // after joined the next offset is 6
     [InlineData("j:a:0:f m:a:1 m:a:2 m:a:3 j:a:3:t m:a:4", 0, 0, 0, 0, 0)]            // since-recovery delivered what was missed
@@ -46,10 +47,20 @@ public sealed class StreamCheckerTests
     [InlineData("j:a:0:f m:a:1 j:a:5:f m:a:6", "a", "1 2 3 4 5 6", 0)] // told it missed 2..5
     [InlineData("j:a:0:f m:a:1 m:a:3", "a", "1 2 3", 1)]            // a silent hole is missing too
     [InlineData("j:a:0:f m:a:1 m:b:1 j:b:1:f m:b:2", "b", "1 2", 0)] // stayed joined through the epoch change (§9.1)
+    [InlineData("j:a:0:f m:a:1 m:a:2 m:a:6", "a", "1 2 3 4 5 6", 3)] // live frames overtook the replay: 3..5 lost
+    [InlineData("j:a:0:f m:a:1 m:a:2 m:a:6 j:a:6:f:2", "a", "1 2 3 4 5 6", 0)] // ... then the join (since 2) said recovered:false
     public void Acked_offsets_a_member_neither_received_nor_was_told_about_are_missing(string frames, string epoch, string acked, int missing)
     {
         var checker = Drive(frames);
         Assert.Equal(missing, checker.CountMissing(epoch, acked.Split(' ').Select(long.Parse)));
+    }
+
+    [Fact]
+    public void A_late_offset_is_reordered_not_a_duplicate_and_counts_as_delivered()
+    {
+        var checker = Drive("j:a:0:f m:a:1 m:a:3 m:a:2 m:a:3");
+        Assert.Equal((1L, 1L, 1L), (checker.SilentGaps, checker.Reordered, checker.Duplicates));
+        Assert.Equal(0, checker.CountMissing("a", [1, 2, 3]));
     }
 
     [Fact]
@@ -66,7 +77,7 @@ public sealed class StreamCheckerTests
         {
             var parts = frame.Split(':');
             if (parts[0] == "m") checker.OnMessage(parts[1], long.Parse(parts[2]));
-            else checker.OnJoined(parts[1], long.Parse(parts[2]), parts[3] == "t");
+            else checker.OnJoined(parts[1], long.Parse(parts[2]), parts[3] == "t", parts.Length > 4 ? long.Parse(parts[4]) : null);
         }
         return checker;
     }
