@@ -107,6 +107,7 @@ public sealed class SoakMember : IRecordSink
                 lock (_gate)
                 {
                     _client = null;
+                    foreach (var checker in _rooms.Values) checker.OnDisconnected();
                     _lastClose = client.CloseStatus?.ToString() ?? "reset";
                 }
             }
@@ -139,6 +140,7 @@ public sealed class SoakMember : IRecordSink
             _client = client;
             _joining[room] = Stopwatch.GetTimestamp();
             var checker = _rooms[room];
+            checker.OnJoinSent();
             var id = $"j{++_joins}";
             _joinIds[id] = (room, checker.Epoch, checker.Cursor);
             frame = SoakFrame.Join(id, room, checker.Epoch, checker.Cursor);
@@ -165,7 +167,7 @@ public sealed class SoakMember : IRecordSink
                 case "joined" when frame.Room is { } room && frame.Epoch is { } epoch && _rooms.TryGetValue(room, out var checker):
                     var (joinedFrom, joinedAt) = (checker.Epoch, checker.Cursor);
                     long? since = frame.Id is { } joinId && _joinIds.TryGetValue(joinId, out var asked) && asked.Epoch == epoch ? asked.Offset : null;
-                    Report(checker.OnJoined(epoch, frame.Offset, frame.Recovered, since), room, joinedFrom, joinedAt,
+                    Report(checker.OnJoined(epoch, frame.Offset, frame.Recovered, since, answersJoin: frame.Id is not null), room, joinedFrom, joinedAt,
                         $"joined{(frame.Id is null ? " without id" : "")} ({epoch}, {frame.Offset}, recovered:{(frame.Recovered ? "true" : "false")})");
                     if (frame.Id is not null) _joining.Remove(room);
                     break;
@@ -174,6 +176,7 @@ public sealed class SoakMember : IRecordSink
                     {
                         // A join the server could not serve now: retry with backoff (PROTOCOL §9.1).
                         Interlocked.Increment(ref _ledger.JoinRetries);
+                        _rooms[refused.Room].OnJoinRefused();
                         _ = RetryJoinAsync(client, refused.Room);
                     }
                     else

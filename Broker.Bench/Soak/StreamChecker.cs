@@ -17,12 +17,18 @@ public enum StreamVerdict
     Duplicate,
     /// <summary>An offset below the cursor that had not been delivered yet: it came late, out of order.</summary>
     Reordered,
+    /// <summary>
+    /// Offsets skipped while a join is unanswered: the replay of a <c>join … since</c> comes before
+    /// its <c>joined</c> (§3), whose <c>recovered</c> then says whether the skip was announced.
+    /// </summary>
+    GapBeforeJoined,
 }
 
 /// <summary>
 /// One member's view of one room, judged frame by frame with no knowledge of timing: within an
 /// epoch the offsets must be consecutive unless a <c>joined</c> with <c>recovered:false</c> came
-/// first; after a <c>joined</c> the next offset must follow its offset. It also keeps, per epoch,
+/// first (or, for the replay of a <c>join … since</c>, which §3 sends before its answer: the
+/// answer says <c>recovered:false</c>); after a <c>joined</c> the next offset must follow its offset. It also keeps, per epoch,
 /// what was delivered and which offsets the member was excused from (it was told it missed them),
 /// so the end of the soak can ask: did every acked publish reach a member that stayed joined?
 /// Not thread-safe: one connection's receive loop drives it (callers lock for reads from elsewhere).
@@ -31,6 +37,9 @@ public sealed class StreamChecker
 {
     private readonly Dictionary<string, EpochStream> _epochs = new(StringComparer.Ordinal);
     private EpochStream? _current;
+    private int _pendingJoins;
+    private long _heldGaps;
+    private long _heldMissed;
 
     /// <summary>The epoch of the last frame, null before the first <c>joined</c>.</summary>
     public string? Epoch => _current?.Epoch;
@@ -54,6 +63,23 @@ public sealed class StreamChecker
             foreach (var stream in _epochs.Values) if (stream.AwaitingAnnouncement) n++;
             return n;
         }
+    }
+
+    /// <summary>A join for this room was sent: until its answer, a skip may belong to its replay.</summary>
+    public void OnJoinSent() => _pendingJoins++;
+
+    /// <summary>A join was answered with an error (say <c>unavailable</c>): no <c>joined</c> will come for it.</summary>
+    public void OnJoinRefused()
+    {
+        if (_pendingJoins > 0) _pendingJoins--;
+        if (_pendingJoins == 0) Resolve(announced: false);
+    }
+
+    /// <summary>The connection ended: no answer will come for its joins, so skips held for them were silent.</summary>
+    public void OnDisconnected()
+    {
+        _pendingJoins = 0;
+        Resolve(announced: false);
     }
 
     /// <summary>A <c>message</c> frame for this room.</summary>
@@ -90,8 +116,13 @@ public sealed class StreamChecker
     /// without). <paramref name="sinceOffset"/> is the <c>since</c> offset the join asked from (in
     /// this epoch); null for a <c>joined</c> without id, which answers "since the cursor".
     /// </summary>
-    public StreamVerdict OnJoined(string epoch, long offset, bool recovered, long? sinceOffset = null)
+    public StreamVerdict OnJoined(string epoch, long offset, bool recovered, long? sinceOffset = null, bool answersJoin = false)
     {
+        if (answersJoin && _pendingJoins > 0)
+        {
+            _pendingJoins--;
+            Resolve(announced: !recovered);
+        }
         if (_current is null)
         {
             // The first join of this member: everything before it is none of its business.
@@ -165,10 +196,26 @@ public sealed class StreamChecker
 
     private StreamVerdict SilentGap(long missed, long offset)
     {
+        Deliver(offset);
+        if (_pendingJoins > 0)
+        {
+            _heldGaps++;
+            _heldMissed += missed;
+            return StreamVerdict.GapBeforeJoined;
+        }
         SilentGaps++;
         SilentlyMissed += missed;
-        Deliver(offset);
         return StreamVerdict.SilentGap;
+    }
+
+    /// <summary>Skips held for an unanswered join become announced (its answer said <c>recovered:false</c>) or silent.</summary>
+    private void Resolve(bool announced)
+    {
+        if (_heldGaps == 0) return;
+        if (announced) { AnnouncedGaps += _heldGaps; AnnouncedMissed += _heldMissed; }
+        else { SilentGaps += _heldGaps; SilentlyMissed += _heldMissed; }
+        _heldGaps = 0;
+        _heldMissed = 0;
     }
 
     private StreamVerdict Duplicate()

@@ -6,7 +6,8 @@ namespace Broker.Tests.Bench;
 /// <summary>
 /// The soak's checker, driven by a table of frame sequences: <c>j:e:n:f</c> is a <c>joined</c>
 /// (epoch e, offset n, recovered false/true; an optional fifth part is the join's <c>since</c>),
-/// <c>m:e:n</c> a <c>message</c>.
+/// <c>m:e:n</c> a <c>message</c>, <c>J</c> a <c>joined</c> answering a join (with id), <c>s</c> a
+/// join sent, <c>x</c> the connection lost.
 /// </summary>
 public sealed class StreamCheckerTests
 {
@@ -30,6 +31,10 @@ public sealed class StreamCheckerTests
     [InlineData("j:a:0:f m:a:1 j:b:3:t", 1, 0, 0, 1, 0)]                              // "recovered" across an epoch change
     [InlineData("j:a:0:f m:a:1 m:b:1 j:b:1:f m:a:2", 0, 1, 0, 1, 0)]                  // an old epoch comes back
     [InlineData("j:a:0:f m:a:1 j:a:0:f", 0, 1, 0, 0, 0)]                              // joined behind what was delivered
+    [InlineData("j:a:0:f m:a:1 x s m:a:5 m:a:6 J:a:6:f:1", 0, 0, 1, 0, 0)]            // §3: partial replay, then its joined recovered:false
+    [InlineData("j:a:0:f m:a:1 x s m:a:5 m:a:6 J:a:6:t:1", 1, 0, 0, 0, 0)]            // ... a skip "recovered:true" covers up
+    [InlineData("j:a:0:f m:a:1 x s m:a:5 x", 1, 0, 0, 0, 0)]                          // ... and one whose join never got an answer
+    [InlineData("j:a:0:f m:a:1 s m:a:3 j:a:3:f J:a:3:t:1", 1, 0, 0, 0, 0)]            // a joined without id does not answer our join
     public void Frame_sequences_get_their_verdicts(string frames, int silent, int duplicates, int announced, int epochChanges, int unannounced)
     {
         var checker = Drive(frames);
@@ -76,8 +81,15 @@ public sealed class StreamCheckerTests
         foreach (var frame in frames.Split(' '))
         {
             var parts = frame.Split(':');
-            if (parts[0] == "m") checker.OnMessage(parts[1], long.Parse(parts[2]));
-            else checker.OnJoined(parts[1], long.Parse(parts[2]), parts[3] == "t", parts.Length > 4 ? long.Parse(parts[4]) : null);
+            switch (parts[0])
+            {
+                case "m": checker.OnMessage(parts[1], long.Parse(parts[2])); break;
+                case "s": checker.OnJoinSent(); break;
+                case "x": checker.OnDisconnected(); break;
+                default:
+                    checker.OnJoined(parts[1], long.Parse(parts[2]), parts[3] == "t", parts.Length > 4 ? long.Parse(parts[4]) : null, answersJoin: parts[0] == "J");
+                    break;
+            }
         }
         return checker;
     }
