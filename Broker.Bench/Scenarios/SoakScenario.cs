@@ -79,6 +79,7 @@ public static class SoakScenario
         }
         finally
         {
+            abort.Cancel(); // clients stop on every path out (the nodes stop with `chaos`)
             Console.CancelKeyPress -= onCtrlC;
         }
         return report;
