@@ -78,6 +78,7 @@ public sealed class StreamChecker
     /// <summary>The connection ended: no answer will come for its joins, so skips held for them were silent.</summary>
     public void OnDisconnected()
     {
+        if (_current is not null) _current.DisconnectedSinceEntered = true;
         _pendingJoins = 0;
         Resolve(announced: false);
     }
@@ -123,6 +124,10 @@ public sealed class StreamChecker
             _pendingJoins--;
             Resolve(announced: !recovered);
         }
+        // The §9.1 joined without id may have been lost with the connection; the re-join's answer
+        // in that epoch takes its place.
+        if (answersJoin && _current is { AwaitingAnnouncement: true, DisconnectedSinceEntered: true } && _current.Epoch == epoch)
+            _current.AwaitingAnnouncement = false;
         if (_current is null)
         {
             // The first join of this member: everything before it is none of its business.
@@ -233,6 +238,7 @@ public sealed class StreamChecker
         public long Cursor { get; set; }
         public HashSet<long> Received { get; } = new();
         public bool AwaitingAnnouncement { get; set; }
+        public bool DisconnectedSinceEntered { get; set; }
 
         /// <summary>The member was told it missed <paramref name="from"/>..<paramref name="to"/>.</summary>
         public void Excuse(long from, long to)

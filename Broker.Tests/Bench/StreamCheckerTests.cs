@@ -25,6 +25,8 @@ public sealed class StreamCheckerTests
     [InlineData("j:a:0:f m:a:1 j:a:1:t m:a:1", 0, 1, 0, 0, 0)]                        // recovery replays what it had
     [InlineData("j:a:0:f m:a:1 m:a:2 m:b:1 m:b:2 j:b:2:f m:b:3", 0, 0, 0, 1, 0)]      // §9.1: new epoch from 1, then joined without id
     [InlineData("j:a:0:f m:a:1 m:b:1 m:b:2", 0, 0, 0, 1, 1)]                          // new epoch, never announced
+    [InlineData("j:a:0:f m:a:1 m:b:1 x s J:b:1:t:1", 0, 0, 0, 1, 0)]                  // ... its joined lost with the connection: the re-join answers
+    [InlineData("j:a:0:f m:a:1 m:b:1 s J:b:1:t:1", 0, 0, 0, 1, 1)]                    // ... but not on a connection that stayed up
     [InlineData("j:a:0:f m:a:1 m:b:3 j:b:3:f", 1, 0, 0, 1, 0)]                        // new epoch's stream must start at 1
     [InlineData("j:a:0:f m:a:1 j:b:4:f m:b:5", 0, 0, 1, 1, 0)]                        // re-join landed in a new epoch
     [InlineData("j:a:0:f m:a:1 j:b:0:f m:b:1", 0, 0, 0, 1, 0)]                        // ... a fresh one
