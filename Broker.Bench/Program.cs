@@ -16,8 +16,9 @@ try
 catch (Exception e) when (e is ArgumentException or FormatException)
 {
     Console.Error.WriteLine(e.Message);
-    Console.Error.WriteLine("usage: dotnet run -c Release --project Broker.Bench -- <fan-out|idle|cluster|detection|slow-consumer|all>… [--smoke] " +
-                            "[--subscribers 1000,10000] [--publishers 4] [--rate N] [--seconds 10] [--idle 50000] [--servers broker,raw,signalr]");
+    Console.Error.WriteLine("usage: dotnet run -c Release --project Broker.Bench -- <fan-out|idle|cluster|detection|slow-consumer|all|soak>… [--smoke] " +
+                            "[--subscribers 1000,10000] [--publishers 4] [--rate N] [--seconds 10] [--idle 50000] [--servers broker,raw,signalr] " +
+                            "[--minutes 10 (soak; not part of all or --smoke)]");
     return 2;
 }
 
@@ -46,6 +47,7 @@ foreach (var scenario in options.Scenarios)
             "cluster" => await ClusterScenario.RunAsync(options),
             "detection" => await DetectionScenario.RunAsync(options),
             "slow-consumer" => await SlowConsumerScenario.RunAsync(options),
+            "soak" => await SoakScenario.RunAsync(options),
             _ => throw new ArgumentException(scenario),
         };
     }

@@ -2,12 +2,15 @@ namespace Broker.Bench.Infra;
 
 /// <summary>
 /// The command line: <c>&lt;scenario&gt;… [--smoke] [--subscribers 1000,10000] [--publishers 4]
-/// [--rate 100] [--seconds 10] [--idle 50000] [--servers broker,raw,signalr] [--verbose]</c>.
+/// [--rate 100] [--seconds 10] [--idle 50000] [--servers broker,raw,signalr] [--minutes 10] [--verbose]</c>.
 /// <c>--smoke</c> shrinks every size so the whole tool runs in seconds (CI).
 /// </summary>
 public sealed class BenchOptions
 {
     public static readonly string[] AllScenarios = ["fan-out", "idle", "cluster", "detection", "slow-consumer"];
+
+    /// <summary>Scenarios only run when named: not part of <c>all</c> or <c>--smoke</c> (the soak takes minutes).</summary>
+    public static readonly string[] ExplicitScenarios = ["soak"];
 
     public List<string> Scenarios { get; } = new();
     public bool Smoke { get; private set; }
@@ -19,6 +22,8 @@ public sealed class BenchOptions
     public int IdleConnections { get; private set; } = 50_000;
     public ServerKind[] Servers { get; private set; } = [ServerKind.Broker, ServerKind.Raw, ServerKind.SignalR];
     public int Padding { get; private set; } = 64;
+    /// <summary>How long the soak's chaos and load phase lasts (<c>--minutes</c>).</summary>
+    public TimeSpan SoakDuration { get; private set; } = TimeSpan.FromMinutes(10);
     public bool Verbose { get; private set; }
     /// <summary>Extra configuration for every broker process (<c>--set Key=Value</c>, repeatable): tuning experiments.</summary>
     public Dictionary<string, string> BrokerSettings { get; } = new();
@@ -42,10 +47,11 @@ public sealed class BenchOptions
                 case "--rate": options.Rate = double.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--seconds": options.Phase = TimeSpan.FromSeconds(double.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture)); break;
                 case "--idle": options.IdleConnections = int.Parse(Next()); break;
+                case "--minutes": options.SoakDuration = TimeSpan.FromMinutes(double.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture)); break;
                 case "--padding": options.Padding = int.Parse(Next()); break;
                 case "--servers": options.Servers = Next().Split(',').Select(ServerKinds.Parse).ToArray(); break;
                 case "all": options.Scenarios.AddRange(AllScenarios); break;
-                case var s when AllScenarios.Contains(s): options.Scenarios.Add(s); break;
+                case var s when AllScenarios.Contains(s) || ExplicitScenarios.Contains(s): options.Scenarios.Add(s); break;
                 default: throw new ArgumentException($"unknown argument '{args[i]}'");
             }
         }
@@ -57,7 +63,7 @@ public sealed class BenchOptions
             options.Phase = TimeSpan.FromSeconds(1.5);
             options.IdleConnections = 200;
         }
-        if (options.Scenarios.Count == 0) throw new ArgumentException("name a scenario: " + string.Join(", ", AllScenarios) + ", all (or --smoke)");
+        if (options.Scenarios.Count == 0) throw new ArgumentException("name a scenario: " + string.Join(", ", AllScenarios.Concat(ExplicitScenarios)) + ", all (or --smoke)");
         return options;
     }
 

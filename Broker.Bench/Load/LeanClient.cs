@@ -50,6 +50,10 @@ public sealed class LeanClient : IAsyncDisposable
 
     public WebSocketState State => _socket.State;
 
+    /// <summary>Stopwatch timestamp of the last message received (pings included): a client's watchdog for a silent server.</summary>
+    public long LastReceivedAt => Volatile.Read(ref _lastReceivedAt);
+    private long _lastReceivedAt = Stopwatch.GetTimestamp();
+
     /// <summary>Connects (from the source address for connection <paramref name="index"/>), says hello and waits for the welcome.</summary>
     public static async Task<LeanClient> ConnectAsync(Dialect dialect, Uri endpoint, string token, int index,
         CancellationToken cancellationToken, int receiveBuffer = 0)
@@ -109,6 +113,7 @@ public sealed class LeanClient : IAsyncDisposable
                 if (_paused) await _resume.Task.WaitAsync(cancellationToken);
                 var (buffer, count, closed) = await ReadMessageAsync(first.EndOfMessage, cancellationToken);
                 if (closed) break;
+                Volatile.Write(ref _lastReceivedAt, Stopwatch.GetTimestamp());
                 try
                 {
                     var pinged = Dispatch(buffer.AsSpan(0, count), sink);

@@ -89,7 +89,7 @@ public static class ClusterScenario
         return sum;
     }
 
-    private static async Task WaitForMembersAsync(IReadOnlyList<ServerProcess> nodes, int expected)
+    internal static async Task WaitForMembersAsync(IReadOnlyList<ServerProcess> nodes, int expected)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (DateTime.UtcNow < deadline)
@@ -103,7 +103,7 @@ public static class ClusterScenario
         throw new TimeoutException($"the nodes did not see {expected} members up within 60 s");
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

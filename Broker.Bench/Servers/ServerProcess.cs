@@ -135,6 +135,13 @@ public sealed class ServerProcess : IAsyncDisposable
         throw new TimeoutException("the broker did not become ready");
     }
 
+    /// <summary>SIGKILL (a crash: no shutdown, no cluster leave, sockets reset by the kernel).</summary>
+    public void Kill()
+    {
+        try { _process.Kill(entireProcessTree: true); }
+        catch (InvalidOperationException) { }
+    }
+
     public async ValueTask DisposeAsync()
     {
         _http.Dispose();
@@ -145,7 +152,7 @@ public sealed class ServerProcess : IAsyncDisposable
             try { await _process.WaitForExitAsync(grace.Token); }
             catch (OperationCanceledException) { _process.Kill(entireProcessTree: true); }
         }
-        catch (InvalidOperationException) { }
+        catch (Exception e) when (e is InvalidOperationException or IOException) { } // already gone (killed)
         _process.Dispose();
     }
 }
