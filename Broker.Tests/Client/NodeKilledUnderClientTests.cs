@@ -17,27 +17,18 @@ namespace Broker.Tests.Client;
 /// message published meanwhile, in order and once, with recovery reported as it really went.
 /// </summary>
 [Trait("Category", "Cluster")]
-public sealed class NodeKilledUnderClientTests : IAsyncLifetime
+public sealed class NodeKilledUnderClientTests : NodeLossTest
 {
     private static readonly TimeSpan Timeout = ClientEvents.Timeout;
     /// <summary>Detecting the crash and reconnecting through the re-pointed proxy; generous for a loaded machine.</summary>
     private static readonly TimeSpan Failover = TimeSpan.FromSeconds(60);
 
-    private ThreeNodeCluster _cluster = null!;
-
-    public async Task InitializeAsync() => _cluster = await ThreeNodeCluster.StartAsync();
-    public async Task DisposeAsync() => await _cluster.DisposeAsync();
-
-    private ClusterNode Seed => _cluster.Nodes[0];
-    private ClusterNode Victim => _cluster.Nodes[1];
-    private ClusterNode Survivor => _cluster.Nodes[2];
-
     [Fact]
     public async Task A_client_whose_node_is_killed_reconnects_to_a_survivor_and_gets_every_message_published_meanwhile_once_in_order()
     {
         using var api = await PublisherAsync();
-        var safeRoom = await _cluster.NewRoomHostedWhereAsync(host => host != Victim);
-        var doomedRoom = await _cluster.NewRoomHostedWhereAsync(host => host == Victim); // dies with the node
+        var safeRoom = await Cluster.NewRoomHostedWhereAsync(host => host != Victim);
+        var doomedRoom = await Cluster.NewRoomHostedWhereAsync(host => host == Victim); // dies with the node
 
         await using var proxy = new TcpProxy(new IPEndPoint(IPAddress.Loopback, Victim.BaseUri.Port));
         var token = await Seed.TokenAsync("traveller"); // the victim cannot mint tokens once dead

@@ -9,21 +9,12 @@ namespace Broker.Tests.Cluster;
 /// is killed; members and users connected to the other nodes stay what they were.
 /// </summary>
 [Trait("Category", "Cluster")]
-public sealed class MembershipSurvivesNodeLossTests : IAsyncLifetime
+public sealed class MembershipSurvivesNodeLossTests : NodeLossTest
 {
-    private ThreeNodeCluster _cluster = null!;
-
-    public async Task InitializeAsync() => _cluster = await ThreeNodeCluster.StartAsync();
-    public async Task DisposeAsync() => await _cluster.DisposeAsync();
-
-    private ClusterNode Seed => _cluster.Nodes[0];
-    private ClusterNode Victim => _cluster.Nodes[1];
-    private ClusterNode Survivor => _cluster.Nodes[2];
-
     [Fact]
     public async Task Members_on_surviving_nodes_stay_joined_are_resynced_and_publish_without_joining_again()
     {
-        var room = await _cluster.NewRoomHostedWhereAsync(host => host == Victim);
+        var room = await Cluster.NewRoomHostedWhereAsync(host => host == Victim);
         var (alice, _) = await WsClient.ConnectAsync(Seed.WebSocketUri(), await Seed.TokenAsync("alice"));
         var (bob, _) = await WsClient.ConnectAsync(Survivor.WebSocketUri(), await Survivor.TokenAsync("bob"));
         var oldEpoch = await JoinAsync(alice, room);
@@ -154,7 +145,7 @@ public sealed class MembershipSurvivesNodeLossTests : IAsyncLifetime
 
     private async Task<ClusterNode?> HostOfUserAsync(string user)
     {
-        foreach (var node in _cluster.Nodes)
+        foreach (var node in Cluster.Nodes)
             if (await node.HostsUserAsync(user)) return node;
         return null;
     }

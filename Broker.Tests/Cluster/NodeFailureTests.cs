@@ -8,17 +8,8 @@ namespace Broker.Tests.Cluster;
 /// <c>since</c>; rooms it hosted come back on survivors with a new epoch (history was in memory).
 /// </summary>
 [Trait("Category", "Cluster")]
-public sealed class NodeFailureTests : IAsyncLifetime
+public sealed class NodeFailureTests : NodeLossTest
 {
-    private ThreeNodeCluster _cluster = null!;
-
-    public async Task InitializeAsync() => _cluster = await ThreeNodeCluster.StartAsync();
-    public async Task DisposeAsync() => await _cluster.DisposeAsync();
-
-    private ClusterNode Seed => _cluster.Nodes[0];
-    private ClusterNode Victim => _cluster.Nodes[1];
-    private ClusterNode Survivor => _cluster.Nodes[2];
-
     [Fact]
     public async Task Clients_of_a_crashed_node_recover_every_missed_message_on_a_survivor()
     {
@@ -86,7 +77,7 @@ public sealed class NodeFailureTests : IAsyncLifetime
 
     private async Task<string> RoomHostedWhere(WsClient member, Func<ClusterNode, bool> wanted)
     {
-        var room = await _cluster.NewRoomHostedWhereAsync(wanted);
+        var room = await Cluster.NewRoomHostedWhereAsync(wanted);
         await member.SendAsync(new { type = "join", data = new { room } });
         await member.NextAsync("joined");
         return room;
