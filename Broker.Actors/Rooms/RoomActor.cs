@@ -19,6 +19,7 @@ public sealed class RoomActor : ReceiveActor
 {
     private readonly RoomState _state;
     private readonly RoomSettings _settings;
+    private readonly Dictionary<IActorRef, long> _rejoinsTaken = new(); // per hub: the last move it re-registered for
 
     public RoomActor(string roomId, RoomSettings settings)
     {
@@ -96,17 +97,17 @@ public sealed class RoomActor : ReceiveActor
     private void OnRejoin(RejoinRoom rejoin)
     {
         Context.Watch(rejoin.Hub);
-        var keep = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var member in rejoin.Members) keep.Add(member.ConnectionId);
-        var gone = new List<string>();
-        foreach (var connectionId in _state.MembersOn(rejoin.Hub))
-            if (!keep.Contains(connectionId)) gone.Add(connectionId);
-        var left = new List<string>();
-        foreach (var connectionId in gone)
-            if (_state.Leave(connectionId) is ({ } member, true)) left.Add(member.UserId);
+        // Members are added, never removed: the hub sends every join and leave it is unsure of
+        // again after this, in order, so they settle membership. A copy of a rejoin already taken
+        // (a repeat, or one that reached this node late through another node's region) changes
+        // nothing, or it could undo what those commands did since.
         var arrived = new List<(string UserId, string ConnectionId)>();
-        foreach (var member in rejoin.Members)
-            if (_state.Join(new RoomMember(member.ConnectionId, member.UserId, rejoin.Hub))) arrived.Add((member.UserId, member.ConnectionId));
+        if (rejoin.Attempt > _rejoinsTaken.GetValueOrDefault(rejoin.Hub))
+        {
+            _rejoinsTaken[rejoin.Hub] = rejoin.Attempt;
+            foreach (var member in rejoin.Members)
+                if (_state.Join(new RoomMember(member.ConnectionId, member.UserId, rejoin.Hub))) arrived.Add((member.UserId, member.ConnectionId));
+        }
 
         var sameEpoch = rejoin.SinceEpoch == _state.Epoch;
         // Same epoch: only what the hub had not delivered yet. A new epoch: all of it, from offset 1.
@@ -114,7 +115,6 @@ public sealed class RoomActor : ReceiveActor
         rejoin.Hub.Tell(new RejoinResult(_state.RoomId, rejoin.Attempt, _state.Epoch, _state.Offset, _state.Users(),
             recovery.Missed.ToArray(), sameEpoch && recovery.Recovered));
         // After the result, so the rejoining members get their joined state before the news.
-        foreach (var userId in left) BroadcastPresence("leave", userId, null);
         foreach (var (userId, connectionId) in arrived) BroadcastPresence("join", userId, connectionId);
         UpdateIdleTimer();
     }
@@ -129,6 +129,7 @@ public sealed class RoomActor : ReceiveActor
 
     private void OnHubGone(IActorRef hub)
     {
+        _rejoinsTaken.Remove(hub);
         // The node left or died: its members are gone with it.
         foreach (var connectionId in _state.MembersOn(hub))
         {

@@ -141,7 +141,7 @@ public sealed class RoomHub : ReceiveActor, IWithTimers
             return;
         }
         var seq = ++_seq;
-        _publishes[seq] = new PendingPublish(Sender, publish.RoomId, publish.RequestId);
+        _publishes[seq] = new PendingPublish(Sender, publish.RoomId, publish.ConnectionId, publish.RequestId);
         (room.Link.Publishes ??= []).Add(seq);
         AwaitFirstAnswer(publish.RoomId, room);
         _rooms.Tell(publish with { Seq = seq });
@@ -199,12 +199,24 @@ public sealed class RoomHub : ReceiveActor, IWithTimers
     private void OnPublishAnswered(long seq, object answer)
     {
         if (seq == 0 || !_publishes.Remove(seq, out var publish)) return;
-        publish.Connection.Tell(answer);
-        if (_byRoom.TryGetValue(publish.RoomId, out var room))
+        if (!_byRoom.TryGetValue(publish.RoomId, out var room))
         {
-            room.Link.Publishes?.Remove(seq);
-            RemoveIfIdle(publish.RoomId, room);
+            publish.Connection.Tell(answer);
+            return;
         }
+        room.Link.Publishes?.Remove(seq);
+        // "Not a member" for a member this node has joined: the incarnation answering does not
+        // know it yet (the publish reached the room's next incarnation before this node's
+        // rejoin) or lost it (restarted). It was not applied, so: unavailable, and re-register.
+        if (answer is PublishRejected { Code: ErrorCodes.Forbidden } && publish.ConnectionId is { } connectionId
+            && room.TryGet(connectionId, out var member) && member.Joined)
+        {
+            if (!room.Link.Moving) EnterMoving(publish.RoomId, room);
+            answer = new PublishRejected(publish.RoomId, publish.RequestId, ErrorCodes.Unavailable,
+                "the room is moving to another node; publish again shortly", seq);
+        }
+        publish.Connection.Tell(answer);
+        RemoveIfIdle(publish.RoomId, room);
     }
 
     private void OnBroadcast(RoomBroadcast broadcast)
@@ -544,7 +556,7 @@ public sealed class RoomHub : ReceiveActor, IWithTimers
     }
 
     /// <summary>A connection's publish on its way to the room: whom to answer.</summary>
-    private sealed record PendingPublish(IActorRef Connection, string RoomId, string? RequestId);
+    private sealed record PendingPublish(IActorRef Connection, string RoomId, string? ConnectionId, string? RequestId);
 
     /// <summary>Timer tick: send the rejoin of a room that has not answered again.</summary>
     private sealed record RetryRejoin(string RoomId);

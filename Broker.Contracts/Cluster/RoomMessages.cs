@@ -38,10 +38,11 @@ public static class RoomCommands
 
     /// <summary>
     /// Hub → room, after the incarnation it talked to is gone (its node died, or it was handed
-    /// off): these are this hub's members, all of them (the room replaces what it knew of this
-    /// hub), and the hub had delivered up to <paramref name="SinceOffset"/> of
-    /// <paramref name="SinceEpoch"/>. Replies <see cref="RoomEvents.RejoinResult"/>. Sent again until
-    /// answered (the first copy may have gone to the dead node); a repeat is harmless.
+    /// off): these members of the hub stayed joined, and the hub had delivered up to
+    /// <paramref name="SinceOffset"/> of <paramref name="SinceEpoch"/>. Replies
+    /// <see cref="RoomEvents.RejoinResult"/>. Sent again until answered (the first copy may have
+    /// gone to the dead node); <paramref name="Attempt"/> numbers the hub's moves of this room,
+    /// and the room takes the members of each move once.
     /// </summary>
     public sealed record RejoinRoom(
         string RoomId, IActorRef Hub, RejoiningMember[] Members, string? SinceEpoch, long SinceOffset, long Attempt) : IWithRoomId;

@@ -68,6 +68,28 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
     }
 
     [Fact]
+    public async Task Thirty_pipelined_join_and_leave_pairs_get_thirty_joined_and_thirty_left_in_order()
+    {
+        // Every request with an id gets exactly one reply (PROTOCOL §3, issue #14): a join whose
+        // member had already left by the time the room answered lost its joined.
+        var room = BrokerHost.NewRoom("pipelined");
+        await using var alice = await Connect(NewUser("alice"));
+        for (var i = 0; i < 30; i++)
+        {
+            await alice.SendAsync(new { type = "join", id = $"j{i}", data = new { room } });
+            await alice.SendAsync(new { type = "leave", id = $"l{i}", data = new { room } });
+        }
+
+        var replies = new List<string>();
+        while (replies.Count < 60)
+        {
+            var frame = await alice.NextAsync();
+            if (frame.Type() is "joined" or "left") replies.Add($"{frame.Type()}:{frame.Id()}");
+        }
+        Assert.Equal(Enumerable.Range(0, 30).SelectMany(i => new[] { $"joined:j{i}", $"left:l{i}" }), replies);
+    }
+
+    [Fact]
     public async Task A_message_frame_carries_room_offset_epoch_sender_and_the_payload_as_sent()
     {
         var room = BrokerHost.NewRoom("shape");
