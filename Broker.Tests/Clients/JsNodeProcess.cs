@@ -24,7 +24,10 @@ public static class JsNodeProcess
     }
 
     /// <summary>Runs <c>node args…</c> in the repository root; stdout and stderr are interleaved in <see cref="NodeRunResult.Output"/>.</summary>
-    public static async Task<NodeRunResult> RunAsync(TimeSpan timeout, params string[] args)
+    public static Task<NodeRunResult> RunAsync(TimeSpan timeout, params string[] args) => RunAsync(timeout, null, args);
+
+    /// <summary>As <see cref="RunAsync(TimeSpan, string[])"/>, also handing each line to <paramref name="onLine"/> as it is printed (a script that talks to its driver).</summary>
+    public static async Task<NodeRunResult> RunAsync(TimeSpan timeout, Action<string>? onLine, params string[] args)
     {
         var node = NodeRuntime.Path ?? throw new InvalidOperationException(
             "node is not on PATH but BROKER_REQUIRE_JS_TESTS=1 requires the JS client tests: install Node.js 20+");
@@ -42,7 +45,11 @@ public static class JsNodeProcess
 
         var output = new StringBuilder();
         using var process = new Process { StartInfo = start };
-        process.OutputDataReceived += (_, e) => Append(output, e.Data);
+        process.OutputDataReceived += (_, e) =>
+        {
+            Append(output, e.Data);
+            if (e.Data is { } line) onLine?.Invoke(line);
+        };
         process.ErrorDataReceived += (_, e) => Append(output, e.Data);
         process.Start();
         process.BeginOutputReadLine();
