@@ -47,6 +47,11 @@ public static class FrameParser
         }
         if (envelope is null)
             return FrameParseResult.Fail("a frame must be a JSON object {\"type\":…,\"id\":…,\"data\":…}");
+        // Valid JSON can still escape a lone surrogate ("\ud800"), which no string can hold:
+        // reading it would throw, and forwarding it would hand every other member a frame their
+        // parsers may refuse. Refused here, before anything reads a string (issue #15).
+        if (!EscapesAreValidUtf16(utf8))
+            return FrameParseResult.Fail("strings must be valid UTF-16: an escape is a lone surrogate");
 
         string? id = null;
         switch (envelope.Id.ValueKind)
@@ -193,6 +198,29 @@ public static class FrameParser
         FrameTypes.Direct or FrameTypes.Presence or FrameTypes.Error;
 
     private static bool IsObject(JsonElement data) => data.ValueKind == JsonValueKind.Object;
+
+    /// <summary>
+    /// Whether every escaped string or property name in <paramref name="utf8"/> decodes to valid
+    /// UTF-16. Unescaped text is valid already (the transport checked the UTF-8); only escapes
+    /// can encode a lone surrogate, so strings without one cost a flag check.
+    /// </summary>
+    private static bool EscapesAreValidUtf16(ReadOnlySpan<byte> utf8)
+    {
+        var reader = new Utf8JsonReader(utf8);
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && reader.ValueIsEscaped)
+                    _ = reader.GetString();
+            }
+            return true;
+        }
+        catch (Exception e) when (e is InvalidOperationException or JsonException)
+        {
+            return false;
+        }
+    }
 
     private static bool IsObject(ReadOnlySpan<byte> utf8)
     {

@@ -101,7 +101,51 @@ public sealed class FrameParserTests
         { """{"type":"ping"}""", nameof(PingCommand), "" },
         { """{"type":"pong"}""", nameof(PongCommand), "" },
         { """  {"data":null,"id":"x","type":"ping"}  """, nameof(PingCommand), "" },
+
+        // escapes that no string can hold: a lone surrogate, anywhere (issue #15: it crashed the connection)
+        { """{"type":"ping","id":"\ud800"}""", BadRequest, "lone surrogate" },
+        { """{"type":"\udc00x"}""", BadRequest, "lone surrogate" },
+        { """{"type":"auth","data":{"token":"a\ud800b"}}""", BadRequest, "lone surrogate" },
+        { """{"type":"join","data":{"room":"\udfff"}}""", BadRequest, "lone surrogate" },
+        { """{"type":"publish","data":{"room":"r","payload":{"t":"\ud83d"}}}""", BadRequest, "lone surrogate" },
+        { """{"type":"publish","data":{"room":"r","payload":{"\ud800":1}}}""", BadRequest, "lone surrogate" },
+        { """{"type":"publish","data":{"room":"r","payload":"\ude00\ud83d"}}""", BadRequest, "lone surrogate" },
+        // a pair is a character: accepted
+        { """{"type":"publish","id":"\ud83d\ude00","data":{"room":"r","payload":"\ud83d\ude00"}}""", nameof(PublishCommand), "" },
     };
+
+    [Fact]
+    public void No_frame_makes_the_parser_throw()
+    {
+        // Mutations of valid frames (bytes changed, cut, duplicated, escapes spliced in): whatever
+        // comes out, the parser answers with a command or an error, never an exception. Seeded, so
+        // a failure reproduces.
+        var random = new Random(1401);
+        string[] seeds =
+        [
+            """{"type":"publish","id":"p1","data":{"room":"general","payload":{"a":[1,2,{"b":"c"}],"n":1.5e3}}}""",
+            """{"type":"join","id":"j","data":{"room":"general","since":{"epoch":"e-1","offset":41}}}""",
+            """{"type":"auth","data":{"token":"x.y.z"}}""",
+            """{"type":"send","data":{"user":"bob","payload":"hi"}}""",
+        ];
+        string[] splices = ["\\ud800", "\\udc00", "\\u0000", "\\", "\"", "{", "}", "[", "]", ",", ":", "null", "1e999", "-", "\\ud83d\\ude00"];
+        for (var i = 0; i < 20_000; i++)
+        {
+            var text = seeds[random.Next(seeds.Length)];
+            for (var m = random.Next(1, 4); m > 0; m--)
+            {
+                var at = random.Next(text.Length + 1);
+                text = random.Next(3) switch
+                {
+                    0 => text[..at] + splices[random.Next(splices.Length)] + text[at..],
+                    1 => at < text.Length ? text.Remove(at, 1) : text,
+                    _ => text[..at],
+                };
+            }
+            var result = Parse(text);
+            Assert.True(result.Command is not null ^ result.Error is not null, text);
+        }
+    }
 
     [Theory]
     [MemberData(nameof(Table))]

@@ -37,6 +37,10 @@ public sealed class BadInputTests(SharedHostFixture fixture)
         { "an id longer than 64 characters", $$"""{"type":"ping","id":"{{new string('i', 65)}}"}""", null },
         { "an id that is a number", """{"type":"ping","id":12}""", null },
         { "an id that is an object", """{"type":"ping","id":{"a":1}}""", null },
+        // Valid JSON, invalid UTF-16: these closed the connection 1011 with a parser stack trace (issue #15).
+        { "an id that escapes a lone surrogate", """{"type":"ping","id":"\ud800"}""", null },
+        { "a type that escapes a lone surrogate", """{"type":"\udc00x"}""", null },
+        { "a payload that escapes a lone surrogate", """{"type":"publish","id":"s1","data":{"room":"r","payload":"\ud83d"}}""", null },
     };
 
     [Theory]
