@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
-using Broker.Actors.Connections;
 using Broker.Actors.Observability;
 using Broker.Contracts.Cluster;
 using Broker.Contracts.Protocol;

@@ -11,10 +11,7 @@ internal sealed class ReconnectBackoff
 
     public ReconnectBackoff(ReconnectOptions options, Random? random = null)
     {
-        if (options.InitialDelay < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(options), "Reconnect.InitialDelay must not be negative.");
-        if (options.MaxDelay < options.InitialDelay) throw new ArgumentOutOfRangeException(nameof(options), "Reconnect.MaxDelay must be at least InitialDelay.");
-        if (!(options.Factor >= 1)) throw new ArgumentOutOfRangeException(nameof(options), "Reconnect.Factor must be at least 1.");
-        if (!(options.Jitter is >= 0 and <= 1)) throw new ArgumentOutOfRangeException(nameof(options), "Reconnect.Jitter must be between 0 and 1.");
+        ValidateCurve("Reconnect", options.InitialDelay, options.MaxDelay, options.Factor, options.Jitter);
         _initial = options.InitialDelay;
         _max = options.MaxDelay;
         _factor = options.Factor;
@@ -31,6 +28,15 @@ internal sealed class ReconnectBackoff
         var delay = Delay(Attempt, _initial, _max, _factor, _jitter, _random.NextDouble());
         if (Attempt < int.MaxValue) Attempt++;
         return delay;
+    }
+
+    /// <summary>The checks every backoff curve's options pass (<paramref name="section"/> names them in the message).</summary>
+    public static void ValidateCurve(string section, TimeSpan initial, TimeSpan max, double factor, double jitter)
+    {
+        if (initial < TimeSpan.Zero) throw new ArgumentOutOfRangeException("options", $"{section}.InitialDelay must not be negative.");
+        if (max < initial) throw new ArgumentOutOfRangeException("options", $"{section}.MaxDelay must be at least InitialDelay.");
+        if (!(factor >= 1)) throw new ArgumentOutOfRangeException("options", $"{section}.Factor must be at least 1.");
+        if (!(jitter is >= 0 and <= 1)) throw new ArgumentOutOfRangeException("options", $"{section}.Jitter must be between 0 and 1.");
     }
 
     /// <summary><c>min(max, initial · factor^attempt)</c> less a share of at most <paramref name="jitter"/>, by <paramref name="sample"/> in [0, 1).</summary>
@@ -56,10 +62,7 @@ internal sealed class RetryPolicy
 
     public RetryPolicy(RetryOptions options, Random? random = null)
     {
-        if (options.InitialDelay < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(options), "Retry.InitialDelay must not be negative.");
-        if (options.MaxDelay < options.InitialDelay) throw new ArgumentOutOfRangeException(nameof(options), "Retry.MaxDelay must be at least InitialDelay.");
-        if (!(options.Factor >= 1)) throw new ArgumentOutOfRangeException(nameof(options), "Retry.Factor must be at least 1.");
-        if (!(options.Jitter is >= 0 and <= 1)) throw new ArgumentOutOfRangeException(nameof(options), "Retry.Jitter must be between 0 and 1.");
+        ReconnectBackoff.ValidateCurve("Retry", options.InitialDelay, options.MaxDelay, options.Factor, options.Jitter);
         if (options.MaxAttempts < 1) throw new ArgumentOutOfRangeException(nameof(options), "Retry.MaxAttempts must be at least 1.");
         _options = options;
         _random = random ?? Random.Shared;
