@@ -2,7 +2,8 @@
 //   node clients/js/test-integration/node-kill.mjs <ws url through the proxy> <survivor base> <safe room> <doomed room>
 // The test connects the client through a proxy to the node that will die, in a room that lives
 // elsewhere (safe) and one that lives on that node (doomed). The script prints READY once it has
-// the first 5 messages; the driver then kills the node and points the proxy at a survivor. The
+// the first 5 messages, and the driver kills the node; once the script has published 10 more it
+// prints PUBLISHED, and the driver points the proxy at a survivor. The
 // client must reconnect, get the 10 messages published meanwhile once and in order (recovered),
 // and learn that the doomed room came back in a new epoch (not recovered).
 // Exits 0 when every check passed, 1 on the first failure, 2 when it ran out of time.
@@ -84,6 +85,7 @@ try {
     const ack = await publish(service, safeRoom, n);
     check(ack.offset === n && ack.epoch === safeJoined.epoch, `publish ${n} got ${JSON.stringify(ack)}`);
   }
+  console.log('PUBLISHED'); // only now may the client get back in: all 10 are missed
 
   await until(client, () => recovered.has(safeRoom), 'the safe room rejoined', 80_000);
   const safeRecovery = recovered.get(safeRoom);
