@@ -106,6 +106,14 @@ public sealed class LimitsOptions
     public int MaxRoomsPerConnection { get; set; } = 100;
     /// <summary>How long an application's message handler may take before its request gets <c>error internal</c>. Default 10 s.</summary>
     public TimeSpan HandlerTimeout { get; set; } = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// Sustained <c>join</c>s per second one user may make on one node, all its connections
+    /// together; past it a join gets <c>error rate_limited</c>. Default 20. Churn (joins and
+    /// leaves) is how one user floods a room's other members with presence (docs/security.md).
+    /// </summary>
+    public double JoinsPerSecondPerUser { get; set; } = 20;
+    /// <summary>Joins one user may make at once before <see cref="JoinsPerSecondPerUser"/> applies. Default 200 (two connections joining the 100 rooms each may be in).</summary>
+    public int JoinBurstPerUser { get; set; } = 200;
 }
 
 /// <summary>Room settings (PROTOCOL §4).</summary>
@@ -126,6 +134,15 @@ public sealed class RoomsOptions
     /// re-sends what is unanswered. Default 00:00:05.
     /// </summary>
     public TimeSpan AnswerTimeout { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// The window a room counts its presence changes in. Default 00:00:01. Up to
+    /// <see cref="PresenceBurst"/> changes per window are announced at once; the rest are held to
+    /// the window's end and coalesced (a user's join and leave inside it cancel out), or replaced by
+    /// one <c>occupancy</c> count when still more than <see cref="PresenceBurst"/> (docs/security.md).
+    /// </summary>
+    public TimeSpan PresenceWindow { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>Presence changes a room announces at once per <see cref="PresenceWindow"/>. Default 50; at least 1.</summary>
+    public int PresenceBurst { get; set; } = 50;
 }
 
 /// <summary>One WebSocket route's policy.</summary>
@@ -135,6 +152,13 @@ public sealed class RouteOptions
     public bool Anonymous { get; set; }
     /// <summary>Clients may <c>publish</c>/<c>send</c>; false makes the route receive-only. Default true.</summary>
     public bool AllowPublish { get; set; } = true;
+    /// <summary>
+    /// Clients may <c>publish</c> without a <c>room</c>, to every connection on the route (an
+    /// extension, docs/protocol-notes.md). Default false: any user could spam everyone connected;
+    /// without it such a publish gets <c>error forbidden</c>. The server's own
+    /// <c>IBrokerPublisher.BroadcastToRouteAsync</c> is not affected.
+    /// </summary>
+    public bool AllowBroadcast { get; set; }
     /// <summary>Origins allowed to open a socket; empty means the broker's own host only.</summary>
     public List<string> AllowedOrigins { get; set; } = new();
     /// <summary>Only ticket handshakes (<c>?ticket=</c>) may connect; first-message auth is refused with 401. Default false.</summary>

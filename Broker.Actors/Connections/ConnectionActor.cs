@@ -300,6 +300,10 @@ public sealed class ConnectionActor : UntypedActor
             case SendCommand send when !_info.Route.AllowPublish:
                 Send(ServerFrames.Error(send.Id, ErrorCodes.Forbidden, $"route '{_info.Route.Name}' is receive-only"));
                 return true;
+            case PublishCommand { Room: null } broadcast when !_info.Route.AllowBroadcast:
+                Send(ServerFrames.Error(broadcast.Id, ErrorCodes.Forbidden,
+                    $"route '{_info.Route.Name}' does not allow route-wide broadcast; publish to a room"));
+                return true;
             case PublishCommand { Room: null } broadcast:
                 Context.Parent.Tell(new RouteBroadcast(_info.Route.Name, _user!.UserId, broadcast.Payload, broadcast.ExcludeSelf, broadcast.Id));
                 return true;
@@ -417,6 +421,13 @@ public sealed class ConnectionActor : UntypedActor
         if (!_rooms.Contains(join.Room) && _rooms.Count >= _settings.MaxRoomsPerConnection)
         {
             Send(ServerFrames.Error(join.Id, ErrorCodes.Forbidden, $"a connection may be in at most {_settings.MaxRoomsPerConnection} rooms"));
+            return;
+        }
+        // Per user, all its connections on this node together: churn is what floods a room's members.
+        if (services.Joins is { } joins && !joins.TryJoin(_user!.UserId))
+        {
+            BrokerMetrics.JoinsRateLimited.Add(1);
+            Send(ServerFrames.Error(join.Id, ErrorCodes.RateLimited, "too many joins by this user; slow down"));
             return;
         }
         if (_rooms.Add(join.Room)) UpdateUserRooms(services);

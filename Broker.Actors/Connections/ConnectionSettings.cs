@@ -22,7 +22,8 @@ public sealed record ConnectionSettings(
 /// <param name="Name">The route name, as in <c>/ws/{name}</c>.</param>
 /// <param name="Anonymous">No authentication required.</param>
 /// <param name="AllowPublish">False for receive-only routes: <c>publish</c> and <c>send</c> are forbidden.</param>
-public sealed record RoutePolicy(string Name, bool Anonymous, bool AllowPublish);
+/// <param name="AllowBroadcast">Clients may <c>publish</c> without a room to everyone on the route; off by default (docs/security.md).</param>
+public sealed record RoutePolicy(string Name, bool Anonymous, bool AllowPublish, bool AllowBroadcast = false);
 
 /// <summary>Everything known about a connection when its socket is accepted.</summary>
 /// <param name="ConnectionId">Unique across the cluster.</param>
@@ -38,5 +39,6 @@ public sealed record ConnectionInfo(string ConnectionId, RoutePolicy Route, stri
 /// </summary>
 /// <param name="Authorizer">The application's room rules; null or <see cref="Rooms.AllowAllRooms"/> allows everything without asking.</param>
 /// <param name="Handlers">The application's own message types; null when it has none.</param>
+/// <param name="Joins">The node's per-user join rate; null: joins are limited only by the connection's inbound rate.</param>
 public sealed record ConnectionServices(Akka.Actor.IActorRef RoomHub, Akka.Actor.IActorRef Users, Rooms.IRoomAuthorizer? Authorizer = null,
-    Handlers.MessageHandlers? Handlers = null);
+    Handlers.MessageHandlers? Handlers = null, UserJoinLimiter? Joins = null);

@@ -81,6 +81,12 @@ public static class BrokerMetrics
     public static readonly Counter<long> RoomGaps = Meter.CreateCounter<long>(
         "broker_room_gaps_total", description: "Broadcasts that arrived at a node's hub after a gap in offsets, by outcome: filled (the range fetched from history) or announced (history no longer had it: joined, recovered:false).");
 
+    public static readonly Counter<long> PresenceHeld = Meter.CreateCounter<long>(
+        "broker_presence_coalesced_total", description: "Presence changes held past a room's per-window burst and coalesced (a join and leave inside the window cancel out; too many become one occupancy frame).");
+
+    public static readonly Counter<long> JoinsRateLimited = Meter.CreateCounter<long>(
+        "broker_joins_rate_limited_total", description: "Joins refused with error rate_limited because their user joined faster than Broker:Limits:JoinsPerSecondPerUser on this node.");
+
     private static readonly List<(Cluster Cluster, KeyValuePair<string, object?> Node)> Clusters = new();
 
     static BrokerMetrics()
@@ -111,6 +117,9 @@ public static class BrokerMetrics
 
     private static readonly KeyValuePair<string, object?>[] FilledOutcome = [new("outcome", "filled")];
     private static readonly KeyValuePair<string, object?>[] AnnouncedOutcome = [new("outcome", "announced")];
+
+    /// <summary>A presence change was held for its room's window end.</summary>
+    public static void PresenceCoalesced() => PresenceHeld.Add(1);
 
     /// <summary>A hub re-registers its members with a room's next incarnation.</summary>
     public static void RoomMoved() => RoomMoves.Add(1);

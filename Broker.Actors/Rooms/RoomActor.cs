@@ -14,17 +14,20 @@ namespace Broker.Actors.Rooms;
 /// stream wherever its members are. It fans out through hubs: each broadcast goes once to each
 /// node with members (<see cref="RoomHub"/>), never once per member.
 /// </summary>
-public sealed class RoomActor : ReceiveActor
+public sealed class RoomActor : ReceiveActor, IWithTimers
 {
     private readonly RoomState _state;
     private readonly RoomSettings _settings;
     private readonly Dictionary<IActorRef, long> _rejoinsTaken = new(); // per hub: the last move it re-registered for
+    private readonly PresenceThrottle _presence;
+    private readonly List<PresenceChange> _presenceDue = [];
 
     public RoomActor(string roomId, RoomSettings settings)
     {
         _settings = settings;
         // A fresh incarnation has no history: a new epoch tells returning clients to resync.
         _state = new RoomState(roomId, NewEpoch(), settings.HistorySize);
+        _presence = new PresenceThrottle(settings.PresenceBurst);
 
         Receive<JoinRoom>(OnJoin);
         Receive<LeaveRoom>(OnLeave);
@@ -33,11 +36,14 @@ public sealed class RoomActor : ReceiveActor
         Receive<FetchHistory>(OnFetchHistory);
         Receive<GetRoomInfo>(_ => Sender.Tell(new RoomInfo(_state.RoomId, _state.Users(), _state.Offset, _state.Epoch)));
         Receive<Terminated>(t => OnHubGone(t.ActorRef));
+        Receive<PresenceWindowEnded>(_ => OnPresenceWindowEnded());
         Receive<ReceiveTimeout>(_ =>
         {
             if (_state.MemberCount == 0) Context.Parent.Tell(new Passivate(PoisonPill.Instance));
         });
     }
+
+    public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(string roomId, RoomSettings settings) =>
         Akka.Actor.Props.Create(() => new RoomActor(roomId, settings));
@@ -60,7 +66,7 @@ public sealed class RoomActor : ReceiveActor
         frames[^1] = ServerFrames.Joined(join.RequestId,
             new JoinedData(_state.RoomId, _state.Epoch, _state.Offset, _state.Users(), recovery.Recovered));
         join.Hub.Tell(new JoinResult(_state.RoomId, join.ConnectionId, join.Seq, _state.Epoch, _state.Offset, frames));
-        if (firstOfUser) BroadcastPresence("join", join.UserId, join.ConnectionId);
+        if (firstOfUser) OfferPresence(new PresenceChange(join.UserId, Joined: true, join.ConnectionId));
         UpdateIdleTimer();
     }
 
@@ -70,7 +76,7 @@ public sealed class RoomActor : ReceiveActor
         // Answered through the hub, after the join result it may follow: a join and a leave sent
         // back to back are answered joined, then left.
         if (leave.Reply) Sender.Tell(new LeaveResult(_state.RoomId, leave.ConnectionId, leave.Seq));
-        if (member is not null && userLeft) BroadcastPresence("leave", member.UserId, null);
+        if (member is not null && userLeft) OfferPresence(new PresenceChange(member.UserId, Joined: false, null));
         UpdateIdleTimer();
     }
 
@@ -114,7 +120,7 @@ public sealed class RoomActor : ReceiveActor
         rejoin.Hub.Tell(new RejoinResult(_state.RoomId, rejoin.Attempt, _state.Epoch, _state.Offset, _state.Users(),
             recovery.Missed.ToArray(), sameEpoch && recovery.Recovered));
         // After the result, so the rejoining members get their joined state before the news.
-        foreach (var (userId, connectionId) in arrived) BroadcastPresence("join", userId, connectionId);
+        foreach (var (userId, connectionId) in arrived) OfferPresence(new PresenceChange(userId, Joined: true, connectionId));
         UpdateIdleTimer();
     }
 
@@ -133,15 +139,39 @@ public sealed class RoomActor : ReceiveActor
         foreach (var connectionId in _state.MembersOn(hub))
         {
             var (member, userLeft) = _state.Leave(connectionId);
-            if (member is not null && userLeft) BroadcastPresence("leave", member.UserId, null);
+            if (member is not null && userLeft) OfferPresence(new PresenceChange(member.UserId, Joined: false, null));
         }
         UpdateIdleTimer();
     }
 
-    private void BroadcastPresence(string @event, string userId, string? excludeConnectionId)
+    /// <summary>A presence change: announced now, or held and coalesced until the window ends (<see cref="PresenceThrottle"/>).</summary>
+    private void OfferPresence(PresenceChange change)
     {
-        if (_state.MemberCount == 0) return;
-        var frame = ServerFrames.Presence(new PresenceData(_state.RoomId, @event, userId));
+        if (_state.MemberCount == 0) return; // nobody to tell
+        if (_presence.Offer(change, out var windowStarted)) BroadcastPresence(change);
+        else BrokerMetrics.PresenceCoalesced();
+        if (windowStarted) Timers.StartSingleTimer(PresenceWindowEnded.Instance, PresenceWindowEnded.Instance, _settings.PresenceWindow ?? RoomSettings.DefaultPresenceWindow);
+    }
+
+    private void OnPresenceWindowEnded()
+    {
+        _presence.EndWindow(_presenceDue, out var countInstead);
+        if (_state.MemberCount > 0)
+        {
+            if (countInstead) Broadcast(ServerFrames.Occupancy(new OccupancyData(_state.RoomId, _state.UserCount)), null);
+            else foreach (var change in _presenceDue) BroadcastPresence(change);
+        }
+        _presenceDue.Clear();
+        if (_presence.WindowOpen) Timers.StartSingleTimer(PresenceWindowEnded.Instance, PresenceWindowEnded.Instance, _settings.PresenceWindow ?? RoomSettings.DefaultPresenceWindow);
+    }
+
+    private void BroadcastPresence(PresenceChange change) =>
+        Broadcast(ServerFrames.Presence(new PresenceData(_state.RoomId, change.Joined ? "join" : "leave", change.UserId)),
+            change.Joined ? change.ExcludeConnectionId : null);
+
+    /// <summary>A frame outside the room's offsets (presence, occupancy) to every hub with members.</summary>
+    private void Broadcast(byte[] frame, string? excludeConnectionId)
+    {
         var broadcast = new RoomBroadcast(_state.RoomId, frame, excludeConnectionId, _state.Epoch, Offset: 0);
         foreach (var hub in _state.Hubs) hub.Tell(broadcast);
         BrokerMetrics.RemoteHopsSent(RemoteHubs(), presence: true);
@@ -162,4 +192,11 @@ public sealed class RoomActor : ReceiveActor
     }
 
     private static string NewEpoch() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+
+    /// <summary>Timer tick: the presence window ended; announce what was held.</summary>
+    private sealed class PresenceWindowEnded
+    {
+        public static readonly PresenceWindowEnded Instance = new();
+        private PresenceWindowEnded() { }
+    }
 }

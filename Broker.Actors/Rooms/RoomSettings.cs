@@ -10,8 +10,15 @@ namespace Broker.Actors.Rooms;
 /// the room's or user's next incarnation has not confirmed yet, after the one they knew was lost.
 /// </param>
 /// <param name="AnswerTimeout">How long a hub waits for the first answer of a room it has no live link to.</param>
-public sealed record RoomSettings(int HistorySize, TimeSpan IdleTimeout, TimeSpan? RejoinInterval = null, TimeSpan? AnswerTimeout = null)
+/// <param name="PresenceWindow">The window presence changes are counted and coalesced in (<see cref="PresenceThrottle"/>).</param>
+/// <param name="PresenceBurst">Presence changes a room announces at once per window; more are coalesced.</param>
+public sealed record RoomSettings(int HistorySize, TimeSpan IdleTimeout, TimeSpan? RejoinInterval = null, TimeSpan? AnswerTimeout = null,
+    TimeSpan? PresenceWindow = null, int PresenceBurst = RoomSettings.DefaultPresenceBurst)
 {
+    public const int DefaultPresenceBurst = 50;
+    public static readonly TimeSpan DefaultPresenceWindow = TimeSpan.FromSeconds(1);
+
     public static RoomSettings From(BrokerOptions options) =>
-        new(options.Rooms.HistorySize, options.Rooms.IdleTimeout, options.Rooms.RejoinInterval, options.Rooms.AnswerTimeout);
+        new(options.Rooms.HistorySize, options.Rooms.IdleTimeout, options.Rooms.RejoinInterval, options.Rooms.AnswerTimeout,
+            options.Rooms.PresenceWindow, options.Rooms.PresenceBurst);
 }

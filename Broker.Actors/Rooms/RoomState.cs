@@ -38,6 +38,9 @@ public sealed class RoomState
 
     public int MemberCount => _members.Count;
 
+    /// <summary>Distinct users among the members.</summary>
+    public int UserCount => _connectionsPerUser.Count;
+
     /// <summary>The hubs (one per node) that have members, each to receive a broadcast once.</summary>
     public IReadOnlyCollection<IActorRef> Hubs => _membersPerHub.Keys;
 

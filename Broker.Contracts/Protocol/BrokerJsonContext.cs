@@ -24,6 +24,7 @@ namespace Broker.Contracts.Protocol;
 [JsonSerializable(typeof(MessageData))]
 [JsonSerializable(typeof(DirectData))]
 [JsonSerializable(typeof(PresenceData))]
+[JsonSerializable(typeof(OccupancyData))]
 [JsonSerializable(typeof(JoinedData))]
 [JsonSerializable(typeof(LeftData))]
 public sealed partial class BrokerJsonContext : JsonSerializerContext;

@@ -195,7 +195,7 @@ public static class FrameParser
     public static bool IsBuiltInType(string type) => type is
         FrameTypes.Auth or FrameTypes.Join or FrameTypes.Leave or FrameTypes.Publish or FrameTypes.Send or FrameTypes.Ping or FrameTypes.Pong or
         FrameTypes.Welcome or FrameTypes.Refreshed or FrameTypes.Joined or FrameTypes.Left or FrameTypes.Ack or FrameTypes.Message or
-        FrameTypes.Direct or FrameTypes.Presence or FrameTypes.Error;
+        FrameTypes.Direct or FrameTypes.Presence or FrameTypes.Occupancy or FrameTypes.Error;
 
     private static bool IsObject(JsonElement data) => data.ValueKind == JsonValueKind.Object;
 

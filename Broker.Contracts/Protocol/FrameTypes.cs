@@ -26,5 +26,7 @@ public static class FrameTypes
     public const string Message = "message";
     public const string Direct = "direct";
     public const string Presence = "presence";
+    /// <summary>A room's member count, in place of <c>presence</c> frames when they come too fast (PROTOCOL §9.3).</summary>
+    public const string Occupancy = "occupancy";
     public const string Error = "error";
 }

@@ -24,6 +24,7 @@ public static class ServerFrames
     public static byte[] Message(MessageData data) => Write(FrameTypes.Message, null, data, Json.MessageData);
     public static byte[] Direct(DirectData data) => Write(FrameTypes.Direct, null, data, Json.DirectData);
     public static byte[] Presence(PresenceData data) => Write(FrameTypes.Presence, null, data, Json.PresenceData);
+    public static byte[] Occupancy(OccupancyData data) => Write(FrameTypes.Occupancy, null, data, Json.OccupancyData);
     public static byte[] Joined(string? id, JoinedData data) => Write(FrameTypes.Joined, id, data, Json.JoinedData);
     public static byte[] Left(string? id, string room) => Write(FrameTypes.Left, id, new LeftData(room), Json.LeftData);
 

@@ -80,6 +80,9 @@ public sealed record DirectData(string From, JsonElement Payload);
 /// <summary><c>presence</c>: another member joined or left a room.</summary>
 public sealed record PresenceData(string Room, string Event, string User);
 
+/// <summary><c>occupancy</c>: how many users are in a room now (PROTOCOL §9.3).</summary>
+public sealed record OccupancyData(string Room, int Count);
+
 /// <summary><c>joined</c>: the reply to <c>join</c>.</summary>
 public sealed record JoinedData(string Room, string Epoch, long Offset, IReadOnlyList<string> Members, bool Recovered);
 

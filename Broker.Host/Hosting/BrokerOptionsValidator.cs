@@ -30,6 +30,10 @@ public sealed class BrokerOptionsValidator(IHostEnvironment environment) : IVali
         Check(o.Rooms.HistorySize >= 0, "Broker:Rooms:HistorySize must not be negative");
         Check(o.Rooms.RejoinInterval >= TimeSpan.FromMilliseconds(10), "Broker:Rooms:RejoinInterval must be at least 00:00:00.010");
         Check(o.Rooms.AnswerTimeout >= TimeSpan.FromMilliseconds(100), "Broker:Rooms:AnswerTimeout must be at least 00:00:00.100");
+        Check(o.Rooms.PresenceWindow >= TimeSpan.FromMilliseconds(10), "Broker:Rooms:PresenceWindow must be at least 00:00:00.010");
+        Check(o.Rooms.PresenceBurst >= 1, "Broker:Rooms:PresenceBurst must be at least 1");
+        Check(o.Limits.JoinsPerSecondPerUser > 0, "Broker:Limits:JoinsPerSecondPerUser must be positive");
+        Check(o.Limits.JoinBurstPerUser >= 1, "Broker:Limits:JoinBurstPerUser must be at least 1");
         Check(o.Jwt.ClockSkew >= TimeSpan.Zero && o.Jwt.ClockSkew <= TimeSpan.FromSeconds(30),
             "Broker:Jwt:ClockSkew must be between 0 and 30 seconds");
         Check(!string.IsNullOrWhiteSpace(o.Jwt.Issuer), "Broker:Jwt:Issuer is required");

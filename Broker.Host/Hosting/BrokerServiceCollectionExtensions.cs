@@ -51,7 +51,7 @@ public static class BrokerServiceCollectionExtensions
             .Bind(configuration.GetSection(BrokerOptions.Section))
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<BrokerOptions>, BrokerOptionsValidator>();
-        services.AddSingleton(TimeProvider.System);
+        services.TryAddSingleton(TimeProvider.System); // an embedding app's own clock wins
         services.AddSingleton(sp => new JwtKeys(sp.GetRequiredService<IOptions<BrokerOptions>>().Value.Jwt, environment.IsDevelopment()));
         services.AddSingleton<JwtTokenValidator>();
         // Broker:Auth:JwtBearerScheme switches every token check (WebSocket, ticket, API) to the host app's JwtBearer.
@@ -103,7 +103,8 @@ public static class BrokerServiceCollectionExtensions
                 var cluster = Cluster.Get(system);
                 var nodeName = $"{cluster.SelfAddress.Host}:{cluster.SelfAddress.Port}";
                 var services = new ConnectionServices(registry.Get<RoomHubKey>(), registry.Get<UserHubKey>(), sp.GetRequiredService<IRoomAuthorizer>(),
-                    Embedding.BrokerMessageHandlerExtensions.BuildMessageHandlers(sp, options));
+                    Embedding.BrokerMessageHandlerExtensions.BuildMessageHandlers(sp, options),
+                    new UserJoinLimiter(options.Limits.JoinsPerSecondPerUser, options.Limits.JoinBurstPerUser, sp.GetRequiredService<TimeProvider>()));
                 var supervisor = system.ActorOf(
                     ConnectionSupervisor.Props(ConnectionSettings.From(options, nodeName), sp.GetRequiredService<ITokenValidator>(), services),
                     "connections");

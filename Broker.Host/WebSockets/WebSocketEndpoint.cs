@@ -97,7 +97,7 @@ public static class WebSocketEndpoint
             limits.MaxMessageBytes, limits.RatePerSecond, limits.RateBurst, limits.OutboundQueue, TimeSpan.FromSeconds(5)), clock);
         var info = new Broker.Actors.Connections.ConnectionInfo(
             NewConnectionId(),
-            new RoutePolicy(route.ToLowerInvariant(), routeOptions.Anonymous, routeOptions.AllowPublish),
+            new RoutePolicy(route.ToLowerInvariant(), routeOptions.Anonymous, routeOptions.AllowPublish, routeOptions.AllowBroadcast),
             clientIp,
             user);
 

@@ -142,6 +142,23 @@ public sealed class TestClient : IAsyncDisposable
         return await ReadFromSocketAsync(f => includePings || f.Type() != "ping", timeout ?? DefaultTimeout);
     }
 
+    /// <summary>The first frame that answers request <paramref name="id"/>, whatever its type (a reply or an <c>error</c>).</summary>
+    public async Task<JsonElement> ReceiveReplyAsync(string id, TimeSpan? timeout = null)
+    {
+        bool Match(JsonElement f) => f.Id() == id;
+        lock (_stash)
+        {
+            var index = _stash.FindIndex(Match);
+            if (index >= 0)
+            {
+                var found = _stash[index];
+                _stash.RemoveAt(index);
+                return found;
+            }
+        }
+        return await ReadFromSocketAsync(Match, timeout ?? DefaultTimeout, stashOthers: true);
+    }
+
     /// <summary>
     /// The next frame of <paramref name="type"/> (and <paramref name="id"/>, when given). Frames of
     /// other types read meanwhile are kept, in order, for later receives.

@@ -15,6 +15,7 @@ public sealed class RateLimitedHostFixture : HostFixture
     {
         ["Broker:Limits:RatePerSecond"] = RatePerSecond.ToString(),
         ["Broker:Limits:RateBurst"] = RateBurst.ToString(),
+        ["Broker:Routes:chat:AllowBroadcast"] = "true", // the control client publishes to the whole route
     };
 }
 

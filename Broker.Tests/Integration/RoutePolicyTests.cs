@@ -35,4 +35,24 @@ public sealed class RoutePolicyTests(SharedHostFixture fixture)
         Assert.Equal("pub-1", error.Id());
         await client.PingPongAsync();
     }
+
+    [Fact]
+    public async Task Route_wide_broadcast_is_forbidden_on_a_route_that_did_not_opt_in_and_reaches_nobody()
+    {
+        await using var sender = await TestClient.ConnectAsync(Host.WebSocketUri(SharedHostFixture.AnonymousRoute));
+        await using var other = await TestClient.ConnectAsync(Host.WebSocketUri(SharedHostFixture.AnonymousRoute));
+        Assert.Equal("welcome", (await sender.ReceiveAsync()).Type());
+        Assert.Equal("welcome", (await other.ReceiveAsync()).Type());
+
+        await sender.SendAsync("publish", "everyone-1", new JsonObject { ["payload"] = "spam" });
+
+        var error = await sender.ReceiveAsync();
+        Assert.Equal("forbidden", error.ErrorCode());
+        Assert.Equal("everyone-1", error.Id());
+        // The next frame the other connection gets is the pong to its ping: the broadcast went nowhere.
+        await other.SendAsync("ping", "after");
+        var next = await other.ReceiveAsync();
+        Assert.Equal("pong", next.Type());
+        await sender.PingPongAsync();
+    }
 }

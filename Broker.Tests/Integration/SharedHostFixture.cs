@@ -34,6 +34,9 @@ public sealed class SharedHostFixture : IAsyncLifetime
                 [$"Broker:Routes:{GuardedRoute}:AllowedOrigins:0"] = GoodOrigin,
                 [$"Broker:Routes:{TicketOnlyRoute}:RequireTicket"] = "true",
                 [$"Broker:Routes:{CompressedRoute}:Compression"] = "true",
+                // Route-wide broadcast is opt-in (docs/security.md); several tests use it on chat as
+                // their control stream. The anonymous route keeps the default, off.
+                ["Broker:Routes:chat:AllowBroadcast"] = "true",
             },
             services: s => s.AddSingleton<TimeProvider>(Clock));
     }

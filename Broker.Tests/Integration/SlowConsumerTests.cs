@@ -13,6 +13,7 @@ public sealed class SmallQueueHostFixture : HostFixture
         ["Broker:Limits:MaxMessageBytes"] = "1048576",
         ["Broker:Limits:RatePerSecond"] = "100000",
         ["Broker:Limits:RateBurst"] = "100000",
+        ["Broker:Routes:chat:AllowBroadcast"] = "true", // the tests publish to the whole route
     };
 }
 
