@@ -75,6 +75,9 @@ public sealed partial class BrokerClient
             case InboundType.Presence:
                 OnPresence(data.Span);
                 break;
+            case InboundType.Occupancy:
+                OnOccupancy(data.Span);
+                break;
             case InboundType.Pong:
             case InboundType.Left:
                 Complete(id, default);
@@ -193,6 +196,14 @@ public sealed partial class BrokerClient
         var user = InboundFrame.String(e, "user");
         if (room is null || user is null) return;
         Raise(PresenceChanged, new PresenceChange(room, InboundFrame.String(e, "event") == "join", user));
+    }
+
+    private void OnOccupancy(ReadOnlySpan<byte> data)
+    {
+        var e = InboundFrame.Element(data);
+        var room = InboundFrame.String(e, "room");
+        if (room is null || !e.TryGetProperty("count", out var count) || !count.TryGetInt32(out var n)) return;
+        Raise(OccupancyChanged, new RoomOccupancy(room, n));
     }
 
     private void OnJoined(long id, ReadOnlySpan<byte> data)

@@ -82,6 +82,9 @@ public sealed partial class BrokerClient : IAsyncDisposable
     /// <summary>Another member joined or left a room.</summary>
     public event Action<PresenceChange>? PresenceChanged;
 
+    /// <summary>A room's user count, sent instead of presence changes when they come too fast (PROTOCOL §9.3); member lists may then be stale.</summary>
+    public event Action<RoomOccupancy>? OccupancyChanged;
+
     /// <summary>A room was rejoined after a reconnection; if not recovered, the app must resync it.</summary>
     public event Action<RoomRecovered>? Recovered;
 

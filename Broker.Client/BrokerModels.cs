@@ -71,6 +71,11 @@ public readonly record struct DirectMessage(string From, ReadOnlyMemory<byte> Pa
 /// <param name="User">The member.</param>
 public sealed record PresenceChange(string Room, bool Joined, string User);
 
+/// <summary><c>occupancy</c>: how many users are in a room now.</summary>
+/// <param name="Room">The room.</param>
+/// <param name="Count">Users (not connections) in it.</param>
+public sealed record RoomOccupancy(string Room, int Count);
+
 /// <summary>
 /// A room was rejoined after a reconnection. When <see cref="Recovered"/> is false or
 /// <see cref="EpochChanged"/> is true, messages were lost and the app must resync the room.

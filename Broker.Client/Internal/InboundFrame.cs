@@ -6,7 +6,7 @@ using Broker.Client.Protocol;
 namespace Broker.Client.Internal;
 
 /// <summary>The server → client frame types the client understands.</summary>
-internal enum InboundType : byte { Unknown, Message, Ack, Ping, Pong, Joined, Left, Direct, Presence, Welcome, Refreshed, Error }
+internal enum InboundType : byte { Unknown, Message, Ack, Ping, Pong, Joined, Left, Direct, Presence, Occupancy, Welcome, Refreshed, Error }
 
 /// <summary>
 /// A UTF-8 JSON string read from a frame without allocating: the raw bytes when unescaped,
@@ -66,6 +66,7 @@ internal static class InboundFrame
     private static readonly byte[] LeftU8 = Encoding.UTF8.GetBytes(FrameTypes.Left);
     private static readonly byte[] DirectU8 = Encoding.UTF8.GetBytes(FrameTypes.Direct);
     private static readonly byte[] PresenceU8 = Encoding.UTF8.GetBytes(FrameTypes.Presence);
+    private static readonly byte[] OccupancyU8 = Encoding.UTF8.GetBytes(FrameTypes.Occupancy);
     private static readonly byte[] WelcomeU8 = Encoding.UTF8.GetBytes(FrameTypes.Welcome);
     private static readonly byte[] RefreshedU8 = Encoding.UTF8.GetBytes(FrameTypes.Refreshed);
     private static readonly byte[] ErrorU8 = Encoding.UTF8.GetBytes(FrameTypes.Error);
@@ -127,6 +128,7 @@ internal static class InboundFrame
         if (reader.ValueTextEquals(PingU8)) return InboundType.Ping;
         if (reader.ValueTextEquals(DirectU8)) return InboundType.Direct;
         if (reader.ValueTextEquals(PresenceU8)) return InboundType.Presence;
+        if (reader.ValueTextEquals(OccupancyU8)) return InboundType.Occupancy;
         if (reader.ValueTextEquals(PongU8)) return InboundType.Pong;
         if (reader.ValueTextEquals(JoinedU8)) return InboundType.Joined;
         if (reader.ValueTextEquals(LeftU8)) return InboundType.Left;

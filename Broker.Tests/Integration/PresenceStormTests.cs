@@ -97,6 +97,48 @@ public sealed class PresenceStormTests(PresenceStormHostFixture fixture) : IClas
     }
 }
 
+/// <summary>Both clients surface the <c>occupancy</c> count that replaces a flood of presence frames.</summary>
+public sealed class OccupancyClientTests(PresenceStormHostFixture fixture) : IClassFixture<PresenceStormHostFixture>
+{
+    [Fact]
+    public async Task The_dotnet_client_raises_OccupancyChanged_with_the_rooms_user_count_when_joins_flood_in()
+    {
+        const string room = "occupancy-room";
+        const int joiners = 3 * PresenceStormHostFixture.Burst;
+        await using var watcher = new Broker.Client.BrokerClient(new Broker.Client.BrokerClientOptions
+        {
+            Url = fixture.Host.WebSocketUri("chat"),
+            TokenProvider = _ => ValueTask.FromResult(TestTokens.Valid("occupancy-watcher")),
+        });
+        // Occupancy counts and presence joins, in arrival order (null user: an occupancy count).
+        var events = System.Threading.Channels.Channel.CreateUnbounded<(int? Count, string? User)>();
+        watcher.OccupancyChanged += o => { if (o.Room == room) events.Writer.TryWrite((o.Count, null)); };
+        watcher.PresenceChanged += p => { if (p.Room == room && p.Joined) events.Writer.TryWrite((null, p.User)); };
+        await watcher.ConnectAsync().WaitAsync(TestClient.DefaultTimeout);
+        await watcher.JoinAsync(room).WaitAsync(TestClient.DefaultTimeout);
+        var clients = new List<TestClient>();
+        for (var i = 0; i < joiners; i++) clients.Add(await fixture.Host.ConnectAuthenticatedAsync($"occupant-{i}", autoPong: true));
+
+        // All at once: far more real changes than the burst inside one window.
+        await Task.WhenAll(clients.Select(c => c.SendAsync("join", "j", new JsonObject { ["room"] = room })));
+        foreach (var c in clients) await c.ReceiveAsync("joined", "j");
+
+        // A count arrives, and with the joins announced after it (those that fell into the next
+        // window) it adds up to the room's users: the watcher and every joiner.
+        int? count = null;
+        var since = 0;
+        var sawCount = false;
+        while (count is null || count + since != joiners + 1)
+        {
+            var (c, _) = await events.Reader.ReadAsync().AsTask().WaitAsync(TestClient.DefaultTimeout);
+            if (c is { } n) { count = n; since = 0; sawCount = true; }
+            else since++;
+        }
+        Assert.True(sawCount);
+        foreach (var c in clients) await c.DisposeAsync();
+    }
+}
+
 /// <summary>A host with a low per-user join rate (5/s, burst 10).</summary>
 public sealed class JoinRateHostFixture : HostFixture
 {

@@ -163,6 +163,12 @@ export interface PresenceData {
   user: string;
 }
 
+/** `occupancy`: how many users are in a room, sent instead of `presence` when changes come too fast (PROTOCOL §9.3). The room's member list may then be stale. */
+export interface OccupancyData {
+  room: string;
+  count: number;
+}
+
 export interface JoinedData {
   room: string;
   epoch: string;
@@ -211,6 +217,7 @@ export type ServerFrame =
   | { type: 'message'; data: MessageData }
   | { type: 'direct'; data: DirectData }
   | { type: 'presence'; data: PresenceData }
+  | { type: 'occupancy'; data: OccupancyData }
   | { type: 'joined'; id?: string; data: JoinedData }
   | { type: 'left'; id?: string; data: LeftData }
   | { type: 'ack'; id?: string; data: { offset: number; epoch?: string } | { delivered: number } }
@@ -268,6 +275,7 @@ export interface BrokerClientEvents {
   message: MessageData;
   direct: DirectData;
   presence: PresenceData;
+  occupancy: OccupancyData;
   recovered: RecoveredEvent;
   resynced: ResyncedEvent;
   error: BrokerError;

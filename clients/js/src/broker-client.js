@@ -432,6 +432,8 @@ export class BrokerClient {
       case 'message': return this.#onMessage(data);
       case 'direct': return this.#events.emit('direct', data);
       case 'presence': return this.#onPresence(data);
+      // Presence too fast to list (a storm, or a big room): only the count (PROTOCOL §9.3).
+      case 'occupancy': return this.#events.emit('occupancy', data);
       case 'joined': return this.#onJoined(frame, data);
       case 'left': return this.#settle(frame, data);
       case 'ack': return this.#settle(frame, data);

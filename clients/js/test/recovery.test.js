@@ -162,6 +162,16 @@ test('presence updates the member set before it is emitted', async () => {
   assert.deepEqual(seen, ['bob']);
 });
 
+test('occupancy, sent instead of presence in a storm, is emitted with its count', async () => {
+  const ctx = setup();
+  const socket = await connected(ctx);
+  await joinRoom(ctx, socket, 'lobby', { members: ['alice'] });
+  const counts = [];
+  ctx.client.on('occupancy', (data) => counts.push(data));
+  socket.receive({ type: 'occupancy', data: { room: 'lobby', count: 250 } });
+  assert.deepEqual(counts, [{ room: 'lobby', count: 250 }]);
+});
+
 test('messages of rooms the client does not track are passed through', async () => {
   const ctx = setup();
   const socket = await connected(ctx);
