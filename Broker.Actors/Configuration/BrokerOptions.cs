@@ -141,7 +141,11 @@ public sealed class RoomsOptions
     /// one <c>occupancy</c> count when still more than <see cref="PresenceBurst"/> (docs/security.md).
     /// </summary>
     public TimeSpan PresenceWindow { get; set; } = TimeSpan.FromSeconds(1);
-    /// <summary>Presence changes a room announces at once per <see cref="PresenceWindow"/>. Default 50; at least 1.</summary>
+    /// <summary>
+    /// Presence changes a room announces at once per <see cref="PresenceWindow"/>. Default 50; at
+    /// least 1, and at most a quarter of <see cref="LimitsOptions.OutboundQueue"/> (a larger value is
+    /// lowered to that: a burst lands in every member's queue at once).
+    /// </summary>
     public int PresenceBurst { get; set; } = 50;
 }
 

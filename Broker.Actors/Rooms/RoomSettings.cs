@@ -18,7 +18,12 @@ public sealed record RoomSettings(int HistorySize, TimeSpan IdleTimeout, TimeSpa
     public const int DefaultPresenceBurst = 50;
     public static readonly TimeSpan DefaultPresenceWindow = TimeSpan.FromSeconds(1);
 
+    /// <remarks>
+    /// A room's burst goes into each member's outbound queue at once, before its socket can drain
+    /// any of it: a burst as large as the queue would cut off members that read promptly. So the
+    /// burst is at most a quarter of <c>Broker:Limits:OutboundQueue</c>.
+    /// </remarks>
     public static RoomSettings From(BrokerOptions options) =>
         new(options.Rooms.HistorySize, options.Rooms.IdleTimeout, options.Rooms.RejoinInterval, options.Rooms.AnswerTimeout,
-            options.Rooms.PresenceWindow, options.Rooms.PresenceBurst);
+            options.Rooms.PresenceWindow, Math.Clamp(options.Rooms.PresenceBurst, 1, Math.Max(1, options.Limits.OutboundQueue / 4)));
 }

@@ -34,6 +34,11 @@ public static class FrameParser
     /// </summary>
     public static FrameParseResult Parse(ReadOnlySpan<byte> utf8, IReadOnlySet<string>? customTypes)
     {
+        // Valid JSON can still escape a lone surrogate ("\ud800"), which no string can hold:
+        // reading it would throw, and forwarding it would hand every other member a frame their
+        // parsers may refuse. Refused first, before anything reads a string (issue #15).
+        if (!EscapesAreValidUtf16(utf8))
+            return FrameParseResult.Fail("strings must be valid UTF-16: an escape is a lone surrogate");
         InboundEnvelope? envelope;
         try
         {
@@ -42,16 +47,11 @@ public static class FrameParser
         catch (JsonException)
         {
             return FrameParseResult.Fail(IsObject(utf8)
-                ? "malformed JSON"
+                ? "malformed JSON, or a property named twice"
                 : "a frame must be a JSON object with a type");
         }
         if (envelope is null)
             return FrameParseResult.Fail("a frame must be a JSON object {\"type\":…,\"id\":…,\"data\":…}");
-        // Valid JSON can still escape a lone surrogate ("\ud800"), which no string can hold:
-        // reading it would throw, and forwarding it would hand every other member a frame their
-        // parsers may refuse. Refused here, before anything reads a string (issue #15).
-        if (!EscapesAreValidUtf16(utf8))
-            return FrameParseResult.Fail("strings must be valid UTF-16: an escape is a lone surrogate");
 
         string? id = null;
         switch (envelope.Id.ValueKind)
@@ -91,7 +91,7 @@ public static class FrameParser
         }
         catch (JsonException)
         {
-            return FrameParseResult.Fail($"data has the wrong shape for '{envelope.Type.GetString()}'", id);
+            return FrameParseResult.Fail($"data has the wrong shape for '{envelope.Type.GetString()}' (or names a property twice)", id);
         }
     }
 
@@ -202,7 +202,8 @@ public static class FrameParser
     /// <summary>
     /// Whether every escaped string or property name in <paramref name="utf8"/> decodes to valid
     /// UTF-16. Unescaped text is valid already (the transport checked the UTF-8); only escapes
-    /// can encode a lone surrogate, so strings without one cost a flag check.
+    /// can encode a lone surrogate, so strings without one cost a flag check. Malformed JSON
+    /// passes here, to get the deserializer's more precise answer.
     /// </summary>
     private static bool EscapesAreValidUtf16(ReadOnlySpan<byte> utf8)
     {
@@ -212,13 +213,22 @@ public static class FrameParser
             while (reader.Read())
             {
                 if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && reader.ValueIsEscaped)
-                    _ = reader.GetString();
+                {
+                    try
+                    {
+                        _ = reader.GetString();
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        return false; // an escape no string can hold
+                    }
+                }
             }
             return true;
         }
-        catch (Exception e) when (e is InvalidOperationException or JsonException)
+        catch (JsonException)
         {
-            return false;
+            return true; // not JSON at all: malformed, not a surrogate problem
         }
     }
 
