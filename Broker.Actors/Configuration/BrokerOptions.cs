@@ -123,7 +123,7 @@ public sealed class RoomsOptions
     public int HistorySize { get; set; } = 100;
     /// <summary>
     /// Frame bytes one room's history may hold; past it the oldest messages leave first (the newest
-    /// is always kept). Default 1048576 (1 MiB).
+    /// is always kept). Default 1048576 (1 MiB); must be positive.
     /// </summary>
     public int HistoryMaxBytes { get; set; } = 1024 * 1024;
     /// <summary>

@@ -122,6 +122,19 @@ public sealed class HistoryBudgetTests(SmallHistoryBudgetHostFixture fixture) : 
             "passivated rooms kept their history bytes on the node's budget", within: TimeSpan.FromSeconds(30));
     }
 
+    [Theory]
+    [InlineData("Broker:Rooms:HistoryMaxBytes", "0")]
+    [InlineData("Broker:Rooms:HistoryNodeMaxBytes", "-1")]
+    public async Task A_history_budget_out_of_range_is_refused_at_start_up_naming_the_key(string key, string value)
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            await using var host = await BrokerTestHost.StartAsync(new Dictionary<string, string?> { [key] = value });
+        });
+
+        Assert.Contains(key, error.ToString());
+    }
+
     private static string Room(int r) => Prefix + r;
 
     private async Task<PrometheusScrape> ScrapeAsync()
