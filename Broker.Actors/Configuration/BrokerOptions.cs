@@ -121,6 +121,17 @@ public sealed class RoomsOptions
 {
     /// <summary>Messages a room keeps for recovery. Default 100.</summary>
     public int HistorySize { get; set; } = 100;
+    /// <summary>
+    /// Frame bytes one room's history may hold; past it the oldest messages leave first (the newest
+    /// is always kept). Default 1048576 (1 MiB); must be positive.
+    /// </summary>
+    public int HistoryMaxBytes { get; set; } = 1024 * 1024;
+    /// <summary>
+    /// Frame bytes the history of every room on a node may hold together; past it the node's oldest
+    /// messages leave first. Default 0: 1/8 of the memory available to the process
+    /// (<c>GCMemoryInfo.TotalAvailableMemoryBytes</c>, the container's limit when there is one).
+    /// </summary>
+    public long HistoryNodeMaxBytes { get; set; }
     /// <summary>How long a room with no members stays in memory before it passivates. Default 00:02:00.</summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(2);
     /// <summary>

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Akka.Cluster;
+using Broker.Actors.Rooms;
 
 namespace Broker.Actors.Observability;
 
@@ -87,7 +88,11 @@ public static class BrokerMetrics
     public static readonly Counter<long> JoinsRateLimited = Meter.CreateCounter<long>(
         "broker_joins_rate_limited_total", description: "Joins refused with error rate_limited because their user joined faster than Broker:Limits:JoinsPerSecondPerUser on this node.");
 
+    public static readonly Counter<long> HistoryTrims = Meter.CreateCounter<long>(
+        "broker_history_trimmed_total", description: "Room history entries dropped before their HistorySize, by reason: room (the room's HistoryMaxBytes) or node (the node's HistoryNodeMaxBytes).");
+
     private static readonly List<(Cluster Cluster, KeyValuePair<string, object?> Node)> Clusters = new();
+    private static readonly List<(HistoryBudget Budget, KeyValuePair<string, object?> Node)> HistoryBudgets = new();
 
     static BrokerMetrics()
     {
@@ -95,6 +100,16 @@ public static class BrokerMetrics
             description: "Cluster members as this node sees them, by status (up, joining, leaving, exiting, down, weaklyup) and observing node.");
         Meter.CreateObservableGauge("broker_cluster_unreachable", ObserveUnreachable,
             description: "Cluster members this node's failure detector considers unreachable, by observing node.");
+        Meter.CreateObservableGauge("broker_history_bytes", ObserveHistoryBytes,
+            description: "Frame bytes held in the history of every room on a node, by node (bounded by Broker:Rooms:HistoryNodeMaxBytes).");
+    }
+
+    /// <summary>Reports <paramref name="budget"/>'s total on <c>broker_history_bytes</c> until disposed.</summary>
+    public static IDisposable ObserveHistory(HistoryBudget budget, string nodeName)
+    {
+        var entry = (budget, new KeyValuePair<string, object?>("node", nodeName));
+        lock (HistoryBudgets) HistoryBudgets.Add(entry);
+        return new Unregister(() => { lock (HistoryBudgets) HistoryBudgets.Remove(entry); });
     }
 
     /// <summary>Reports <paramref name="cluster"/>'s membership on the cluster gauges until disposed.</summary>
@@ -115,6 +130,9 @@ public static class BrokerMetrics
     private static readonly KeyValuePair<string, object?>[] RejectedAction = [new("action", "rejected")];
     private static readonly KeyValuePair<string, object?>[] ClosedAction = [new("action", "closed")];
 
+    private static readonly KeyValuePair<string, object?>[] RoomReason = [new("reason", "room")];
+    private static readonly KeyValuePair<string, object?>[] NodeReason = [new("reason", "node")];
+
     private static readonly KeyValuePair<string, object?>[] FilledOutcome = [new("outcome", "filled")];
     private static readonly KeyValuePair<string, object?>[] AnnouncedOutcome = [new("outcome", "announced")];
 
@@ -132,6 +150,9 @@ public static class BrokerMetrics
 
     /// <summary>A gap in a room's offsets was closed, from history or by announcing it.</summary>
     public static void RoomGapFilled(bool fromHistory) => RoomGaps.Add(1, (fromHistory ? FilledOutcome : AnnouncedOutcome).AsSpan());
+
+    /// <summary>A room dropped a history entry for its own byte cap, or for the node's budget when <paramref name="node"/>.</summary>
+    public static void HistoryTrimmed(bool node) => HistoryTrims.Add(1, (node ? NodeReason : RoomReason).AsSpan());
 
     /// <summary>A room accepted a publish.</summary>
     public static void RoomPublished() => Publishes.Add(1, RoomKind.AsSpan());
@@ -208,6 +229,14 @@ public static class BrokerMetrics
         lock (Clusters) clusters = Clusters.ToArray();
         foreach (var (cluster, node) in clusters)
             yield return new Measurement<long>(cluster.State.Unreachable.Count, node);
+    }
+
+    private static IEnumerable<Measurement<long>> ObserveHistoryBytes()
+    {
+        (HistoryBudget, KeyValuePair<string, object?>)[] budgets;
+        lock (HistoryBudgets) budgets = HistoryBudgets.ToArray();
+        foreach (var (budget, node) in budgets)
+            yield return new Measurement<long>(budget.Bytes, node);
     }
 
     private sealed class Unregister(Action action) : IDisposable

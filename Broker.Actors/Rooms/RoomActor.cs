@@ -22,11 +22,12 @@ public sealed class RoomActor : ReceiveActor, IWithTimers
     private readonly PresenceThrottle _presence;
     private readonly List<PresenceChange> _presenceDue = [];
 
-    public RoomActor(string roomId, RoomSettings settings)
+    public RoomActor(string roomId, RoomSettings settings, HistoryBudget? historyBudget = null)
     {
         _settings = settings;
         // A fresh incarnation has no history: a new epoch tells returning clients to resync.
-        _state = new RoomState(roomId, NewEpoch(), settings.HistorySize);
+        var budget = historyBudget ?? new HistoryBudget(settings.HistoryNodeMaxBytes);
+        _state = new RoomState(roomId, NewEpoch(), settings.HistorySize, settings.HistoryMaxBytes, budget.Open(Self));
         _presence = new PresenceThrottle(settings.PresenceBurst);
 
         Receive<JoinRoom>(OnJoin);
@@ -34,6 +35,7 @@ public sealed class RoomActor : ReceiveActor, IWithTimers
         Receive<PublishToRoom>(OnPublish);
         Receive<RejoinRoom>(OnRejoin);
         Receive<FetchHistory>(OnFetchHistory);
+        Receive<TrimHistory>(trim => TrimToNodeBudget(appending: false, trim.Hops));
         Receive<GetRoomInfo>(_ => Sender.Tell(new RoomInfo(_state.RoomId, _state.Users(), _state.Offset, _state.Epoch)));
         Receive<Terminated>(t => OnHubGone(t.ActorRef));
         Receive<PresenceWindowEnded>(_ => OnPresenceWindowEnded());
@@ -45,8 +47,9 @@ public sealed class RoomActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(string roomId, RoomSettings settings) =>
-        Akka.Actor.Props.Create(() => new RoomActor(roomId, settings));
+    /// <param name="historyBudget">The node's history budget, shared by its rooms; none: a budget of this room's own.</param>
+    public static Props Props(string roomId, RoomSettings settings, HistoryBudget? historyBudget = null) =>
+        Akka.Actor.Props.Create(() => new RoomActor(roomId, settings, historyBudget));
 
     protected override void PreStart()
     {
@@ -54,7 +57,11 @@ public sealed class RoomActor : ReceiveActor, IWithTimers
         UpdateIdleTimer();
     }
 
-    protected override void PostStop() => BrokerMetrics.RoomsActive.Add(-1);
+    protected override void PostStop()
+    {
+        BrokerMetrics.RoomsActive.Add(-1);
+        _state.ReleaseHistory();
+    }
 
     private void OnJoin(JoinRoom join)
     {
@@ -93,6 +100,14 @@ public sealed class RoomActor : ReceiveActor, IWithTimers
         BrokerMetrics.RoomPublished();
         BrokerMetrics.RemoteHopsSent(RemoteHubs(), presence: false);
         Sender.Tell(new PublishAccepted(_state.RoomId, publish.RequestId, offset, _state.Epoch, publish.Seq));
+        TrimToNodeBudget(appending: true, hops: 0);
+    }
+
+    /// <summary>Trims this room's part of the node's history budget; the room holding older entries is told to trim next.</summary>
+    private void TrimToNodeBudget(bool appending, int hops)
+    {
+        if (_state.TrimToNodeBudget(appending) is { } older && hops < TrimHistory.MaxHops && !older.Equals(Self))
+            older.Tell(new TrimHistory(hops + 1));
     }
 
     /// <summary>

@@ -12,8 +12,11 @@ namespace Broker.Actors.Rooms;
 /// <param name="AnswerTimeout">How long a hub waits for the first answer of a room it has no live link to.</param>
 /// <param name="PresenceWindow">The window presence changes are counted and coalesced in (<see cref="PresenceThrottle"/>).</param>
 /// <param name="PresenceBurst">Presence changes a room announces at once per window; more are coalesced.</param>
+/// <param name="HistoryMaxBytes">Frame bytes one room's history may hold.</param>
+/// <param name="HistoryNodeMaxBytes">Frame bytes all rooms' history on a node may hold; 0: the default share of memory (<see cref="HistoryBudget.DefaultLimit"/>).</param>
 public sealed record RoomSettings(int HistorySize, TimeSpan IdleTimeout, TimeSpan? RejoinInterval = null, TimeSpan? AnswerTimeout = null,
-    TimeSpan? PresenceWindow = null, int PresenceBurst = RoomSettings.DefaultPresenceBurst)
+    TimeSpan? PresenceWindow = null, int PresenceBurst = RoomSettings.DefaultPresenceBurst,
+    long HistoryMaxBytes = 1024 * 1024, long HistoryNodeMaxBytes = 0)
 {
     public const int DefaultPresenceBurst = 50;
     public static readonly TimeSpan DefaultPresenceWindow = TimeSpan.FromSeconds(1);
@@ -25,5 +28,6 @@ public sealed record RoomSettings(int HistorySize, TimeSpan IdleTimeout, TimeSpa
     /// </remarks>
     public static RoomSettings From(BrokerOptions options) =>
         new(options.Rooms.HistorySize, options.Rooms.IdleTimeout, options.Rooms.RejoinInterval, options.Rooms.AnswerTimeout,
-            options.Rooms.PresenceWindow, Math.Clamp(options.Rooms.PresenceBurst, 1, Math.Max(1, options.Limits.OutboundQueue / 4)));
+            options.Rooms.PresenceWindow, Math.Clamp(options.Rooms.PresenceBurst, 1, Math.Max(1, options.Limits.OutboundQueue / 4)),
+            options.Rooms.HistoryMaxBytes, options.Rooms.HistoryNodeMaxBytes);
 }

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Broker.Actors.Observability;
 
 namespace Broker.Actors.Rooms;
 
@@ -13,19 +14,32 @@ public sealed record Recovery(IReadOnlyList<byte[]> Missed, bool Recovered);
 /// offset counter, the epoch, and the bounded history window. The room is the single writer, so
 /// this needs no locking; tests drive it directly.
 /// </summary>
+/// <remarks>
+/// History is bounded three ways, oldest entries first: <c>HistorySize</c> messages, <c>HistoryMaxBytes</c>
+/// frame bytes in this room (the newest message is always kept, even alone larger: inbound messages
+/// are capped by <c>MaxMessageBytes</c>), and the node's <see cref="HistoryBudget"/> shared by every room.
+/// Trimming only ever removes a prefix, so what is left is consecutive and ends at <see cref="Offset"/>.
+/// </remarks>
 public sealed class RoomState
 {
     private readonly Dictionary<string, RoomMember> _members = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _connectionsPerUser = new(StringComparer.Ordinal);
     private readonly Dictionary<IActorRef, int> _membersPerHub = new();
-    private readonly Queue<(long Offset, byte[] Frame)> _history = new();
+    private readonly Queue<(long Offset, byte[] Frame, long Sequence)> _history = new();
     private readonly int _historySize;
+    private readonly long _historyMaxBytes;
+    private readonly HistoryAccount _account;
+    private int _newestLength;
 
-    public RoomState(string roomId, string epoch, int historySize)
+    /// <param name="historyMaxBytes">Frame bytes this room's history may hold (<c>Broker:Rooms:HistoryMaxBytes</c>).</param>
+    /// <param name="account">This room's account with the node's history budget; none: a budget of its own, unlimited.</param>
+    public RoomState(string roomId, string epoch, int historySize, long historyMaxBytes = long.MaxValue, HistoryAccount? account = null)
     {
         RoomId = roomId;
         Epoch = epoch;
         _historySize = Math.Max(0, historySize);
+        _historyMaxBytes = historyMaxBytes > 0 ? historyMaxBytes : long.MaxValue;
+        _account = account ?? new HistoryBudget(long.MaxValue).Open(ActorRefs.Nobody);
     }
 
     public string RoomId { get; }
@@ -40,6 +54,12 @@ public sealed class RoomState
 
     /// <summary>Distinct users among the members.</summary>
     public int UserCount => _connectionsPerUser.Count;
+
+    /// <summary>Messages in history now.</summary>
+    public int HistoryCount => _history.Count;
+
+    /// <summary>Frame bytes in history now (what this room counts against the node's budget).</summary>
+    public long HistoryBytes { get; private set; }
 
     /// <summary>The hubs (one per node) that have members, each to receive a broadcast once.</summary>
     public IReadOnlyCollection<IActorRef> Hubs => _membersPerHub.Keys;
@@ -86,11 +106,67 @@ public sealed class RoomState
         Offset = offset;
         if (_historySize > 0)
         {
-            _history.Enqueue((offset, frame));
-            while (_history.Count > _historySize) _history.Dequeue();
+            _history.Enqueue((offset, frame, _account.Budget.NextSequence()));
+            HistoryBytes += frame.Length;
+            _newestLength = frame.Length;
+            _account.Added(frame.Length);
+            if (_history.Count == 1) _account.SetOldest(_history.Peek().Sequence);
+            while (_history.Count > _historySize) DropOldest();
+            while (HistoryBytes > _historyMaxBytes && _history.Count > 1)
+            {
+                DropOldest();
+                BrokerMetrics.HistoryTrimmed(node: false);
+            }
         }
         return (offset, frame);
     }
+
+    /// <summary>
+    /// Brings the node back within its history budget as far as this room may: drops this room's
+    /// oldest entries while the node is over budget and they are the node's oldest. Returns the
+    /// actor of the room that holds the node's oldest entries when the node is still over (to be
+    /// told <see cref="TrimHistory"/>), else null. Nothing is dropped while the node is within budget.
+    /// </summary>
+    /// <param name="appending">
+    /// True right after an append: this room keeps its newest message (the one in flight), and if
+    /// the node is still over by more than that message (other rooms have not trimmed yet) it
+    /// drops its own older entries too, so the node never holds more than its budget plus one
+    /// message per room, however slow the others are. False for a <see cref="TrimHistory"/>: it
+    /// may give up all of its history.
+    /// </param>
+    public IActorRef? TrimToNodeBudget(bool appending)
+    {
+        var budget = _account.Budget;
+        if (budget.Excess <= 0 || _history.Count == 0) return null;
+        var (holder, othersOldest) = budget.OldestOtherThan(_account);
+        var keep = appending ? 1 : 0;
+        while (budget.Excess > 0 && _history.Count > keep && _history.Peek().Sequence < othersOldest) DropForNode();
+        if (budget.Excess <= 0) return null;
+        if (appending)
+        {
+            var newest = _history.Count > 0 ? _newestLength : 0;
+            while (budget.Excess > newest && _history.Count > 1) DropForNode();
+        }
+        return holder is not null && holder.Bytes > 0 ? holder.Owner : null;
+    }
+
+    /// <summary>Gives this room's history bytes back to the node's budget (the room stops); history is kept for reads.</summary>
+    public void ReleaseHistory() => _account.Close();
+
+    private void DropForNode()
+    {
+        DropOldest();
+        BrokerMetrics.HistoryTrimmed(node: true);
+    }
+
+    private void DropOldest()
+    {
+        var (_, frame, _) = _history.Dequeue();
+        HistoryBytes -= frame.Length;
+        _account.Removed(frame.Length);
+        _account.SetOldest(_history.Count > 0 ? _history.Peek().Sequence : long.MaxValue);
+    }
+
 
     /// <summary>
     /// The history frames after <paramref name="afterOffset"/> up to <paramref name="upToOffset"/>,
@@ -103,7 +179,7 @@ public sealed class RoomState
         upToOffset = Math.Min(upToOffset, Offset);
         var frames = new List<byte[]>();
         long first = 0;
-        foreach (var (offset, frame) in _history)
+        foreach (var (offset, frame, _) in _history)
         {
             if (offset <= afterOffset || offset > upToOffset) continue;
             if (first == 0) first = offset;
@@ -124,7 +200,7 @@ public sealed class RoomState
         if (since == Offset) return new Recovery([], true);
         var missed = new List<byte[]>();
         long oldest = long.MaxValue;
-        foreach (var (offset, frame) in _history)
+        foreach (var (offset, frame, _) in _history)
         {
             oldest = Math.Min(oldest, offset);
             if (offset > since) missed.Add(frame);

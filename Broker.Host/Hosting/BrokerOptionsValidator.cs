@@ -28,6 +28,8 @@ public sealed class BrokerOptionsValidator(IHostEnvironment environment) : IVali
         Check(o.Limits.MaxRoomsPerConnection > 0, "Broker:Limits:MaxRoomsPerConnection must be positive");
         Check(o.Limits.HandlerTimeout > TimeSpan.Zero, "Broker:Limits:HandlerTimeout must be positive");
         Check(o.Rooms.HistorySize >= 0, "Broker:Rooms:HistorySize must not be negative");
+        Check(o.Rooms.HistoryMaxBytes > 0, "Broker:Rooms:HistoryMaxBytes must be positive");
+        Check(o.Rooms.HistoryNodeMaxBytes >= 0, "Broker:Rooms:HistoryNodeMaxBytes must not be negative (0: 1/8 of the memory available)");
         Check(o.Rooms.RejoinInterval >= TimeSpan.FromMilliseconds(10), "Broker:Rooms:RejoinInterval must be at least 00:00:00.010");
         Check(o.Rooms.AnswerTimeout >= TimeSpan.FromMilliseconds(100), "Broker:Rooms:AnswerTimeout must be at least 00:00:00.100");
         Check(o.Rooms.PresenceWindow >= TimeSpan.FromMilliseconds(10), "Broker:Rooms:PresenceWindow must be at least 00:00:00.010");
