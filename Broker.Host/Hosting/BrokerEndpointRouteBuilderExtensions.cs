@@ -27,8 +27,9 @@ public static class BrokerEndpointRouteBuilderExtensions
         var tickets = app.Services.GetRequiredService<ITicketStore>();
         var loggers = app.Services.GetRequiredService<ILoggerFactory>();
         var clock = app.Services.GetRequiredService<TimeProvider>();
+        var ipLimiter = app.Services.GetRequiredService<ClientIpLimiter>();
         app.Map("/ws/{route}", (HttpContext context, string route) =>
-            WebSocketEndpoint.HandleAsync(context, route, brokerOptions, node, tickets, loggers, clock));
+            WebSocketEndpoint.HandleAsync(context, route, brokerOptions, node, tickets, loggers, clock, ipLimiter));
         app.MapPost("/auth/ticket", IssueTicketAsync);
         app.MapBackendApi();
         // With the host app's JwtBearer in charge, the broker's dev tokens would be refused: the app issues tokens.
