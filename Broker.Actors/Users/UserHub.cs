@@ -11,7 +11,8 @@ namespace Broker.Actors.Users;
 /// each user's entry once it has confirmed a registration, and when that entry is gone registers
 /// the user's connections here again, repeating until the next entry confirms (the first attempt
 /// may still be routed to the dead node). Only a connection's first registration carries the
-/// user's connection cap; a refusal is passed on to the connection, which closes 4403. Everything else (<c>send</c>, status) passes through.
+/// user's connection cap; a refusal is passed on to the connection, which closes 4403. Everything
+/// else (<c>send</c>, status) passes through.
 /// </summary>
 public sealed class UserHub : ReceiveActor, IWithTimers
 {

@@ -20,7 +20,7 @@ public sealed class ConnectionsPerUserTests(ConnectionsPerUserTests.CappedHost f
     public const int Cap = 3;
     private const string Operator = "cap-operator";
 
-    /// <summary>A small cap per user (and an API token to read the directory's count).</summary>
+    /// <summary>A small cap per user; the directory's count is read through <c>GET /api/users/{user}</c>.</summary>
     public sealed class CappedHost : HostFixture
     {
         protected override IReadOnlyDictionary<string, string?> Settings =>
