@@ -104,6 +104,16 @@ public sealed class LimitsOptions
     public int OutboundQueue { get; set; } = 1000;
     /// <summary>Rooms one connection may be in at once. Default 100.</summary>
     public int MaxRoomsPerConnection { get; set; } = 100;
+    /// <summary>
+    /// Connections one user (JWT <c>sub</c>) may have open at once, counted across the cluster by the
+    /// user directory; the next one gets <c>error forbidden</c> and close 4403. 0 = unlimited. Default 100.
+    /// </summary>
+    public int MaxConnectionsPerUser { get; set; } = 100;
+    /// <summary>
+    /// WebSockets one client IP may have open at once on this node; the next handshake gets HTTP 429
+    /// before the upgrade. 0 = unlimited. Default 1000.
+    /// </summary>
+    public int MaxConnectionsPerIp { get; set; } = 1000;
     /// <summary>How long an application's message handler may take before its request gets <c>error internal</c>. Default 10 s.</summary>
     public TimeSpan HandlerTimeout { get; set; } = TimeSpan.FromSeconds(10);
     /// <summary>

@@ -73,7 +73,7 @@ public sealed class ConnectionActor : UntypedActor
     {
         _transport.Start(Self);
         if (_info.User is { } user) BecomeAuthenticated(user);
-        else if (_info.Route.Anonymous) BecomeAuthenticated(new AuthenticatedUser("anon-" + _info.ConnectionId, null));
+        else if (_info.Route.Anonymous) BecomeAuthenticated(new AuthenticatedUser(ReservedSubjects.AnonymousPrefix + _info.ConnectionId, null));
     }
 
     protected override void PostStop()
@@ -142,7 +142,7 @@ public sealed class ConnectionActor : UntypedActor
                     var failure = checkedToken.Result.Failure ?? "token expired";
                     Log.Info("Connection {ConnectionId} rejected: {Reason}", _info.ConnectionId, failure);
                     ConnectionTelemetry.AuthFailed(Context.System, _info, AuthFailureReasons.FromValidator(failure), failure);
-                    Reject(checkedToken.Id, "invalid token");
+                    Reject(checkedToken.Id, ReservedSubjects.RefusalFor(failure, "invalid token"));
                 }
                 return true;
             default:
@@ -186,6 +186,14 @@ public sealed class ConnectionActor : UntypedActor
                 return true;
             case UserEvents.DirectDelivered delivered:
                 Send(ServerFrames.SendAck(delivered.RequestId, delivered.Delivered));
+                return true;
+            case UserEvents.ConnectionRefused refused:
+                // The user directory counted this one past Broker:Limits:MaxConnectionsPerUser.
+                Log.Info("Connection {ConnectionId} refused: user at its cap of {Limit} connections", _info.ConnectionId, refused.Limit);
+                BrokerMetrics.ConnectionLimitRefused(perUser: true);
+                Send(ServerFrames.Error(null, ErrorCodes.Forbidden,
+                    $"too many connections for this user (at most {refused.Limit}); close another connection first"));
+                CloseWith(CloseCodes.Forbidden, CloseCodes.Reasons.TooManyConnections);
                 return true;
             case Users.UserHub.SendUnanswered unanswered:
                 Send(ServerFrames.Error(unanswered.RequestId, ErrorCodes.Unavailable, "the user's directory is moving to another node; send again"));
@@ -453,7 +461,7 @@ public sealed class ConnectionActor : UntypedActor
         var why = result.Result.User is null ? result.Result.Failure : "different subject";
         Log.Info("Connection {ConnectionId} refresh rejected: {Reason}", _info.ConnectionId, why);
         ConnectionTelemetry.AuthFailed(Context.System, _info, AuthFailureReasons.RefreshRejected, why);
-        Reject(result.Id, result.Result.User is null ? "invalid token" : "a refresh must be for the same user");
+        Reject(result.Id, result.Result.User is null ? ReservedSubjects.RefusalFor(why, "invalid token") : "a refresh must be for the same user");
     }
 
     private void BecomeAuthenticated(AuthenticatedUser user)
@@ -462,7 +470,9 @@ public sealed class ConnectionActor : UntypedActor
         _phase = Phase.Authenticated;
         Context.Parent.Tell(new ConnectionMessages.Authenticated(user.UserId));
         ConnectionTelemetry.Authenticated(Context.System, _info, user.UserId);
-        _services?.Users.Tell(new UserCommands.RegisterConnection(user.UserId, _info.ConnectionId, Self));
+        // Anonymous ids are one per connection: a cap would never count past 1.
+        var limit = _info.Route.Anonymous && _info.User is null ? 0 : _settings.MaxConnectionsPerUser;
+        _services?.Users.Tell(new UserCommands.RegisterConnection(user.UserId, _info.ConnectionId, Self, Limit: limit));
         ScheduleExpiry(user);
         Send(ServerFrames.Welcome(new WelcomeData(
             _info.ConnectionId,

@@ -3,19 +3,22 @@ using Broker.Actors.Configuration;
 namespace Broker.Actors.Connections;
 
 /// <summary>What every connection actor on a node needs to know; built once from <see cref="BrokerOptions"/>.</summary>
+/// <param name="MaxConnectionsPerUser">The cap the user directory applies when this connection registers; 0 = unlimited.</param>
 public sealed record ConnectionSettings(
     string NodeName,
     TimeSpan HeartbeatInterval,
     TimeSpan HeartbeatTimeout,
     TimeSpan AuthTimeout,
-    int MaxRoomsPerConnection)
+    int MaxRoomsPerConnection,
+    int MaxConnectionsPerUser = 0)
 {
     public static ConnectionSettings From(BrokerOptions options, string nodeName) => new(
         nodeName,
         options.Heartbeat.Interval,
         options.Heartbeat.Timeout,
         options.Auth.Timeout,
-        options.Limits.MaxRoomsPerConnection);
+        options.Limits.MaxRoomsPerConnection,
+        options.Limits.MaxConnectionsPerUser);
 }
 
 /// <summary>A route's policy as the connection enforces it.</summary>

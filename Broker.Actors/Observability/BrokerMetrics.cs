@@ -61,6 +61,9 @@ public static class BrokerMetrics
     public static readonly Counter<long> AuthFailures = Meter.CreateCounter<long>(
         "broker_auth_failures_total", description: "Refused or ended authentications, by reason (see docs/observability.md).");
 
+    public static readonly Counter<long> ConnectionLimitRefusals = Meter.CreateCounter<long>(
+        "broker_connection_limit_refusals_total", description: "Connections refused by a connection cap, by limit: per_user (close 4403, Broker:Limits:MaxConnectionsPerUser) or per_ip (HTTP 429 before the upgrade, Broker:Limits:MaxConnectionsPerIp).");
+
     public static readonly Counter<long> SlowConsumerCloses = Meter.CreateCounter<long>(
         "broker_slow_consumer_closes_total", description: "Connections closed 4508 because their outbound queue was full.");
 
@@ -132,6 +135,8 @@ public static class BrokerMetrics
 
     private static readonly KeyValuePair<string, object?>[] RoomReason = [new("reason", "room")];
     private static readonly KeyValuePair<string, object?>[] NodeReason = [new("reason", "node")];
+    private static readonly KeyValuePair<string, object?>[] PerUserLimit = [new("limit", "per_user")];
+    private static readonly KeyValuePair<string, object?>[] PerIpLimit = [new("limit", "per_ip")];
 
     private static readonly KeyValuePair<string, object?>[] FilledOutcome = [new("outcome", "filled")];
     private static readonly KeyValuePair<string, object?>[] AnnouncedOutcome = [new("outcome", "announced")];
@@ -204,6 +209,9 @@ public static class BrokerMetrics
     /// <summary>An inbound frame hit the rate limit; <paramref name="closed"/> when it ended the connection.</summary>
     public static void RateLimitHit(bool closed) => RateLimited.Add(1, (closed ? ClosedAction : RejectedAction).AsSpan());
 
+    /// <summary>A connection was refused by a cap: the user's (<paramref name="perUser"/>) or the client IP's.</summary>
+    public static void ConnectionLimitRefused(bool perUser) => ConnectionLimitRefusals.Add(1, (perUser ? PerUserLimit : PerIpLimit).AsSpan());
+
     /// <summary>An authentication was refused or ended; <paramref name="reason"/> is one of <see cref="AuthFailureReasons"/>.</summary>
     public static void AuthFailed(string reason) => AuthFailures.Add(1, AuthFailureReasons.Tag(reason).AsSpan());
 
@@ -261,15 +269,18 @@ public static class AuthFailureReasons
     public const string TokenExpired = "token_expired";
     public const string Ticket = "ticket";
     public const string TicketRequired = "ticket_required";
+    /// <summary>A valid token whose <c>sub</c> is one the broker reserves (<see cref="Auth.ReservedSubjects"/>).</summary>
+    public const string ReservedSubject = "reserved_subject";
 
     private static readonly Dictionary<string, KeyValuePair<string, object?>[]> Tags =
-        new[] { NoAuthFrame, Timeout, InvalidToken, ExpiredToken, MalformedToken, RefreshRejected, TokenExpired, Ticket, TicketRequired }
+        new[] { NoAuthFrame, Timeout, InvalidToken, ExpiredToken, MalformedToken, RefreshRejected, TokenExpired, Ticket, TicketRequired, ReservedSubject }
             .ToDictionary(r => r, r => new[] { new KeyValuePair<string, object?>("reason", r) }, StringComparer.Ordinal);
 
     /// <summary>Maps a validator's failure message (never the token) onto a reason.</summary>
     public static string FromValidator(string? failure) => failure switch
     {
         null => InvalidToken,
+        Auth.ReservedSubjects.Failure => ReservedSubject,
         _ when failure.Contains("expired", StringComparison.OrdinalIgnoreCase) => ExpiredToken,
         _ when failure.Contains("malformed", StringComparison.OrdinalIgnoreCase)
                || failure.Contains("too large", StringComparison.OrdinalIgnoreCase)

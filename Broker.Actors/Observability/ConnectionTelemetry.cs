@@ -115,6 +115,7 @@ public static class ConnectionTelemetry
         CloseCodes.Reasons.RateLimit => "rate_limit",
         CloseCodes.Reasons.ShuttingDown => "shutting_down",
         CloseCodes.Reasons.Internal => "internal",
+        CloseCodes.Reasons.TooManyConnections => "too_many_connections",
         _ => "other",
     };
 

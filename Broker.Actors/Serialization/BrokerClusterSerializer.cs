@@ -56,6 +56,7 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
     private const string RejoinResultManifest = "RV";
     private const string FetchHistoryManifest = "RF";
     private const string HistoryRangeManifest = "RH";
+    private const string ConnectionRefusedManifest = "UN";
 
     public BrokerClusterSerializer(ExtendedActorSystem system) : base(system) { }
 
@@ -74,6 +75,7 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
         RoomInfo => RoomInfoManifest,
         LeaveResult => LeaveResultManifest,
         ConnectionRegistered => ConnectionRegisteredManifest,
+        ConnectionRefused => ConnectionRefusedManifest,
         RejoinRoom => RejoinRoomManifest,
         RejoinResult => RejoinResultManifest,
         FetchHistory => FetchHistoryManifest,
@@ -173,9 +175,13 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
                 case RegisterConnection m:
                     w.WriteString("u", m.UserId); w.WriteString("c", m.ConnectionId); WriteRef(w, "cr", m.Connection);
                     if (m.Confirm) w.WriteBoolean("k", true);
+                    if (m.Limit > 0) w.WriteNumber("l", m.Limit);
                     break;
                 case ConnectionRegistered m:
                     w.WriteString("u", m.UserId); w.WriteString("c", m.ConnectionId);
+                    break;
+                case ConnectionRefused m:
+                    w.WriteString("u", m.UserId); w.WriteString("c", m.ConnectionId); w.WriteNumber("l", m.Limit);
                     break;
                 case UnregisterConnection m:
                     w.WriteString("u", m.UserId); w.WriteString("c", m.ConnectionId);
@@ -258,8 +264,10 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
             PublishAcceptedManifest => new PublishAccepted(S(d, "r"), OS(d, "q"), d.GetProperty("o").GetInt64(), S(d, "e"), Seq(d)),
             PublishRejectedManifest => new PublishRejected(S(d, "r"), OS(d, "q"), S(d, "k"), S(d, "m"), Seq(d)),
             RoomInfoManifest => new RoomInfo(S(d, "r"), Strings(d, "ms"), d.GetProperty("o").GetInt64(), S(d, "e")),
-            RegisterConnectionManifest => new RegisterConnection(S(d, "u"), S(d, "c"), Ref(d, "cr"), d.TryGetProperty("k", out _)),
+            RegisterConnectionManifest => new RegisterConnection(S(d, "u"), S(d, "c"), Ref(d, "cr"), d.TryGetProperty("k", out _),
+                d.TryGetProperty("l", out var limit) ? limit.GetInt32() : 0),
             ConnectionRegisteredManifest => new ConnectionRegistered(S(d, "u"), S(d, "c")),
+            ConnectionRefusedManifest => new ConnectionRefused(S(d, "u"), S(d, "c"), d.GetProperty("l").GetInt32()),
             UnregisterConnectionManifest => new UnregisterConnection(S(d, "u"), S(d, "c")),
             UpdateRoomsManifest => new UpdateRooms(S(d, "u"), S(d, "c"), Strings(d, "rs")),
             SendToUserManifest => new SendToUser(S(d, "u"), S(d, "f"), Raw(d, "p"), OS(d, "q"), Seq(d)),

@@ -11,7 +11,8 @@ namespace Broker.Actors.Users;
 /// <summary>
 /// One user's entry in the cluster-wide directory (a sharded entity): every connection of the
 /// user on any node, so <c>send</c> reaches all of them and the API can answer "is u online".
-/// Connections are watched, so a crashed connection or a lost node cleans up by itself.
+/// Connections are watched, so a crashed connection or a lost node cleans up by itself. Being the
+/// one place that counts them, it also refuses a connection past <c>Broker:Limits:MaxConnectionsPerUser</c>.
 /// </summary>
 public sealed class UserActor : ReceiveActor
 {
@@ -25,8 +26,18 @@ public sealed class UserActor : ReceiveActor
         _idleTimeout = idleTimeout;
         Receive<RegisterConnection>(register =>
         {
+            var repeat = _connections.TryGetValue(register.ConnectionId, out var known);
+            // The one place that sees every connection of the user, one message at a time: two
+            // connections racing on two nodes cannot both get past the cap. Only a new connection's
+            // first registration carries a limit; one registered again after node loss never does,
+            // so a count that is momentarily off never evicts a connection.
+            if (!repeat && register.Limit > 0 && _connections.Count >= register.Limit)
+            {
+                Sender.Tell(new ConnectionRefused(_userId, register.ConnectionId, register.Limit));
+                return;
+            }
             // A repeat (the node's user hub registering again) keeps the rooms it already had.
-            _connections[register.ConnectionId] = _connections.TryGetValue(register.ConnectionId, out var known) && known.Connection.Equals(register.Connection)
+            _connections[register.ConnectionId] = repeat && known!.Connection.Equals(register.Connection)
                 ? known
                 : new Entry(register.Connection, []);
             Context.Watch(register.Connection);

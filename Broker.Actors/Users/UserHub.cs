@@ -10,7 +10,9 @@ namespace Broker.Actors.Users;
 /// the node hosting the user's entry dies (PROTOCOL §9.1). It keeps what it registered, watches
 /// each user's entry once it has confirmed a registration, and when that entry is gone registers
 /// the user's connections here again, repeating until the next entry confirms (the first attempt
-/// may still be routed to the dead node). Everything else (<c>send</c>, status) passes through.
+/// may still be routed to the dead node). Only a connection's first registration carries the
+/// user's connection cap; a refusal is passed on to the connection, which closes 4403. Everything
+/// else (<c>send</c>, status) passes through.
 /// </summary>
 public sealed class UserHub : ReceiveActor, IWithTimers
 {
@@ -49,6 +51,13 @@ public sealed class UserHub : ReceiveActor, IWithTimers
             if (_byUser.TryGetValue(unregister.UserId, out var user) && user.Connections.Remove(unregister.ConnectionId) && user.Connections.Count == 0)
                 Forget(unregister.UserId, user);
             _users.Tell(unregister);
+        });
+        // Past the user's cap: forgotten here (never registered again), and the connection closes 4403.
+        Receive<ConnectionRefused>(refused =>
+        {
+            if (!_byUser.TryGetValue(refused.UserId, out var user) || !user.Connections.Remove(refused.ConnectionId, out var connection)) return;
+            connection.Actor.Tell(refused);
+            if (user.Connections.Count == 0) Forget(refused.UserId, user);
         });
         Receive<ConnectionRegistered>(registered =>
         {

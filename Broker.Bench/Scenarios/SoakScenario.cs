@@ -94,6 +94,8 @@ public static class SoakScenario
             // The shipped limits (PROTOCOL §6), not the bench's raised ones: a soak publisher stays far below them.
             ["Broker:Limits:RatePerSecond"] = "100",
             ["Broker:Limits:RateBurst"] = "200",
+            ["Broker:Limits:MaxConnectionsPerUser"] = "100",
+            ["Broker:Limits:MaxConnectionsPerIp"] = "1000",
         };
         foreach (var (key, value) in options.BrokerSettings) settings[key] = value; // --set wins (experiments)
         return settings;

@@ -40,6 +40,10 @@ public static class ServeCommand
                 // baselines have no inbound rate limit either.
                 ["Broker:Limits:RatePerSecond"] = "1000000",
                 ["Broker:Limits:RateBurst"] = "1000000",
+                // The load comes from a handful of loopback addresses (20k sockets each) and the
+                // fan-out reuses 64 user ids over 10k+ subscribers: both far past the shipped caps.
+                ["Broker:Limits:MaxConnectionsPerIp"] = "0",
+                ["Broker:Limits:MaxConnectionsPerUser"] = "0",
                 ["Bench:Heartbeat"] = "00:00:25",
                 ["Bench:OutboundQueue"] = "1000",
             },

@@ -14,9 +14,12 @@ public static class UserCommands
     /// <summary>
     /// A connection of this user authenticated (or is registered again, its directory entry having
     /// been lost with its node). With <paramref name="Confirm"/>, the entry answers
-    /// <see cref="UserEvents.ConnectionRegistered"/> so the sender can watch it.
+    /// <see cref="UserEvents.ConnectionRegistered"/> so the sender can watch it. With a
+    /// <paramref name="Limit"/> above 0 (a new connection's first registration), an entry that
+    /// already holds that many other connections refuses it with <see cref="UserEvents.ConnectionRefused"/>;
+    /// 0 (a registration again after node loss) is never refused: a cap never evicts a connection.
     /// </summary>
-    public sealed record RegisterConnection(string UserId, string ConnectionId, IActorRef Connection, bool Confirm = false) : IWithUserId;
+    public sealed record RegisterConnection(string UserId, string ConnectionId, IActorRef Connection, bool Confirm = false, int Limit = 0) : IWithUserId;
 
     /// <summary>A connection of this user closed.</summary>
     public sealed record UnregisterConnection(string UserId, string ConnectionId) : IWithUserId;
@@ -45,6 +48,9 @@ public static class UserEvents
 {
     /// <summary>The entry took a <see cref="UserCommands.RegisterConnection"/> that asked for confirmation (its sender watches the entry).</summary>
     public sealed record ConnectionRegistered(string UserId, string ConnectionId) : IClusterMessage;
+
+    /// <summary>The entry refused a new connection: the user already has <paramref name="Limit"/> (<c>Broker:Limits:MaxConnectionsPerUser</c>).</summary>
+    public sealed record ConnectionRefused(string UserId, string ConnectionId, int Limit) : IClusterMessage;
 
     /// <summary>How many connections a direct message reached.</summary>
     public sealed record DirectDelivered(string? RequestId, int Delivered, long Seq = 0) : IClusterMessage;

@@ -56,5 +56,6 @@ public static class CloseCodes
         public const string ShuttingDown = "node shutting down";
         public const string Internal = "internal error";
         public const string Disconnected = "disconnected";
+        public const string TooManyConnections = "too many connections";
     }
 }

@@ -15,7 +15,7 @@ public sealed class ApiAuthorization(IBearerTokenChecker validator, IOptions<Bro
 {
     public const string PublishScope = "broker:publish";
     /// <summary>The <c>from</c> of messages published with the API key.</summary>
-    public const string ServerSender = "server";
+    public const string ServerSender = Broker.Actors.Auth.ReservedSubjects.Server;
 
     /// <summary>The caller's identity, or the HTTP status that refuses it.</summary>
     public async Task<(int? Refusal, string Caller)> AuthorizeAsync(HttpContext context)

@@ -14,7 +14,7 @@ namespace Broker.Host.Auth;
 /// <c>Authority</c> or <c>MetadataAddress</c> is set) and its <see cref="JwtBearerOptions.TokenHandlers"/>,
 /// as <see cref="JwtBearerHandler"/> does. The broker's guards stay: at most
 /// <c>Broker:Jwt:MaxTokenLength</c> characters, an <c>exp</c> (the connection lives no longer), a
-/// non-empty <c>sub</c> (the user id), and a clock skew of at most <c>Broker:Jwt:ClockSkew</c>.
+/// non-empty <c>sub</c> (the user id) that is not reserved (<see cref="ReservedSubjects"/>), and a clock skew of at most <c>Broker:Jwt:ClockSkew</c>.
 /// Failure reasons never contain the token.
 /// </summary>
 public sealed class HostJwtTokenValidator : ITokenValidator, IBearerTokenChecker
@@ -120,6 +120,7 @@ public sealed class HostJwtTokenValidator : ITokenValidator, IBearerTokenChecker
             ? raw
             : identity.FindFirst("sub")?.Value;
         if (string.IsNullOrEmpty(sub)) return Fail("token has no sub");
+        if (ReservedSubjects.IsReserved(sub)) return Fail(ReservedSubjects.Failure);
         var validTo = result.SecurityToken.ValidTo;
         if (validTo == DateTime.MinValue) return Fail("token has no exp");
         var scopes = new HashSet<string>(StringComparer.Ordinal);

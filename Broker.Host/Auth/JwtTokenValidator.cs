@@ -13,7 +13,8 @@ public sealed record JwtCheck(AuthenticatedUser? User, IReadOnlySet<string> Scop
 /// <summary>
 /// Validates bearer JWTs (PROTOCOL §2): signature with a pinned algorithm (HS256 with the
 /// configured secret, RS256 with a configured public key chosen by <c>kid</c>), issuer, audience,
-/// required <c>exp</c>, lifetime with at most 30 s skew, and a non-empty <c>sub</c>. Failure
+/// required <c>exp</c>, lifetime with at most 30 s skew, and a non-empty <c>sub</c> that is not
+/// reserved (<see cref="ReservedSubjects"/>). Failure
 /// reasons are safe to log: they never include the token.
 /// </summary>
 public sealed class JwtTokenValidator : ITokenValidator, IBearerTokenChecker
@@ -76,6 +77,7 @@ public sealed class JwtTokenValidator : ITokenValidator, IBearerTokenChecker
         var jwt = (JsonWebToken)result.SecurityToken;
         var sub = jwt.Subject;
         if (string.IsNullOrEmpty(sub)) return Fail("token has no sub");
+        if (ReservedSubjects.IsReserved(sub)) return Fail(ReservedSubjects.Failure);
         var user = new AuthenticatedUser(sub, new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero));
         return new JwtCheck(user, ReadScopes(result.ClaimsIdentity), null);
     }

@@ -11,7 +11,7 @@ namespace Broker.Host.Embedding;
 public sealed class BrokerPublisher(BrokerNode node) : IBrokerPublisher
 {
     /// <summary>The <c>from</c> of server-originated messages unless the caller names one.</summary>
-    public const string DefaultFrom = "server";
+    public const string DefaultFrom = Broker.Actors.Auth.ReservedSubjects.Server;
 
     /// <summary>How long a publish waits for the actors to accept it.</summary>
     public static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);

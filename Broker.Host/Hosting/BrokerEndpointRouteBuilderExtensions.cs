@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Broker.Actors.Auth;
 using Broker.Actors.Configuration;
 using Broker.Actors.Connections;
 using Broker.Contracts.Protocol;
@@ -26,8 +27,9 @@ public static class BrokerEndpointRouteBuilderExtensions
         var tickets = app.Services.GetRequiredService<ITicketStore>();
         var loggers = app.Services.GetRequiredService<ILoggerFactory>();
         var clock = app.Services.GetRequiredService<TimeProvider>();
+        var ipLimiter = app.Services.GetRequiredService<ClientIpLimiter>();
         app.Map("/ws/{route}", (HttpContext context, string route) =>
-            WebSocketEndpoint.HandleAsync(context, route, brokerOptions, node, tickets, loggers, clock));
+            WebSocketEndpoint.HandleAsync(context, route, brokerOptions, node, tickets, loggers, clock, ipLimiter));
         app.MapPost("/auth/ticket", IssueTicketAsync);
         app.MapBackendApi();
         // With the host app's JwtBearer in charge, the broker's dev tokens would be refused: the app issues tokens.
@@ -49,7 +51,7 @@ public static class BrokerEndpointRouteBuilderExtensions
     {
         var check = await validator.CheckAsync(BearerToken(context));
         if (check.User is null)
-            return Results.Json(new HttpError("invalid or missing bearer token"), HostJsonContext.Default.HttpError, statusCode: 401);
+            return Results.Json(new HttpError(ReservedSubjects.RefusalFor(check.Failure, "invalid or missing bearer token")), HostJsonContext.Default.HttpError, statusCode: 401);
         var ip = context.Connection.RemoteIpAddress?.MapToIPv4().ToString() ?? "unknown";
         string ticket;
         try
@@ -70,6 +72,8 @@ public static class BrokerEndpointRouteBuilderExtensions
     {
         if (string.IsNullOrWhiteSpace(user) || user.Length > FrameParser.MaxUserLength)
             return Results.Json(new HttpError($"user is required (1 to {FrameParser.MaxUserLength} characters)"), HostJsonContext.Default.HttpError, statusCode: 400);
+        if (ReservedSubjects.IsReserved(user))
+            return Results.Json(new HttpError($"'{user}' is reserved: 'server' and 'anon-…' are the broker's own senders"), HostJsonContext.Default.HttpError, statusCode: 400);
         var lifetime = TimeSpan.FromHours(1);
         var scopes = string.IsNullOrWhiteSpace(scope) ? [] : scope.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         return Results.Json(new DevTokenResponse(issuer.Issue(user, lifetime, scopes), (int)lifetime.TotalSeconds), HostJsonContext.Default.DevTokenResponse);

@@ -26,6 +26,8 @@ public sealed class BrokerOptionsValidator(IHostEnvironment environment) : IVali
         Check(o.Limits.RateBurst > 0, "Broker:Limits:RateBurst must be positive");
         Check(o.Limits.OutboundQueue > 0, "Broker:Limits:OutboundQueue must be positive");
         Check(o.Limits.MaxRoomsPerConnection > 0, "Broker:Limits:MaxRoomsPerConnection must be positive");
+        Check(o.Limits.MaxConnectionsPerUser >= 0, "Broker:Limits:MaxConnectionsPerUser must be 0 (unlimited) or positive");
+        Check(o.Limits.MaxConnectionsPerIp >= 0, "Broker:Limits:MaxConnectionsPerIp must be 0 (unlimited) or positive");
         Check(o.Limits.HandlerTimeout > TimeSpan.Zero, "Broker:Limits:HandlerTimeout must be positive");
         Check(o.Rooms.HistorySize >= 0, "Broker:Rooms:HistorySize must not be negative");
         Check(o.Rooms.HistoryMaxBytes > 0, "Broker:Rooms:HistoryMaxBytes must be positive");

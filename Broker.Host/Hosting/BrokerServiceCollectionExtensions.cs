@@ -64,6 +64,7 @@ public static class BrokerServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IOptions<BrokerOptions>>().Value.Auth.TicketLifetime));
         services.AddSingleton<BrokerNode>();
+        services.AddSingleton<WebSockets.ClientIpLimiter>();
         // The application's room rules; replace by registering your own IRoomAuthorizer.
         services.TryAddSingleton<IRoomAuthorizer>(AllowAllRooms.Instance);
         services.AddSingleton<Embedding.IBrokerPublisher, Embedding.BrokerPublisher>();

@@ -34,6 +34,14 @@ public static class WebSocketAccess
         if (!alive) AccessLogActor.Write(loggers.CreateLogger(AccessLog.Category), closed, info.User?.UserId);
     }
 
+    /// <summary>The handshake was refused before the upgrade by <c>Broker:Limits:MaxConnectionsPerIp</c>.</summary>
+    public static void LimitRefused(HttpContext context, string route, int status, string reason, ILoggerFactory loggers)
+    {
+        BrokerMetrics.ConnectionLimitRefused(perUser: false);
+        AccessLog.HandshakeRefused(loggers.CreateLogger(AccessLog.Category), route,
+            context.Connection.RemoteIpAddress?.MapToIPv4().ToString() ?? "unknown", status, reason);
+    }
+
     /// <summary>The handshake was refused before the upgrade (ticket checks).</summary>
     public static void Refused(HttpContext context, string route, int status, string reason, string authFailureReason, ILoggerFactory loggers)
     {

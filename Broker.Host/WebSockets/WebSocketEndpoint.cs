@@ -15,7 +15,7 @@ namespace Broker.Host.WebSockets;
 
 /// <summary>
 /// <c>GET /ws/{route}</c>: every check that can be made before the upgrade is made here (route,
-/// upgrade, Origin, ticket), so a refused client gets a plain HTTP status; then the socket is
+/// upgrade, Origin, connections per IP, ticket), so a refused client gets a plain HTTP status; then the socket is
 /// handed to a <see cref="ConnectionActor"/> and this request lives as long as the socket.
 /// </summary>
 public static class WebSocketEndpoint
@@ -27,7 +27,8 @@ public static class WebSocketEndpoint
         BrokerNode node,
         ITicketStore tickets,
         ILoggerFactory loggers,
-        TimeProvider clock)
+        TimeProvider clock,
+        ClientIpLimiter ipLimiter)
     {
         var broker = options.Value;
         if (!broker.Routes.TryGetValue(route, out var routeOptions))
@@ -52,6 +53,16 @@ public static class WebSocketEndpoint
         }
 
         var clientIp = ClientIp(context);
+        // Before the ticket: a refused handshake must not burn it. Held until this request (the socket) ends.
+        using var ipSlot = ipLimiter.TryAcquire(clientIp);
+        if (ipSlot is null)
+        {
+            WebSocketAccess.LimitRefused(context, route, StatusCodes.Status429TooManyRequests, "too many connections from this address", loggers);
+            context.Response.Headers.RetryAfter = IpLimitRetryAfterSeconds;
+            await Problem(context, StatusCodes.Status429TooManyRequests,
+                $"too many connections from this address (at most {ipLimiter.Max}); close one and retry");
+            return;
+        }
         AuthenticatedUser? user = null;
         var ticket = context.Request.Query["ticket"].ToString();
         if (ticket.Length > 0)
@@ -124,6 +135,9 @@ public static class WebSocketEndpoint
             node.Untrack(info.ConnectionId);
         }
     }
+
+    /// <summary>The <c>Retry-After</c> of a per-IP refusal: a slot frees only when one of the address's sockets closes.</summary>
+    private const string IpLimitRetryAfterSeconds = "5";
 
     private static string ClientIp(HttpContext context) =>
         context.Connection.RemoteIpAddress?.MapToIPv4().ToString() ?? "unknown";

@@ -80,6 +80,17 @@ public sealed class HostJwtTokenValidatorTests : IDisposable
         Assert.DoesNotContain(token, result.Failure!); // failure reasons are logged: never the token
     }
 
+    [Theory]
+    [InlineData("server")]
+    [InlineData("anon-1f2e3d4c")]
+    [InlineData("Anon-X")]
+    public async Task A_token_of_the_apps_provider_whose_sub_is_a_reserved_sender_is_refused(string sub)
+    {
+        var result = await _validator.ValidateAsync(Token(sub: sub)).WaitAsync(TestClient.DefaultTimeout);
+        Assert.False(result.IsValid, sub);
+        Assert.Equal(Broker.Actors.Auth.ReservedSubjects.Failure, result.Failure);
+    }
+
     [Fact]
     public async Task A_token_longer_than_the_brokers_limit_is_refused_before_any_parsing()
     {

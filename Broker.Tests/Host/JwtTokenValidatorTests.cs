@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Broker.Actors.Auth;
 using Broker.Actors.Configuration;
 using Broker.Host.Auth;
 using Microsoft.Extensions.Options;
@@ -249,6 +250,32 @@ public sealed class JwtTokenValidatorTests
         claims["sub"] = "";
 
         await RejectedAsync(Validator(), TestJwt.Hs256(Secret, claims));
+    }
+
+    [Theory]
+    [InlineData("server")]
+    [InlineData("Server")]
+    [InlineData("anon-1f2e3d4c")]
+    [InlineData("ANON-x")]
+    public async Task Token_whose_sub_is_a_reserved_sender_is_rejected(string sub)
+    {
+        var claims = Claims();
+        claims["sub"] = sub;
+
+        Assert.Equal(ReservedSubjects.Failure, await RejectedAsync(Validator(), TestJwt.Hs256(Secret, claims)));
+    }
+
+    [Theory]
+    [InlineData("servers")]
+    [InlineData("anon")]
+    [InlineData("anonymous")]
+    [InlineData("my-anon-user")]
+    public async Task Token_whose_sub_only_resembles_a_reserved_sender_is_accepted(string sub)
+    {
+        var claims = Claims();
+        claims["sub"] = sub;
+
+        Assert.Equal(sub, (await AcceptedAsync(Validator(), TestJwt.Hs256(Secret, claims))).UserId);
     }
 
     // ---- keys ----

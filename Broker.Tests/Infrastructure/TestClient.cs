@@ -334,6 +334,9 @@ public sealed class TestClient : IAsyncDisposable
         return document.RootElement.Clone();
     }
 
+    /// <summary>Drops the connection without a close frame, as a client that vanished (the server sees an aborted request).</summary>
+    public void Abort() => _socket.Abort();
+
     public async ValueTask DisposeAsync()
     {
         if (_socket.State == WebSocketState.Open)

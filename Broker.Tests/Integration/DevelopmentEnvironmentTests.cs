@@ -29,4 +29,15 @@ public sealed class DevelopmentEnvironmentTests(DevelopmentHostFixture fixture) 
         var welcome = await client.AuthenticateAsync(token);
         Assert.Equal("dora", welcome.Data().GetProperty("user").GetString());
     }
+
+    [Theory]
+    [InlineData("server")]
+    [InlineData("anon-1234")]
+    public async Task Dev_token_endpoint_refuses_a_reserved_sender_with_400(string user)
+    {
+        using var response = await fixture.Host.Http.PostAsync($"auth/dev-token?user={user}", null);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("reserved", await response.Content.ReadAsStringAsync());
+    }
 }

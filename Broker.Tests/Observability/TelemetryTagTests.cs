@@ -14,6 +14,7 @@ public sealed class TelemetryTagTests
     [InlineData("no token", AuthFailureReasons.MalformedToken)]
     [InlineData("bad signature", AuthFailureReasons.InvalidToken)]
     [InlineData("wrong audience", AuthFailureReasons.InvalidToken)]
+    [InlineData(Broker.Actors.Auth.ReservedSubjects.Failure, AuthFailureReasons.ReservedSubject)]
     [InlineData(null, AuthFailureReasons.InvalidToken)]
     public void Validator_failures_map_onto_a_fixed_set_of_reasons(string? failure, string reason) =>
         Assert.Equal(reason, AuthFailureReasons.FromValidator(failure));
@@ -22,6 +23,7 @@ public sealed class TelemetryTagTests
     [InlineData("", "normal")]
     [InlineData(CloseCodes.Reasons.HeartbeatTimeout, "heartbeat_timeout")]
     [InlineData(CloseCodes.Reasons.SlowConsumer, "slow_consumer")]
+    [InlineData(CloseCodes.Reasons.TooManyConnections, "too_many_connections")]
     [InlineData("something new and unbounded", "other")]
     public void Close_reasons_map_onto_a_fixed_set_of_tags(string reason, string tag) =>
         Assert.Equal(tag, ConnectionTelemetry.ReasonTag(reason));

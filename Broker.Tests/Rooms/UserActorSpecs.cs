@@ -178,4 +178,59 @@ public sealed class UserActorSpecs : TestKit
 
         shard.ExpectMsg<Passivate>(TimeSpan.FromSeconds(3));
     }
+
+    // ---- Broker:Limits:MaxConnectionsPerUser ----
+
+    [Fact]
+    public void A_new_connection_past_the_users_cap_is_refused_and_not_counted()
+    {
+        var bob = NewUser();
+        var hub = CreateTestProbe();
+        bob.Tell(new RegisterConnection("bob", "c1", CreateTestProbe().Ref, Confirm: true, Limit: 2), hub.Ref);
+        bob.Tell(new RegisterConnection("bob", "c2", CreateTestProbe().Ref, Confirm: true, Limit: 2), hub.Ref);
+        hub.ExpectMsg<ConnectionRegistered>();
+        hub.ExpectMsg<ConnectionRegistered>();
+
+        bob.Tell(new RegisterConnection("bob", "c3", CreateTestProbe().Ref, Confirm: true, Limit: 2), hub.Ref);
+
+        Assert.Equal(new ConnectionRefused("bob", "c3", 2), hub.ExpectMsg<ConnectionRefused>());
+        Assert.Equal(2, StatusOf(bob).Connections);
+    }
+
+    [Fact]
+    public void A_connection_registered_again_is_never_refused_even_past_the_cap()
+    {
+        var bob = NewUser();
+        var hub = CreateTestProbe();
+        var phone = CreateTestProbe();
+        bob.Tell(new RegisterConnection("bob", "c1", phone.Ref, Confirm: true, Limit: 1), hub.Ref);
+        hub.ExpectMsg<ConnectionRegistered>();
+
+        // A repeat of a known connection, even one that still carries the limit, and a connection
+        // from another node registered again after the entry moved (no limit): both stay.
+        bob.Tell(new RegisterConnection("bob", "c1", phone.Ref, Confirm: true, Limit: 1), hub.Ref);
+        bob.Tell(new RegisterConnection("bob", "c2", CreateTestProbe().Ref, Confirm: true), hub.Ref);
+
+        Assert.Equal("c1", hub.ExpectMsg<ConnectionRegistered>().ConnectionId);
+        Assert.Equal("c2", hub.ExpectMsg<ConnectionRegistered>().ConnectionId);
+        Assert.Equal(2, StatusOf(bob).Connections);
+    }
+
+    [Fact]
+    public void Once_a_connection_ends_a_new_one_fits_under_the_cap_again()
+    {
+        var bob = NewUser();
+        var hub = CreateTestProbe();
+        var phone = CreateTestProbe();
+        bob.Tell(new RegisterConnection("bob", "c1", phone.Ref, Confirm: true, Limit: 1), hub.Ref);
+        hub.ExpectMsg<ConnectionRegistered>();
+        bob.Tell(new RegisterConnection("bob", "c2", CreateTestProbe().Ref, Confirm: true, Limit: 1), hub.Ref);
+        hub.ExpectMsg<ConnectionRefused>();
+
+        Sys.Stop(phone.Ref); // watched: a crashed connection frees its place too
+        AwaitAssert(() => Assert.Equal(0, StatusOf(bob).Connections), TimeSpan.FromSeconds(3));
+        bob.Tell(new RegisterConnection("bob", "c3", CreateTestProbe().Ref, Confirm: true, Limit: 1), hub.Ref);
+
+        Assert.Equal("c3", hub.ExpectMsg<ConnectionRegistered>().ConnectionId);
+    }
 }

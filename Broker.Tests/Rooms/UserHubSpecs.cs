@@ -111,4 +111,32 @@ public sealed class UserHubSpecs : TestKit
         hub.Tell(new DirectDelivered("s1", 1, send.Seq)); // too late: not answered twice
         asker.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
     }
+
+    [Fact]
+    public void A_refusal_is_passed_on_to_its_connection_which_is_never_registered_again()
+    {
+        var connection = CreateTestProbe();
+        _hub.Tell(new RegisterConnection("bob", "c1", connection.Ref, Limit: 3));
+        var register = _region.ExpectMsg<RegisterConnection>();
+        Assert.Equal(3, register.Limit);
+
+        _hub.Tell(new ConnectionRefused("bob", "c1", 3), CreateTestProbe().Ref);
+
+        Assert.Equal("c1", connection.ExpectMsg<ConnectionRefused>().ConnectionId);
+        _region.ExpectNoMsg(TimeSpan.FromMilliseconds(900)); // three retry intervals: nothing registers it again
+    }
+
+    [Fact]
+    public void Connections_registered_again_after_their_entry_died_carry_no_limit_so_none_is_evicted()
+    {
+        var entry = CreateTestProbe();
+        _hub.Tell(new RegisterConnection("bob", "c1", CreateTestProbe().Ref, Limit: 1));
+        Assert.Equal(1, _region.ExpectMsg<RegisterConnection>().Limit);
+        _hub.Tell(new ConnectionRegistered("bob", "c1"), entry.Ref);
+
+        Sys.Stop(entry.Ref);
+
+        var again = _region.ExpectMsg<RegisterConnection>(Wait);
+        Assert.Equal(("c1", 0, true), (again.ConnectionId, again.Limit, again.Confirm));
+    }
 }
