@@ -19,7 +19,10 @@ public sealed class AdversarialHostFixture : HostFixture
     public const int RatePerSecond = 20;
     public const int RateBurst = 10;
     public const int OutboundQueue = 32;
-    public const int JoinBurstPerUser = 8;
+    public const int JoinBurstPerUser = 6;
+    public const int MaxConnectionsPerUser = 3;
+    public const int MaxConnectionsPerIp = 60;
+    public const int HistoryMaxBytes = 128 * 1024;
 
     protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
@@ -31,6 +34,9 @@ public sealed class AdversarialHostFixture : HostFixture
         ["Broker:Limits:OutboundQueue"] = OutboundQueue.ToString(),
         ["Broker:Limits:JoinsPerSecondPerUser"] = "0.1", // one join per 10 s past the burst: no refill within a row
         ["Broker:Limits:JoinBurstPerUser"] = JoinBurstPerUser.ToString(),
+        ["Broker:Limits:MaxConnectionsPerUser"] = MaxConnectionsPerUser.ToString(),
+        ["Broker:Limits:MaxConnectionsPerIp"] = MaxConnectionsPerIp.ToString(),
+        ["Broker:Rooms:HistoryMaxBytes"] = HistoryMaxBytes.ToString(),
         [$"Broker:Routes:{GuardedRoute}:AllowedOrigins:0"] = GoodOrigin,
     };
 }
@@ -212,6 +218,8 @@ public sealed class AdversarialTableTests(AdversarialHostFixture fixture) : ICla
         new("auth", "a JWT for another audience", new(Error: "unauthorized", Close: 4401), c => AuthAsync(c, TestTokens.Create("elsewhere", audience: "someone-else")), Connect.Itself),
         new("auth", "a JWT without sub", new(Error: "unauthorized", Close: 4401), c => AuthAsync(c, TestTokens.Create(null)), Connect.Itself),
         new("auth", "a JWT of 20,000 characters", new(Error: "unauthorized", Close: 4401), c => AuthAsync(c, new string('e', 20_000)), Connect.Itself),
+        new("auth", "a JWT whose sub is the reserved sender 'server'", new(Error: "unauthorized", Close: 4401), c => AuthAsync(c, TestTokens.Valid("server")), Connect.Itself),
+        new("auth", "a JWT whose sub poses as an anonymous connection", new(Error: "unauthorized", Close: 4401), c => AuthAsync(c, TestTokens.Valid("anon-0123456789abcdef")), Connect.Itself),
         new("auth", "no auth frame before the deadline", new(Close: 4401), async c =>
         {
             c.Socket = await RawWebSocket.ConnectAsync(c.Host.BaseUri, "/ws/chat");
@@ -226,10 +234,10 @@ public sealed class AdversarialTableTests(AdversarialHostFixture fixture) : ICla
         }),
         new("abuse", "joins past the user's join burst, over several connections", new(Error: "rate_limited"), async c =>
         {
-            // The attacker's own join of the room took one; three more connections of the same user
-            // take the rest, each well under its own inbound rate and room limit.
+            // The attacker's own join of the room took one; two more connections of the same user (the
+            // cap is three) take the rest, each well under its own inbound rate and room limit.
             var refused = 0;
-            for (var k = 0; k < 3; k++)
+            for (var k = 0; k < 2; k++)
             {
                 var other = await RawWebSocket.ConnectAuthenticatedAsync(c.Host.BaseUri, TestTokens.Valid(c.User));
                 c.Extra.Add(other);
@@ -244,7 +252,7 @@ public sealed class AdversarialTableTests(AdversarialHostFixture fixture) : ICla
                     }
                 }
             }
-            Assert.Equal(1 + 3 * AdversarialHostFixture.MaxRooms - AdversarialHostFixture.JoinBurstPerUser, refused);
+            Assert.Equal(1 + 2 * AdversarialHostFixture.MaxRooms - AdversarialHostFixture.JoinBurstPerUser, refused);
             await c.SendAsync($$$"""{"type":"join","data":{"room":"{{{c.Room}}}-one-more"}}""");
         }),
         new("abuse", "a presence storm by 20 users churning the room", new(Served: true), async c =>
@@ -265,6 +273,64 @@ public sealed class AdversarialTableTests(AdversarialHostFixture fixture) : ICla
                     await churner.SendTextAsync($$$"""{"type":"leave","data":{"room":"{{{c.Room}}}"}}""");
                 }
             }));
+            await c.SendAsync("""{"type":"ping","id":"served"}""");
+        }),
+        new("abuse", "one connection more than MaxConnectionsPerUser", new(Error: "forbidden", Close: 4403), async c =>
+        {
+            // The attacker's socket is the first; the others fill the cap; the next one is refused.
+            for (var i = 1; i < AdversarialHostFixture.MaxConnectionsPerUser; i++)
+                c.Extra.Add(await RawWebSocket.ConnectAuthenticatedAsync(c.Host.BaseUri, TestTokens.Valid(c.User)));
+            var first = c.Socket!;
+            c.Extra.Add(first);
+            c.Socket = await RawWebSocket.ConnectAsync(c.Host.BaseUri, "/ws/chat");
+            await c.Socket.SendTextAsync(JsonSerializer.Serialize(new { type = "auth", data = new { token = TestTokens.Valid(c.User) } }));
+            // The ones within the cap still work.
+            await first.SendTextAsync("""{"type":"ping","id":"within-cap"}""");
+            await ExpectReplyAsync(first, "within-cap", "pong");
+        }),
+        new("abuse", "handshakes from one IP past MaxConnectionsPerIp", new(Http: 429), async c =>
+        {
+            for (var i = 0; i < AdversarialHostFixture.MaxConnectionsPerIp + 5; i++)
+            {
+                var socket = await RawWebSocket.ConnectAsync(c.Host.BaseUri, "/ws/chat");
+                if (socket.HandshakeStatus != 101)
+                {
+                    c.Socket = socket;
+                    return;
+                }
+                c.Extra.Add(socket);
+            }
+        }, Connect.Itself),
+        new("abuse", "history filled with the largest messages a user may send", new(Served: true), async c =>
+        {
+            // Five messages of 60 KB (within the inbound burst): more than the room's HistoryMaxBytes (128 KiB) keeps.
+            var big = new string('h', 60 * 1000);
+            for (var i = 0; i < 5; i++)
+            {
+                await c.SendAsync($$$"""{"type":"publish","id":"h{{{i}}}","data":{"room":"{{{c.Room}}}","payload":"{{{big}}}"}}""");
+                await ExpectReplyAsync(c.Socket!, $"h{i}", "ack");
+            }
+            // A late joiner asking for everything gets what the budget kept, in order, and recovered:false.
+            using var info = new HttpRequestMessage(HttpMethod.Get, $"/api/rooms/{c.Room}");
+            info.Headers.Add("X-Api-Key", AdversarialHostFixture.ApiKey);
+            using var response = await c.Host.Http.SendAsync(info);
+            var room = await response.Content.ReadFromJsonAsync<JsonElement>();
+            var epoch = room.GetProperty("epoch").GetString();
+            var offset = room.GetProperty("offset").GetInt64();
+            var late = await RawWebSocket.ConnectAuthenticatedAsync(c.Host.BaseUri, TestTokens.Valid(c.User + "-late"));
+            c.Extra.Add(late);
+            await late.SendTextAsync(JsonSerializer.Serialize(new { type = "join", id = "late", data = new { room = c.Room, since = new { epoch, offset = 0 } } }));
+            var kept = new List<long>();
+            JsonElement joined;
+            while (true)
+            {
+                var frame = await late.ReceiveEnvelopeAsync();
+                if (frame.GetProperty("type").GetString() == "message") kept.Add(frame.GetProperty("data").GetProperty("offset").GetInt64());
+                else if (frame.GetProperty("type").GetString() == "joined") { joined = frame; break; }
+            }
+            Assert.False(joined.GetProperty("data").GetProperty("recovered").GetBoolean());
+            Assert.InRange(kept.Count, 1, AdversarialHostFixture.HistoryMaxBytes / (60 * 1000));
+            Assert.Equal(Enumerable.Range((int)(offset - kept.Count + 1), kept.Count).Select(o => (long)o), kept);
             await c.SendAsync("""{"type":"ping","id":"served"}""");
         }),
         new("abuse", "a member that stops reading", new(Close: 4508), async c =>
@@ -372,7 +438,8 @@ public sealed class AdversarialTableTests(AdversarialHostFixture fixture) : ICla
             var envelope = await socket.ReceiveEnvelopeAsync();
             var type = envelope.GetProperty("type").GetString();
             if (type == "error") return envelope;
-            Assert.True(type is "presence" or "occupancy" or "message" or "left" or "pong", $"{row}: unexpected {envelope} before the error");
+            // welcome: a connection past MaxConnectionsPerUser is refused just after it (docs/security.md).
+            Assert.True(type is "presence" or "occupancy" or "message" or "left" or "pong" or "welcome", $"{row}: unexpected {envelope} before the error");
         }
     }
 
