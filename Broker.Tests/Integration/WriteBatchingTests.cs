@@ -24,6 +24,9 @@ public abstract class WriteBatchingHostFixture : HostFixture
         [$"Broker:Routes:{CompressedRoute}:AllowPublish"] = "true",
         [$"Broker:Routes:{CompressedRoute}:Compression"] = "true",
         ["Broker:Limits:WriteBatchFrames"] = WriteBatchFrames.ToString(),
+        // A reader rejoins as fast as it can for a while: no inbound limit in the way.
+        ["Broker:Limits:RatePerSecond"] = "100000",
+        ["Broker:Limits:RateBurst"] = "100000",
     };
 }
 
