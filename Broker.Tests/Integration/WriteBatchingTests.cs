@@ -40,6 +40,16 @@ public sealed class UnbatchedHostFixture : WriteBatchingHostFixture
 }
 
 /// <summary>
+/// An embedding app that calls <c>UseWebSockets()</c> itself before <c>MapBroker()</c>: the broker's
+/// upgrade wrapper comes too late to be captured, so its sockets are served frame by frame.
+/// </summary>
+public sealed class OwnWebSocketsHostFixture : WriteBatchingHostFixture
+{
+    protected override Action<Microsoft.AspNetCore.Builder.WebApplication>? BeforeBroker =>
+        app => Microsoft.AspNetCore.Builder.WebSocketMiddlewareExtensions.UseWebSockets(app);
+}
+
+/// <summary>
 /// #15: the frames already queued for a socket go out in one write and flush, each still its own
 /// WebSocket message. The burst is a rejoin's replay: 100 messages and the <c>joined</c> queued on
 /// the socket at once by the room hub.
@@ -189,6 +199,22 @@ public sealed class UnbatchedWriteTests(UnbatchedHostFixture fixture) : WriteBat
         await ReceiveReplayAsync(reader, "burst", epoch);
 
         // 101 frames of the burst + at least the first pong.
+        var flushes = await FlushesAsync(Fixture.Route, settle: reader) - before;
+        Assert.True(flushes >= Burst + 2, $"{flushes} flushes for {Burst + 3} frames");
+    }
+}
+
+public sealed class OwnWebSocketsWriteTests(OwnWebSocketsHostFixture fixture) : WriteBatchingTests(fixture), IClassFixture<OwnWebSocketsHostFixture>
+{
+    [Fact]
+    public async Task An_app_that_calls_UseWebSockets_before_MapBroker_is_served_whole_and_in_order_unbatched()
+    {
+        var epoch = await FillHistoryAsync(Fixture.Route, "burst");
+        await using var reader = await Host.ConnectAuthenticatedAsync("wb-reader", Fixture.Route);
+        var before = await FlushesAsync(Fixture.Route);
+
+        await ReceiveReplayAsync(reader, "burst", epoch);
+
         var flushes = await FlushesAsync(Fixture.Route, settle: reader) - before;
         Assert.True(flushes >= Burst + 2, $"{flushes} flushes for {Burst + 3} frames");
     }
