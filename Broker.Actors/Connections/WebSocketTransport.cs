@@ -202,6 +202,9 @@ public sealed partial class WebSocketTransport : IConnectionTransport
                             throw;
                         }
                         flushes += await cork.UncorkAsync().ConfigureAwait(false);
+                        // A full batch with more behind it: let other sockets' loops have the thread
+                        // first (the loop's state machine exists already, so this allocates nothing).
+                        if (batched == _limits.WriteBatchFrames && reader.TryPeek(out _)) await Task.Yield();
                     }
                 }
                 finally

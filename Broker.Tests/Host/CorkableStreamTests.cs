@@ -105,7 +105,7 @@ public sealed class CorkableStreamTests
     public async Task Many_uncorks_racing_control_writes_never_overlap_or_reorder()
     {
         var inner = new RecordingStream { Yield = true };
-        var stream = new CorkableStream(inner, capacity: 256);
+        var stream = new CorkableStream(inner, capacity: 64 * 1024); // no early writes: each batch must be one write
         using var stop = new CancellationTokenSource();
         var controls = 0;
         var controlWriter = Task.Run(async () =>

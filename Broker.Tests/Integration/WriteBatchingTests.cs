@@ -24,9 +24,11 @@ public abstract class WriteBatchingHostFixture : HostFixture
         [$"Broker:Routes:{CompressedRoute}:AllowPublish"] = "true",
         [$"Broker:Routes:{CompressedRoute}:Compression"] = "true",
         ["Broker:Limits:WriteBatchFrames"] = WriteBatchFrames.ToString(),
-        // A reader rejoins as fast as it can for a while: no inbound limit in the way.
+        // A reader rejoins as fast as it can for a while: no inbound or per-user join limit in the way.
         ["Broker:Limits:RatePerSecond"] = "100000",
         ["Broker:Limits:RateBurst"] = "100000",
+        ["Broker:Limits:JoinsPerSecondPerUser"] = "100000",
+        ["Broker:Limits:JoinBurstPerUser"] = "100000",
     };
 }
 
