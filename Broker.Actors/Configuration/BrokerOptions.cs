@@ -102,6 +102,13 @@ public sealed class LimitsOptions
     public int RateBurst { get; set; } = 200;
     /// <summary>Frames queued for a client before it is cut off as a slow consumer. Default 1000.</summary>
     public int OutboundQueue { get; set; } = 1000;
+    /// <summary>
+    /// Most queued frames a socket's write loop sends in one write and flush (each still its own
+    /// WebSocket message); 1 turns batching off. Default 256.
+    /// </summary>
+    public int WriteBatchFrames { get; set; } = 256;
+    /// <summary>Bytes a batch holds before it is written early (a larger frame is written on its own). Default 65536.</summary>
+    public int WriteBatchBytes { get; set; } = 64 * 1024;
     /// <summary>Rooms one connection may be in at once. Default 100.</summary>
     public int MaxRoomsPerConnection { get; set; } = 100;
     /// <summary>

@@ -6,27 +6,45 @@ using Akka.Actor;
 using Akka.Streams;
 using Broker.Actors.Observability;
 using Broker.Contracts.Protocol;
+using Microsoft.Extensions.Logging;
 
 namespace Broker.Actors.Connections;
 
 /// <summary>Limits the transport enforces before a frame reaches the actor.</summary>
+/// <param name="WriteBatchFrames">Most frames the write loop sends between one cork and uncork (1: no batching).</param>
 public sealed record TransportLimits(
     int MaxMessageBytes,
     int RatePerSecond,
     int RateBurst,
     int OutboundQueue,
-    TimeSpan CloseGrace);
+    TimeSpan CloseGrace,
+    int WriteBatchFrames = 256);
+
+/// <summary>
+/// What a transport is told about its socket besides the socket itself: the stream to cork
+/// (null: frame by frame), where unexpected failures are logged, and the ids they are logged with.
+/// </summary>
+public sealed record TransportContext(string ConnectionId, string Route, ICorkable? Cork = null, ILogger? Log = null)
+{
+    /// <summary>No cork, no log: the transport as tests that build one over a bare stream use it.</summary>
+    public static readonly TransportContext None = new("", "");
+}
 
 /// <summary>
 /// Runs one WebSocket through Akka.Streams. Inbound: a source of whole messages (size-checked while
 /// fragments are assembled, UTF-8 checked) through a token-bucket stage into the connection actor,
 /// one frame per ack, so a busy actor slows its own socket and no one else's. Outbound: a bounded
 /// channel drained by a loop that writes to the socket; a full channel means a slow consumer.
+/// When more than one frame is queued and the socket's stream can be corked, the loop sends them
+/// all in one write and flush (each still its own WebSocket message).
 /// </summary>
-public sealed class WebSocketTransport : IConnectionTransport
+public sealed partial class WebSocketTransport : IConnectionTransport
 {
     private readonly WebSocket _socket;
     private readonly TransportLimits _limits;
+    private readonly TransportContext _context;
+    private readonly KeyValuePair<string, object?>[] _routeTag; // shared by every socket of the route
+    private int _failureLogged;
     private readonly TimeProvider _clock; // the inbound rate limiter's only clock
     private readonly Channel<byte[]> _outbound;
     /// <summary>Acks from the connection actor: each one lets the read loop hand over the next frame.</summary>
@@ -45,10 +63,13 @@ public sealed class WebSocketTransport : IConnectionTransport
     private long _framesIn, _bytesIn, _framesOut, _bytesOut;
 
     /// <param name="clock">The clock the inbound rate limiter refills by: the host's <see cref="TimeProvider"/>.</param>
-    public WebSocketTransport(WebSocket socket, IMaterializer materializer, TransportLimits limits, TimeProvider clock)
+    /// <param name="context">The socket's corkable stream, logger and ids; <see cref="TransportContext.None"/> when omitted.</param>
+    public WebSocketTransport(WebSocket socket, IMaterializer materializer, TransportLimits limits, TimeProvider clock, TransportContext? context = null)
     {
         _socket = socket;
         _limits = limits;
+        _context = context ?? TransportContext.None;
+        _routeTag = BrokerMetrics.RouteTag(_context.Route);
         _clock = clock;
         _outbound = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(limits.OutboundQueue)
         {
@@ -129,28 +150,61 @@ public sealed class WebSocketTransport : IConnectionTransport
     /// <summary>
     /// Drains the outbound queue onto the socket until <see cref="Close"/> completes it or a send
     /// fails. A plain loop rather than a stream stage: per delivery it allocates nothing when the
-    /// socket accepts the frame at once, and a backlog is written without a hop per frame.
+    /// socket accepts the frame at once, and a backlog is written without a hop per frame. A frame
+    /// that has others behind it starts a corked batch: up to <see cref="TransportLimits.WriteBatchFrames"/>
+    /// frames go into the stream's buffer and out in one write and flush, so a member that reads
+    /// promptly keeps up with a burst instead of paying a flush per frame (#15).
     /// </summary>
     private async Task WriteLoopAsync()
     {
         var reader = _outbound.Reader;
+        var cork = _limits.WriteBatchFrames > 1 ? _context.Cork : null;
         try
         {
             while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
                 // Counted once per drained batch, not per frame: metric updates are a visible
                 // share of the per-delivery cost (docs/benchmarks.md).
-                long frames = 0, bytes = 0;
+                long frames = 0, bytes = 0, flushes = 0;
                 try
                 {
                     while (reader.TryRead(out var frame))
                     {
                         if (_discardQueued) continue;
-                        // No token: registering one per send was a visible share of fan-out CPU, and the
-                        // abort already ends a stuck send (it aborts the socket, see the constructor).
-                        await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
-                        frames++;
-                        bytes += frame.Length;
+                        if (cork is null || !reader.TryPeek(out _))
+                        {
+                            // No token: registering one per send was a visible share of fan-out CPU, and the
+                            // abort already ends a stuck send (it aborts the socket, see the constructor).
+                            await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
+                            frames++;
+                            bytes += frame.Length;
+                            flushes++;
+                            continue;
+                        }
+                        // Others are queued behind it: the sends below complete at once into the
+                        // stream's buffer (or write early past its cap), the uncork writes them out.
+                        cork.Cork();
+                        var batched = 0;
+                        try
+                        {
+                            do
+                            {
+                                await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
+                                frames++;
+                                bytes += frame.Length;
+                            }
+                            while (++batched < _limits.WriteBatchFrames && reader.TryRead(out frame) && !_discardQueued);
+                        }
+                        catch
+                        {
+                            // Uncorked whatever happens, or the close frame FinishAsync sends would be held.
+                            await UncorkQuietlyAsync(cork).ConfigureAwait(false);
+                            throw;
+                        }
+                        flushes += await cork.UncorkAsync().ConfigureAwait(false);
+                        // A full batch with more behind it: let other sockets' loops have the thread
+                        // first (the loop's state machine exists already, so this allocates nothing).
+                        if (batched == _limits.WriteBatchFrames && reader.TryPeek(out _)) await Task.Yield();
                     }
                 }
                 finally
@@ -162,13 +216,31 @@ public sealed class WebSocketTransport : IConnectionTransport
                         BrokerMetrics.FramesOut.Add(frames);
                         BrokerMetrics.BytesOut.Add(bytes);
                     }
+                    if (flushes > 0) BrokerMetrics.SocketFlushes.Add(flushes, _routeTag.AsSpan());
                 }
             }
         }
-        catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException)
+        catch (Exception e) when (IsExpected(e))
         {
             // The peer is gone or the socket was aborted: the outbound side is done either way.
         }
+    }
+
+    private static async ValueTask UncorkQuietlyAsync(ICorkable cork)
+    {
+        try { await cork.UncorkAsync().ConfigureAwait(false); }
+        catch (Exception e) when (IsExpected(e)) { /* the socket is gone: the send's failure is the one that counts */ }
+    }
+
+    /// <summary>How a socket ends when the peer leaves or the socket is aborted; anything else is a bug worth a log line.</summary>
+    private static bool IsExpected(Exception e) =>
+        e is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException;
+
+    /// <summary>Logs a failure the transport did not expect, once per connection (never frame contents).</summary>
+    private void Unexpected(Exception e, string where)
+    {
+        if (IsExpected(e) || _context.Log is null || Interlocked.Exchange(ref _failureLogged, 1) == 1) return;
+        UnexpectedFailure(_context.Log, e, _context.ConnectionId, where);
     }
 
     /// <summary>
@@ -201,10 +273,11 @@ public sealed class WebSocketTransport : IConnectionTransport
                 if (frame.Kind is InboundKind.TooBig or InboundKind.InvalidUtf8) draining = true;
             }
         }
-        catch (Exception)
+        catch (Exception e)
         {
             // Whatever ended the reads (a failure ReadOneAsync does not expect included), the
             // actor must still hear that the inbound side is over, or a dead peer stays a member.
+            Unexpected(e, "read");
         }
         finally
         {
@@ -280,7 +353,7 @@ public sealed class WebSocketTransport : IConnectionTransport
             if (!Utf8.IsValid(text)) return InboundFrame.InvalidUtf8;
             return InboundFrame.Text(text.ToArray());
         }
-        catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException)
+        catch (Exception e) when (IsExpected(e))
         {
             if (e is WebSocketException) _inboundFaulted = true;
             return null;
@@ -300,7 +373,7 @@ public sealed class WebSocketTransport : IConnectionTransport
             // so this cannot hang. No abort-watching task is made before the close: an idle
             // connection should hold nothing it does not need (docs/benchmarks.md).
             try { await outboundDone.ConfigureAwait(false); }
-            catch (Exception) { /* a write failure we did not expect: close as for any other */ }
+            catch (Exception e) { Unexpected(e, "write"); /* then close as for any other failure */ }
             var aborted = Task.Delay(Timeout.Infinite, _abort.Token);
 
             if (!_abort.IsCancellationRequested && _socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
@@ -309,7 +382,7 @@ public sealed class WebSocketTransport : IConnectionTransport
                 {
                     await _socket.CloseOutputAsync((WebSocketCloseStatus)_closeCode, _closeReason, _abort.Token).ConfigureAwait(false);
                 }
-                catch (Exception) { /* peer gone */ }
+                catch (Exception e) { Unexpected(e, "close"); /* usually the peer is gone */ }
             }
             // Wait for the peer's close frame (the read loop ends), bounded by the grace period.
             await Task.WhenAny(_inboundEnded.Task, Task.Delay(_limits.CloseGrace), aborted).ConfigureAwait(false);

@@ -40,6 +40,10 @@ public static class BrokerMetrics
     public static readonly Counter<long> BytesOut = Meter.CreateCounter<long>(
         "broker_bytes_out_total", description: "Payload bytes of the WebSocket messages written to clients.");
 
+    /// <summary>Writes (each a flush) of the sockets' write loops, by <c>route</c>: fewer than frames out means backlogs went out batched.</summary>
+    public static readonly Counter<long> SocketFlushes = Meter.CreateCounter<long>(
+        "broker_socket_flushes_total", description: "Writes to client sockets by the outbound write loop, by route, each one write and flush: one per frame when a socket keeps up, one per batch of queued frames (broker_frames_out_total / this = frames per flush).");
+
     public static readonly Counter<long> Publishes = Meter.CreateCounter<long>(
         "broker_publishes_total", description: "Messages accepted for fan-out, by kind: room (counted by the room, once per publish), route (route-wide broadcast), direct (send to a user).");
 
@@ -96,6 +100,7 @@ public static class BrokerMetrics
 
     private static readonly List<(Cluster Cluster, KeyValuePair<string, object?> Node)> Clusters = new();
     private static readonly List<(HistoryBudget Budget, KeyValuePair<string, object?> Node)> HistoryBudgets = new();
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, KeyValuePair<string, object?>[]> RouteTags = new(StringComparer.Ordinal);
 
     static BrokerMetrics()
     {
@@ -143,6 +148,10 @@ public static class BrokerMetrics
 
     /// <summary>A presence change was held for its room's window end.</summary>
     public static void PresenceCoalesced() => PresenceHeld.Add(1);
+
+    /// <summary>The <c>route</c> tag of a route's series: one array per route, shared by its sockets.</summary>
+    public static KeyValuePair<string, object?>[] RouteTag(string route) =>
+        RouteTags.GetOrAdd(route, static r => [new("route", r)]);
 
     /// <summary>A hub re-registers its members with a room's next incarnation.</summary>
     public static void RoomMoved() => RoomMoves.Add(1);

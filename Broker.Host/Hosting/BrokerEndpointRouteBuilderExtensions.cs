@@ -18,11 +18,16 @@ public static class BrokerEndpointRouteBuilderExtensions
     /// <summary>Maps <c>/ws/{route}</c>, <c>/auth/*</c>, <c>/api/*</c>, <c>/health/*</c> and the JS client at <c>/broker/*</c>, and closes sockets with 1001 on shutdown.</summary>
     public static WebApplication MapBroker(this WebApplication app)
     {
-        app.UseWebSockets();
-
         // The socket endpoint's services are singletons, resolved once here: bound per request they
         // would open a DI scope that lives as long as the socket (memory per idle connection).
         var brokerOptions = app.Services.GetRequiredService<IOptions<BrokerOptions>>();
+
+        // Just before UseWebSockets, which captures the upgrade feature this swaps: sockets get a
+        // stream their write loop can cork, to send a backlog in one flush (docs/security.md).
+        var limits = brokerOptions.Value.Limits;
+        if (limits.WriteBatchFrames > 1) app.UseCorkedUpgrades(limits.WriteBatchBytes);
+        app.UseWebSockets();
+
         var node = app.Services.GetRequiredService<BrokerNode>();
         var tickets = app.Services.GetRequiredService<ITicketStore>();
         var loggers = app.Services.GetRequiredService<ILoggerFactory>();

@@ -104,13 +104,16 @@ public static class WebSocketEndpoint
         });
 
         var limits = broker.Limits;
-        var transport = new WebSocketTransport(socket, node.Materializer, new TransportLimits(
-            limits.MaxMessageBytes, limits.RatePerSecond, limits.RateBurst, limits.OutboundQueue, TimeSpan.FromSeconds(5)), clock);
         var info = new Broker.Actors.Connections.ConnectionInfo(
             NewConnectionId(),
             new RoutePolicy(route.ToLowerInvariant(), routeOptions.Anonymous, routeOptions.AllowPublish, routeOptions.AllowBroadcast),
             clientIp,
             user);
+        var transport = new WebSocketTransport(socket, node.Materializer, new TransportLimits(
+                limits.MaxMessageBytes, limits.RatePerSecond, limits.RateBurst, limits.OutboundQueue, TimeSpan.FromSeconds(5), limits.WriteBatchFrames),
+            clock,
+            // Null cork when the upgrade did not go through the wrapper (HTTP/2, UseWebSockets called by the app first).
+            new TransportContext(info.ConnectionId, info.Route.Name, CorkedUpgrade.StreamOf(context), loggers.CreateLogger(WebSocketTransport.LogCategory)));
 
         node.Track(info.ConnectionId, transport);
         try

@@ -52,12 +52,14 @@ public sealed class BrokerTestHost : IAsyncDisposable
     /// <param name="services">Service overrides applied after <c>AddBroker</c> (last registration wins).</param>
     /// <param name="minimumLevel">The lowest log level captured.</param>
     /// <param name="endpoints">Endpoints mapped after <c>MapBroker</c> (e.g. <c>app.MapBrokerDemo()</c>).</param>
+    /// <param name="beforeBroker">Middleware an embedding app adds before <c>MapBroker</c> (e.g. its own <c>UseWebSockets()</c>).</param>
     public static async Task<BrokerTestHost> StartAsync(
         IReadOnlyDictionary<string, string?>? settings = null,
         string environment = "Production",
         Action<IServiceCollection>? services = null,
         LogLevel minimumLevel = LogLevel.Information,
-        Action<WebApplication>? endpoints = null)
+        Action<WebApplication>? endpoints = null,
+        Action<WebApplication>? beforeBroker = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -91,6 +93,7 @@ public sealed class BrokerTestHost : IAsyncDisposable
         services?.Invoke(builder.Services);
 
         var app = builder.Build();
+        beforeBroker?.Invoke(app);
         app.MapBroker();
         endpoints?.Invoke(app);
         try

@@ -47,13 +47,18 @@ public sealed class TestClient : IAsyncDisposable
 
     public WebSocketState State => _socket.State;
 
+    /// <summary>The upgrade response's headers (e.g. <c>Sec-WebSocket-Extensions</c>).</summary>
+    public IReadOnlyDictionary<string, IEnumerable<string>>? ResponseHeaders => _socket.HttpResponseHeaders;
+
     /// <summary>Completes with how the socket ended.</summary>
     public Task<CloseResult> Closed => _closed.Task;
 
     /// <summary>Opens a socket (the upgrade must succeed) and starts reading.</summary>
-    public static async Task<TestClient> ConnectAsync(Uri uri, string? origin = null, bool autoPong = false)
+    /// <param name="configure">Client options beyond the defaults (e.g. offering permessage-deflate, protocol-level keep-alive pings).</param>
+    public static async Task<TestClient> ConnectAsync(Uri uri, string? origin = null, bool autoPong = false, Action<ClientWebSocketOptions>? configure = null)
     {
         var socket = NewSocket(origin);
+        configure?.Invoke(socket.Options);
         using var timeout = new CancellationTokenSource(DefaultTimeout);
         try
         {

@@ -11,7 +11,10 @@ public abstract class HostFixture : IAsyncLifetime
     /// <summary>Configuration overrides for this host.</summary>
     protected virtual IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>();
 
-    public async Task InitializeAsync() => Host = await BrokerTestHost.StartAsync(Settings);
+    /// <summary>What the app adds before <c>MapBroker</c>, as an embedding app might; nothing by default.</summary>
+    protected virtual Action<Microsoft.AspNetCore.Builder.WebApplication>? BeforeBroker => null;
+
+    public async Task InitializeAsync() => Host = await BrokerTestHost.StartAsync(Settings, beforeBroker: BeforeBroker);
 
     public async Task DisposeAsync() => await Host.DisposeAsync();
 }
