@@ -115,6 +115,8 @@ public static class ConnectionTelemetry
         CloseCodes.Reasons.RateLimit => "rate_limit",
         CloseCodes.Reasons.ShuttingDown => "shutting_down",
         CloseCodes.Reasons.Internal => "internal",
+        // The operator's disconnect (POST /api/users/{user}/disconnect), with 4500 or 4403.
+        CloseCodes.Reasons.Disconnected => "disconnected",
         _ => "other",
     };
 
@@ -128,6 +130,7 @@ public static class ConnectionTelemetry
         CloseCodes.Internal => "1011",
         CloseCodes.Unauthorized => "4401",
         CloseCodes.Forbidden => "4403",
+        CloseCodes.Disconnected => "4500",
         CloseCodes.SlowConsumer => "4508",
         _ => "other",
     };
