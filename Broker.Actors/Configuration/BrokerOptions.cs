@@ -76,6 +76,17 @@ public sealed class AuthOptions
     /// <summary>Lifetime of a handshake ticket; at most 30 s. Default 00:00:30.</summary>
     public TimeSpan TicketLifetime { get; set; } = TimeSpan.FromSeconds(30);
     /// <summary>
+    /// How long a token refresh's validation may take before the refresh gets <c>error unavailable</c>
+    /// (the connection keeps its current token). Default 00:00:10.
+    /// </summary>
+    public TimeSpan RefreshTimeout { get; set; } = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// Secret (UTF-8, at least 32 bytes) the MAC of handshake tickets is keyed from; the same on every
+    /// node. Unset (default): derived from <see cref="JwtOptions.SigningKey"/>; with no signing key
+    /// either, a random key per process, allowed only on a node without <c>Cluster:SeedNodes</c>.
+    /// </summary>
+    public string? TicketKey { get; set; }
+    /// <summary>
     /// The host app's JwtBearer authentication scheme (e.g. <c>Bearer</c>) to validate tokens with,
     /// instead of <see cref="BrokerOptions.Jwt"/>'s keys. Unset (default): the broker's own settings.
     /// </summary>
@@ -121,7 +132,11 @@ public sealed class LimitsOptions
     /// before the upgrade. 0 = unlimited. Default 1000.
     /// </summary>
     public int MaxConnectionsPerIp { get; set; } = 1000;
-    /// <summary>How long an application's message handler may take before its request gets <c>error internal</c>. Default 10 s.</summary>
+    /// <summary>
+    /// How long an application's message handler may take before its request gets <c>error internal</c>,
+    /// and how long its room rules (<c>IRoomAuthorizer</c>) may take before the join/publish gets
+    /// <c>error unavailable</c>. Default 00:00:10.
+    /// </summary>
     public TimeSpan HandlerTimeout { get; set; } = TimeSpan.FromSeconds(10);
     /// <summary>
     /// Sustained <c>join</c>s per second one user may make on one node, all its connections

@@ -34,6 +34,9 @@ public sealed class ConnectionActor : UntypedActor
     private readonly RouteHandlers? _handlers;
     private ILoggingAdapter? _log; // made on first use: most connections never log
     private CancellationTokenSource? _handlerCall; // set while a custom handler holds the stream ack
+    private CancellationTokenSource? _ruleCall; // set while room rules or a refresh's token check hold the stream ack
+    private ICancelable? _ruleTimer; // answers that call with `unavailable` if it takes too long
+    private int _ruleCallId; // which call a late answer or a stale timeout belongs to
     private ICancelable? _expiry; // the token-expiry timer, when the token has an expiry
 
     private IActorRef _stream = ActorRefs.Nobody;
@@ -81,6 +84,7 @@ public sealed class ConnectionActor : UntypedActor
         // Reached on every stop, including a crash the supervisor turned into Stop: never leave a socket open.
         if (!_closed) _transport.Close(CloseCodes.Internal, CloseCodes.Reasons.Internal);
         _handlerCall?.Cancel(); // nobody is left to answer
+        EndRuleCall();
         _expiry?.Cancel();
         // Rooms learn of the disconnect from the hub, which watches this actor.
         if (_user is not null) _services?.Users.Tell(new UserCommands.UnregisterConnection(_user.UserId, _info.ConnectionId));
@@ -167,7 +171,10 @@ public sealed class ConnectionActor : UntypedActor
                 if (!_closed) CutOffSlowConsumer();
                 return true;
             case TokenChecked refreshed:
-                OnRefreshChecked(refreshed);
+                if (IsCurrentRuleCall(refreshed.CallId)) OnRefreshChecked(refreshed);
+                return true;
+            case RuleCallTimedOut timedOut:
+                OnRuleCallTimedOut(timedOut);
                 return true;
             case RouteBroadcastAccepted accepted:
                 Send(ServerFrames.PublishAck(accepted.Id, accepted.Offset, epoch: null));
@@ -179,7 +186,7 @@ public sealed class ConnectionActor : UntypedActor
                 Send(ServerFrames.Error(rejected.RequestId, rejected.Code, rejected.Message));
                 return true;
             case RoomRuleDecision decision:
-                OnRoomRuleDecision(decision);
+                if (IsCurrentRuleCall(decision.CallId)) OnRoomRuleDecision(decision);
                 return true;
             case HandlerOutcome outcome:
                 OnHandlerOutcome(outcome);
@@ -264,8 +271,9 @@ public sealed class ConnectionActor : UntypedActor
         // Before auth the deadline governs (PROTOCOL §2), and nothing may precede welcome (§3).
         if (_user is null) return;
         var now = Context.System.Scheduler.Now.UtcTicks;
-        // While a handler holds the stream, the client's frames wait unread: its silence proves nothing.
-        if (_awaitingLife && _handlerCall is null)
+        // While a handler, the room rules or a token check hold the stream, the client's frames
+        // wait unread: its silence proves nothing.
+        if (_awaitingLife && _handlerCall is null && _ruleCall is null)
         {
             // Ticks queue up while the node is stalled, and the one right behind the tick that sent
             // the ping is no new interval: the client has had no time to answer it (with a short
@@ -298,10 +306,15 @@ public sealed class ConnectionActor : UntypedActor
                 RunHandler(custom);
                 return false;
             case AuthCommand refresh:
-                _tokens.ValidateAsync(refresh.Token).PipeTo(Self,
-                    success: v => new TokenChecked(v, refresh.Id),
-                    failure: _ => new TokenChecked(TokenValidation.Invalid("validator failed"), refresh.Id));
+            {
+                // Bounded: a validator that hangs (e.g. fetching signing keys) answers `unavailable`
+                // and the connection keeps its current token; it is not a rejection.
+                var (callId, token) = BeginRuleCall(refresh.Id, _settings.RefreshTimeout, "the token check did not answer in time; the current token stays, refresh again");
+                _tokens.ValidateAsync(refresh.Token, token).PipeTo(Self,
+                    success: v => new TokenChecked(v, refresh.Id, callId),
+                    failure: _ => new TokenChecked(TokenValidation.Invalid("validator failed"), refresh.Id, callId));
                 return false;
+            }
             case PublishCommand publish when !_info.Route.AllowPublish:
                 Send(ServerFrames.Error(publish.Id, ErrorCodes.Forbidden, $"route '{_info.Route.Name}' is receive-only"));
                 return true;
@@ -328,11 +341,13 @@ public sealed class ConnectionActor : UntypedActor
         {
             // Hold the stream's ack until the application's rules answer, so the connection's
             // commands still reach the room in the order it sent them.
+            // Bounded, so slow rules cost the client one `unavailable`, never the connection.
             var (userId, room) = (_user!.UserId, command is JoinCommand j ? j.Room : ((PublishCommand)command).Room!);
-            var decision = command is JoinCommand ? rules.MayJoinAsync(userId, room) : rules.MayPublishAsync(userId, room);
+            var (callId, token) = BeginRuleCall(command.Id, _settings.RoomRuleTimeout, "the room rules did not answer in time; not applied, retry");
+            var decision = command is JoinCommand ? rules.MayJoinAsync(userId, room, token) : rules.MayPublishAsync(userId, room, token);
             decision.AsTask().PipeTo(Self,
-                success: allowed => new RoomRuleDecision(command, allowed),
-                failure: _ => new RoomRuleDecision(command, false));
+                success: allowed => new RoomRuleDecision(command, allowed, callId),
+                failure: _ => new RoomRuleDecision(command, false, callId));
             return false;
         }
         Dispatch(command, _services);
@@ -345,6 +360,47 @@ public sealed class ConnectionActor : UntypedActor
         if (services.Authorizer is null or AllowAllRooms) return null;
         var ruled = command is JoinCommand || command is PublishCommand { Room: { } room } && _rooms.Contains(room);
         return ruled ? services.Authorizer : null;
+    }
+
+    /// <summary>
+    /// Starts a room-rule or refresh call that holds the stream's ack, with a virtual-time deadline
+    /// (the actor's scheduler, so specs advance it) after which the request gets <c>unavailable</c>.
+    /// </summary>
+    private (int CallId, CancellationToken Token) BeginRuleCall(string? requestId, TimeSpan timeout, string message)
+    {
+        var call = _ruleCall = new CancellationTokenSource();
+        var callId = ++_ruleCallId;
+        _ruleTimer = Context.System.Scheduler.ScheduleTellOnceCancelable(
+            timeout, Self, new RuleCallTimedOut(callId, requestId, message), ActorRefs.NoSender);
+        return (callId, call.Token);
+    }
+
+    /// <summary>True (and the call ended) when an answer belongs to the call still waiting; a late one is dropped.</summary>
+    private bool IsCurrentRuleCall(int callId)
+    {
+        if (_ruleCall is null || callId != _ruleCallId) return false;
+        EndRuleCall();
+        return true;
+    }
+
+    private void EndRuleCall()
+    {
+        _ruleTimer?.Cancel();
+        _ruleTimer = null;
+        if (_ruleCall is not { } call) return;
+        _ruleCall = null;
+        call.Cancel(); // a call still running learns nobody waits for it
+        call.Dispose();
+    }
+
+    private void OnRuleCallTimedOut(RuleCallTimedOut timedOut)
+    {
+        if (_ruleCall is null || timedOut.CallId != _ruleCallId) return;
+        EndRuleCall();
+        Log.Warning("Connection {ConnectionId}: {Message}", _info.ConnectionId, timedOut.Message);
+        // PROTOCOL §9.1: not applied, retry. The connection stays, with its current token.
+        Send(ServerFrames.Error(timedOut.RequestId, ErrorCodes.Unavailable, timedOut.Message));
+        AckStream();
     }
 
     private void OnRoomRuleDecision(RoomRuleDecision decision)
@@ -566,11 +622,13 @@ public sealed class ConnectionActor : UntypedActor
 
     private void AckStream() => _stream.Tell(InboundStream.Ack.Instance);
 
-    private sealed record RoomRuleDecision(ClientCommand Command, bool Allowed);
+    private sealed record RoomRuleDecision(ClientCommand Command, bool Allowed, int CallId);
+
+    private sealed record RuleCallTimedOut(int CallId, string? RequestId, string Message);
 
     private sealed record HandlerOutcome(BrokerMessageContext Context, HandlerReply? Reply, Exception? Failure);
 
-    private sealed record TokenChecked(TokenValidation Result, string? Id);
+    private sealed record TokenChecked(TokenValidation Result, string? Id, int CallId = 0);
 
     private sealed class TokenExpired { public static readonly TokenExpired Instance = new(); private TokenExpired() { } }
 }

@@ -12,13 +12,24 @@ public sealed record ConnectionSettings(
     int MaxRoomsPerConnection,
     int MaxConnectionsPerUser = 0)
 {
+    /// <summary>How long the application's room rules may take before the join/publish gets <c>unavailable</c>. Default 10 s.</summary>
+    public TimeSpan RoomRuleTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a refresh's token check may take before it gets <c>unavailable</c>. Default 10 s.</summary>
+    public TimeSpan RefreshTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     public static ConnectionSettings From(BrokerOptions options, string nodeName) => new(
         nodeName,
         options.Heartbeat.Interval,
         options.Heartbeat.Timeout,
         options.Auth.Timeout,
         options.Limits.MaxRoomsPerConnection,
-        options.Limits.MaxConnectionsPerUser);
+        options.Limits.MaxConnectionsPerUser)
+    {
+        // Room rules are application code on the request path, as handlers are: one budget for both.
+        RoomRuleTimeout = options.Limits.HandlerTimeout,
+        RefreshTimeout = options.Auth.RefreshTimeout,
+    };
 }
 
 /// <summary>A route's policy as the connection enforces it.</summary>

@@ -12,6 +12,9 @@ public sealed class MessageHandlers
     /// <summary>How long a handler may take before its request gets <c>error internal</c> by default.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
 
+    // One lock over both maps: an Add racing a ForRoute must neither break the enumeration nor
+    // let a route's answer computed before the Add be cached after it (a lost handler).
+    private readonly Lock _gate = new();
     private readonly Dictionary<string, (IBrokerMessageHandler Handler, string[] Routes)> _byType = new(StringComparer.Ordinal);
     private readonly Dictionary<string, RouteHandlers?> _byRoute = new(StringComparer.OrdinalIgnoreCase);
 
@@ -27,19 +30,24 @@ public sealed class MessageHandlers
 
     /// <summary>Serves <paramref name="type"/> with <paramref name="handler"/> on <paramref name="routes"/> (every route when empty).</summary>
     /// <exception cref="ArgumentException">The name is invalid, built in, or already registered.</exception>
+    /// <remarks>Thread-safe, also against <see cref="ForRoute"/> on other threads.</remarks>
     public MessageHandlers Add(string type, IBrokerMessageHandler handler, params string[] routes)
     {
         if (Contracts.Protocol.FrameParser.CustomTypeError(type) is { } error) throw new ArgumentException(error, nameof(type));
         ArgumentNullException.ThrowIfNull(handler);
-        if (!_byType.TryAdd(type, (handler, routes))) throw new ArgumentException($"a handler for '{type}' is already registered", nameof(type));
-        lock (_byRoute) _byRoute.Clear();
+        lock (_gate)
+        {
+            if (!_byType.TryAdd(type, (handler, routes))) throw new ArgumentException($"a handler for '{type}' is already registered", nameof(type));
+            _byRoute.Clear();
+        }
         return this;
     }
 
     /// <summary>The handlers enabled on <paramref name="route"/>, or null when it has none (the parse path stays as without handlers).</summary>
+    /// <remarks>Safe to call while another thread adds handlers: the answer holds every handler added before the call.</remarks>
     public RouteHandlers? ForRoute(string route)
     {
-        lock (_byRoute)
+        lock (_gate)
         {
             if (_byRoute.TryGetValue(route, out var cached)) return cached;
             var enabled = _byType

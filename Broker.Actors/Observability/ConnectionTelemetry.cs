@@ -116,6 +116,8 @@ public static class ConnectionTelemetry
         CloseCodes.Reasons.ShuttingDown => "shutting_down",
         CloseCodes.Reasons.Internal => "internal",
         CloseCodes.Reasons.TooManyConnections => "too_many_connections",
+        // The operator's disconnect (POST /api/users/{user}/disconnect), with 4500 or 4403.
+        CloseCodes.Reasons.Disconnected => "disconnected",
         _ => "other",
     };
 
@@ -129,6 +131,7 @@ public static class ConnectionTelemetry
         CloseCodes.Internal => "1011",
         CloseCodes.Unauthorized => "4401",
         CloseCodes.Forbidden => "4403",
+        CloseCodes.Disconnected => "4500",
         CloseCodes.SlowConsumer => "4508",
         _ => "other",
     };

@@ -75,7 +75,10 @@ public sealed class BrokerNode
     }
 
     /// <summary>Set when graceful shutdown begins, so readiness drops before sockets close.</summary>
-    public bool ShuttingDown { get; set; }
+    /// <remarks>Written by the shutdown path, read by request and health-check threads: volatile, so a reader sees it at once.</remarks>
+    public bool ShuttingDown { get => _shuttingDown; set => _shuttingDown = value; }
+
+    private volatile bool _shuttingDown;
 
     internal void Start(ActorSystem system, IActorRef connections, IActorRef rooms, IActorRef users, IActorRef tickets,
         IMaterializer materializer, string nodeName)

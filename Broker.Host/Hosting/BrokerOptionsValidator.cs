@@ -31,6 +31,8 @@ public sealed class BrokerOptionsValidator(IHostEnvironment environment) : IVali
         Check(o.Limits.MaxConnectionsPerUser >= 0, "Broker:Limits:MaxConnectionsPerUser must be 0 (unlimited) or positive");
         Check(o.Limits.MaxConnectionsPerIp >= 0, "Broker:Limits:MaxConnectionsPerIp must be 0 (unlimited) or positive");
         Check(o.Limits.HandlerTimeout > TimeSpan.Zero, "Broker:Limits:HandlerTimeout must be positive");
+        Check(o.Auth.RefreshTimeout > TimeSpan.Zero, "Broker:Auth:RefreshTimeout must be positive");
+        Check(o.Auth.TicketKey is null || System.Text.Encoding.UTF8.GetByteCount(o.Auth.TicketKey) >= 32, "Broker:Auth:TicketKey must be at least 32 bytes (UTF-8)");
         Check(o.Rooms.HistorySize >= 0, "Broker:Rooms:HistorySize must not be negative");
         Check(o.Rooms.HistoryMaxBytes > 0, "Broker:Rooms:HistoryMaxBytes must be positive");
         Check(o.Rooms.HistoryNodeMaxBytes >= 0, "Broker:Rooms:HistoryNodeMaxBytes must not be negative (0: 1/8 of the memory available)");

@@ -62,7 +62,9 @@ public static class BrokerServiceCollectionExtensions
         services.AddSingleton<ITicketStore>(sp => new ClusterTicketStore(
             sp.GetRequiredService<BrokerNode>(),
             sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<IOptions<BrokerOptions>>().Value.Auth.TicketLifetime));
+            sp.GetRequiredService<IOptions<BrokerOptions>>().Value.Auth.TicketLifetime,
+            sp.GetRequiredService<TicketCodec>()));
+        services.AddSingleton(sp => TicketCodec.Create(sp.GetRequiredService<IOptions<BrokerOptions>>().Value, sp.GetRequiredService<JwtKeys>()));
         services.AddSingleton<BrokerNode>();
         services.AddSingleton<WebSockets.ClientIpLimiter>();
         // The application's room rules; replace by registering your own IRoomAuthorizer.

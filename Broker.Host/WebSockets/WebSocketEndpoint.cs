@@ -119,18 +119,27 @@ public static class WebSocketEndpoint
         try
         {
             var started = WebSocketAccess.Connected(node, info);
+            var accepted = false;
             try
             {
                 await node.Connections.Ask<IActorRef>(new ConnectionMessages.Accept(info, transport), TimeSpan.FromSeconds(5));
+                accepted = true;
             }
             catch (Exception e)
             {
                 loggers.CreateLogger(typeof(WebSocketEndpoint)).LogError(e, "Could not start connection {ConnectionId}", info.ConnectionId);
-                transport.Close(Contracts.Protocol.CloseCodes.Internal, Contracts.Protocol.CloseCodes.Reasons.Internal);
+                // No actor started the transport, so its Completion would never come: close the
+                // socket here, so the client learns why, the request ends and the socket is untracked.
+                var (code, reason) = node.ShuttingDown
+                    ? (Contracts.Protocol.CloseCodes.GoingAway, Contracts.Protocol.CloseCodes.Reasons.ShuttingDown)
+                    : (Contracts.Protocol.CloseCodes.Internal, Contracts.Protocol.CloseCodes.Reasons.Internal);
+                transport.Close(code, reason); // records the close for the access log and metrics
+                await CloseUnstartedAsync(socket, code, reason, context.RequestAborted);
             }
 
-            await using (context.RequestAborted.Register(transport.Abort))
-                await transport.Completion;
+            if (accepted)
+                await using (context.RequestAborted.Register(transport.Abort))
+                    await transport.Completion;
             WebSocketAccess.Closed(node, info, transport, socket, started, loggers);
         }
         finally
@@ -141,6 +150,23 @@ public static class WebSocketEndpoint
 
     /// <summary>The <c>Retry-After</c> of a per-IP refusal: a slot frees only when one of the address's sockets closes.</summary>
     private const string IpLimitRetryAfterSeconds = "5";
+
+    /// <summary>A close handshake on a socket no transport loop runs on, bounded like the transport's own.</summary>
+    private static async Task CloseUnstartedAsync(WebSocket socket, int code, string reason, CancellationToken aborted)
+    {
+        using var grace = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        grace.CancelAfter(UnstartedCloseGrace);
+        try
+        {
+            await socket.CloseAsync((WebSocketCloseStatus)code, reason, grace.Token);
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            socket.Abort(); // the peer did not answer in time, or is gone
+        }
+    }
+
+    private static readonly TimeSpan UnstartedCloseGrace = TimeSpan.FromSeconds(5);
 
     private static string ClientIp(HttpContext context) =>
         context.Connection.RemoteIpAddress?.MapToIPv4().ToString() ?? "unknown";

@@ -138,6 +138,33 @@ public sealed class DisconnectUserTests(DisconnectUserTests.ApiKeyHostFixture fi
         await socket.PingPongAsync();
     }
 
+    [Fact]
+    public async Task An_operator_disconnect_is_counted_on_metrics_as_4500_disconnected_not_other()
+    {
+        string[] tags = ["route=chat", "code=4500", "reason=disconnected"];
+        var before = await ScrapeAsync();
+        var user = NewUser("metered");
+        await using var phone = await Host.ConnectAuthenticatedAsync(user);
+        await using var laptop = await Host.ConnectAuthenticatedAsync(user);
+
+        using var response = await Disconnect(user, apiKey: ApiKeyHostFixture.ApiKey);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        await phone.ExpectCloseAsync();
+        await laptop.ExpectCloseAsync();
+
+        // Counted when each socket finishes; other tests may disconnect too, so at least ours.
+        await Broker.Tests.Observability.Poll.UntilAsync(
+            async () => (await ScrapeAsync()).Sum("broker_connections_closed_total", tags) - before.Sum("broker_connections_closed_total", tags) >= 2,
+            "the two operator disconnects never showed up as code=4500 reason=disconnected on /metrics");
+    }
+
+    private async Task<Broker.Tests.Observability.PrometheusScrape> ScrapeAsync()
+    {
+        using var response = await Host.Http.GetAsync("metrics");
+        response.EnsureSuccessStatusCode();
+        return Broker.Tests.Observability.PrometheusScrape.Parse(await response.Content.ReadAsStringAsync());
+    }
+
     private static string NewUser(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
 
     private async Task<HttpResponseMessage> Disconnect(string user, string? apiKey = null, string? bearer = null, object? body = null)

@@ -1,6 +1,7 @@
 using Broker.Actors.Rooms;
 using Broker.Tests.Cluster;
 using Broker.Tests.Infrastructure;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
@@ -36,5 +37,42 @@ public sealed class RoomRulesIntegrationTests
 
         await guest.DisposeAsync();
         await staff.DisposeAsync();
+    }
+
+    /// <summary>Rules that take far too long on <c>slow.*</c> rooms (honouring cancellation), and answer at once elsewhere.</summary>
+    private sealed class SlowOnSomeRooms : IRoomAuthorizer
+    {
+        public async ValueTask<bool> MayJoinAsync(string userId, string room, CancellationToken cancellationToken = default)
+        {
+            if (room.StartsWith("slow.", StringComparison.Ordinal)) await Task.Delay(TimeSpan.FromSeconds(30), cancellationToken);
+            return true;
+        }
+
+        public ValueTask<bool> MayPublishAsync(string userId, string room, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult(true);
+    }
+
+    [Fact]
+    public async Task Slow_room_rules_cost_the_join_an_unavailable_not_the_connection_across_heartbeat_periods()
+    {
+        // The rules' budget (HandlerTimeout) spans several heartbeat periods: the client answers
+        // every ping, but its pongs wait unread behind the held join.
+        await using var host = await BrokerTestHost.StartAsync(
+            settings: new Dictionary<string, string?>
+            {
+                ["Broker:Heartbeat:Interval"] = "00:00:00.100",
+                ["Broker:Limits:HandlerTimeout"] = "00:00:00.600",
+            },
+            services: s => s.AddSingleton<IRoomAuthorizer, SlowOnSomeRooms>());
+        await using var client = await host.ConnectAuthenticatedAsync("alice", autoPong: true);
+
+        await client.SendAsync("join", "j1", new JsonObject { ["room"] = "slow.desk" });
+        var unavailable = await client.ReceiveAsync("error", "j1");
+        Assert.Equal("unavailable", unavailable.ErrorCode());
+
+        await client.AssertStaysOpenAsync(TimeSpan.FromMilliseconds(300)); // three more periods
+        await client.SendAsync("join", "j2", new JsonObject { ["room"] = "desk" });
+        var joined = await client.ReceiveAsync("joined", "j2");
+        Assert.Equal("desk", joined.Data().GetProperty("room").GetString());
     }
 }

@@ -1,0 +1,51 @@
+using System.Collections;
+using System.Reflection;
+using Akka.Actor;
+using Broker.Contracts.Protocol;
+using Broker.Host.Hosting;
+using Broker.Tests.Infrastructure;
+
+using Microsoft.Extensions.DependencyInjection;
+using Xunit;
+
+namespace Broker.Tests.Integration;
+
+/// <summary>
+/// The upgrade is done but no connection actor can be started (here: the node's connection
+/// supervisor is gone, so the Accept is never answered). The client must get a close, the request
+/// must end and the socket must not stay tracked for shutdown to wait on.
+/// </summary>
+public sealed class AcceptFailureTests
+{
+    [Fact]
+    public async Task A_socket_no_connection_actor_takes_is_closed_1011_and_its_request_ends()
+    {
+        await using var host = await BrokerTestHost.StartAsync();
+        var node = host.Services.GetRequiredService<BrokerNode>();
+        Assert.True(await node.Connections.GracefulStop(TimeSpan.FromSeconds(10)));
+        string[] tags = ["route=chat", "code=1011", "reason=internal"];
+        var before = await ScrapeAsync(host);
+
+        await using var client = await TestClient.ConnectAsync(host.WebSocketUri("chat"));
+
+        // The Accept times out after 5 s; then the close handshake.
+        var closed = await client.ExpectCloseAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal((CloseCodes.Internal, CloseCodes.Reasons.Internal), (closed.Status, closed.Description));
+        // The request went on past the socket: its close was counted, and the node no longer tracks it.
+        await Broker.Tests.Observability.Poll.UntilAsync(
+            async () => (await ScrapeAsync(host)).Sum("broker_connections_closed_total", tags) - before.Sum("broker_connections_closed_total", tags) >= 1,
+            "the failed accept's close was never counted: the request did not end");
+        await Broker.Tests.Observability.Poll.UntilAsync(() => OpenSockets(node) == 0, "the socket stayed tracked");
+    }
+
+    /// <summary>The sockets the node would wait for at shutdown (a private map: no public view of it exists).</summary>
+    private static int OpenSockets(BrokerNode node) =>
+        ((ICollection)typeof(BrokerNode).GetField("_openSockets", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(node)!).Count;
+
+    private static async Task<Broker.Tests.Observability.PrometheusScrape> ScrapeAsync(BrokerTestHost host)
+    {
+        using var response = await host.Http.GetAsync("metrics");
+        response.EnsureSuccessStatusCode();
+        return Broker.Tests.Observability.PrometheusScrape.Parse(await response.Content.ReadAsStringAsync());
+    }
+}
