@@ -514,6 +514,20 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public async Task Publish_without_a_room_on_a_route_that_did_not_opt_in_to_broadcast_is_forbidden_and_goes_nowhere()
+    {
+        var c = await ConnectAsync(Lobby);
+        await c.Transport.ExpectFrameAsync(FrameTypes.Welcome, Timeout);
+        await c.Parent.FishForMessageAsync(m => m is ConnectionMessages.Authenticated, Timeout);
+
+        await c.Transport.SendTextAsync("""{"type":"publish","id":"b0","data":{"payload":"spam"}}""", Timeout);
+
+        await ExpectErrorAsync(c.Transport, ErrorCodes.Forbidden, "b0");
+        await ExpectStillServingAsync(c);
+        await c.Parent.ExpectNoMsgAsync(Quiet); // no RouteBroadcast reached the supervisor
+    }
+
+    [Fact]
     public async Task Publish_without_a_room_goes_to_the_supervisor_as_a_route_broadcast_and_its_ack_echoes_the_id()
     {
         var c = await ConnectAsAliceAsync();

@@ -5,7 +5,8 @@ namespace Broker.Tests.Actors;
 /// <summary>Routes shared by the connection specs.</summary>
 internal static class ConnectionSpecDefaults
 {
-    public static readonly RoutePolicy Chat = new("chat", Anonymous: false, AllowPublish: true);
+    /// <summary>A chat route that opted in to route-wide broadcast (the specs of broadcast use it); <see cref="Lobby"/> keeps the default, off.</summary>
+    public static readonly RoutePolicy Chat = new("chat", Anonymous: false, AllowPublish: true, AllowBroadcast: true);
     public static readonly RoutePolicy Notifications = new("notifications", Anonymous: false, AllowPublish: false);
     public static readonly RoutePolicy Lobby = new("lobby", Anonymous: true, AllowPublish: true);
 
