@@ -133,6 +133,12 @@ public sealed class LimitsOptions
     /// </summary>
     public int MaxConnectionsPerIp { get; set; } = 1000;
     /// <summary>
+    /// Access-log events (connects, auth, joins, leaves) that may wait for the log sink on a node;
+    /// past it new ones are dropped and counted in <c>broker_access_log_dropped_total</c> (a close is
+    /// always written). Default 10000.
+    /// </summary>
+    public int AccessLogQueue { get; set; } = 10_000;
+    /// <summary>
     /// How long an application's message handler may take before its request gets <c>error internal</c>,
     /// and how long its room rules (<c>IRoomAuthorizer</c>) may take before the join/publish gets
     /// <c>error unavailable</c>. Default 00:00:10.

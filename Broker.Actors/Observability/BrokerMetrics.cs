@@ -92,6 +92,9 @@ public static class BrokerMetrics
     public static readonly Counter<long> PresenceHeld = Meter.CreateCounter<long>(
         "broker_presence_coalesced_total", description: "Presence changes held past a room's per-window burst and coalesced (a join and leave inside the window cancel out; too many become one occupancy frame).");
 
+    public static readonly Counter<long> AccessLogDropped = Meter.CreateCounter<long>(
+        "broker_access_log_dropped_total", description: "Access-log events dropped because Broker:Limits:AccessLogQueue events were already waiting for the log sink (closes are never dropped).");
+
     public static readonly Counter<long> JoinsRateLimited = Meter.CreateCounter<long>(
         "broker_joins_rate_limited_total", description: "Joins refused with error rate_limited because their user joined faster than Broker:Limits:JoinsPerSecondPerUser on this node.");
 

@@ -7,16 +7,19 @@ namespace Broker.Host.Observability;
 /// <summary>
 /// Writes the node's <see cref="AccessEvents"/> to <see cref="AccessLog"/>. One per node, subscribed
 /// to the event stream, so every event of a connection is written in the order it happened and
-/// the close event can name the user that authenticated earlier.
+/// the close event can name the user that authenticated earlier. Events reach it through an
+/// <see cref="AccessLogGate"/>, which bounds how many may wait; each one written frees its place.
 /// </summary>
 public sealed class AccessLogActor : ReceiveActor
 {
     private readonly ILogger _logger;
+    private readonly AccessLogBacklog? _backlog;
     private readonly Dictionary<string, string> _users = new(StringComparer.Ordinal);
 
-    public AccessLogActor(ILogger logger)
+    public AccessLogActor(ILogger logger, AccessLogBacklog? backlog = null)
     {
         _logger = logger;
+        _backlog = backlog;
         Receive<AccessEvents.Connected>(e =>
         {
             if (e.UserId is not null) _users[e.ConnectionId] = e.UserId;
@@ -37,11 +40,21 @@ public sealed class AccessLogActor : ReceiveActor
         });
     }
 
-    public static Props Props(ILogger logger) => Akka.Actor.Props.Create(() => new AccessLogActor(logger));
+    public static Props Props(ILogger logger, AccessLogBacklog? backlog = null) => Akka.Actor.Props.Create(() => new AccessLogActor(logger, backlog));
 
-    protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(AccessEvents.IAccessEvent));
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        try
+        {
+            return base.AroundReceive(receive, message);
+        }
+        finally
+        {
+            // Written (or failed to write: a broken sink must not close the gate for good).
+            if (message is AccessEvents.IAccessEvent) _backlog?.Written();
+        }
+    }
 
-    protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
 
     /// <summary>Writes a close event; also used directly when the actor system is already gone.</summary>
     internal static void Write(ILogger logger, AccessEvents.Closed e, string? user)

@@ -1,7 +1,9 @@
 using Akka.Actor;
 using Akka.Cluster;
 using Broker.Actors.Observability;
+using Broker.Actors.Configuration;
 using Broker.Host.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace Broker.Host.Observability;
 
@@ -10,15 +12,15 @@ namespace Broker.Host.Observability;
 /// to the event stream and the cluster gauges start reading this node's view of the cluster.
 /// Registered after the Akka host, so it starts before Kestrel accepts the first socket.
 /// </summary>
-public sealed class ObservabilityService(BrokerNode node, ILoggerFactory loggers) : IHostedService
+public sealed class ObservabilityService(BrokerNode node, ILoggerFactory loggers, IOptions<BrokerOptions> options) : IHostedService
 {
     private IDisposable? _clusterGauges;
-    private IActorRef _accessLog = ActorRefs.Nobody;
+    private AccessLogGate? _accessLog;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await node.Started.WaitAsync(cancellationToken);
-        _accessLog = node.System.ActorOf(AccessLogActor.Props(loggers.CreateLogger(AccessLog.Category)), "access-log");
+        _accessLog = AccessLogGate.Start(node.System, loggers.CreateLogger(AccessLog.Category), options.Value.Limits.AccessLogQueue);
         _clusterGauges = BrokerMetrics.ObserveCluster(Cluster.Get(node.System), node.NodeName);
     }
 
