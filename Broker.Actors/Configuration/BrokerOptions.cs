@@ -114,6 +114,13 @@ public sealed class LimitsOptions
     /// <summary>Frames queued for a client before it is cut off as a slow consumer. Default 1000.</summary>
     public int OutboundQueue { get; set; } = 1000;
     /// <summary>
+    /// Bytes queued for a client before it is cut off as a slow consumer (4508), whichever of this
+    /// and <see cref="OutboundQueue"/> comes first; 0 = frames only. Default 8388608 (8 MiB: a
+    /// history replay of <c>Broker:Rooms:HistoryMaxBytes</c> fits many times over). Frames are shared
+    /// between members, but a stalled reader keeps alive what the others are done with.
+    /// </summary>
+    public long OutboundQueueBytes { get; set; } = 8 * 1024 * 1024;
+    /// <summary>
     /// Most queued frames a socket's write loop sends in one write and flush (each still its own
     /// WebSocket message); 1 turns batching off. Default 256.
     /// </summary>

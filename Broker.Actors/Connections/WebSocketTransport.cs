@@ -18,7 +18,8 @@ public sealed record TransportLimits(
     int RateBurst,
     int OutboundQueue,
     TimeSpan CloseGrace,
-    int WriteBatchFrames = 256);
+    int WriteBatchFrames = 256,
+    long OutboundQueueBytes = 0);
 
 /// <summary>
 /// What a transport is told about its socket besides the socket itself: the stream to cork
@@ -61,6 +62,7 @@ public sealed partial class WebSocketTransport : IConnectionTransport
     private int _closeCode = CloseCodes.Normal;
     private string _closeReason = "";
     private long _framesIn, _bytesIn, _framesOut, _bytesOut;
+    private long _queuedBytes; // bytes of the frames in _outbound, when OutboundQueueBytes bounds them
 
     /// <param name="clock">The clock the inbound rate limiter refills by: the host's <see cref="TimeProvider"/>.</param>
     /// <param name="context">The socket's corkable stream, logger and ids; <see cref="TransportContext.None"/> when omitted.</param>
@@ -112,7 +114,36 @@ public sealed partial class WebSocketTransport : IConnectionTransport
         _ = FinishAsync(WriteLoopAsync());
     }
 
-    public bool TrySend(byte[] utf8Frame) => _outbound.Writer.TryWrite(utf8Frame);
+    /// <summary>
+    /// Queues a frame; false means a slow consumer: the queue holds <c>OutboundQueue</c> frames, or
+    /// holds <c>OutboundQueueBytes</c> already (a frame is never refused by bytes when the queue is
+    /// empty, so no frame is too big for a reader that keeps up). The byte bound is what keeps one
+    /// stalled reader of large messages from pinning 1,000 × 64 KiB (issue #15).
+    /// </summary>
+    public bool TrySend(byte[] utf8Frame)
+    {
+        var max = _limits.OutboundQueueBytes;
+        if (max > 0)
+        {
+            var queued = Interlocked.Add(ref _queuedBytes, utf8Frame.Length);
+            if (queued > max && queued != utf8Frame.Length)
+            {
+                Interlocked.Add(ref _queuedBytes, -utf8Frame.Length);
+                return false;
+            }
+        }
+        if (_outbound.Writer.TryWrite(utf8Frame)) return true;
+        if (max > 0) Interlocked.Add(ref _queuedBytes, -utf8Frame.Length);
+        return false;
+    }
+
+    /// <summary>Takes the next queued frame, if any, and frees its bytes.</summary>
+    private bool TryTake(ChannelReader<byte[]> reader, out byte[] frame)
+    {
+        if (!reader.TryRead(out frame!)) return false;
+        if (_limits.OutboundQueueBytes > 0) Interlocked.Add(ref _queuedBytes, -frame.Length);
+        return true;
+    }
 
     public void Close(int code, string reason, bool discardQueued = false)
     {
@@ -168,7 +199,7 @@ public sealed partial class WebSocketTransport : IConnectionTransport
                 long frames = 0, bytes = 0, flushes = 0;
                 try
                 {
-                    while (reader.TryRead(out var frame))
+                    while (TryTake(reader, out var frame))
                     {
                         if (_discardQueued) continue;
                         if (cork is null || !reader.TryPeek(out _))
@@ -193,7 +224,7 @@ public sealed partial class WebSocketTransport : IConnectionTransport
                                 frames++;
                                 bytes += frame.Length;
                             }
-                            while (++batched < _limits.WriteBatchFrames && reader.TryRead(out frame) && !_discardQueued);
+                            while (++batched < _limits.WriteBatchFrames && TryTake(reader, out frame) && !_discardQueued);
                         }
                         catch
                         {

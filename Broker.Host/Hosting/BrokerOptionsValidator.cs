@@ -25,6 +25,7 @@ public sealed class BrokerOptionsValidator(IHostEnvironment environment) : IVali
         Check(o.Limits.RatePerSecond > 0, "Broker:Limits:RatePerSecond must be positive");
         Check(o.Limits.RateBurst > 0, "Broker:Limits:RateBurst must be positive");
         Check(o.Limits.OutboundQueue > 0, "Broker:Limits:OutboundQueue must be positive");
+        Check(o.Limits.OutboundQueueBytes >= 0, "Broker:Limits:OutboundQueueBytes must not be negative (0 = frames only)");
         Check(o.Limits.WriteBatchFrames > 0, "Broker:Limits:WriteBatchFrames must be positive (1 turns batching off)");
         Check(o.Limits.WriteBatchBytes is >= 1024 and <= 16 * 1024 * 1024, "Broker:Limits:WriteBatchBytes must be between 1024 and 16777216");
         Check(o.Limits.MaxRoomsPerConnection > 0, "Broker:Limits:MaxRoomsPerConnection must be positive");

@@ -110,7 +110,8 @@ public static class WebSocketEndpoint
             clientIp,
             user);
         var transport = new WebSocketTransport(socket, node.Materializer, new TransportLimits(
-                limits.MaxMessageBytes, limits.RatePerSecond, limits.RateBurst, limits.OutboundQueue, TimeSpan.FromSeconds(5), limits.WriteBatchFrames),
+                limits.MaxMessageBytes, limits.RatePerSecond, limits.RateBurst, limits.OutboundQueue, TimeSpan.FromSeconds(5), limits.WriteBatchFrames,
+                limits.OutboundQueueBytes),
             clock,
             // Null cork when the upgrade did not go through the wrapper (HTTP/2, UseWebSockets called by the app first).
             new TransportContext(info.ConnectionId, info.Route.Name, CorkedUpgrade.StreamOf(context), loggers.CreateLogger(WebSocketTransport.LogCategory)));

@@ -148,32 +148,22 @@ public sealed class TestClient : IAsyncDisposable
     }
 
     /// <summary>The first frame that answers request <paramref name="id"/>, whatever its type (a reply or an <c>error</c>).</summary>
-    public async Task<JsonElement> ReceiveReplyAsync(string id, TimeSpan? timeout = null)
-    {
-        bool Match(JsonElement f) => f.Id() == id;
-        lock (_stash)
-        {
-            var index = _stash.FindIndex(Match);
-            if (index >= 0)
-            {
-                var found = _stash[index];
-                _stash.RemoveAt(index);
-                return found;
-            }
-        }
-        return await ReadFromSocketAsync(Match, timeout ?? DefaultTimeout, stashOthers: true);
-    }
+    public Task<JsonElement> ReceiveReplyAsync(string id, TimeSpan? timeout = null) =>
+        ReceiveMatchingAsync(f => f.Id() == id, timeout);
 
     /// <summary>
     /// The next frame of <paramref name="type"/> (and <paramref name="id"/>, when given). Frames of
     /// other types read meanwhile are kept, in order, for later receives.
     /// </summary>
-    public async Task<JsonElement> ReceiveAsync(string type, string? id = null, TimeSpan? timeout = null)
+    public Task<JsonElement> ReceiveAsync(string type, string? id = null, TimeSpan? timeout = null) =>
+        ReceiveMatchingAsync(f => f.Type() == type && (id is null || f.Id() == id), timeout);
+
+    /// <summary>The first frame kept earlier, or read now, that <paramref name="match"/> accepts; the others are kept.</summary>
+    private async Task<JsonElement> ReceiveMatchingAsync(Predicate<JsonElement> match, TimeSpan? timeout)
     {
-        bool Match(JsonElement f) => f.Type() == type && (id is null || f.Id() == id);
         lock (_stash)
         {
-            var index = _stash.FindIndex(Match);
+            var index = _stash.FindIndex(match);
             if (index >= 0)
             {
                 var found = _stash[index];
@@ -181,7 +171,7 @@ public sealed class TestClient : IAsyncDisposable
                 return found;
             }
         }
-        return await ReadFromSocketAsync(Match, timeout ?? DefaultTimeout, stashOthers: true);
+        return await ReadFromSocketAsync(f => match(f), timeout ?? DefaultTimeout, stashOthers: true);
     }
 
     private async Task<JsonElement> ReadFromSocketAsync(Func<JsonElement, bool> match, TimeSpan timeout, bool stashOthers = false)

@@ -66,3 +66,53 @@ public sealed class SlowConsumerTests(SmallQueueHostFixture fixture) : IClassFix
         return stats.ByRoute.TryGetValue("chat", out var n) ? n : 0;
     }
 }
+
+/// <summary>A host whose outbound queue is bounded by bytes (1 MiB) long before its frame bound (100,000).</summary>
+public sealed class ByteBoundQueueHostFixture : HostFixture
+{
+    protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Broker:Limits:OutboundQueue"] = "100000",
+        ["Broker:Limits:OutboundQueueBytes"] = (1024 * 1024).ToString(),
+        ["Broker:Limits:MaxMessageBytes"] = "1048576",
+        ["Broker:Limits:RatePerSecond"] = "100000",
+        ["Broker:Limits:RateBurst"] = "100000",
+        ["Broker:Routes:chat:AllowBroadcast"] = "true",
+    };
+}
+
+/// <summary>
+/// Issue #15: the outbound queue is bounded in bytes too, so a stalled reader of large messages
+/// cannot pin frame-bound × 64 KiB of the node's memory; a reader that keeps up is never cut off.
+/// </summary>
+public sealed class OutboundBytesTests(ByteBoundQueueHostFixture fixture) : IClassFixture<ByteBoundQueueHostFixture>
+{
+    private const int PayloadChars = 256 * 1024;
+    private const int MostMessages = 200; // 50 MiB: far past socket buffers plus the 1 MiB bound
+
+    [Fact]
+    public async Task A_stalled_reader_is_cut_off_by_queued_bytes_long_before_the_frame_bound()
+    {
+        var host = fixture.Host;
+        await using var publisher = await host.ConnectAuthenticatedAsync("bytes-publisher");
+        await using var control = await host.ConnectAuthenticatedAsync("bytes-control");
+        await using var slow = await host.ConnectAuthenticatedAsync("bytes-reader");
+        slow.PauseReading();
+
+        var filler = new string('b', PayloadChars);
+        var sent = 0;
+        while (!slow.Closed.IsCompleted && (await host.StatsAsync()).ByRoute.GetValueOrDefault("chat") == 3)
+        {
+            Assert.True(sent < MostMessages, $"the stalled reader was not cut off after {sent} messages of {PayloadChars} bytes");
+            var ack = await publisher.PublishAsync(new JsonObject { ["n"] = sent, ["filler"] = filler }, excludeSelf: true);
+            sent++;
+            var message = await control.ReceiveAsync("message");
+            Assert.Equal(ack.Data().GetProperty("offset").GetInt64(), message.Data().GetProperty("offset").GetInt64());
+        }
+
+        slow.ResumeReading();
+        var close = await slow.ExpectCloseAsync();
+        Assert.True(close.Status == 4508, close.ToString());
+        await control.PingPongAsync();
+    }
+}
