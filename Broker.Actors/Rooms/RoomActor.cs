@@ -165,7 +165,7 @@ public sealed class RoomActor : ReceiveActor, IWithTimers
         if (_state.MemberCount == 0) return; // nobody to tell
         if (_presence.Offer(change, out var windowStarted)) BroadcastPresence(change);
         else BrokerMetrics.PresenceCoalesced();
-        if (windowStarted) Timers.StartSingleTimer(PresenceWindowEnded.Instance, PresenceWindowEnded.Instance, _settings.PresenceWindow ?? RoomSettings.DefaultPresenceWindow);
+        if (windowStarted) StartPresenceWindow();
     }
 
     private void OnPresenceWindowEnded()
@@ -177,8 +177,11 @@ public sealed class RoomActor : ReceiveActor, IWithTimers
             else foreach (var change in _presenceDue) BroadcastPresence(change);
         }
         _presenceDue.Clear();
-        if (_presence.WindowOpen) Timers.StartSingleTimer(PresenceWindowEnded.Instance, PresenceWindowEnded.Instance, _settings.PresenceWindow ?? RoomSettings.DefaultPresenceWindow);
+        if (_presence.WindowOpen) StartPresenceWindow();
     }
+
+    private void StartPresenceWindow() =>
+        Timers.StartSingleTimer(PresenceWindowEnded.Instance, PresenceWindowEnded.Instance, _settings.PresenceWindow ?? RoomSettings.DefaultPresenceWindow);
 
     private void BroadcastPresence(PresenceChange change) =>
         Broadcast(ServerFrames.Presence(new PresenceData(_state.RoomId, change.Joined ? "join" : "leave", change.UserId)),

@@ -122,6 +122,19 @@ public abstract class WriteBatchingTests(WriteBatchingHostFixture fixture)
         return PrometheusScrape.Parse(await response.Content.ReadAsStringAsync()).Sum("broker_socket_flushes_total", "route=" + route);
     }
 
+    /// <summary>A replayed burst arrives whole and in order, one flush per frame (101 frames of the burst + at least the first pong).</summary>
+    protected async Task AssertEveryFrameIsItsOwnFlushAsync()
+    {
+        var epoch = await FillHistoryAsync(Fixture.Route, "burst");
+        await using var reader = await Host.ConnectAuthenticatedAsync("wb-reader", Fixture.Route);
+        var before = await FlushesAsync(Fixture.Route);
+
+        await ReceiveReplayAsync(reader, "burst", epoch);
+
+        var flushes = await FlushesAsync(Fixture.Route, settle: reader) - before;
+        Assert.True(flushes >= Burst + 2, $"{flushes} flushes for {Burst + 3} frames");
+    }
+
     protected static void OfferDeflate(ClientWebSocketOptions options) => options.DangerousDeflateOptions = new WebSocketDeflateOptions();
 }
 
@@ -192,32 +205,13 @@ public sealed class BatchedWriteTests(BatchingHostFixture fixture) : WriteBatchi
 public sealed class UnbatchedWriteTests(UnbatchedHostFixture fixture) : WriteBatchingTests(fixture), IClassFixture<UnbatchedHostFixture>
 {
     [Fact]
-    public async Task With_batching_off_every_frame_is_its_own_flush()
-    {
-        var epoch = await FillHistoryAsync(Fixture.Route, "burst");
-        await using var reader = await Host.ConnectAuthenticatedAsync("wb-reader", Fixture.Route);
-        var before = await FlushesAsync(Fixture.Route);
-
-        await ReceiveReplayAsync(reader, "burst", epoch);
-
-        // 101 frames of the burst + at least the first pong.
-        var flushes = await FlushesAsync(Fixture.Route, settle: reader) - before;
-        Assert.True(flushes >= Burst + 2, $"{flushes} flushes for {Burst + 3} frames");
-    }
+    public Task With_batching_off_every_frame_is_its_own_flush()
+        => AssertEveryFrameIsItsOwnFlushAsync();
 }
 
 public sealed class OwnWebSocketsWriteTests(OwnWebSocketsHostFixture fixture) : WriteBatchingTests(fixture), IClassFixture<OwnWebSocketsHostFixture>
 {
     [Fact]
-    public async Task An_app_that_calls_UseWebSockets_before_MapBroker_is_served_whole_and_in_order_unbatched()
-    {
-        var epoch = await FillHistoryAsync(Fixture.Route, "burst");
-        await using var reader = await Host.ConnectAuthenticatedAsync("wb-reader", Fixture.Route);
-        var before = await FlushesAsync(Fixture.Route);
-
-        await ReceiveReplayAsync(reader, "burst", epoch);
-
-        var flushes = await FlushesAsync(Fixture.Route, settle: reader) - before;
-        Assert.True(flushes >= Burst + 2, $"{flushes} flushes for {Burst + 3} frames");
-    }
+    public Task An_app_that_calls_UseWebSockets_before_MapBroker_is_served_whole_and_in_order_unbatched()
+        => AssertEveryFrameIsItsOwnFlushAsync();
 }
