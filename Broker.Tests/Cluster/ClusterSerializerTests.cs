@@ -4,7 +4,7 @@ using Akka.Configuration;
 using Broker.Actors.Connections;
 using Broker.Actors.Serialization;
 using Broker.Contracts.Cluster;
-using Broker.Host.Hosting;
+using Broker.AspNetCore.Hosting;
 using Xunit;
 using static Broker.Contracts.Cluster.RoomCommands;
 using static Broker.Contracts.Cluster.RoomEvents;
@@ -21,7 +21,7 @@ public sealed class ClusterSerializerTests() : Akka.TestKit.Xunit2.TestKit(Shipp
 
     private static Config ShippedHocon()
     {
-        using var stream = typeof(BrokerNode).Assembly.GetManifestResourceStream("Broker.Host.hocon.broker.hocon")!;
+        using var stream = typeof(BrokerNode).Assembly.GetManifestResourceStream("Broker.AspNetCore.hocon.broker.hocon")!;
         return ConfigurationFactory.ParseString(new StreamReader(stream).ReadToEnd());
     }
 

@@ -1,6 +1,6 @@
 using Akka.TestKit.Xunit2;
 using Broker.Actors.Observability;
-using Broker.Host.Observability;
+using Broker.AspNetCore.Observability;
 using Microsoft.Extensions.Logging;
 using Xunit;
 

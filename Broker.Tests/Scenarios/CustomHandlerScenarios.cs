@@ -5,7 +5,7 @@ using Broker.Actors.Auth;
 using Broker.Actors.Connections;
 using Broker.Actors.Handlers;
 using Broker.Contracts.Protocol;
-using Broker.Host.Embedding;
+using Broker.AspNetCore.Embedding;
 using Broker.Tests.Actors;
 using Xunit;
 using static Broker.Actors.Connections.ConnectionMessages;
