@@ -1,6 +1,5 @@
 using Broker.AspNetCore.Demo;
 using Broker.Tests.Clients;
-using Broker.Tests.Infrastructure;
 using Xunit;
 using Xunit.Abstractions;
 

@@ -2,7 +2,6 @@ using System.Text;
 using System.Text.Json;
 using Broker.Client;
 using Broker.Client.Protocol;
-using Broker.Tests.Infrastructure;
 using Broker.Tests.Integration;
 using Xunit;
 

@@ -1,6 +1,5 @@
 using Broker.Client;
 using Broker.Client.Protocol;
-using Broker.Tests.Infrastructure;
 using Broker.Tests.Integration;
 using Xunit;
 

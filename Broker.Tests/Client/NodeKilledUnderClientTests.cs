@@ -5,7 +5,6 @@ using System.Text;
 using System.Text.Json;
 using Broker.Client;
 using Broker.Tests.Cluster;
-using Broker.Tests.Infrastructure;
 using Xunit;
 
 namespace Broker.Tests.Client;

@@ -1,6 +1,5 @@
 using System.Text;
 using Broker.Client;
-using Broker.Tests.Infrastructure;
 using Broker.Tests.Integration;
 using Xunit;
 

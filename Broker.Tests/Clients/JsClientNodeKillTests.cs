@@ -1,6 +1,5 @@
 using System.Net;
 using Broker.Tests.Cluster;
-using Broker.Tests.Infrastructure;
 using Xunit;
 using Xunit.Abstractions;
 

@@ -1,4 +1,3 @@
-using Broker.Tests.Infrastructure;
 using Xunit;
 using Xunit.Abstractions;
 

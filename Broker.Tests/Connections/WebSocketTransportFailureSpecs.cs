@@ -2,7 +2,6 @@ using System.Net.WebSockets;
 using Akka.Actor;
 using Akka.Streams;
 using Broker.Actors.Connections;
-using Broker.Tests.Infrastructure;
 using Microsoft.Extensions.Logging;
 using Xunit;
 using Xunit.Abstractions;

@@ -2,7 +2,6 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Broker.AspNetCore.Configuration;
 using Broker.AspNetCore.Auth;
-using Broker.Tests.Infrastructure;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -1,6 +1,5 @@
 using Broker.Actors.Auth;
 using Broker.AspNetCore.Auth;
-using Broker.Tests.Client;
 using Xunit;
 
 namespace Broker.Tests.Host;

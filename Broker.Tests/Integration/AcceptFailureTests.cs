@@ -3,7 +3,6 @@ using System.Reflection;
 using Akka.Actor;
 using Broker.Contracts.Protocol;
 using Broker.AspNetCore.Hosting;
-using Broker.Tests.Infrastructure;
 
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;

@@ -1,7 +1,6 @@
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json.Nodes;
-using Broker.Tests.Infrastructure;
 using Xunit;
 
 namespace Broker.Tests.Integration;

@@ -4,7 +4,6 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Broker.AspNetCore.WebSockets;
 using Broker.Tests.Cluster;
-using Broker.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 

@@ -1,6 +1,5 @@
 using System.Net;
 using Broker.AspNetCore.Demo;
-using Broker.Tests.Infrastructure;
 using Xunit;
 
 namespace Broker.Tests.Integration;

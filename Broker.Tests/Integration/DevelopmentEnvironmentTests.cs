@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json;
-using Broker.Tests.Infrastructure;
 using Xunit;
 
 namespace Broker.Tests.Integration;

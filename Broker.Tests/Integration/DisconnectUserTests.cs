@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Broker.Contracts.Protocol;
-using Broker.Tests.Infrastructure;
 using Xunit;
 
 namespace Broker.Tests.Integration;

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Broker.AspNetCore.Hosting;
-using Broker.Tests.Infrastructure;
 using PrometheusScrape = Broker.Tests.Observability.PrometheusScrape;
 using Poll = Broker.Tests.Observability.Poll;
 using Microsoft.Extensions.DependencyInjection;

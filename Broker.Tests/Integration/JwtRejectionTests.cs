@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
-using Broker.Tests.Infrastructure;
 using Microsoft.IdentityModel.Tokens;
 using Xunit;
 

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
-using Broker.Tests.Infrastructure;
 using Microsoft.Extensions.Logging;
 using Xunit;
 

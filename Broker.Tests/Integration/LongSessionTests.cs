@@ -1,6 +1,5 @@
 using System.Net.WebSockets;
 using System.Text.Json.Nodes;
-using Broker.Tests.Infrastructure;
 using Xunit;
 
 namespace Broker.Tests.Integration;

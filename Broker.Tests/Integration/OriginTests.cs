@@ -1,5 +1,4 @@
 using System.Net;
-using Broker.Tests.Infrastructure;
 using Xunit;
 
 namespace Broker.Tests.Integration;

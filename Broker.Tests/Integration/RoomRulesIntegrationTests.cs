@@ -1,6 +1,5 @@
 using Broker.Actors.Rooms;
 using Broker.Tests.Cluster;
-using Broker.Tests.Infrastructure;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;

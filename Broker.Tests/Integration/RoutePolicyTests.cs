@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Broker.Tests.Infrastructure;
 using Xunit;
 
 namespace Broker.Tests.Integration;

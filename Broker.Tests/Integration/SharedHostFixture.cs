@@ -1,4 +1,3 @@
-using Broker.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
@@ -20,7 +19,7 @@ public sealed class SharedHostFixture : IAsyncLifetime
     /// <summary>A route that negotiates permessage-deflate.</summary>
     public const string CompressedRoute = "compressed";
 
-    public AdjustableTimeProvider Clock { get; } = new();
+    public ManualTimeProvider Clock { get; } = ManualTimeProvider.FollowingSystemClock();
 
     public BrokerTestHost Host { get; private set; } = null!;
 

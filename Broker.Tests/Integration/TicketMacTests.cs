@@ -2,7 +2,6 @@ using System.Net;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Broker.AspNetCore.Hosting;
-using Broker.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 

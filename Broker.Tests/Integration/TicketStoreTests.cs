@@ -1,6 +1,5 @@
 using Broker.Actors.Auth;
 using Broker.AspNetCore.Auth;
-using Broker.Tests.Infrastructure;
 using Xunit;
 
 namespace Broker.Tests.Integration;
@@ -38,7 +37,7 @@ public sealed class TicketStoreTests
     [Fact]
     public async Task Ticket_is_refused_once_its_lifetime_has_passed()
     {
-        var clock = new AdjustableTimeProvider();
+        var clock = ManualTimeProvider.FollowingSystemClock();
         var store = new InMemoryTicketStore(clock, TimeSpan.FromSeconds(30));
         var ticket = await store.IssueAsync(Alice, "127.0.0.1");
 

@@ -1,7 +1,6 @@
 using System.Net.WebSockets;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Broker.Tests.Infrastructure;
 using PrometheusScrape = Broker.Tests.Observability.PrometheusScrape;
 using Xunit;
 

@@ -3,7 +3,6 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Broker.Tests.Infrastructure;
 using Xunit;
 
 namespace Broker.Tests.Observability;
