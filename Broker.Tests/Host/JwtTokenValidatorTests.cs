@@ -11,7 +11,7 @@ namespace Broker.Tests.Host;
 /// <summary>
 /// <see cref="JwtTokenValidator"/> (PROTOCOL §2): pinned algorithms, issuer, audience, required
 /// exp, at most 30 s skew, a sub. Each rejection is its own case; tokens are built by hand with
-/// <see cref="TestJwt"/> so the malicious ones are exactly what an attacker would send.
+/// <see cref="TestTokens.ByHand"/> so the malicious ones are exactly what an attacker would send.
 /// </summary>
 public sealed class JwtTokenValidatorTests
 {
@@ -34,7 +34,7 @@ public sealed class JwtTokenValidatorTests
         return new JwtTokenValidator(Options.Create(options), new JwtKeys(options.Jwt, isDevelopment: false));
     }
 
-    private Dictionary<string, object?> Claims(TimeSpan? lifetime = null) => TestJwt.Claims(_now, lifetime: lifetime);
+    private Dictionary<string, object?> Claims(TimeSpan? lifetime = null) => TestTokens.ByHand.Claims(_now, lifetime: lifetime);
 
     private static async Task<string> RejectedAsync(JwtTokenValidator validator, string token)
     {
@@ -58,7 +58,7 @@ public sealed class JwtTokenValidatorTests
     [Fact]
     public async Task HS256_token_with_the_configured_secret_is_accepted_with_sub_and_exp()
     {
-        var user = await AcceptedAsync(Validator(), TestJwt.Hs256(Secret, Claims(TimeSpan.FromMinutes(5))));
+        var user = await AcceptedAsync(Validator(), TestTokens.ByHand.Hs256(Secret, Claims(TimeSpan.FromMinutes(5))));
 
         Assert.Equal("alice", user.UserId);
         Assert.Equal((_now + TimeSpan.FromMinutes(5)).ToUnixTimeSeconds(), user.ExpiresAt!.Value.ToUnixTimeSeconds());
@@ -67,7 +67,7 @@ public sealed class JwtTokenValidatorTests
     [Fact]
     public async Task RS256_token_signed_with_the_private_key_of_a_configured_kid_is_accepted()
     {
-        var user = await AcceptedAsync(Validator(hmac: false), TestJwt.Rs256(Rsa, Claims(), Kid));
+        var user = await AcceptedAsync(Validator(hmac: false), TestTokens.ByHand.Rs256(Rsa, Claims(), Kid));
 
         Assert.Equal("alice", user.UserId);
     }
@@ -77,8 +77,8 @@ public sealed class JwtTokenValidatorTests
     {
         var validator = Validator();
 
-        await AcceptedAsync(validator, TestJwt.Rs256(Rsa, Claims(), Kid));
-        await AcceptedAsync(validator, TestJwt.Hs256(Secret, Claims()));
+        await AcceptedAsync(validator, TestTokens.ByHand.Rs256(Rsa, Claims(), Kid));
+        await AcceptedAsync(validator, TestTokens.ByHand.Hs256(Secret, Claims()));
     }
 
     [Fact]
@@ -87,7 +87,7 @@ public sealed class JwtTokenValidatorTests
         var claims = Claims();
         claims["aud"] = new[] { "other", "broker" };
 
-        await AcceptedAsync(Validator(), TestJwt.Hs256(Secret, claims));
+        await AcceptedAsync(Validator(), TestTokens.ByHand.Hs256(Secret, claims));
     }
 
     [Fact]
@@ -97,7 +97,7 @@ public sealed class JwtTokenValidatorTests
         claims["exp"] = (_now - TimeSpan.FromSeconds(10)).ToUnixTimeSeconds();
         claims["nbf"] = claims["iat"] = (_now - TimeSpan.FromMinutes(5)).ToUnixTimeSeconds();
 
-        await AcceptedAsync(Validator(), TestJwt.Hs256(Secret, claims));
+        await AcceptedAsync(Validator(), TestTokens.ByHand.Hs256(Secret, claims));
     }
 
     [Fact]
@@ -106,7 +106,7 @@ public sealed class JwtTokenValidatorTests
         var claims = Claims();
         claims["nbf"] = (_now + TimeSpan.FromSeconds(10)).ToUnixTimeSeconds();
 
-        await AcceptedAsync(Validator(), TestJwt.Hs256(Secret, claims));
+        await AcceptedAsync(Validator(), TestTokens.ByHand.Hs256(Secret, claims));
     }
 
     [Fact]
@@ -115,7 +115,7 @@ public sealed class JwtTokenValidatorTests
         var claims = Claims();
         claims["scope"] = "broker:publish other";
 
-        var check = await Validator().CheckAsync(TestJwt.Hs256(Secret, claims)).WaitAsync(TimeSpan.FromSeconds(10));
+        var check = await Validator().CheckAsync(TestTokens.ByHand.Hs256(Secret, claims)).WaitAsync(TimeSpan.FromSeconds(10));
 
         Assert.Equal(new HashSet<string> { "broker:publish", "other" }, check.Scopes);
     }
@@ -124,25 +124,25 @@ public sealed class JwtTokenValidatorTests
 
     [Fact]
     public async Task Alg_none_is_rejected() =>
-        await RejectedAsync(Validator(), TestJwt.Unsigned(Claims()));
+        await RejectedAsync(Validator(), TestTokens.ByHand.Unsigned(Claims()));
 
     [Theory]
     [InlineData("None")]
     [InlineData("NONE")]
     [InlineData("")]
     public async Task Alg_none_in_any_spelling_is_rejected(string alg) =>
-        await RejectedAsync(Validator(), TestJwt.Unsigned(Claims(), alg));
+        await RejectedAsync(Validator(), TestTokens.ByHand.Unsigned(Claims(), alg));
 
     [Fact]
     public async Task Unsigned_token_with_a_real_alg_header_is_rejected() =>
-        await RejectedAsync(Validator(), TestJwt.Unsigned(Claims(), "HS256"));
+        await RejectedAsync(Validator(), TestTokens.ByHand.Unsigned(Claims(), "HS256"));
 
     [Fact]
     public async Task RS256_public_key_used_as_an_HS256_secret_is_rejected()
     {
         // The algorithm-confusion attack: the public key is public, so an HS256 token "signed" with
         // its PEM bytes would pass a validator that lets the token choose the algorithm.
-        var token = TestJwt.Hmac(Encoding.UTF8.GetBytes(PublicPem), Claims(), kid: Kid);
+        var token = TestTokens.ByHand.Hmac(Encoding.UTF8.GetBytes(PublicPem), Claims(), kid: Kid);
 
         await RejectedAsync(Validator(hmac: false), token);
         await RejectedAsync(Validator(hmac: true), token);
@@ -151,7 +151,7 @@ public sealed class JwtTokenValidatorTests
     [Fact]
     public async Task RS256_public_key_used_as_an_HS256_secret_without_kid_is_rejected()
     {
-        var token = TestJwt.Hmac(Encoding.UTF8.GetBytes(PublicPem), Claims());
+        var token = TestTokens.ByHand.Hmac(Encoding.UTF8.GetBytes(PublicPem), Claims());
 
         await RejectedAsync(Validator(hmac: false), token);
         await RejectedAsync(Validator(hmac: true), token);
@@ -159,13 +159,13 @@ public sealed class JwtTokenValidatorTests
 
     [Fact]
     public async Task HS256_token_on_a_validator_with_only_RS256_keys_is_rejected() =>
-        await RejectedAsync(Validator(hmac: false), TestJwt.Hs256(Secret, Claims()));
+        await RejectedAsync(Validator(hmac: false), TestTokens.ByHand.Hs256(Secret, Claims()));
 
     [Theory]
     [InlineData("HS384")]
     [InlineData("HS512")]
     public async Task Other_HMAC_algorithms_with_the_right_secret_are_rejected(string alg) =>
-        await RejectedAsync(Validator(), TestJwt.Hmac(Encoding.UTF8.GetBytes(Secret), Claims(), alg: alg));
+        await RejectedAsync(Validator(), TestTokens.ByHand.Hmac(Encoding.UTF8.GetBytes(Secret), Claims(), alg: alg));
 
     // ---- claims ----
 
@@ -175,7 +175,7 @@ public sealed class JwtTokenValidatorTests
         var claims = Claims();
         claims["iss"] = "someone-else";
 
-        Assert.Equal("wrong issuer", await RejectedAsync(Validator(), TestJwt.Hs256(Secret, claims)));
+        Assert.Equal("wrong issuer", await RejectedAsync(Validator(), TestTokens.ByHand.Hs256(Secret, claims)));
     }
 
     [Fact]
@@ -184,7 +184,7 @@ public sealed class JwtTokenValidatorTests
         var claims = Claims();
         claims.Remove("iss");
 
-        await RejectedAsync(Validator(), TestJwt.Hs256(Secret, claims));
+        await RejectedAsync(Validator(), TestTokens.ByHand.Hs256(Secret, claims));
     }
 
     [Fact]
@@ -193,7 +193,7 @@ public sealed class JwtTokenValidatorTests
         var claims = Claims();
         claims["aud"] = "another-api";
 
-        Assert.Equal("wrong audience", await RejectedAsync(Validator(), TestJwt.Hs256(Secret, claims)));
+        Assert.Equal("wrong audience", await RejectedAsync(Validator(), TestTokens.ByHand.Hs256(Secret, claims)));
     }
 
     [Fact]
@@ -202,7 +202,7 @@ public sealed class JwtTokenValidatorTests
         var claims = Claims();
         claims.Remove("aud");
 
-        await RejectedAsync(Validator(), TestJwt.Hs256(Secret, claims));
+        await RejectedAsync(Validator(), TestTokens.ByHand.Hs256(Secret, claims));
     }
 
     [Fact]
@@ -211,7 +211,7 @@ public sealed class JwtTokenValidatorTests
         var claims = Claims();
         claims.Remove("exp");
 
-        Assert.Equal("token has no exp", await RejectedAsync(Validator(), TestJwt.Hs256(Secret, claims)));
+        Assert.Equal("token has no exp", await RejectedAsync(Validator(), TestTokens.ByHand.Hs256(Secret, claims)));
     }
 
     [Fact]
@@ -220,7 +220,7 @@ public sealed class JwtTokenValidatorTests
         var claims = Claims();
         claims["nbf"] = (_now + TimeSpan.FromSeconds(120)).ToUnixTimeSeconds();
 
-        Assert.Equal("token not yet valid", await RejectedAsync(Validator(), TestJwt.Hs256(Secret, claims)));
+        Assert.Equal("token not yet valid", await RejectedAsync(Validator(), TestTokens.ByHand.Hs256(Secret, claims)));
     }
 
     [Fact]
@@ -231,7 +231,7 @@ public sealed class JwtTokenValidatorTests
         claims["exp"] = (_now - TimeSpan.FromSeconds(60)).ToUnixTimeSeconds();
         claims["nbf"] = claims["iat"] = (_now - TimeSpan.FromMinutes(5)).ToUnixTimeSeconds();
 
-        Assert.Equal("token expired", await RejectedAsync(Validator(), TestJwt.Hs256(Secret, claims)));
+        Assert.Equal("token expired", await RejectedAsync(Validator(), TestTokens.ByHand.Hs256(Secret, claims)));
     }
 
     [Fact]
@@ -240,7 +240,7 @@ public sealed class JwtTokenValidatorTests
         var claims = Claims();
         claims.Remove("sub");
 
-        Assert.Equal("token has no sub", await RejectedAsync(Validator(), TestJwt.Hs256(Secret, claims)));
+        Assert.Equal("token has no sub", await RejectedAsync(Validator(), TestTokens.ByHand.Hs256(Secret, claims)));
     }
 
     [Fact]
@@ -249,7 +249,7 @@ public sealed class JwtTokenValidatorTests
         var claims = Claims();
         claims["sub"] = "";
 
-        await RejectedAsync(Validator(), TestJwt.Hs256(Secret, claims));
+        await RejectedAsync(Validator(), TestTokens.ByHand.Hs256(Secret, claims));
     }
 
     [Theory]
@@ -262,7 +262,7 @@ public sealed class JwtTokenValidatorTests
         var claims = Claims();
         claims["sub"] = sub;
 
-        Assert.Equal(ReservedSubjects.Failure, await RejectedAsync(Validator(), TestJwt.Hs256(Secret, claims)));
+        Assert.Equal(ReservedSubjects.Failure, await RejectedAsync(Validator(), TestTokens.ByHand.Hs256(Secret, claims)));
     }
 
     [Theory]
@@ -275,44 +275,44 @@ public sealed class JwtTokenValidatorTests
         var claims = Claims();
         claims["sub"] = sub;
 
-        Assert.Equal(sub, (await AcceptedAsync(Validator(), TestJwt.Hs256(Secret, claims))).UserId);
+        Assert.Equal(sub, (await AcceptedAsync(Validator(), TestTokens.ByHand.Hs256(Secret, claims))).UserId);
     }
 
     // ---- keys ----
 
     [Fact]
     public async Task Unknown_kid_is_rejected() =>
-        await RejectedAsync(Validator(), TestJwt.Rs256(Rsa, Claims(), "k2"));
+        await RejectedAsync(Validator(), TestTokens.ByHand.Rs256(Rsa, Claims(), "k2"));
 
     [Fact]
     public async Task RS256_token_without_kid_is_rejected() =>
-        await RejectedAsync(Validator(), TestJwt.Rs256(Rsa, Claims(), kid: null));
+        await RejectedAsync(Validator(), TestTokens.ByHand.Rs256(Rsa, Claims(), kid: null));
 
     [Fact]
     public async Task HS256_token_signed_with_another_secret_is_rejected() =>
-        await RejectedAsync(Validator(), TestJwt.Hs256("another-secret-of-sufficient-length-0123456789", Claims()));
+        await RejectedAsync(Validator(), TestTokens.ByHand.Hs256("another-secret-of-sufficient-length-0123456789", Claims()));
 
     [Fact]
     public async Task RS256_token_signed_with_another_private_key_under_a_known_kid_is_rejected()
     {
-        await RejectedAsync(Validator(), TestJwt.Rs256(OtherRsa, Claims(), Kid));
+        await RejectedAsync(Validator(), TestTokens.ByHand.Rs256(OtherRsa, Claims(), Kid));
     }
 
     [Fact]
     public async Task Token_whose_claims_were_edited_after_signing_is_rejected()
     {
-        var token = TestJwt.Hs256(Secret, Claims());
+        var token = TestTokens.ByHand.Hs256(Secret, Claims());
         var forged = Claims();
         forged["sub"] = "admin";
         var parts = token.Split('.');
-        var tampered = parts[0] + "." + TestJwt.Base64Url(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(forged)) + "." + parts[2];
+        var tampered = parts[0] + "." + TestTokens.ByHand.Base64Url(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(forged)) + "." + parts[2];
 
         await RejectedAsync(Validator(), tampered);
     }
 
     [Fact]
     public async Task Validator_without_any_key_rejects_everything() =>
-        await RejectedAsync(Validator(hmac: false, rsa: false), TestJwt.Hs256(Secret, Claims()));
+        await RejectedAsync(Validator(hmac: false, rsa: false), TestTokens.ByHand.Hs256(Secret, Claims()));
 
     // ---- shape ----
 
@@ -322,7 +322,7 @@ public sealed class JwtTokenValidatorTests
         var claims = Claims();
         claims["padding"] = new string('x', 9000);
 
-        Assert.Equal("token too large", await RejectedAsync(Validator(), TestJwt.Hs256(Secret, claims)));
+        Assert.Equal("token too large", await RejectedAsync(Validator(), TestTokens.ByHand.Hs256(Secret, claims)));
     }
 
     [Theory]
