@@ -30,7 +30,7 @@ public sealed class NodeKilledUnderClientTests : NodeLossTest
         var doomedRoom = await Cluster.NewRoomHostedWhereAsync(host => host == Victim); // dies with the node
 
         await using var proxy = new TcpProxy(new IPEndPoint(IPAddress.Loopback, Victim.BaseUri.Port));
-        var token = await Seed.TokenAsync("traveller"); // the victim cannot mint tokens once dead
+        var token = TestTokens.Valid("traveller");
         await using var client = new BrokerClient(new BrokerClientOptions
         {
             Url = proxy.WebSocketUri("chat"),
@@ -83,7 +83,7 @@ public sealed class NodeKilledUnderClientTests : NodeLossTest
     private async Task<HttpClient> PublisherAsync()
     {
         var http = new HttpClient { Timeout = Failover };
-        http.DefaultRequestHeaders.Authorization = new("Bearer", await Seed.TokenAsync("placer", "broker:publish"));
+        http.DefaultRequestHeaders.Authorization = new("Bearer", TestTokens.Valid("placer", scope: "broker:publish"));
         return http;
     }
 

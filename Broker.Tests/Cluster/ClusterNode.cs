@@ -1,83 +1,34 @@
 using System.Net;
-using System.Net.Http.Json;
 using System.Net.Sockets;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;
 using Broker.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Broker.Tests.Cluster;
 
-/// <summary>
-/// One broker node for multi-node tests: the real host (Kestrel on 127.0.0.1, a random port) with
-/// its own ActorSystem, joined to the others over real Akka.Remote on loopback.
-/// </summary>
+/// <summary>One broker node for multi-node tests: a <see cref="BrokerTestHost"/> cluster member, and what the cluster tests ask of it.</summary>
 public sealed class ClusterNode : IAsyncDisposable
 {
-    public const string SigningKey = "cluster-tests-signing-key-0123456789abcdef";
-    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
-
-    private ClusterNode(WebApplication app, Uri baseUri)
+    private ClusterNode(BrokerTestHost host)
     {
-        App = app;
-        BaseUri = baseUri;
-        Broker = app.Services.GetRequiredService<BrokerNode>();
+        Host = host;
+        Broker = host.Node;
     }
 
-    public WebApplication App { get; }
-    public Uri BaseUri { get; }
+    public BrokerTestHost Host { get; }
+    public WebApplication App => Host.App;
+    public Uri BaseUri => Host.BaseUri;
     public BrokerNode Broker { get; }
     public string Name => Broker.NodeName;
     public Address Address => Akka.Cluster.Cluster.Get(Broker.System).SelfAddress;
     public bool Stopped { get; private set; }
 
-    public Uri WebSocketUri(string route = "chat") => new($"ws://{BaseUri.Authority}/ws/{route}");
+    public Uri WebSocketUri(string route = "chat") => Host.WebSocketUri(route);
 
-    public static async Task<ClusterNode> StartAsync(int akkaPort, string seeds, IDictionary<string, string?>? extra = null)
-    {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Development" });
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        if (Environment.GetEnvironmentVariable("BROKER_TEST_LOGS") is not null) builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Debug);
-        var config = new Dictionary<string, string?>
-        {
-            ["Broker:Jwt:SigningKey"] = SigningKey,
-            ["Broker:Cluster:Hostname"] = "127.0.0.1",
-            ["Broker:Cluster:Port"] = akkaPort.ToString(),
-            ["Broker:Cluster:SeedNodes"] = seeds,
-            // Detect and down a crashed node in seconds, not the production defaults.
-            ["Broker:Akka:Hocon"] = """
-                akka.cluster.split-brain-resolver.stable-after = 2s
-                akka.cluster.failure-detector.acceptable-heartbeat-pause = 2s
-                akka.coordinated-shutdown.run-by-actor-system-terminate = off
-                """,
-        };
-        foreach (var (key, value) in extra ?? new Dictionary<string, string?>()) config[key] = value;
-        builder.Configuration.AddInMemoryCollection(config);
-        builder.Services.AddBroker(builder.Configuration, builder.Environment);
-        var app = builder.Build();
-        app.MapBroker();
-        await app.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new ClusterNode(app, new Uri(address));
-    }
-
-    /// <summary>A development token for <paramref name="user"/> (optionally with scopes).</summary>
-    public async Task<string> TokenAsync(string user, string? scope = null)
-    {
-        var url = new Uri(BaseUri, $"/auth/dev-token?user={Uri.EscapeDataString(user)}" + (scope is null ? "" : $"&scope={Uri.EscapeDataString(scope)}"));
-        using var response = await Http.PostAsync(url, null);
-        response.EnsureSuccessStatusCode();
-        var body = await response.Content.ReadFromJsonAsync<Dictionary<string, object>>();
-        return body!["token"].ToString()!;
-    }
+    public static async Task<ClusterNode> StartAsync(int akkaPort, string seeds, IDictionary<string, string?>? extra = null) =>
+        new(await BrokerTestHost.StartClusterNodeAsync(akkaPort, seeds, extra));
 
     /// <summary>Members this node sees as Up.</summary>
     public int UpMembers() => Stopped ? 0 : Akka.Cluster.Cluster.Get(Broker.System).State.Members.Count(m => m.Status == MemberStatus.Up);
@@ -107,27 +58,21 @@ public sealed class ClusterNode : IAsyncDisposable
     {
         Stopped = true;
         await Broker.System.Terminate().WaitAsync(TimeSpan.FromSeconds(20));
-        await App.StopAsync(new CancellationToken(canceled: true)).WaitAsync(TimeSpan.FromSeconds(20));
-        await App.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(20));
+        await Host.AbortAsync();
     }
 
     /// <summary>A graceful stop, as on SIGTERM: sockets close with 1001, the node leaves and hands off.</summary>
     public async Task StopGracefullyAsync()
     {
         Stopped = true;
-        await App.StopAsync().WaitAsync(TimeSpan.FromSeconds(40));
-        await App.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(20));
+        await Host.DisposeAsync();
     }
 
     public async ValueTask DisposeAsync()
     {
-        Console.WriteLine("TRACE dispose " + Name + " " + DateTime.Now.ToString("HH:mm:ss.fff"));
         if (Stopped) return;
         Stopped = true;
-        try { await App.StopAsync(new CancellationToken(canceled: true)).WaitAsync(TimeSpan.FromSeconds(30)); }
-        catch (Exception) { /* already failing; the test result says why */ }
-        await App.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(20));
-        Console.WriteLine("TRACE disposed " + Name + " " + DateTime.Now.ToString("HH:mm:ss.fff"));
+        await Host.AbortAsync();
     }
 
     /// <summary>A free TCP port on loopback (for the seed node's Akka.Remote port).</summary>
@@ -178,8 +123,8 @@ public sealed class ThreeNodeCluster : IAsyncDisposable
     public async Task<string> NewRoomHostedWhereAsync(Func<ClusterNode, bool> wanted)
     {
         var seed = Nodes[0];
-        using var http = new HttpClient { Timeout = WsClient.Timeout };
-        http.DefaultRequestHeaders.Authorization = new("Bearer", await seed.TokenAsync("placer", "broker:publish"));
+        using var http = new HttpClient { Timeout = TestClient.DefaultTimeout };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", TestTokens.Valid("placer", scope: "broker:publish"));
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (DateTime.UtcNow < deadline)
         {
@@ -193,23 +138,5 @@ public sealed class ThreeNodeCluster : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         foreach (var node in Nodes.Reverse()) await node.DisposeAsync();
-    }
-}
-
-/// <summary>Waits for a condition by polling with a deadline (never a fixed sleep).</summary>
-public static class Eventually
-{
-    public static Task TrueAsync(Func<bool> condition, TimeSpan within, string what) =>
-        TrueAsync(() => Task.FromResult(condition()), within, what);
-
-    public static async Task TrueAsync(Func<Task<bool>> condition, TimeSpan within, string what)
-    {
-        var deadline = DateTime.UtcNow + within;
-        while (true)
-        {
-            if (await condition()) return;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"not true within {within}: {what}");
-            await Task.Delay(50);
-        }
     }
 }

@@ -33,23 +33,25 @@ public sealed class ConnectionCapAcrossNodesTests : IAsyncLifetime
     public async Task Six_connections_of_one_user_racing_in_on_two_nodes_leave_exactly_the_cap_open()
     {
         const string user = "racer";
-        var tokens = await Task.WhenAll(_nodes.Select(n => n.TokenAsync(user)));
+        var tokens = _nodes.Select(_ => TestTokens.Valid(user)).ToArray();
         // Three per node, all at once.
         var connected = await Task.WhenAll(Enumerable.Range(0, 2 * Cap).Select(async i =>
-            (await WsClient.ConnectAsync(_nodes[i % 2].WebSocketUri(), tokens[i % 2])).Client));
+            await TestClient.ConnectAuthenticatedAsync(_nodes[i % 2].WebSocketUri(), tokens[i % 2], autoPong: true)));
         try
         {
             // A refused one's next frame is error forbidden; an admitted one's is the pong to this ping.
-            var next = connected.Select(c => c.NextAnyAsync()).ToArray();
-            await Eventually.TrueAsync(() => next.Count(t => t.IsCompleted) == Cap, WsClient.Timeout, $"{Cap} refusals");
-            foreach (var client in connected) await client.SendAsync(new { type = "ping", id = "alive" });
+            var next = connected.Select(c => c.ReceiveAsync()).ToArray();
+            await Eventually.TrueAsync(() => next.Count(t => t.IsCompleted) == Cap, TestClient.DefaultTimeout, $"{Cap} refusals");
+                        // Only the admitted: a refused one's socket is closed by now.
+            for (var i = 0; i < connected.Length; i++)
+                if (!next[i].IsCompleted) await connected[i].SendAsync(new { type = "ping", id = "alive" });
             var firsts = await Task.WhenAll(next);
 
             var refused = connected.Where((_, i) => firsts[i].GetProperty("type").GetString() == "error").ToArray();
             Assert.Equal(Cap, refused.Length);
             Assert.All(firsts.Where(f => f.GetProperty("type").GetString() == "error"),
                 f => Assert.Equal("forbidden", f.GetProperty("data").GetProperty("code").GetString()));
-            foreach (var client in refused) Assert.Equal(4403, await client.ClosedAsync());
+            foreach (var client in refused) Assert.Equal(4403, (await client.ExpectCloseAsync()).Status);
             Assert.Equal(Cap, firsts.Count(f => f.GetProperty("type").GetString() == "pong"));
 
             // Both nodes' API see the one cluster-wide count.
@@ -63,8 +65,8 @@ public sealed class ConnectionCapAcrossNodesTests : IAsyncLifetime
 
     private static async Task<int> ConnectionsOfAsync(ClusterNode node, string user)
     {
-        using var http = new HttpClient { Timeout = WsClient.Timeout };
-        http.DefaultRequestHeaders.Authorization = new("Bearer", await node.TokenAsync("cap-operator", "broker:publish"));
+        using var http = new HttpClient { Timeout = TestClient.DefaultTimeout };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", TestTokens.Valid("cap-operator", scope: "broker:publish"));
         var status = await http.GetFromJsonAsync<JsonElement>(new Uri(node.BaseUri, $"/api/users/{user}"));
         return status.GetProperty("connections").GetInt32();
     }

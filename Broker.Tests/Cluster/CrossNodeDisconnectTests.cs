@@ -16,11 +16,11 @@ public sealed class CrossNodeDisconnectTests(HealthyClusterFixture fixture) : IC
     [Fact]
     public async Task A_disconnect_asked_on_one_node_closes_the_users_sockets_on_every_node_and_nobody_elses()
     {
-        var (first, _) = await WsClient.ConnectAsync(Nodes[1].WebSocketUri(), await Nodes[1].TokenAsync("eve"));
-        var (second, _) = await WsClient.ConnectAsync(Nodes[2].WebSocketUri(), await Nodes[2].TokenAsync("eve"));
-        var (bystander, _) = await WsClient.ConnectAsync(Nodes[1].WebSocketUri(), await Nodes[1].TokenAsync("frank"));
-        using var http = new HttpClient { Timeout = WsClient.Timeout };
-        var backend = await Nodes[0].TokenAsync("ops", "broker:publish");
+        var first = await TestClient.ConnectAuthenticatedAsync(Nodes[1].WebSocketUri(), TestTokens.Valid("eve"), autoPong: true);
+        var second = await TestClient.ConnectAuthenticatedAsync(Nodes[2].WebSocketUri(), TestTokens.Valid("eve"), autoPong: true);
+        var bystander = await TestClient.ConnectAuthenticatedAsync(Nodes[1].WebSocketUri(), TestTokens.Valid("frank"), autoPong: true);
+        using var http = new HttpClient { Timeout = TestClient.DefaultTimeout };
+        var backend = TestTokens.Valid("ops", scope: "broker:publish");
 
         // Registration with the user directory is asynchronous; wait until both connections count.
         await Eventually.TrueAsync(async () =>
@@ -39,11 +39,12 @@ public sealed class CrossNodeDisconnectTests(HealthyClusterFixture fixture) : IC
         Assert.Equal(2, (await disconnect.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("disconnected").GetInt32());
         foreach (var socket in new[] { first, second })
         {
-            Assert.Equal(CloseCodes.Disconnected, await socket.ClosedAsync());
-            Assert.Equal(CloseCodes.Reasons.Disconnected, socket.CloseDescription);
+            var close = await socket.ExpectCloseAsync();
+            Assert.Equal(CloseCodes.Disconnected, close.Status);
+            Assert.Equal(CloseCodes.Reasons.Disconnected, close.Description);
         }
         await bystander.SendAsync(new { type = "ping", id = "still-here" });
-        Assert.Equal("still-here", (await bystander.NextAsync("pong")).GetProperty("id").GetString());
+        Assert.Equal("still-here", (await bystander.ReceiveAsync("pong")).GetProperty("id").GetString());
 
         await first.DisposeAsync();
         await second.DisposeAsync();

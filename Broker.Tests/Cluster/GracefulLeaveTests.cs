@@ -16,23 +16,23 @@ public sealed class GracefulLeaveTests : IAsyncLifetime
     {
         var leaving = _cluster.Nodes[2];
         var staying = _cluster.Nodes[0];
-        var (onLeaving, _) = await WsClient.ConnectAsync(leaving.WebSocketUri(), await leaving.TokenAsync("leaver"));
+        var onLeaving = await TestClient.ConnectAuthenticatedAsync(leaving.WebSocketUri(), TestTokens.Valid("leaver"), autoPong: true);
         await onLeaving.SendAsync(new { type = "join", data = new { room = "handoff" } });
-        await onLeaving.NextAsync("joined");
+        await onLeaving.ReceiveAsync("joined");
         await _cluster.HostOfAsync("handoff");
 
-        var closed = onLeaving.ClosedAsync();
+        var closed = onLeaving.Closed;
         await leaving.StopGracefullyAsync();
-        Assert.Equal(1001, await closed);
+        Assert.Equal(1001, (await closed.OrTimeout()).Status);
         await Eventually.TrueAsync(() => _cluster.Nodes[0].UpMembers() == 2 && _cluster.Nodes[1].UpMembers() == 2,
             TimeSpan.FromSeconds(30), "survivors see two members");
 
         // The client reconnects elsewhere and the room answers there.
-        var (again, _) = await WsClient.ConnectAsync(staying.WebSocketUri(), await staying.TokenAsync("leaver"));
+        var again = await TestClient.ConnectAuthenticatedAsync(staying.WebSocketUri(), TestTokens.Valid("leaver"), autoPong: true);
         await again.SendAsync(new { type = "join", data = new { room = "handoff" } });
-        await again.NextAsync("joined");
+        await again.ReceiveAsync("joined");
         await again.SendAsync(new { type = "publish", id = "after", data = new { room = "handoff", payload = "still here" } });
-        var ack = await again.NextAsync("ack");
+        var ack = await again.ReceiveAsync("ack");
         Assert.Equal("after", ack.GetProperty("id").GetString());
         Assert.False(await leaving.HostsRoomAsync("handoff"));
         await again.DisposeAsync();

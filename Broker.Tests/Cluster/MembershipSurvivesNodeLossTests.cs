@@ -15,17 +15,17 @@ public sealed class MembershipSurvivesNodeLossTests : NodeLossTest
     public async Task Members_on_surviving_nodes_stay_joined_are_resynced_and_publish_without_joining_again()
     {
         var room = await Cluster.NewRoomHostedWhereAsync(host => host == Victim);
-        var (alice, _) = await WsClient.ConnectAsync(Seed.WebSocketUri(), await Seed.TokenAsync("alice"));
-        var (bob, _) = await WsClient.ConnectAsync(Survivor.WebSocketUri(), await Survivor.TokenAsync("bob"));
+        var alice = await TestClient.ConnectAuthenticatedAsync(Seed.WebSocketUri(), TestTokens.Valid("alice"), autoPong: true);
+        var bob = await TestClient.ConnectAuthenticatedAsync(Survivor.WebSocketUri(), TestTokens.Valid("bob"), autoPong: true);
         var oldEpoch = await JoinAsync(alice, room);
         await JoinAsync(bob, room);
         for (var n = 1; n <= 3; n++)
         {
             await alice.SendAsync(new { type = "publish", id = $"p{n}", data = new { room, payload = n } });
-            var ack = await alice.NextAsync("ack");
+            var ack = await alice.ReceiveAsync("ack");
             Assert.Equal(oldEpoch, ack.GetProperty("data").GetProperty("epoch").GetString()); // §9.1: ack carries the epoch
         }
-        for (var n = 1; n <= 3; n++) Assert.Equal(n, (await bob.NextAsync("message")).GetProperty("data").GetProperty("offset").GetInt64());
+        for (var n = 1; n <= 3; n++) Assert.Equal(n, (await bob.ReceiveAsync("message")).GetProperty("data").GetProperty("offset").GetInt64());
 
         await Victim.CrashAsync();
 
@@ -40,7 +40,7 @@ public sealed class MembershipSurvivesNodeLossTests : NodeLossTest
         // Bob, on the other survivor, is told the history was lost and gets the new epoch's message once.
         var bobSaw = new List<JsonElement>();
         while (!bobSaw.Any(f => IsResync(f, room, newEpoch)) || !bobSaw.Any(f => IsMessage(f, newEpoch, 1)))
-            bobSaw.Add(await bob.NextAnyAsync());
+            bobSaw.Add(await bob.ReceiveAsync());
         Assert.Single(bobSaw, f => IsMessage(f, newEpoch, 1));
         Assert.DoesNotContain(bobSaw, f => f.GetProperty("type").GetString() == "error");
 
@@ -57,18 +57,18 @@ public sealed class MembershipSurvivesNodeLossTests : NodeLossTest
     public async Task A_user_whose_directory_entry_died_with_its_node_stays_reachable_and_listed()
     {
         // A user connected to a survivor whose directory entry lives on the node that will die.
-        WsClient? carol = null;
+        TestClient? carol = null;
         string? user = null;
         for (var attempt = 0; attempt < 40 && user is null; attempt++)
         {
             var candidate = $"carol-{attempt}";
-            var (client, _) = await WsClient.ConnectAsync(Seed.WebSocketUri(), await Seed.TokenAsync(candidate));
+            var client = await TestClient.ConnectAuthenticatedAsync(Seed.WebSocketUri(), TestTokens.Valid(candidate), autoPong: true);
             await Eventually.TrueAsync(async () => await HostOfUserAsync(candidate) is not null, TimeSpan.FromSeconds(10), "user entry exists");
             if (await HostOfUserAsync(candidate) == Victim) (carol, user) = (client, candidate);
             else await client.DisposeAsync();
         }
         Assert.NotNull(user);
-        var (dave, _) = await WsClient.ConnectAsync(Survivor.WebSocketUri(), await Survivor.TokenAsync("dave"));
+        var dave = await TestClient.ConnectAuthenticatedAsync(Survivor.WebSocketUri(), TestTokens.Valid("dave"), autoPong: true);
 
         await Victim.CrashAsync();
         await Eventually.TrueAsync(() => Seed.UpMembers() == 2, TimeSpan.FromSeconds(60), "victim downed");
@@ -85,7 +85,7 @@ public sealed class MembershipSurvivesNodeLossTests : NodeLossTest
             if (delivered == 0) await Task.Delay(200); // the entry is back but carol not yet registered again: retry
         }
         Assert.Equal(1, delivered);
-        Assert.Equal("dave", (await carol!.NextAsync("direct")).GetProperty("data").GetProperty("from").GetString());
+        Assert.Equal("dave", (await carol!.ReceiveAsync("direct")).GetProperty("data").GetProperty("from").GetString());
         var status = await GetAsync(Survivor, $"/api/users/{user}");
         Assert.True(status.GetProperty("online").GetBoolean());
         Assert.Equal(1, status.GetProperty("connections").GetInt32());
@@ -94,10 +94,10 @@ public sealed class MembershipSurvivesNodeLossTests : NodeLossTest
         await dave.DisposeAsync();
     }
 
-    private static async Task<string> JoinAsync(WsClient client, string room)
+    private static async Task<string> JoinAsync(TestClient client, string room)
     {
         await client.SendAsync(new { type = "join", id = "j", data = new { room } });
-        return (await client.NextAsync("joined")).GetProperty("data").GetProperty("epoch").GetString()!;
+        return (await client.ReceiveAsync("joined")).GetProperty("data").GetProperty("epoch").GetString()!;
     }
 
     /// <summary>
@@ -106,7 +106,7 @@ public sealed class MembershipSurvivesNodeLossTests : NodeLossTest
     /// Any other answer fails the test.
     /// </summary>
     private static async Task<(JsonElement Ack, List<JsonElement> Seen, int Unavailable)> RequestUntilAnsweredAsync(
-        WsClient client, Func<string, object> request)
+        TestClient client, Func<string, object> request)
     {
         var seen = new List<JsonElement>();
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
@@ -117,7 +117,7 @@ public sealed class MembershipSurvivesNodeLossTests : NodeLossTest
             await client.SendAsync(request(id));
             while (true)
             {
-                var frame = await client.NextAnyAsync();
+                var frame = await client.ReceiveAsync();
                 if (!frame.TryGetProperty("id", out var replyId) || replyId.GetString() != id)
                 {
                     seen.Add(frame);
@@ -152,8 +152,8 @@ public sealed class MembershipSurvivesNodeLossTests : NodeLossTest
 
     private static async Task<JsonElement> GetAsync(ClusterNode node, string path)
     {
-        using var http = new HttpClient { Timeout = WsClient.Timeout };
-        http.DefaultRequestHeaders.Authorization = new("Bearer", await node.TokenAsync("ops", "broker:publish"));
+        using var http = new HttpClient { Timeout = TestClient.DefaultTimeout };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", TestTokens.Valid("ops", scope: "broker:publish"));
         return await http.GetFromJsonAsync<JsonElement>(new Uri(node.BaseUri, path));
     }
 }

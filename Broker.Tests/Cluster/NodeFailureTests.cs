@@ -14,42 +14,42 @@ public sealed class NodeFailureTests : NodeLossTest
     public async Task Clients_of_a_crashed_node_recover_every_missed_message_on_a_survivor()
     {
         // A room that lives on a node that will survive, and one that lives on the victim.
-        var (watcher, _) = await WsClient.ConnectAsync(Seed.WebSocketUri(), await Seed.TokenAsync("watcher"));
+        var watcher = await TestClient.ConnectAuthenticatedAsync(Seed.WebSocketUri(), TestTokens.Valid("watcher"), autoPong: true);
         var safeRoom = await RoomHostedWhere(watcher, host => host != Victim);
         var doomedRoom = await RoomHostedWhere(watcher, host => host == Victim);
 
-        var (traveller, _) = await WsClient.ConnectAsync(Victim.WebSocketUri(), await Victim.TokenAsync("traveller"));
+        var traveller = await TestClient.ConnectAuthenticatedAsync(Victim.WebSocketUri(), TestTokens.Valid("traveller"), autoPong: true);
         await traveller.SendAsync(new { type = "join", data = new { room = safeRoom } });
-        await traveller.NextAsync("joined");
+        await traveller.ReceiveAsync("joined");
 
         for (var n = 1; n <= 10; n++)
             await watcher.SendAsync(new { type = "publish", data = new { room = safeRoom, payload = n } });
         for (var n = 1; n <= 5; n++)
             await watcher.SendAsync(new { type = "publish", data = new { room = doomedRoom, payload = n } });
         JsonElement last = default;
-        for (var n = 1; n <= 10; n++) last = (await traveller.NextAsync("message")).GetProperty("data");
+        for (var n = 1; n <= 10; n++) last = (await traveller.ReceiveAsync("message")).GetProperty("data");
         var epoch = last.GetProperty("epoch").GetString()!;
         Assert.Equal(10, last.GetProperty("offset").GetInt64());
         JsonElement doomedLast = default;
         while (doomedLast.ValueKind == JsonValueKind.Undefined || doomedLast.GetProperty("offset").GetInt64() < 5)
         {
-            var data = (await watcher.NextAsync("message")).GetProperty("data");
+            var data = (await watcher.ReceiveAsync("message")).GetProperty("data");
             if (data.GetProperty("room").GetString() == doomedRoom) doomedLast = data;
         }
 
         await Victim.CrashAsync();
-        Assert.NotEqual(1000, await traveller.ClosedAsync());
+        Assert.NotEqual(1000, (await traveller.ExpectCloseAsync()).Status);
 
         // While the traveller is away, the room goes on.
         for (var n = 11; n <= 20; n++)
             await watcher.SendAsync(new { type = "publish", id = $"p{n}", data = new { room = safeRoom, payload = n } });
 
         // Reconnect to a survivor and recover from offset 10.
-        var (back, _) = await WsClient.ConnectAsync(Survivor.WebSocketUri(), await Survivor.TokenAsync("traveller"));
+        var back = await TestClient.ConnectAuthenticatedAsync(Survivor.WebSocketUri(), TestTokens.Valid("traveller"), autoPong: true);
         await back.SendAsync(new { type = "join", id = "rejoin", data = new { room = safeRoom, since = new { epoch, offset = 10 } } });
         var missed = new List<long>();
         JsonElement frame;
-        while ((frame = await back.NextAnyAsync()).GetProperty("type").GetString() != "joined")
+        while ((frame = await back.ReceiveAsync()).GetProperty("type").GetString() != "joined")
         {
             Assert.Equal("message", frame.GetProperty("type").GetString());
             missed.Add(frame.GetProperty("data").GetProperty("offset").GetInt64());
@@ -65,7 +65,7 @@ public sealed class NodeFailureTests : NodeLossTest
         // The room the victim hosted is back on a survivor, honestly: a new epoch, nothing recovered.
         await watcher.SendAsync(new { type = "join", id = "doomed", data = new { room = doomedRoom, since = new { epoch = doomedLast.GetProperty("epoch").GetString(), offset = 5 } } });
         // The join waits in the shard region until the victim is downed and the room re-homed.
-        var reborn = (await watcher.NextAsync("joined", TimeSpan.FromSeconds(60))).GetProperty("data");
+        var reborn = (await watcher.ReceiveAsync("joined", timeout: TimeSpan.FromSeconds(60))).GetProperty("data");
         Assert.NotEqual(doomedLast.GetProperty("epoch").GetString(), reborn.GetProperty("epoch").GetString());
         Assert.False(reborn.GetProperty("recovered").GetBoolean());
         Assert.True(await Survivor.HostsRoomAsync(doomedRoom) || await Seed.HostsRoomAsync(doomedRoom));
@@ -75,11 +75,11 @@ public sealed class NodeFailureTests : NodeLossTest
         await traveller.DisposeAsync();
     }
 
-    private async Task<string> RoomHostedWhere(WsClient member, Func<ClusterNode, bool> wanted)
+    private async Task<string> RoomHostedWhere(TestClient member, Func<ClusterNode, bool> wanted)
     {
         var room = await Cluster.NewRoomHostedWhereAsync(wanted);
         await member.SendAsync(new { type = "join", data = new { room } });
-        await member.NextAsync("joined");
+        await member.ReceiveAsync("joined");
         return room;
     }
 }

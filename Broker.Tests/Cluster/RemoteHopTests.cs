@@ -25,15 +25,15 @@ public sealed class RemoteHopTests : IAsyncLifetime
     public async Task A_broadcast_to_300_members_on_3_nodes_crosses_the_network_at_most_3_times()
     {
         const string room = "fanout-300";
-        var members = new List<WsClient>();
+        var members = new List<TestClient>();
         foreach (var node in _cluster.Nodes)
         {
             var tokens = node.App.Services.GetRequiredService<DevTokenIssuer>();
             var connected = await Task.WhenAll(Enumerable.Range(0, MembersPerNode).Select(async i =>
             {
-                var (client, _) = await WsClient.ConnectAsync(node.WebSocketUri(), tokens.Issue($"{node.Name}-m{i}", TimeSpan.FromMinutes(10)));
+                var client = await TestClient.ConnectAuthenticatedAsync(node.WebSocketUri(), tokens.Issue($"{node.Name}-m{i}", TimeSpan.FromMinutes(10)), autoPong: true);
                 await client.SendAsync(new { type = "join", data = new { room } });
-                await client.NextAsync("joined");
+                await client.ReceiveAsync("joined");
                 return client;
             }));
             members.AddRange(connected);
@@ -53,7 +53,7 @@ public sealed class RemoteHopTests : IAsyncLifetime
         listener.Start();
 
         await members[0].SendAsync(new { type = "publish", id = "one", data = new { room, payload = "to all 300" } });
-        var received = await Task.WhenAll(members.Select(async m => (await m.NextAsync("message")).GetProperty("data").GetProperty("payload").GetString()));
+        var received = await Task.WhenAll(members.Select(async m => (await m.ReceiveAsync("message")).GetProperty("data").GetProperty("payload").GetString()));
 
         Assert.All(received, payload => Assert.Equal("to all 300", payload));
         // The room's own node is local; each of the other two gets the broadcast once.

@@ -13,22 +13,22 @@ public sealed class RouteBroadcastAcrossNodesTests(HealthyClusterFixture fixture
     [Fact]
     public async Task A_route_broadcast_from_one_node_reaches_that_route_on_every_node_in_publish_order()
     {
-        var listeners = new List<WsClient>();
+        var listeners = new List<TestClient>();
         for (var i = 0; i < 3; i++)
-            listeners.Add((await WsClient.ConnectAsync(Nodes[i].WebSocketUri("notifications"), await Nodes[i].TokenAsync($"route-{i}"))).Client);
+            listeners.Add(await TestClient.ConnectAuthenticatedAsync(Nodes[i].WebSocketUri("notifications"), TestTokens.Valid($"route-{i}"), autoPong: true));
         // Same node as a listener, other route: must get nothing.
-        var (bystander, _) = await WsClient.ConnectAsync(Nodes[1].WebSocketUri("chat"), await Nodes[1].TokenAsync("route-chat"));
+        var bystander = await TestClient.ConnectAuthenticatedAsync(Nodes[1].WebSocketUri("chat"), TestTokens.Valid("route-chat"), autoPong: true);
 
         var publisher = Nodes[0].App.Services.GetRequiredService<IBrokerPublisher>();
-        var first = await publisher.BroadcastToRouteAsync("notifications", new { n = 1 }).WaitAsync(WsClient.Timeout);
-        await publisher.BroadcastToRouteAsync("notifications", new { n = 2 }).WaitAsync(WsClient.Timeout);
+        var first = await publisher.BroadcastToRouteAsync("notifications", new { n = 1 }).OrTimeout();
+        await publisher.BroadcastToRouteAsync("notifications", new { n = 2 }).OrTimeout();
         Assert.Equal(1, first); // this node's offset: the route's first message here
 
         foreach (var listener in listeners)
         {
             // Each node numbers its route's messages itself; from one publisher they arrive in order.
-            var one = (await listener.NextAsync("message")).GetProperty("data");
-            var two = (await listener.NextAsync("message")).GetProperty("data");
+            var one = (await listener.ReceiveAsync("message")).GetProperty("data");
+            var two = (await listener.ReceiveAsync("message")).GetProperty("data");
             Assert.Equal(System.Text.Json.JsonValueKind.Null, one.GetProperty("room").ValueKind);
             Assert.Equal((1, 2), (one.GetProperty("payload").GetProperty("n").GetInt32(), two.GetProperty("payload").GetProperty("n").GetInt32()));
             Assert.Equal(one.GetProperty("offset").GetInt64() + 1, two.GetProperty("offset").GetInt64());
@@ -36,7 +36,7 @@ public sealed class RouteBroadcastAcrossNodesTests(HealthyClusterFixture fixture
 
         // The bystander's next frame answers its own ping: no route message came before it.
         await bystander.SendAsync(new { type = "ping", id = "after" });
-        var next = await bystander.NextAnyAsync();
+        var next = await bystander.ReceiveAsync();
         Assert.Equal(("pong", "after"), (next.GetProperty("type").GetString(), next.GetProperty("id").GetString()));
 
         foreach (var client in listeners.Append(bystander)) await client.DisposeAsync();

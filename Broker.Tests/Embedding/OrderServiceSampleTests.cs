@@ -98,8 +98,8 @@ public sealed class OrderServiceSampleTests : IAsyncLifetime
         var publisher = _app.Services.GetRequiredService<IBrokerPublisher>();
         await Assert.ThrowsAsync<ArgumentException>(() => publisher.PublishToRoomAsync("bad room!", new { n = 1 }));
         await Assert.ThrowsAsync<ArgumentException>(() => publisher.SendToUserAsync("", new { n = 1 }));
-        Assert.Equal(0, await publisher.BroadcastToRouteAsync("nobody-here", new { n = 1 }).WaitAsync(TestClient.DefaultTimeout));
-        Assert.Equal(0, await publisher.SendToUserAsync("offline-user", new { n = 1 }).WaitAsync(TestClient.DefaultTimeout));
+        Assert.Equal(0, await publisher.BroadcastToRouteAsync("nobody-here", new { n = 1 }).OrTimeout());
+        Assert.Equal(0, await publisher.SendToUserAsync("offline-user", new { n = 1 }).OrTimeout());
     }
 
     [Fact]

@@ -54,7 +54,7 @@ public sealed class HostJwtTokenValidatorTests : IDisposable
     public async Task A_token_signed_with_a_key_from_the_providers_JWKS_is_accepted_for_its_sub_until_its_exp()
     {
         var token = Token();
-        var result = await _validator.ValidateAsync(token).WaitAsync(TestClient.DefaultTimeout);
+        var result = await _validator.ValidateAsync(token).OrTimeout();
         Assert.Equal("alice", result.User?.UserId);
         Assert.Equal(TestTokens.ExpiresAtMs(token), result.User!.ExpiresAt!.Value.ToUnixTimeMilliseconds());
         Assert.Contains(_idp.Requested, address => address.EndsWith("/jwks", StringComparison.Ordinal));
@@ -74,7 +74,7 @@ public sealed class HostJwtTokenValidatorTests : IDisposable
             "no sub" => Token(sub: null),
             _ => Token(notBefore: DateTime.UtcNow.AddMinutes(-10), expires: DateTime.UtcNow.AddMinutes(-2)),
         };
-        var result = await _validator.ValidateAsync(token).WaitAsync(TestClient.DefaultTimeout);
+        var result = await _validator.ValidateAsync(token).OrTimeout();
         Assert.False(result.IsValid, what);
         Assert.DoesNotContain(token, result.Failure!); // failure reasons are logged: never the token
     }
@@ -85,7 +85,7 @@ public sealed class HostJwtTokenValidatorTests : IDisposable
     [InlineData("Anon-X")]
     public async Task A_token_of_the_apps_provider_whose_sub_is_a_reserved_sender_is_refused(string sub)
     {
-        var result = await _validator.ValidateAsync(Token(sub: sub)).WaitAsync(TestClient.DefaultTimeout);
+        var result = await _validator.ValidateAsync(Token(sub: sub)).OrTimeout();
         Assert.False(result.IsValid, sub);
         Assert.Equal(Broker.Actors.Auth.ReservedSubjects.Failure, result.Failure);
     }
@@ -93,7 +93,7 @@ public sealed class HostJwtTokenValidatorTests : IDisposable
     [Fact]
     public async Task A_token_longer_than_the_brokers_limit_is_refused_before_any_parsing()
     {
-        var result = await _validator.ValidateAsync(new string('a', new JwtOptions().MaxTokenLength + 1)).WaitAsync(TestClient.DefaultTimeout);
+        var result = await _validator.ValidateAsync(new string('a', new JwtOptions().MaxTokenLength + 1)).OrTimeout();
         Assert.Equal("token too large", result.Failure);
         Assert.Empty(_idp.Requested);
     }
@@ -114,9 +114,9 @@ public sealed class HostJwtTokenValidatorTests : IDisposable
         var validator = new HostJwtTokenValidator(provider.GetRequiredService<IOptionsMonitor<JwtBearerOptions>>(),
             Options.Create(new BrokerOptions()), JwtBearerDefaults.AuthenticationScheme, NullLogger<HostJwtTokenValidator>.Instance);
 
-        Assert.Equal("alice", (await validator.ValidateAsync(Token()).WaitAsync(TestClient.DefaultTimeout)).User?.UserId);
-        Assert.False((await validator.ValidateAsync(Token(issuer: "https://evil.example")).WaitAsync(TestClient.DefaultTimeout)).IsValid);
-        Assert.False((await validator.ValidateAsync(Token(key: RSA.Create(2048))).WaitAsync(TestClient.DefaultTimeout)).IsValid);
+        Assert.Equal("alice", (await validator.ValidateAsync(Token()).OrTimeout()).User?.UserId);
+        Assert.False((await validator.ValidateAsync(Token(issuer: "https://evil.example")).OrTimeout()).IsValid);
+        Assert.False((await validator.ValidateAsync(Token(key: RSA.Create(2048))).OrTimeout()).IsValid);
     }
 
     /// <summary>An <see cref="IConfigurationManager{T}"/> that is not a <see cref="BaseConfigurationManager"/>: the validator merges its issuer and keys itself.</summary>

@@ -13,8 +13,10 @@ using Microsoft.Extensions.Logging;
 namespace Broker.Tests.Infrastructure;
 
 /// <summary>
-/// The real broker host (Kestrel, the Akka node, every endpoint) started in-process on a random
-/// loopback port, with configuration overrides, optional service overrides, and captured logs.
+/// The tests' one host builder: the real broker host (Kestrel, the Akka node, every endpoint)
+/// started in-process on a random loopback port, with configuration overrides, optional service
+/// overrides, and captured logs; alone (<see cref="StartAsync"/>) or as a cluster member
+/// (<see cref="StartClusterNodeAsync"/>). Fixtures and <c>ClusterNode</c> are built on it.
 /// </summary>
 public sealed class BrokerTestHost : IAsyncDisposable
 {
@@ -45,6 +47,33 @@ public sealed class BrokerTestHost : IAsyncDisposable
     public LogCapture Logs { get; }
 
     public IServiceProvider Services => _app.Services;
+
+    /// <summary>The running app (its services, its lifetime).</summary>
+    public WebApplication App => _app;
+
+    /// <summary>The broker's Akka node in this host.</summary>
+    public BrokerNode Node => Services.GetRequiredService<BrokerNode>();
+
+    /// <summary>
+    /// Starts a host whose Akka node listens on <paramref name="akkaPort"/> (0: any) and joins
+    /// <paramref name="seeds"/> over real Akka.Remote on loopback; it is ready once it is an Up member.
+    /// </summary>
+    public static Task<BrokerTestHost> StartClusterNodeAsync(int akkaPort, string seeds, IEnumerable<KeyValuePair<string, string?>>? settings = null)
+    {
+        var config = new Dictionary<string, string?>
+        {
+            ["Broker:Cluster:Port"] = akkaPort.ToString(),
+            ["Broker:Cluster:SeedNodes"] = seeds,
+            // Detect and down a crashed node in seconds, not the production defaults.
+            ["Broker:Akka:Hocon"] = """
+                akka.cluster.split-brain-resolver.stable-after = 2s
+                akka.cluster.failure-detector.acceptable-heartbeat-pause = 2s
+                akka.coordinated-shutdown.run-by-actor-system-terminate = off
+                """,
+        };
+        foreach (var (key, value) in settings ?? []) config[key] = value;
+        return StartAsync(config, environment: "Development");
+    }
 
     /// <summary>Starts a host and waits until <c>/health/ready</c> answers 200.</summary>
     /// <param name="settings">Configuration overrides (e.g. <c>Broker:Heartbeat:Interval</c>); a null value removes a default.</param>
@@ -88,6 +117,7 @@ public sealed class BrokerTestHost : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(minimumLevel);
         builder.Logging.AddProvider(logs);
+        if (Environment.GetEnvironmentVariable("BROKER_TEST_LOGS") is not null) builder.Logging.AddConsole(); // a debugging aid
 
         builder.Services.AddBroker(builder.Configuration, builder.Environment);
         services?.Invoke(builder.Services);
@@ -129,17 +159,9 @@ public sealed class BrokerTestHost : IAsyncDisposable
     /// <summary>Connects to <paramref name="route"/> and authenticates with a fresh token for <paramref name="user"/>; returns the client after <c>welcome</c>.</summary>
     public async Task<TestClient> ConnectAuthenticatedAsync(string user, string route = "chat", bool autoPong = false)
     {
-        var client = await TestClient.ConnectAsync(WebSocketUri(route), autoPong: autoPong);
-        try
-        {
-            await client.AuthenticateAsync(TestTokens.Valid(user));
-            return client;
-        }
-        catch
-        {
-            await client.DisposeAsync();
-            throw;
-        }
+        var client = await TestClient.ConnectAuthenticatedAsync(WebSocketUri(route), TestTokens.Valid(user), autoPong);
+        Xunit.Assert.Equal(user, client.User);
+        return client;
     }
 
     /// <summary>The connection supervisor's counts (to observe server-side effects without sleeping).</summary>
@@ -153,6 +175,15 @@ public sealed class BrokerTestHost : IAsyncDisposable
         if (Interlocked.Exchange(ref _stopped, 1) == 1) return;
         using var stop = new CancellationTokenSource(StopDeadline);
         await _app.StopAsync(stop.Token);
+    }
+
+    /// <summary>Stops at once, without draining (clients see sockets drop), and disposes.</summary>
+    public async Task AbortAsync()
+    {
+        Interlocked.Exchange(ref _stopped, 1);
+        try { await _app.StopAsync(new CancellationToken(canceled: true)).WaitAsync(StopDeadline); }
+        catch (Exception) { /* already failing; the test result says why */ }
+        await DisposeAsync();
     }
 
     public async ValueTask DisposeAsync()

@@ -3,6 +3,7 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using System.Threading.Channels;
 using Xunit;
 
@@ -22,9 +23,14 @@ public sealed record CloseResult(int? Status, string? Description, Exception? Er
 public sealed class TestClient : IAsyncDisposable
 {
     /// <summary>The bound on every await a test makes.</summary>
-    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(15);
 
     private static readonly byte[] PongFrame = """{"type":"pong"}"""u8.ToArray();
+    private static readonly JsonSerializerOptions EnvelopeJson = new()
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+    };
 
     private readonly ClientWebSocket _socket;
     private readonly Channel<JsonElement> _frames = Channel.CreateUnbounded<JsonElement>();
@@ -53,6 +59,12 @@ public sealed class TestClient : IAsyncDisposable
     /// <summary>Completes with how the socket ended.</summary>
     public Task<CloseResult> Closed => _closed.Task;
 
+    /// <summary>The data of the <c>welcome</c> frame, once <see cref="AuthenticateAsync"/> returned.</summary>
+    public JsonElement Welcome { get; private set; }
+
+    /// <summary>The user the broker welcomed.</summary>
+    public string User => Welcome.Str("user");
+
     /// <summary>Opens a socket (the upgrade must succeed) and starts reading.</summary>
     /// <param name="configure">Client options beyond the defaults (e.g. offering permessage-deflate, protocol-level keep-alive pings).</param>
     public static async Task<TestClient> ConnectAsync(Uri uri, string? origin = null, bool autoPong = false, Action<ClientWebSocketOptions>? configure = null)
@@ -70,6 +82,22 @@ public sealed class TestClient : IAsyncDisposable
             throw new InvalidOperationException($"upgrade to {uri} refused with HTTP {(int)socket.HttpStatusCode}", e);
         }
         return new TestClient(socket, autoPong);
+    }
+
+    /// <summary>Opens a socket to <paramref name="uri"/> and authenticates with <paramref name="token"/>; returns it after <c>welcome</c>.</summary>
+    public static async Task<TestClient> ConnectAuthenticatedAsync(Uri uri, string token, bool autoPong = false)
+    {
+        var client = await ConnectAsync(uri, autoPong: autoPong);
+        try
+        {
+            await client.AuthenticateAsync(token);
+            return client;
+        }
+        catch
+        {
+            await client.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>Attempts an upgrade that must be refused; returns the HTTP status the server answered with.</summary>
@@ -127,6 +155,9 @@ public sealed class TestClient : IAsyncDisposable
         return SendTextAsync(envelope.ToJsonString());
     }
 
+    /// <summary>Sends <paramref name="envelope"/> serialized as it is (camelCase, null members left out).</summary>
+    public Task SendAsync(object envelope) => SendTextAsync(JsonSerializer.Serialize(envelope, EnvelopeJson));
+
     /// <summary>A fresh correlation id.</summary>
     public string NextId(string prefix = "c") => $"{prefix}-{Interlocked.Increment(ref _nextId)}";
 
@@ -158,8 +189,16 @@ public sealed class TestClient : IAsyncDisposable
     public Task<JsonElement> ReceiveAsync(string type, string? id = null, TimeSpan? timeout = null) =>
         ReceiveMatchingAsync(f => f.Type() == type && (id is null || f.Id() == id), timeout);
 
+    /// <summary>The data of the next <paramref name="count"/> <c>message</c> frames, in arrival order (others are kept).</summary>
+    public async Task<JsonElement[]> MessagesAsync(int count)
+    {
+        var messages = new JsonElement[count];
+        for (var i = 0; i < count; i++) messages[i] = (await ReceiveAsync("message")).Data();
+        return messages;
+    }
+
     /// <summary>The first frame kept earlier, or read now, that <paramref name="match"/> accepts; the others are kept.</summary>
-    private async Task<JsonElement> ReceiveMatchingAsync(Predicate<JsonElement> match, TimeSpan? timeout)
+    public async Task<JsonElement> ReceiveMatchingAsync(Predicate<JsonElement> match, TimeSpan? timeout = null)
     {
         lock (_stash)
         {
@@ -224,7 +263,43 @@ public sealed class TestClient : IAsyncDisposable
         await SendAsync("auth", data: new JsonObject { ["token"] = token });
         var welcome = await ReceiveAsync();
         Assert.True(welcome.Type() == "welcome", $"expected welcome, got {welcome}");
+        Welcome = welcome.Data();
         return welcome;
+    }
+
+    /// <summary>Joins <paramref name="room"/> (from <c>since</c> when an epoch is given), waits for <c>joined</c> and returns its data.</summary>
+    public async Task<JsonElement> JoinAsync(string room, string? sinceEpoch = null, long? sinceOffset = null)
+    {
+        var id = await SendJoinAsync(room, sinceEpoch, sinceOffset);
+        var joined = await ReceiveAsync("joined", id);
+        Assert.Equal(room, joined.Data().Str("room"));
+        return joined.Data();
+    }
+
+    /// <summary>Sends <c>join</c> (with <c>since</c> when an epoch is given) and returns its id.</summary>
+    public async Task<string> SendJoinAsync(string room, string? sinceEpoch = null, long? sinceOffset = null)
+    {
+        var id = NextId("join");
+        object data = sinceEpoch is null
+            ? new { room }
+            : new { room, since = new { epoch = sinceEpoch, offset = sinceOffset ?? 0 } };
+        await SendAsync(new { type = "join", id, data });
+        return id;
+    }
+
+    /// <summary>Publishes to <paramref name="room"/> and returns the id, without waiting for the <c>ack</c>.</summary>
+    public async Task<string> SendPublishAsync(string room, object payload, bool? excludeSelf = null)
+    {
+        var id = NextId("pub");
+        await SendAsync(new { type = "publish", id, data = new { room, payload, excludeSelf } });
+        return id;
+    }
+
+    /// <summary>Publishes to <paramref name="room"/>, waits for the <c>ack</c> and returns its offset.</summary>
+    public async Task<long> PublishAsync(string room, object payload, bool? excludeSelf = null)
+    {
+        var id = await SendPublishAsync(room, payload, excludeSelf);
+        return (await ReceiveAsync("ack", id)).Data().Long("offset");
     }
 
     /// <summary>Proves the connection is open and served: a <c>ping</c> with an id is answered by a <c>pong</c> with that id.</summary>
@@ -329,6 +404,18 @@ public sealed class TestClient : IAsyncDisposable
         return document.RootElement.Clone();
     }
 
+    /// <summary>Closes normally and waits until the server's close is read.</summary>
+    public async Task<CloseResult> CloseAsync()
+    {
+        using (var timeout = new CancellationTokenSource(DefaultTimeout))
+        {
+            await _sendLock.WaitAsync(timeout.Token);
+            try { await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", timeout.Token); }
+            finally { _sendLock.Release(); }
+        }
+        return await ExpectCloseAsync();
+    }
+
     /// <summary>Drops the connection without a close frame, as a client that vanished (the server sees an aborted request).</summary>
     public void Abort() => _socket.Abort();
 
@@ -352,6 +439,16 @@ public sealed class TestClient : IAsyncDisposable
     }
 }
 
+/// <summary>Bounds a test's await, as SignalR's <c>OrTimeout</c>.</summary>
+public static class TaskTimeoutExtensions
+{
+    /// <summary><paramref name="task"/>, failing with a <see cref="TimeoutException"/> after <paramref name="timeout"/> (default <see cref="TestClient.DefaultTimeout"/>).</summary>
+    public static Task<T> OrTimeout<T>(this Task<T> task, TimeSpan? timeout = null) => task.WaitAsync(timeout ?? TestClient.DefaultTimeout);
+
+    /// <inheritdoc cref="OrTimeout{T}"/>
+    public static Task OrTimeout(this Task task, TimeSpan? timeout = null) => task.WaitAsync(timeout ?? TestClient.DefaultTimeout);
+}
+
 /// <summary>Readers for the envelope fields of a received frame.</summary>
 public static class FrameExtensions
 {
@@ -367,4 +464,30 @@ public static class FrameExtensions
     /// <summary><c>data.code</c> of an <c>error</c> frame.</summary>
     public static string? ErrorCode(this JsonElement frame) =>
         frame.Type() == "error" && frame.Data().TryGetProperty("code", out var code) ? code.GetString() : null;
+
+    public static string Str(this JsonElement element, string property) => element.GetProperty(property).GetString()!;
+
+    public static long Long(this JsonElement element, string property) => element.GetProperty(property).GetInt64();
+
+    public static bool Bool(this JsonElement element, string property) => element.GetProperty(property).GetBoolean();
+
+    public static string[] Strings(this JsonElement element, string property) =>
+        element.GetProperty(property).EnumerateArray().Select(e => e.GetString()!).ToArray();
+}
+
+/// <summary>Frames and payloads written as JSON literals, for specs that drive actors without a socket.</summary>
+public static class Frame
+{
+    /// <summary>The envelope of <paramref name="utf8"/>, detached from its document.</summary>
+    public static JsonElement Parse(byte[] utf8)
+    {
+        using var document = JsonDocument.Parse(utf8);
+        return document.RootElement.Clone();
+    }
+
+    /// <summary>The envelope of <paramref name="json"/>, detached from its document.</summary>
+    public static JsonElement Parse(string json) => Parse(Encoding.UTF8.GetBytes(json));
+
+    /// <summary>UTF-8 bytes of a JSON literal, as rooms carry payloads.</summary>
+    public static byte[] Json(string json) => Encoding.UTF8.GetBytes(json);
 }

@@ -32,8 +32,9 @@ public static class TestTokens
     public static SigningCredentials Rs256(RSA rsa, string kid) =>
         new(new RsaSecurityKey(rsa) { KeyId = kid }, SecurityAlgorithms.RsaSha256);
 
-    /// <summary>A valid HS256 token for <paramref name="sub"/>, good for <paramref name="lifetime"/> (default 1 h).</summary>
-    public static string Valid(string sub, TimeSpan? lifetime = null) => Create(sub, lifetime: lifetime);
+    /// <summary>A valid HS256 token for <paramref name="sub"/>, good for <paramref name="lifetime"/> (default 1 h), with <paramref name="scope"/> (space-separated) if given.</summary>
+    public static string Valid(string sub, TimeSpan? lifetime = null, string? scope = null) =>
+        Create(sub, lifetime: lifetime, extraClaims: scope is null ? null : new Dictionary<string, object> { ["scope"] = scope });
 
     /// <summary>
     /// A token with every field under the caller's control. Defaults make a valid HS256 token for

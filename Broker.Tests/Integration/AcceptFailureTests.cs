@@ -31,10 +31,10 @@ public sealed class AcceptFailureTests
         var closed = await client.ExpectCloseAsync(TimeSpan.FromSeconds(20));
         Assert.Equal((CloseCodes.Internal, CloseCodes.Reasons.Internal), (closed.Status, closed.Description));
         // The request went on past the socket: its close was counted, and the node no longer tracks it.
-        await Broker.Tests.Observability.Poll.UntilAsync(
+        await Eventually.TrueAsync(
             async () => (await ScrapeAsync(host)).Sum("broker_connections_closed_total", tags) - before.Sum("broker_connections_closed_total", tags) >= 1,
             "the failed accept's close was never counted: the request did not end");
-        await Broker.Tests.Observability.Poll.UntilAsync(() => OpenSockets(node) == 0, "the socket stayed tracked");
+        await Eventually.TrueAsync(() => OpenSockets(node) == 0, "the socket stayed tracked");
     }
 
     /// <summary>The sockets the node would wait for at shutdown (a private map: no public view of it exists).</summary>

@@ -152,7 +152,7 @@ public sealed class DisconnectUserTests(DisconnectUserTests.ApiKeyHostFixture fi
         await laptop.ExpectCloseAsync();
 
         // Counted when each socket finishes; other tests may disconnect too, so at least ours.
-        await Broker.Tests.Observability.Poll.UntilAsync(
+        await Eventually.TrueAsync(
             async () => (await ScrapeAsync()).Sum("broker_connections_closed_total", tags) - before.Sum("broker_connections_closed_total", tags) >= 2,
             "the two operator disconnects never showed up as code=4500 reason=disconnected on /metrics");
     }

@@ -2,7 +2,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Broker.AspNetCore.Hosting;
 using PrometheusScrape = Broker.Tests.Observability.PrometheusScrape;
-using Poll = Broker.Tests.Observability.Poll;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
@@ -71,7 +70,7 @@ public sealed class HistoryBudgetTests(SmallHistoryBudgetHostFixture fixture) : 
         Assert.True(most <= SmallHistoryBudgetHostFixture.NodeBytes + Rooms * (frameBytes + 16),
             $"the node held {most} history bytes, budget {SmallHistoryBudgetHostFixture.NodeBytes}");
         Assert.True(most > SmallHistoryBudgetHostFixture.NodeBytes - 2 * frameBytes, $"the budget was never reached ({most} bytes)");
-        await Poll.UntilAsync(async () => (await ScrapeAsync()).Sum("broker_history_bytes", $"node={NodeName}") <= SmallHistoryBudgetHostFixture.NodeBytes,
+        await Eventually.TrueAsync(async () => (await ScrapeAsync()).Sum("broker_history_bytes", $"node={NodeName}") <= SmallHistoryBudgetHostFixture.NodeBytes,
             "history stayed over the node budget once publishing stopped");
         var after = await ScrapeAsync();
         Assert.True(after.Sum("broker_history_trimmed_total", "reason=room") > trimmedBefore.Sum("broker_history_trimmed_total", "reason=room"));
@@ -117,8 +116,8 @@ public sealed class HistoryBudgetTests(SmallHistoryBudgetHostFixture fixture) : 
         await publisher.DisposeAsync();
         await control.DisposeAsync();
         await late.DisposeAsync();
-        await Poll.UntilAsync(async () => (await ScrapeAsync()).Sum("broker_history_bytes", $"node={NodeName}") == 0,
-            "passivated rooms kept their history bytes on the node's budget", within: TimeSpan.FromSeconds(30));
+        await Eventually.TrueAsync(async () => (await ScrapeAsync()).Sum("broker_history_bytes", $"node={NodeName}") == 0,
+            TimeSpan.FromSeconds(30), "passivated rooms kept their history bytes on the node's budget");
     }
 
     [Theory]

@@ -113,8 +113,8 @@ public sealed class OccupancyClientTests(PresenceStormHostFixture fixture) : ICl
         var events = System.Threading.Channels.Channel.CreateUnbounded<(int? Count, string? User)>();
         watcher.OccupancyChanged += o => { if (o.Room == room) events.Writer.TryWrite((o.Count, null)); };
         watcher.PresenceChanged += p => { if (p.Room == room && p.Joined) events.Writer.TryWrite((null, p.User)); };
-        await watcher.ConnectAsync().WaitAsync(TestClient.DefaultTimeout);
-        await watcher.JoinAsync(room).WaitAsync(TestClient.DefaultTimeout);
+        await watcher.ConnectAsync().OrTimeout();
+        await watcher.JoinAsync(room).OrTimeout();
         var clients = new List<TestClient>();
         for (var i = 0; i < joiners; i++) clients.Add(await fixture.Host.ConnectAuthenticatedAsync($"occupant-{i}", autoPong: true));
 
@@ -129,7 +129,7 @@ public sealed class OccupancyClientTests(PresenceStormHostFixture fixture) : ICl
         var sawCount = false;
         while (count is null || count + since != joiners + 1)
         {
-            var (c, _) = await events.Reader.ReadAsync().AsTask().WaitAsync(TestClient.DefaultTimeout);
+            var (c, _) = await events.Reader.ReadAsync().AsTask().OrTimeout();
             if (c is { } n) { count = n; since = 0; sawCount = true; }
             else since++;
         }

@@ -22,16 +22,16 @@ public sealed class RoomRulesIntegrationTests
     public async Task The_apps_room_rules_decide_who_joins()
     {
         await using var host = await BrokerTestHost.StartAsync(services: s => s.AddSingleton<IRoomAuthorizer, StaffOnlyRooms>());
-        var (guest, _) = await WsClient.ConnectAsync(host.WebSocketUri("chat"), TestTokens.Valid("guest"));
-        var (staff, _) = await WsClient.ConnectAsync(host.WebSocketUri("chat"), TestTokens.Valid("ann@staff"));
+        var guest = await TestClient.ConnectAuthenticatedAsync(host.WebSocketUri("chat"), TestTokens.Valid("guest"), autoPong: true);
+        var staff = await TestClient.ConnectAuthenticatedAsync(host.WebSocketUri("chat"), TestTokens.Valid("ann@staff"), autoPong: true);
 
         await guest.SendAsync(new { type = "join", id = "g", data = new { room = "staff.desk" } });
-        var refused = await guest.NextAnyAsync();
+        var refused = await guest.ReceiveAsync();
         Assert.Equal("error", refused.GetProperty("type").GetString());
         Assert.Equal("forbidden", refused.GetProperty("data").GetProperty("code").GetString());
 
         await staff.SendAsync(new { type = "join", id = "s", data = new { room = "staff.desk" } });
-        var joined = await staff.NextAsync("joined");
+        var joined = await staff.ReceiveAsync("joined");
         Assert.Equal(["ann@staff"], joined.GetProperty("data").GetProperty("members").EnumerateArray().Select(m => m.GetString()));
 
         await guest.DisposeAsync();

@@ -23,12 +23,12 @@ public sealed class AdminAndHealthTests(ObservabilityHost host)
         Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
         Assert.Contains("/admin/stats", await page.Content.ReadAsStringAsync());
 
-        await using var client = await TestClient.ConnectAsync(host.WebSocketUri);
-        await client.SendAsync(new { type = "auth", data = new { token = await host.TokenAsync("admin-viewer") } });
-        await client.ExpectAsync("welcome");
+        await using var client = await TestClient.ConnectAsync(host.WebSocketUri, autoPong: true);
+        await client.SendAsync(new { type = "auth", data = new { token = TestTokens.Valid("admin-viewer") } });
+        await client.ReceiveAsync("welcome");
 
         JsonElement stats = default;
-        await Poll.UntilAsync(async () =>
+        await Eventually.TrueAsync(async () =>
         {
             stats = await host.Http.GetFromJsonAsync<JsonElement>("/admin/stats");
             return stats.GetProperty("byRoute").TryGetProperty(host.Route, out var count) && count.GetInt32() == 1;

@@ -99,7 +99,7 @@ public sealed class ConnectionGaugeTests(ConnectionGaugeHostFixture fixture) : I
 
         // The gauge moves when the supervisor sees a connection actor stop; its own count says when
         // that has happened for all of them.
-        await Poll.UntilAsync(async () => (await Host.StatsAsync()).Connections == 0, "connections were still open on the node");
+        await Eventually.TrueAsync(async () => (await Host.StatsAsync()).Connections == 0, "connections were still open on the node");
         var after = await ScrapeAsync();
         foreach (var r in new[] { route, fixture.AnonymousRoute })
         {

@@ -18,7 +18,7 @@ public sealed partial class ScriptedScenarioTests
             .Where(e => e.Category == AccessCategory && e.Values.GetValueOrDefault("ConnectionId") == connectionId)
             .ToList();
 
-        await Poll.UntilAsync(() => For(outcome.AliceConnection).Any(e => e.EventId.Name == "WsClosed")
+        await Eventually.TrueAsync(() => For(outcome.AliceConnection).Any(e => e.EventId.Name == "WsClosed")
                                     && For(outcome.BobConnection).Any(e => e.EventId.Name == "WsClosed")
                                     && For(outcome.SilentConnection).Any(e => e.EventId.Name == "WsClosed"),
             "the close events never reached the access log");

@@ -21,7 +21,7 @@ public sealed partial class ScriptedScenarioTests
         double Delta(string name, params string[] labels) => after.Sum(name, labels) - outcome.Before.Sum(name, labels);
 
         // The close events are counted when the sockets finish; poll until all four are in.
-        await Poll.UntilAsync(async () =>
+        await Eventually.TrueAsync(async () =>
         {
             after = await host.ScrapeAsync();
             return Delta("broker_connections_closed_total", route) >= 4;

@@ -40,7 +40,7 @@ public sealed class RoomPresenceStormSpecs() : TestKit(VirtualTime.Config)
             var data = frame.Data();
             frames.Add(frame.Type() == "presence"
                 ? ("presence", data.Str("event"), data.Str("user"), null)
-                : (frame.Type(), null, null, (int)data.Long("count")));
+                : (frame.Type()!, null, null, (int)data.Long("count")));
         }
         return frames;
     }

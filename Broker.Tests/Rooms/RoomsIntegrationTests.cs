@@ -11,9 +11,9 @@ namespace Broker.Tests.Rooms;
 /// Rooms, direct messages, recovery and the back-end API end to end: the real host on Kestrel,
 /// real WebSocket clients, one shared host for the class (every test uses its own rooms and users).
 /// </summary>
-public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<BrokerHost>
+public sealed class RoomsIntegrationTests(RoomsHostFixture fixture) : IClassFixture<RoomsHostFixture>
 {
-    private Task<BrokerClient> Connect(string user) => BrokerClient.ConnectAsync(host, user);
+    private Task<TestClient> Connect(string user) => fixture.Host.ConnectAuthenticatedAsync(user, autoPong: true);
 
     private static string NewUser(string name) => $"{name}-{Guid.NewGuid():N}"[..20];
 
@@ -24,7 +24,7 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
     {
         const int perPublisher = 25;
         const int total = 3 * perPublisher;
-        var room = BrokerHost.NewRoom("race");
+        var room = RoomsHostFixture.NewRoom("race");
         var publishers = await Task.WhenAll(Enumerable.Range(1, 3).Select(n => Connect(NewUser($"pub{n}"))));
         await using var listener = await Connect(NewUser("listener"));
         var everyone = publishers.Append(listener).ToArray();
@@ -55,7 +55,7 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
             {
                 // Acks carry the offsets the room gave, increasing in the publisher's order.
                 var offsets = new List<long>();
-                foreach (var id in publishIds[p]) offsets.Add((await publishers[p].WaitForAsync("ack", id)).Data().Long("offset"));
+                foreach (var id in publishIds[p]) offsets.Add((await publishers[p].ReceiveAsync("ack", id)).Data().Long("offset"));
                 Assert.Equal(offsets.Order(), offsets);
                 var own = reference.Where(m => m.Str("from") == publishers[p].User).Select(m => m.Long("offset"));
                 Assert.Equal(own, offsets);
@@ -72,7 +72,7 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
     {
         // Every request with an id gets exactly one reply (PROTOCOL §3, issue #14): a join whose
         // member had already left by the time the room answered lost its joined.
-        var room = BrokerHost.NewRoom("pipelined");
+        var room = RoomsHostFixture.NewRoom("pipelined");
         await using var alice = await Connect(NewUser("alice"));
         for (var i = 0; i < 30; i++)
         {
@@ -83,7 +83,7 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
         var replies = new List<string>();
         while (replies.Count < 60)
         {
-            var frame = await alice.NextAsync();
+            var frame = await alice.ReceiveAsync();
             if (frame.Type() is "joined" or "left") replies.Add($"{frame.Type()}:{frame.Id()}");
         }
         Assert.Equal(Enumerable.Range(0, 30).SelectMany(i => new[] { $"joined:j{i}", $"left:l{i}" }), replies);
@@ -92,7 +92,7 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
     [Fact]
     public async Task A_message_frame_carries_room_offset_epoch_sender_and_the_payload_as_sent()
     {
-        var room = BrokerHost.NewRoom("shape");
+        var room = RoomsHostFixture.NewRoom("shape");
         await using var alice = await Connect(NewUser("alice"));
         await using var bob = await Connect(NewUser("bob"));
         var epoch = (await alice.JoinAsync(room)).Str("epoch");
@@ -112,7 +112,7 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
     [Fact]
     public async Task ExcludeSelf_keeps_a_message_from_its_own_publisher_only()
     {
-        var room = BrokerHost.NewRoom("exclude");
+        var room = RoomsHostFixture.NewRoom("exclude");
         await using var alice = await Connect(NewUser("alice"));
         await using var bob = await Connect(NewUser("bob"));
         await alice.JoinAsync(room);
@@ -130,7 +130,7 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
     [Fact]
     public async Task Joined_lists_the_members_and_the_others_hear_presence_join_and_leave()
     {
-        var room = BrokerHost.NewRoom("presence");
+        var room = RoomsHostFixture.NewRoom("presence");
         await using var alice = await Connect(NewUser("alice"));
         await using var bob = await Connect(NewUser("bob"));
         Assert.Equal([alice.User], (await alice.JoinAsync(room)).Strings("members"));
@@ -141,10 +141,10 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
         Assert.False(bobJoined.Bool("recovered"));
         await ExpectPresence(alice, room, "join", bob.User);
 
-        var leaveId = bob.NewId("leave-");
+        var leaveId = bob.NextId("leave");
         await bob.SendAsync(new { type = "leave", id = leaveId, data = new { room } });
 
-        var left = await bob.NextAsync(); // bob heard nothing about himself in between
+        var left = await bob.ReceiveAsync(); // bob heard nothing about himself in between
         Assert.Equal("left", left.Type());
         Assert.Equal(leaveId, left.Id());
         Assert.Equal(room, left.Data().Str("room"));
@@ -154,7 +154,7 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
     [Fact]
     public async Task A_member_that_disconnects_is_announced_as_leaving()
     {
-        var room = BrokerHost.NewRoom("disconnect");
+        var room = RoomsHostFixture.NewRoom("disconnect");
         await using var alice = await Connect(NewUser("alice"));
         var carol = await Connect(NewUser("carol"));
         var dropper = await Connect(NewUser("dave"));
@@ -167,7 +167,7 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
         await carol.CloseAsync();
         await ExpectPresence(alice, room, "leave", carol.User);
 
-        dropper.Drop();
+        dropper.Abort();
         await ExpectPresence(alice, room, "leave", dropper.User);
         await carol.DisposeAsync();
         await dropper.DisposeAsync();
@@ -176,7 +176,7 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
     [Fact]
     public async Task A_second_connection_of_a_member_is_not_announced_and_the_user_leaves_with_its_last_connection()
     {
-        var room = BrokerHost.NewRoom("multi");
+        var room = RoomsHostFixture.NewRoom("multi");
         var bobUser = NewUser("bob");
         await using var alice = await Connect(NewUser("alice"));
         await using var bobPhone = await Connect(bobUser);
@@ -190,7 +190,7 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
         await alice.PublishAsync(room, "marker");
 
         // Neither the laptop's join nor its leave reached alice: the next frame is her own message.
-        var next = await alice.WaitForAsync(f => f.Type() is "presence" or "message", "presence or message");
+        var next = await alice.ReceiveMatchingAsync(f => f.Type() is "presence" or "message");
         Assert.Equal("message", next.Type());
         await bobLaptop.DisposeAsync();
     }
@@ -200,7 +200,7 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
     {
         await using var alice = await Connect(NewUser("alice"));
 
-        var id = await alice.SendPublishAsync(BrokerHost.NewRoom("notjoined"), "hi");
+        var id = await alice.SendPublishAsync(RoomsHostFixture.NewRoom("notjoined"), "hi");
 
         await ExpectError(alice, id, "forbidden");
     }
@@ -209,9 +209,9 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
     public async Task A_connection_cannot_join_more_rooms_than_the_limit()
     {
         await using var alice = await Connect(NewUser("alice"));
-        for (var i = 0; i < BrokerHost.MaxRoomsPerConnection; i++) await alice.JoinAsync(BrokerHost.NewRoom("limit"));
+        for (var i = 0; i < RoomsHostFixture.MaxRoomsPerConnection; i++) await alice.JoinAsync(RoomsHostFixture.NewRoom("limit"));
 
-        var id = await alice.SendJoinAsync(BrokerHost.NewRoom("limit"));
+        var id = await alice.SendJoinAsync(RoomsHostFixture.NewRoom("limit"));
 
         await ExpectError(alice, id, "forbidden");
     }
@@ -220,13 +220,13 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
     public async Task Leaving_a_room_frees_a_place_under_the_limit()
     {
         await using var alice = await Connect(NewUser("alice"));
-        var rooms = Enumerable.Range(0, BrokerHost.MaxRoomsPerConnection).Select(_ => BrokerHost.NewRoom("limit")).ToArray();
+        var rooms = Enumerable.Range(0, RoomsHostFixture.MaxRoomsPerConnection).Select(_ => RoomsHostFixture.NewRoom("limit")).ToArray();
         foreach (var room in rooms) await alice.JoinAsync(room);
 
         await alice.SendAsync(new { type = "leave", id = "l1", data = new { room = rooms[0] } });
-        await alice.WaitForAsync("left", "l1");
+        await alice.ReceiveAsync("left", "l1");
 
-        await alice.JoinAsync(BrokerHost.NewRoom("limit"));
+        await alice.JoinAsync(RoomsHostFixture.NewRoom("limit"));
     }
 
     // ---------------- direct messages ----------------
@@ -241,11 +241,11 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
 
         await alice.SendAsync(new { type = "send", id = "s1", data = new { user = bobUser, payload = new { text = "psst" } } });
 
-        var ack = await alice.WaitForAsync("ack", "s1");
+        var ack = await alice.ReceiveAsync("ack", "s1");
         Assert.Equal(2, ack.Data().GetProperty("delivered").GetInt32());
         foreach (var bob in new[] { bobPhone, bobLaptop })
         {
-            var direct = await bob.WaitForAsync("direct");
+            var direct = await bob.ReceiveAsync("direct");
             Assert.Equal(alice.User, direct.Data().Str("from"));
             Assert.Equal("""{"text":"psst"}""", direct.Data().GetProperty("payload").GetRawText());
         }
@@ -258,7 +258,7 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
 
         await alice.SendAsync(new { type = "send", id = "s1", data = new { user = NewUser("ghost"), payload = 1 } });
 
-        Assert.Equal(0, (await alice.WaitForAsync("ack", "s1")).Data().GetProperty("delivered").GetInt32());
+        Assert.Equal(0, (await alice.ReceiveAsync("ack", "s1")).Data().GetProperty("delivered").GetInt32());
     }
 
     // ---------------- recovery ----------------
@@ -266,7 +266,7 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
     [Fact]
     public async Task A_client_that_reconnects_with_its_position_gets_exactly_the_missed_messages_before_joined()
     {
-        var room = BrokerHost.NewRoom("recover");
+        var room = RoomsHostFixture.NewRoom("recover");
         var aliceUser = NewUser("alice");
         await using var publisher = await Connect(NewUser("pub"));
         var alice = await Connect(aliceUser);
@@ -275,15 +275,15 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
         await publisher.PublishAsync(room, 1);
         await publisher.PublishAsync(room, 2);
         var seen = await alice.MessagesAsync(2);
-        alice.Drop();
+        alice.Abort();
 
-        for (var n = 3; n <= 2 + BrokerHost.HistorySize; n++) await publisher.PublishAsync(room, n);
+        for (var n = 3; n <= 2 + RoomsHostFixture.HistorySize; n++) await publisher.PublishAsync(room, n);
         await using var aliceAgain = await Connect(aliceUser);
         var joinId = await aliceAgain.SendJoinAsync(room, epoch, seen[^1].Long("offset"));
 
         var replayed = new List<JsonElement>();
-        for (var i = 0; i < BrokerHost.HistorySize; i++) replayed.Add(await aliceAgain.NextAsync());
-        var joined = await aliceAgain.NextAsync();
+        for (var i = 0; i < RoomsHostFixture.HistorySize; i++) replayed.Add(await aliceAgain.ReceiveAsync());
+        var joined = await aliceAgain.ReceiveAsync();
         Assert.All(replayed, f => Assert.Equal("message", f.Type()));
         Assert.Equal([3L, 4L, 5L], replayed.Select(f => f.Data().Long("offset")));
         Assert.Equal(["3", "4", "5"], replayed.Select(f => f.Data().GetProperty("payload").GetRawText()));
@@ -298,7 +298,7 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
     [Fact]
     public async Task A_client_that_missed_more_than_the_history_is_told_it_did_not_recover()
     {
-        var room = BrokerHost.NewRoom("toolate");
+        var room = RoomsHostFixture.NewRoom("toolate");
         var aliceUser = NewUser("alice");
         await using var publisher = await Connect(NewUser("pub"));
         var alice = await Connect(aliceUser);
@@ -306,14 +306,14 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
         await publisher.JoinAsync(room);
         await publisher.PublishAsync(room, 1);
         await alice.MessagesAsync(1);
-        alice.Drop();
+        alice.Abort();
 
-        for (var n = 2; n <= 3 + BrokerHost.HistorySize; n++) await publisher.PublishAsync(room, n); // 2..6, history keeps 4..6
+        for (var n = 2; n <= 3 + RoomsHostFixture.HistorySize; n++) await publisher.PublishAsync(room, n); // 2..6, history keeps 4..6
         await using var aliceAgain = await Connect(aliceUser);
         await aliceAgain.SendJoinAsync(room, epoch, 1);
 
         var frames = new List<JsonElement>();
-        do frames.Add(await aliceAgain.NextAsync()); while (frames[^1].Type() != "joined");
+        do frames.Add(await aliceAgain.ReceiveAsync()); while (frames[^1].Type() != "joined");
         var joined = frames[^1].Data();
         Assert.False(joined.Bool("recovered"));
         Assert.Equal(6, joined.Long("offset"));
@@ -325,7 +325,7 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
     [Fact]
     public async Task A_client_with_a_position_in_another_epoch_gets_no_replay_and_is_told_it_did_not_recover()
     {
-        var room = BrokerHost.NewRoom("epoch");
+        var room = RoomsHostFixture.NewRoom("epoch");
         await using var publisher = await Connect(NewUser("pub"));
         await publisher.JoinAsync(room);
         await publisher.PublishAsync(room, 1);
@@ -333,7 +333,7 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
 
         await alice.SendJoinAsync(room, "an-epoch-long-gone", 0);
 
-        var joined = await alice.NextAsync();
+        var joined = await alice.ReceiveAsync();
         Assert.Equal("joined", joined.Type());
         Assert.Equal(1, joined.Data().Long("offset"));
         Assert.False(joined.Data().Bool("recovered"));
@@ -342,7 +342,7 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
     [Fact]
     public async Task A_client_already_up_to_date_recovers_with_nothing_to_replay()
     {
-        var room = BrokerHost.NewRoom("uptodate");
+        var room = RoomsHostFixture.NewRoom("uptodate");
         await using var publisher = await Connect(NewUser("pub"));
         var epoch = (await publisher.JoinAsync(room)).Str("epoch");
         await publisher.PublishAsync(room, 1);
@@ -350,7 +350,7 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
 
         await alice.SendJoinAsync(room, epoch, 1);
 
-        var joined = await alice.NextAsync();
+        var joined = await alice.ReceiveAsync();
         Assert.Equal("joined", joined.Type());
         Assert.True(joined.Data().Bool("recovered"));
     }
@@ -360,12 +360,12 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
     [Fact]
     public async Task The_back_end_publishes_to_a_room_with_a_scoped_token_and_members_receive_it()
     {
-        var room = BrokerHost.NewRoom("api");
+        var room = RoomsHostFixture.NewRoom("api");
         var backend = NewUser("backend");
         await using var alice = await Connect(NewUser("alice"));
         var epoch = (await alice.JoinAsync(room)).Str("epoch");
 
-        using var response = await Api(HttpMethod.Post, "/api/publish", await ScopedToken(backend), new { room, payload = new { alert = "fire" } });
+        using var response = await Api(HttpMethod.Post, "/api/publish", ScopedToken(backend), new { room, payload = new { alert = "fire" } });
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         Assert.Equal(1, (await Body(response)).Long("offset"));
@@ -379,12 +379,12 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
     [Fact]
     public async Task The_back_end_publishes_with_the_api_key()
     {
-        var room = BrokerHost.NewRoom("apikey");
+        var room = RoomsHostFixture.NewRoom("apikey");
         await using var alice = await Connect(NewUser("alice"));
         await alice.JoinAsync(room);
         await alice.PublishAsync(room, "first");
 
-        using var response = await Api(HttpMethod.Post, "/api/publish", body: new { room, payload = "second" }, apiKey: BrokerHost.ApiKey);
+        using var response = await Api(HttpMethod.Post, "/api/publish", body: new { room, payload = "second" }, apiKey: RoomsHostFixture.ApiKey);
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         Assert.Equal(2, (await Body(response)).Long("offset"));
@@ -400,13 +400,13 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
         await using var bobPhone = await Connect(bobUser);
         await using var bobLaptop = await Connect(bobUser);
 
-        using var response = await Api(HttpMethod.Post, "/api/publish", body: new { user = bobUser, payload = new { n = 1 } }, apiKey: BrokerHost.ApiKey);
+        using var response = await Api(HttpMethod.Post, "/api/publish", body: new { user = bobUser, payload = new { n = 1 } }, apiKey: RoomsHostFixture.ApiKey);
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         Assert.Equal(2, (await Body(response)).GetProperty("delivered").GetInt32());
         foreach (var bob in new[] { bobPhone, bobLaptop })
         {
-            var direct = (await bob.WaitForAsync("direct")).Data();
+            var direct = (await bob.ReceiveAsync("direct")).Data();
             Assert.Equal("server", direct.Str("from"));
             Assert.Equal("""{"n":1}""", direct.GetProperty("payload").GetRawText());
         }
@@ -428,9 +428,9 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
         {
             Content = new StringContent(body, Encoding.UTF8, "application/json"),
         };
-        request.Headers.Add("X-Api-Key", BrokerHost.ApiKey);
+        request.Headers.Add("X-Api-Key", RoomsHostFixture.ApiKey);
 
-        using var response = await host.Http.SendAsync(request);
+        using var response = await fixture.Host.Http.SendAsync(request);
 
         Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{why}: got {(int)response.StatusCode}");
     }
@@ -452,7 +452,7 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
     [InlineData("GET", "/api/users/alice")]
     public async Task The_api_with_a_token_lacking_the_publish_scope_is_forbidden(string method, string path)
     {
-        var token = await host.TokenAsync(NewUser("plain"));
+        var token = TestTokens.Valid(NewUser("plain"));
 
         using var response = await Api(new HttpMethod(method), path, token, method == "POST" ? new { room = "lobby", payload = 1 } : null);
 
@@ -478,7 +478,7 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
     [Fact]
     public async Task Room_presence_lists_members_offset_and_epoch()
     {
-        var room = BrokerHost.NewRoom("info");
+        var room = RoomsHostFixture.NewRoom("info");
         await using var alice = await Connect(NewUser("alice"));
         await using var bob = await Connect(NewUser("bob"));
         var epoch = (await alice.JoinAsync(room)).Str("epoch");
@@ -486,7 +486,7 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
         await alice.PublishAsync(room, 1);
         await alice.PublishAsync(room, 2);
 
-        using var response = await Api(HttpMethod.Get, $"/api/rooms/{room}", apiKey: BrokerHost.ApiKey);
+        using var response = await Api(HttpMethod.Get, $"/api/rooms/{room}", apiKey: RoomsHostFixture.ApiKey);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var body = await Body(response);
@@ -499,7 +499,7 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
     [Fact]
     public async Task Room_presence_of_a_bad_room_name_is_a_bad_request()
     {
-        using var response = await Api(HttpMethod.Get, "/api/rooms/bad%20room", apiKey: BrokerHost.ApiKey);
+        using var response = await Api(HttpMethod.Get, "/api/rooms/bad%20room", apiKey: RoomsHostFixture.ApiKey);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
     }
@@ -507,13 +507,13 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
     [Fact]
     public async Task User_status_tells_online_connections_and_rooms()
     {
-        var room = BrokerHost.NewRoom("status");
+        var room = RoomsHostFixture.NewRoom("status");
         var bobUser = NewUser("bob");
         await using var bobPhone = await Connect(bobUser);
         await using var bobLaptop = await Connect(bobUser);
         await bobPhone.JoinAsync(room);
 
-        using var response = await Api(HttpMethod.Get, $"/api/users/{bobUser}", await ScopedToken(NewUser("backend")));
+        using var response = await Api(HttpMethod.Get, $"/api/users/{bobUser}", ScopedToken(NewUser("backend")));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var body = await Body(response);
@@ -528,7 +528,7 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
     {
         var ghost = NewUser("ghost");
 
-        using var response = await Api(HttpMethod.Get, $"/api/users/{ghost}", apiKey: BrokerHost.ApiKey);
+        using var response = await Api(HttpMethod.Get, $"/api/users/{ghost}", apiKey: RoomsHostFixture.ApiKey);
 
         var body = await Body(response);
         Assert.Equal(ghost, body.Str("user"));
@@ -540,30 +540,30 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
     [Fact]
     public async Task User_status_follows_leaves_and_disconnects()
     {
-        var room = BrokerHost.NewRoom("status");
+        var room = RoomsHostFixture.NewRoom("status");
         var bobUser = NewUser("bob");
         var bob = await Connect(bobUser);
         await bob.JoinAsync(room);
         await bob.SendAsync(new { type = "leave", id = "l1", data = new { room } });
-        await bob.WaitForAsync("left", "l1");
+        await bob.ReceiveAsync("left", "l1");
 
         var afterLeave = await UserStatus(bobUser);
         Assert.True(afterLeave.Bool("online"));
         Assert.Empty(afterLeave.Strings("rooms"));
 
         await bob.CloseAsync();
-        await Eventually(async () => Assert.False((await UserStatus(bobUser)).Bool("online")));
+        await Eventually.HoldsAsync(async () => Assert.False((await UserStatus(bobUser)).Bool("online")));
         await bob.DisposeAsync();
     }
 
     [Fact]
     public async Task A_receive_only_connection_gets_room_messages_but_cannot_publish_or_send()
     {
-        var room = BrokerHost.NewRoom("readonly");
-        await using var reader = await BrokerClient.ConnectAsync(host, NewUser("reader"), route: "notifications");
+        var room = RoomsHostFixture.NewRoom("readonly");
+        await using var reader = await fixture.Host.ConnectAuthenticatedAsync(NewUser("reader"), route: "notifications", autoPong: true);
         await reader.JoinAsync(room);
 
-        using var response = await Api(HttpMethod.Post, "/api/publish", body: new { room, payload = "news" }, apiKey: BrokerHost.ApiKey);
+        using var response = await Api(HttpMethod.Post, "/api/publish", body: new { room, payload = "news" }, apiKey: RoomsHostFixture.ApiKey);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         Assert.Equal("news", (await reader.MessagesAsync(1))[0].GetProperty("payload").GetString());
 
@@ -576,46 +576,27 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
 
     private async Task<JsonElement> UserStatus(string user)
     {
-        using var response = await Api(HttpMethod.Get, $"/api/users/{user}", apiKey: BrokerHost.ApiKey);
+        using var response = await Api(HttpMethod.Get, $"/api/users/{user}", apiKey: RoomsHostFixture.ApiKey);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return await Body(response);
     }
 
-    /// <summary>Retries <paramref name="assertion"/> until it holds or <see cref="BrokerHost.StepTimeout"/> passes (for state that settles asynchronously, like a disconnect reaching the user directory).</summary>
-    private static async Task Eventually(Func<Task> assertion)
+    private static async Task ExpectPresence(TestClient client, string room, string @event, string user)
     {
-        var deadline = DateTime.UtcNow + BrokerHost.StepTimeout;
-        while (true)
-        {
-            try
-            {
-                await assertion();
-                return;
-            }
-            catch (Xunit.Sdk.XunitException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(20)); // poll interval, bounded by the deadline
-            }
-        }
-    }
-
-
-    private static async Task ExpectPresence(BrokerClient client, string room, string @event, string user)
-    {
-        var presence = (await client.WaitForAsync("presence")).Data();
+        var presence = (await client.ReceiveAsync("presence")).Data();
         Assert.Equal(room, presence.Str("room"));
         Assert.Equal(@event, presence.Str("event"));
         Assert.Equal(user, presence.Str("user"));
     }
 
-    private static async Task ExpectError(BrokerClient client, string id, string code)
+    private static async Task ExpectError(TestClient client, string id, string code)
     {
-        var error = await client.WaitForAsync("error", id);
+        var error = await client.ReceiveAsync("error", id);
         Assert.Equal(code, error.Data().Str("code"));
         Assert.False(string.IsNullOrEmpty(error.Data().Str("message")));
     }
 
-    private Task<string> ScopedToken(string user) => host.TokenAsync(user, "broker:publish");
+    private static string ScopedToken(string user) => TestTokens.Valid(user, scope: "broker:publish");
 
     private async Task<HttpResponseMessage> Api(HttpMethod method, string path, string? bearer = null, object? body = null, string? apiKey = null)
     {
@@ -623,7 +604,7 @@ public sealed class RoomsIntegrationTests(BrokerHost host) : IClassFixture<Broke
         if (bearer is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
         if (apiKey is not null) request.Headers.Add("X-Api-Key", apiKey);
         if (body is not null) request.Content = JsonContent.Create(body);
-        return await host.Http.SendAsync(request);
+        return await fixture.Host.Http.SendAsync(request);
     }
 
     private static async Task<JsonElement> Body(HttpResponseMessage response) =>
