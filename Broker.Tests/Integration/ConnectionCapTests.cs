@@ -3,7 +3,6 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Broker.AspNetCore.WebSockets;
-using Broker.Tests.Cluster;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 

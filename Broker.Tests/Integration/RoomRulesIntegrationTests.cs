@@ -1,5 +1,4 @@
 using Broker.Actors.Rooms;
-using Broker.Tests.Cluster;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
