@@ -1,30 +1,24 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using OrderService;
 
 namespace Broker.Tests.Embedding;
 
-/// <summary>The sample order service started for real on a random loopback port, and tokens its own JwtBearer accepts.</summary>
+/// <summary>The sample order service (its own app, built its own way) started by the one host builder, and tokens its own JwtBearer accepts.</summary>
 public sealed class OrderServiceHost : IAsyncDisposable
 {
     public const string SigningKey = "order-service-tests-hs256-signing-key-0123456789";
     public const string Issuer = "orders";
     public const string Audience = "orders";
 
-    private OrderServiceHost(WebApplication app, Uri baseUri)
-    {
-        App = app;
-        BaseUri = baseUri;
-        Http = new HttpClient { BaseAddress = baseUri, Timeout = TestClient.DefaultTimeout };
-    }
+    private readonly BrokerTestHost _host;
 
-    public WebApplication App { get; }
-    public Uri BaseUri { get; }
-    public HttpClient Http { get; }
+    private OrderServiceHost(BrokerTestHost host) => _host = host;
+
+    public WebApplication App => _host.App;
+    public Uri BaseUri => _host.BaseUri;
+    public HttpClient Http => _host.Http;
 
     public static async Task<OrderServiceHost> StartAsync()
     {
@@ -41,12 +35,7 @@ public sealed class OrderServiceHost : IAsyncDisposable
                 ["Broker:Cluster:Port"] = "0",
             });
         });
-        using (var start = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
-            await app.StartAsync(start.Token);
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        var host = new OrderServiceHost(app, new Uri(address.TrimEnd('/') + "/"));
-        await app.Services.GetRequiredService<Broker.AspNetCore.Hosting.BrokerNode>().Started.OrTimeout();
-        return host;
+        return new OrderServiceHost(await BrokerTestHost.StartAsync(app));
     }
 
     /// <summary>A token as the app's own identity provider would issue it (the app's key, issuer and audience).</summary>
@@ -54,18 +43,8 @@ public sealed class OrderServiceHost : IAsyncDisposable
         TestTokens.Create(user, credentials: TestTokens.Hs256(key), issuer: issuer, audience: Audience, extraClaims: claims);
 
     /// <summary>Connects to <c>/ws/notifications</c> and authenticates with an app token for <paramref name="user"/>.</summary>
-    public async Task<TestClient> ConnectAsync(string user)
-    {
-        var client = await TestClient.ConnectAsync(new Uri($"ws://{BaseUri.Authority}/ws/notifications"));
-        await client.AuthenticateAsync(AppToken(user));
-        return client;
-    }
+    public Task<TestClient> ConnectAsync(string user) =>
+        TestClient.ConnectAuthenticatedAsync(_host.WebSocketUri("notifications"), AppToken(user));
 
-    public async ValueTask DisposeAsync()
-    {
-        Http.Dispose();
-        using (var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
-            await App.StopAsync(stop.Token);
-        await App.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _host.DisposeAsync();
 }

@@ -126,6 +126,12 @@ public sealed class BrokerTestHost : IAsyncDisposable
         beforeBroker?.Invoke(app);
         app.MapBroker();
         endpoints?.Invoke(app);
+        return await StartAsync(app, logs);
+    }
+
+    /// <summary>Starts an app that maps the broker (an embedding app, built its own way) and waits until <c>/health/ready</c> answers 200.</summary>
+    public static async Task<BrokerTestHost> StartAsync(WebApplication app, LogCapture? logs = null)
+    {
         try
         {
             using var start = new CancellationTokenSource(StartDeadline);
@@ -139,7 +145,7 @@ public sealed class BrokerTestHost : IAsyncDisposable
         }
 
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        var host = new BrokerTestHost(app, new Uri(address.TrimEnd('/') + "/"), logs);
+        var host = new BrokerTestHost(app, new Uri(address.TrimEnd('/') + "/"), logs ?? new LogCapture());
         try
         {
             await host.WaitUntilReadyAsync();
