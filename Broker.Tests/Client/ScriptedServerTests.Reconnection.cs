@@ -1,4 +1,3 @@
-using System.Text;
 using Broker.Client;
 using Broker.Client.Protocol;
 using Xunit;

@@ -7,7 +7,6 @@ using Broker.Actors.Connections;
 using Broker.Contracts.Protocol;
 using Broker.TestKit;
 using Xunit;
-using Xunit.Abstractions;
 using static Broker.Actors.Connections.ConnectionMessages;
 using static Broker.TestKit.ConnectionSpecDefaults;
 

@@ -25,7 +25,7 @@ public sealed record RawFrame(bool Fin, byte Opcode, byte[] Payload)
 /// </summary>
 public sealed class RawWebSocket : IAsyncDisposable
 {
-    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan DefaultTimeout = TestClient.DefaultTimeout;
 
     private readonly TcpClient _tcp;
     private readonly NetworkStream _stream;
