@@ -127,7 +127,7 @@ public static class BackendApiEndpoints
         }
         // 4500–4999 tells clients to reconnect and recover; 4403 (4000–4499) tells them to stay away.
         var close = request.Reconnect ? Close.Disconnected : Close.DisconnectedForbidden;
-        var done = await node.Users.Ask<UserEvents.UserDisconnected>(new UserCommands.DisconnectUser(user, close.Code, close.Reason), AskTimeout);
+        var done = await node.Users.Ask<UserEvents.UserDisconnected>(new UserCommands.DisconnectUser(user, close), AskTimeout);
         context.Response.StatusCode = StatusCodes.Status202Accepted;
         await context.Response.WriteAsJsonAsync(new ApiDisconnectAccepted(done.Disconnected), HostJsonContext.Default.ApiDisconnectAccepted);
     }

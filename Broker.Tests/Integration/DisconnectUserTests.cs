@@ -42,7 +42,7 @@ public sealed class DisconnectUserTests(DisconnectUserTests.ApiKeyHostFixture fi
             Assert.Equal((Close.Disconnected.Code, Close.Disconnected.Reason), (closed.Status, closed.Description));
         }
         await other.PingPongAsync();
-        Assert.True(CloseCodes.ShouldReconnect(CloseCodes.Disconnected));
+        Assert.True(Close.Disconnected.ShouldReconnect);
     }
 
     [Fact]

@@ -113,7 +113,7 @@ public sealed class UserActorSpecs : TestKit
         bob.Tell(new RegisterConnection("bob", "c2", laptop.Ref));
         var api = CreateTestProbe();
 
-        bob.Tell(new DisconnectUser("bob", Close.Disconnected.Code, Close.Disconnected.Reason), api.Ref);
+        bob.Tell(new DisconnectUser("bob", Close.Disconnected), api.Ref);
 
         var expected = new ConnectionMessages.CloseConnection(Close.Disconnected.Code, Close.Disconnected.Reason);
         Assert.Equal(expected, phone.ExpectMsg<ConnectionMessages.CloseConnection>());
@@ -128,7 +128,7 @@ public sealed class UserActorSpecs : TestKit
         var bob = NewUser();
         var api = CreateTestProbe();
 
-        bob.Tell(new DisconnectUser("bob", Close.DisconnectedForbidden.Code, Close.DisconnectedForbidden.Reason), api.Ref);
+        bob.Tell(new DisconnectUser("bob", Close.DisconnectedForbidden), api.Ref);
 
         Assert.Equal(new UserDisconnected("bob", 0), api.ExpectMsg<UserDisconnected>());
     }
@@ -139,7 +139,7 @@ public sealed class UserActorSpecs : TestKit
         var bob = NewUser();
         var (old, reconnected) = (CreateTestProbe(), CreateTestProbe());
         bob.Tell(new RegisterConnection("bob", "c1", old.Ref));
-        bob.Tell(new DisconnectUser("bob", Close.Disconnected.Code, Close.Disconnected.Reason), CreateTestProbe().Ref);
+        bob.Tell(new DisconnectUser("bob", Close.Disconnected), CreateTestProbe().Ref);
         old.ExpectMsg<ConnectionMessages.CloseConnection>();
 
         bob.Tell(new RegisterConnection("bob", "c2", reconnected.Ref));
