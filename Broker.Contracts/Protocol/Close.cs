@@ -11,7 +11,8 @@ namespace Broker.Contracts.Protocol;
 /// A close the broker sends: code, reason and metric tag together, one named value per cause, like
 /// centrifuge's <c>Disconnect{Code, Reason}</c>. The reasons go on the wire and the tags into
 /// <c>broker_connections_closed_total</c>: clients, acceptance checks and dashboards match them
-/// byte for byte, so they are written here and nowhere else.
+/// byte for byte, so they are written here and nowhere else. A close that needs a reason of its own
+/// keeps the code and tag of its cause: <c>Close.Unauthorized with { Reason = why }</c>.
 /// </summary>
 /// <param name="Code">The WebSocket close code (<see cref="CloseCodes"/>); its range decides <see cref="ShouldReconnect"/>.</param>
 /// <param name="Reason">The close frame's reason text.</param>
@@ -61,26 +62,18 @@ public sealed record Close(int Code, string Reason, string Tag)
     public bool ShouldReconnect => CloseCodes.ShouldReconnect(Code);
 
     /// <summary>The metric's <c>code</c> tag: the code when the catalogue uses it, else <see cref="OtherTag"/>.</summary>
-    public string CodeTag
-    {
-        get
-        {
-            foreach (var close in Named)
-                if (close.Code == Code) return Code.ToString(CultureInfo.InvariantCulture);
-            return OtherTag;
-        }
-    }
+    public string CodeTag => Array.Exists(Named, close => close.Code == Code) ? Code.ToString(CultureInfo.InvariantCulture) : OtherTag;
 
     /// <summary>
     /// The close a code and reason name, as they arrive in a cluster message: the catalogue's entry
     /// for that reason (with the code given), or one tagged <see cref="OtherTag"/> for a reason it lacks.
     /// </summary>
-    public static Close Of(int code, string reason)
+    public static Close Of(int code, string reason) => Array.Find(Named, close => close.Reason == reason) switch
     {
-        foreach (var close in Named)
-            if (close.Reason == reason) return close.Code == code ? close : close with { Code = code };
-        return new Close(code, reason, OtherTag);
-    }
+        { } known when known.Code == code => known,
+        { } known => known with { Code = code },
+        null => new Close(code, reason, OtherTag),
+    };
 }
 
 /// <summary>
