@@ -41,7 +41,7 @@ public sealed class CrossNodeDisconnectTests(HealthyClusterFixture fixture) : IC
         {
             var close = await socket.ExpectCloseAsync();
             Assert.Equal(CloseCodes.Disconnected, close.Status);
-            Assert.Equal(CloseCodes.Reasons.Disconnected, close.Description);
+            Assert.Equal(Close.Disconnected.Reason, close.Description);
         }
         await bystander.SendAsync(new { type = "ping", id = "still-here" });
         Assert.Equal("still-here", (await bystander.ReceiveAsync("pong")).GetProperty("id").GetString());

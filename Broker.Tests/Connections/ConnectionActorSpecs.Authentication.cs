@@ -74,7 +74,7 @@ public sealed partial class ConnectionActorSpecs
         await c.Transport.SendAsync(Text("""{"type":"auth","id":"a1","data":{"token":"forged"}}"""));
 
         await ExpectErrorAsync(c.Transport, ErrorCodes.Unauthorized, "a1");
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.Unauthorized, CloseCodes.Reasons.Unauthorized);
+        await ExpectClosedAndStoppedAsync(c, Close.Unauthorized);
     }
 
     [Theory]
@@ -89,7 +89,7 @@ public sealed partial class ConnectionActorSpecs
         await c.Transport.SendAsync(Text(frame));
 
         await ExpectErrorAsync(c.Transport, ErrorCodes.Unauthorized, id);
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.Unauthorized, CloseCodes.Reasons.Unauthorized);
+        await ExpectClosedAndStoppedAsync(c, Close.Unauthorized);
     }
 
     [Fact]
@@ -100,7 +100,7 @@ public sealed partial class ConnectionActorSpecs
         await c.Transport.SendAsync(InboundFrame.Binary);
 
         await ExpectErrorAsync(c.Transport, ErrorCodes.Unauthorized, null);
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.Unauthorized, CloseCodes.Reasons.Unauthorized);
+        await ExpectClosedAndStoppedAsync(c, Close.Unauthorized);
     }
 
     [Fact]
@@ -110,7 +110,7 @@ public sealed partial class ConnectionActorSpecs
 
         c.Actor.Tell(AuthDeadlineReached.Instance, c.Parent.Ref);
 
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.Unauthorized, CloseCodes.Reasons.AuthTimeout);
+        await ExpectClosedAndStoppedAsync(c, Close.AuthTimeout);
     }
 
     [Fact]

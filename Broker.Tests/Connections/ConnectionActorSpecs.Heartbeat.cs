@@ -22,7 +22,7 @@ public sealed partial class ConnectionActorSpecs
 
         Sys.Advance(Settings.HeartbeatInterval); // the supervisor's ticks are an interval apart
         c.Actor.Tell(HeartbeatTick.Instance, c.Parent.Ref);
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.Policy, CloseCodes.Reasons.HeartbeatTimeout);
+        await ExpectClosedAndStoppedAsync(c, Close.HeartbeatTimeout);
     }
 
     [Fact]

@@ -32,7 +32,7 @@ public sealed partial class ConnectionActorSpecs
 
         await c.Transport.SendAsync(InboundFrame.Flooding);
 
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.Policy, CloseCodes.Reasons.RateLimit);
+        await ExpectClosedAndStoppedAsync(c, Close.RateLimit);
     }
 
     [Fact]
@@ -42,7 +42,7 @@ public sealed partial class ConnectionActorSpecs
 
         await c.Transport.SendAsync(InboundFrame.TooBig);
 
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.TooBig, CloseCodes.Reasons.TooBig);
+        await ExpectClosedAndStoppedAsync(c, Close.TooBig);
     }
 
     [Fact]
@@ -52,7 +52,7 @@ public sealed partial class ConnectionActorSpecs
 
         await c.Transport.SendAsync(InboundFrame.TooBig);
 
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.TooBig, CloseCodes.Reasons.TooBig);
+        await ExpectClosedAndStoppedAsync(c, Close.TooBig);
     }
 
     [Fact]
@@ -62,7 +62,7 @@ public sealed partial class ConnectionActorSpecs
 
         await c.Transport.SendAsync(InboundFrame.InvalidUtf8);
 
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.InvalidPayload, CloseCodes.Reasons.InvalidUtf8);
+        await ExpectClosedAndStoppedAsync(c, Close.InvalidUtf8);
     }
 
     [Fact]
@@ -74,7 +74,7 @@ public sealed partial class ConnectionActorSpecs
 
         c.Actor.Tell(new Deliver(ServerFrames.Ping), c.Parent.Ref);
 
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.SlowConsumer, CloseCodes.Reasons.SlowConsumer, discardQueued: true);
+        await ExpectClosedAndStoppedAsync(c, Close.SlowConsumer, discardQueued: true);
     }
 
     [Fact]
@@ -84,7 +84,7 @@ public sealed partial class ConnectionActorSpecs
 
         c.Actor.Tell(OutboundRefused.Instance); // the hub writes room frames to the socket itself
 
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.SlowConsumer, CloseCodes.Reasons.SlowConsumer, discardQueued: true);
+        await ExpectClosedAndStoppedAsync(c, Close.SlowConsumer, discardQueued: true);
     }
 
     [Fact]
@@ -106,7 +106,7 @@ public sealed partial class ConnectionActorSpecs
 
         c.Actor.Tell(InboundStream.Completed.Instance, c.Transport.Stream.Ref);
 
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.Normal, "");
+        await ExpectClosedAndStoppedAsync(c, Close.Normal);
     }
 
     [Fact]
@@ -114,8 +114,8 @@ public sealed partial class ConnectionActorSpecs
     {
         var c = await ConnectAsAliceAsync();
 
-        c.Actor.Tell(new CloseConnection(CloseCodes.GoingAway, CloseCodes.Reasons.ShuttingDown), c.Parent.Ref);
+        c.Actor.Tell(new CloseConnection(Close.ShuttingDown.Code, Close.ShuttingDown.Reason), c.Parent.Ref);
 
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.GoingAway, CloseCodes.Reasons.ShuttingDown);
+        await ExpectClosedAndStoppedAsync(c, Close.ShuttingDown);
     }
 }

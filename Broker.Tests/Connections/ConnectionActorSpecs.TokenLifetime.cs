@@ -24,7 +24,7 @@ public sealed partial class ConnectionActorSpecs
         await c.Transport.Outbound.ExpectNoMsgAsync(Quiet);
 
         Sys.Advance(TimeSpan.FromSeconds(2));
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.Unauthorized, CloseCodes.Reasons.TokenExpired);
+        await ExpectClosedAndStoppedAsync(c, Close.TokenExpired);
     }
 
     [Fact]
@@ -35,7 +35,7 @@ public sealed partial class ConnectionActorSpecs
 
         Sys.Advance(TimeSpan.FromSeconds(31));
 
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.Unauthorized, CloseCodes.Reasons.TokenExpired);
+        await ExpectClosedAndStoppedAsync(c, Close.TokenExpired);
     }
 
     [Fact]
@@ -58,7 +58,7 @@ public sealed partial class ConnectionActorSpecs
         await ExpectStillServingAsync(c);
 
         Sys.Advance(TimeSpan.FromSeconds(240));
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.Unauthorized, CloseCodes.Reasons.TokenExpired);
+        await ExpectClosedAndStoppedAsync(c, Close.TokenExpired);
     }
 
     [Fact]
@@ -70,7 +70,7 @@ public sealed partial class ConnectionActorSpecs
         await c.Transport.SendAsync(Text("""{"type":"auth","id":"r1","data":{"token":"mallory-token"}}"""));
 
         await ExpectErrorAsync(c.Transport, ErrorCodes.Unauthorized, "r1");
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.Unauthorized, CloseCodes.Reasons.Unauthorized);
+        await ExpectClosedAndStoppedAsync(c, Close.Unauthorized);
     }
 
     [Fact]
@@ -81,6 +81,6 @@ public sealed partial class ConnectionActorSpecs
         await c.Transport.SendAsync(Text("""{"type":"auth","id":"r1","data":{"token":"forged"}}"""));
 
         await ExpectErrorAsync(c.Transport, ErrorCodes.Unauthorized, "r1");
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.Unauthorized, CloseCodes.Reasons.Unauthorized);
+        await ExpectClosedAndStoppedAsync(c, Close.Unauthorized);
     }
 }

@@ -72,11 +72,11 @@ public sealed partial class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
         else Assert.Equal(id, Str(error, "id"));
     }
 
-    private async Task ExpectClosedAndStoppedAsync(Connection c, int code, string reason, bool discardQueued = false)
+    private async Task ExpectClosedAndStoppedAsync(Connection c, Close close, bool discardQueued = false)
     {
         Watch(c.Actor);
         var closed = await c.Transport.ExpectClosedAsync(Timeout);
-        Assert.Equal(new ProbeTransport.Closed(code, reason, discardQueued), closed);
+        Assert.Equal(new ProbeTransport.Closed(close, discardQueued), closed);
         await ExpectTerminatedAsync(c.Actor, Timeout);
     }
 
