@@ -172,8 +172,7 @@ public sealed class BrokerTestHost : IAsyncDisposable
 
     /// <summary>The connection supervisor's counts (to observe server-side effects without sleeping).</summary>
     public Task<ConnectionMessages.Stats> StatsAsync() =>
-        Services.GetRequiredService<BrokerNode>().Connections
-            .Ask<ConnectionMessages.Stats>(ConnectionMessages.GetStats.Instance, TestClient.DefaultTimeout);
+        Node.Connections.Ask<ConnectionMessages.Stats>(ConnectionMessages.GetStats.Instance, TestClient.DefaultTimeout);
 
     /// <summary>Stops the host gracefully (what SIGTERM does).</summary>
     public async Task StopAsync()
