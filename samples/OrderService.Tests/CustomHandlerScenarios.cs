@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Akka.Actor;
-using Akka.TestKit;
 using Broker.Actors.Connections;
 using Broker.Actors.Handlers;
 using Broker.Contracts.Protocol;
