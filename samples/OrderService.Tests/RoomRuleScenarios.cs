@@ -4,11 +4,10 @@ using Broker.Actors.Connections;
 using Broker.Actors.Rooms;
 using Broker.Contracts.Cluster;
 using Broker.Contracts.Protocol;
+using Broker.TestKit;
 using Xunit;
-using Broker.Tests.Actors;
-using static Broker.Tests.Actors.ConnectionSpecDefaults;
 
-namespace Broker.Tests.Scenarios;
+namespace OrderService.Tests;
 
 /// <summary>
 /// An application's room rules (<see cref="IRoomAuthorizer"/>) decide on the user's connection
@@ -34,14 +33,8 @@ public sealed class RoomRuleScenarios : Akka.TestKit.Xunit2.TestKit
     private async Task<(ProbeTransport Transport, TestProbe Hub)> ConnectAsync(string user)
     {
         var hub = CreateTestProbe("hub");
-        var users = CreateTestProbe("users");
-        var transport = new ProbeTransport(CreateTestProbe("outbound"), CreateTestProbe("stream"));
-        var settings = new ConnectionSettings("node-a", TimeSpan.FromSeconds(25), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10), 100);
-        var info = new ConnectionInfo("c1", Chat, "127.0.0.1", new Broker.Actors.Auth.AuthenticatedUser(user, null));
-        CreateTestProbe("parent").ChildActorOf(ConnectionActor.Props(info, transport, settings, new FakeTokenValidator(),
-            new ConnectionServices(hub.Ref, users.Ref, new ExampleRules())));
-        await transport.ConnectStreamAsync(Timeout);
-        await transport.ExpectFrameAsync(FrameTypes.Welcome, Timeout);
+        var transport = await this.StartConnectionAsync(new ConnectionServices(hub.Ref, CreateTestProbe("users").Ref, new ExampleRules()),
+            user, timeout: Timeout);
         return (transport, hub);
     }
 

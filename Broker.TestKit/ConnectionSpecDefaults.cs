@@ -1,9 +1,9 @@
 using Broker.Actors.Connections;
 
-namespace Broker.Tests.Actors;
+namespace Broker.TestKit;
 
 /// <summary>Routes shared by the connection specs.</summary>
-internal static class ConnectionSpecDefaults
+public static class ConnectionSpecDefaults
 {
     /// <summary>A chat route that opted in to route-wide broadcast (the specs of broadcast use it); <see cref="Lobby"/> keeps the default, off.</summary>
     public static readonly RoutePolicy Chat = new("chat", Anonymous: false, AllowPublish: true, AllowBroadcast: true);

@@ -1,22 +1,22 @@
 using System.Text.Json;
 using Akka.Actor;
 using Akka.TestKit;
-using Broker.Actors.Auth;
 using Broker.Actors.Connections;
 using Broker.Actors.Handlers;
 using Broker.Contracts.Protocol;
 using Broker.AspNetCore.Embedding;
-using Broker.Tests.Actors;
+using Broker.TestKit;
 using Xunit;
 using static Broker.Actors.Connections.ConnectionMessages;
 
-namespace Broker.Tests.Scenarios;
+namespace OrderService.Tests;
 
 /// <summary>
 /// How to test your own message handler (<see cref="IBrokerMessageHandler"/>) without sockets.
 /// Copy this file: the handler is tested alone first (plain unit test), then behind a real
-/// <see cref="ConnectionActor"/> whose socket is a <see cref="ProbeTransport"/>, with TestKit probes
-/// for everything around it and virtual time (<see cref="VirtualTime"/>) for token expiry.
+/// <see cref="ConnectionActor"/> whose socket is a <see cref="ProbeTransport"/> (Broker.TestKit's
+/// <see cref="ConnectionTestKit.StartConnectionAsync"/>), with TestKit probes for everything around
+/// it and virtual time (<see cref="VirtualTime"/>) for token expiry.
 /// </summary>
 public sealed class CustomHandlerScenarios() : Akka.TestKit.Xunit2.TestKit(VirtualTime.Config)
 {
@@ -95,17 +95,9 @@ public sealed class CustomHandlerScenarios() : Akka.TestKit.Xunit2.TestKit(Virtu
     /// A connection authenticated as <paramref name="user"/> (until <paramref name="expiresAt"/>) on
     /// <c>chat</c>, serving <paramref name="handlers"/>. Rooms and users are probes nobody answers.
     /// </summary>
-    private async Task<ProbeTransport> ConnectAsync(MessageHandlers handlers, string user = "alice", DateTimeOffset? expiresAt = null)
-    {
-        var transport = new ProbeTransport(CreateTestProbe("outbound"), CreateTestProbe("stream"));
-        var settings = new ConnectionSettings("node-a", TimeSpan.FromSeconds(25), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10), 100);
-        var info = new ConnectionInfo("c1", ConnectionSpecDefaults.Chat, "127.0.0.1", new AuthenticatedUser(user, expiresAt));
-        var services = new ConnectionServices(CreateTestProbe("hub").Ref, CreateTestProbe("users").Ref, Handlers: handlers);
-        CreateTestProbe("parent").ChildActorOf(ConnectionActor.Props(info, transport, settings, new FakeTokenValidator(), services));
-        await transport.ConnectStreamAsync(Timeout);
-        await transport.ExpectFrameAsync(FrameTypes.Welcome, Timeout);
-        return transport;
-    }
+    private Task<ProbeTransport> ConnectAsync(MessageHandlers handlers, string user = "alice", DateTimeOffset? expiresAt = null) =>
+        this.StartConnectionAsync(new ConnectionServices(CreateTestProbe("hub").Ref, CreateTestProbe("users").Ref, Handlers: handlers),
+            user, expiresAt, timeout: Timeout);
 
     [Fact]
     public async Task A_custom_frame_is_answered_with_the_handlers_reply_and_the_requests_id()

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Broker.Actors.Auth;
 
-namespace Broker.Tests.Actors;
+namespace Broker.TestKit;
 
 /// <summary>
 /// An <see cref="ITokenValidator"/> with a fixed table: a token is valid exactly when the test

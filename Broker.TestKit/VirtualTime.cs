@@ -1,7 +1,7 @@
 using Akka.Actor;
 using Akka.TestKit;
 
-namespace Broker.Tests.Actors;
+namespace Broker.TestKit;
 
 /// <summary>Virtual time for actor specs: timers fire only when a test advances the clock.</summary>
 public static class VirtualTime
