@@ -172,7 +172,7 @@ public sealed class LimitsOptions
     /// <summary>
     /// How long the HTTP side waits for the actors to answer: an <c>/api/*</c> call or
     /// <c>IBrokerPublisher</c> call (a room or user entry), a ticket's ledger entry, a new socket's
-    /// connection actor. Past it the API and tickets answer 503 <c>unavailable</c>, the publisher
+    /// connection actor, <c>/admin/stats</c>. Past it the API and tickets answer 503 <c>unavailable</c>, the publisher
     /// throws <c>AskTimeoutException</c> and the socket is closed 1011. Default 00:00:05.
     /// </summary>
     public TimeSpan AskTimeout { get; set; } = TimeSpan.FromSeconds(5);

@@ -74,14 +74,14 @@ public static class BrokerEndpointRouteBuilderExtensions
         await context.Response.WriteAsJsonAsync(new TicketResponse(ticket, (int)options.Value.Auth.TicketLifetime.TotalSeconds), HostJsonContext.Default.TicketResponse);
     }
 
-    private static IResult IssueDevToken(string? user, string? scope, DevTokenIssuer issuer)
+    private static Task IssueDevToken(HttpContext context, string? user, string? scope, DevTokenIssuer issuer)
     {
         if (string.IsNullOrWhiteSpace(user) || user.Length > FrameParser.MaxUserLength)
-            return Results.Json(new HttpError($"user is required (1 to {FrameParser.MaxUserLength} characters)"), HostJsonContext.Default.HttpError, statusCode: 400);
+            return BrokerHttp.Problem(context, 400, $"user is required (1 to {FrameParser.MaxUserLength} characters)");
         if (ReservedSubjects.IsReserved(user))
-            return Results.Json(new HttpError($"'{user}' is reserved: 'server' and 'anon-…' are the broker's own senders"), HostJsonContext.Default.HttpError, statusCode: 400);
+            return BrokerHttp.Problem(context, 400, $"'{user}' is reserved: 'server' and 'anon-…' are the broker's own senders");
         var lifetime = TimeSpan.FromHours(1);
         var scopes = string.IsNullOrWhiteSpace(scope) ? [] : scope.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        return Results.Json(new DevTokenResponse(issuer.Issue(user, lifetime, scopes), (int)lifetime.TotalSeconds), HostJsonContext.Default.DevTokenResponse);
+        return context.Response.WriteAsJsonAsync(new DevTokenResponse(issuer.Issue(user, lifetime, scopes), (int)lifetime.TotalSeconds), HostJsonContext.Default.DevTokenResponse);
     }
 }
