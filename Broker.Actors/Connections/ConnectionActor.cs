@@ -82,7 +82,7 @@ public sealed class ConnectionActor : UntypedActor
     protected override void PostStop()
     {
         // Reached on every stop, including a crash the supervisor turned into Stop: never leave a socket open.
-        if (!_closed) _transport.Close(CloseCodes.Internal, CloseCodes.Reasons.Internal);
+        if (!_closed) _transport.Close(Close.Internal);
         _handlerCall?.Cancel(); // nobody is left to answer
         EndRuleCall();
         _expiry?.Cancel();
@@ -202,7 +202,7 @@ public sealed class ConnectionActor : UntypedActor
                 BrokerMetrics.ConnectionLimitRefused(perUser: true);
                 Send(ServerFrames.Error(null, ErrorCodes.Forbidden,
                     $"too many connections for this user (at most {refused.Limit}); close another connection first"));
-                CloseWith(CloseCodes.Forbidden, CloseCodes.Reasons.TooManyConnections);
+                CloseWith(Close.TooManyConnections);
                 return true;
             case Users.UserHub.SendUnanswered unanswered:
                 Send(ServerFrames.Error(unanswered.RequestId, ErrorCodes.Unavailable, "the user's directory is moving to another node; send again"));
@@ -210,7 +210,7 @@ public sealed class ConnectionActor : UntypedActor
             case TokenExpired:
                 // A timer cancelled by a refresh may still have fired (or one may fire a tick early):
                 // only a token that is really over ends the connection; otherwise wait for the current one.
-                if (IsExpired(_user!)) CloseWith(CloseCodes.Unauthorized, CloseCodes.Reasons.TokenExpired);
+                if (IsExpired(_user!)) CloseWith(Close.TokenExpired);
                 else ScheduleExpiry(_user!);
                 return true;
             default:
@@ -257,11 +257,11 @@ public sealed class ConnectionActor : UntypedActor
                 OnHeartbeatTick();
                 return true;
             case CloseConnection close:
-                CloseWith(close.Code, close.Reason);
+                CloseWith(Close.Of(close.Code, close.Reason));
                 return true;
             case AuthDeadlineReached:
                 // Still unauthenticated (or its token still being checked): PROTOCOL §2's deadline.
-                if (_phase != Phase.Authenticated) CloseWith(CloseCodes.Unauthorized, CloseCodes.Reasons.AuthTimeout);
+                if (_phase != Phase.Authenticated) CloseWith(Close.AuthTimeout);
                 return true;
             default:
                 return false;
@@ -284,7 +284,7 @@ public sealed class ConnectionActor : UntypedActor
             var sincePing = now - _pingedAt;
             if (sincePing >= 0 && sincePing < _settings.HeartbeatInterval.Ticks / 2) return;
             ConnectionTelemetry.HeartbeatTerminated();
-            CloseWith(CloseCodes.Policy, CloseCodes.Reasons.HeartbeatTimeout);
+            CloseWith(Close.HeartbeatTimeout);
             return;
         }
         _awaitingLife = true;
@@ -563,14 +563,14 @@ public sealed class ConnectionActor : UntypedActor
         switch (frame.Kind)
         {
             case InboundKind.TooBig:
-                CloseWith(CloseCodes.TooBig, CloseCodes.Reasons.TooBig);
+                CloseWith(Close.TooBig);
                 return true;
             case InboundKind.InvalidUtf8:
-                CloseWith(CloseCodes.InvalidPayload, CloseCodes.Reasons.InvalidUtf8);
+                CloseWith(Close.InvalidUtf8);
                 return true;
             case InboundKind.Flooding:
                 BrokerMetrics.RateLimitHit(closed: true);
-                CloseWith(CloseCodes.Policy, CloseCodes.Reasons.RateLimit);
+                CloseWith(Close.RateLimit);
                 return true;
             case InboundKind.Binary when _user is not null:
                 Send(ServerFrames.Error(null, ErrorCodes.BadRequest, "binary frames are not supported; send UTF-8 JSON text"));
@@ -585,7 +585,7 @@ public sealed class ConnectionActor : UntypedActor
     private void Reject(string? id, string message)
     {
         Send(ServerFrames.Error(id, ErrorCodes.Unauthorized, message));
-        CloseWith(CloseCodes.Unauthorized, CloseCodes.Reasons.Unauthorized);
+        CloseWith(Close.Unauthorized);
     }
 
     private void Send(byte[] frame)
@@ -600,15 +600,15 @@ public sealed class ConnectionActor : UntypedActor
         Log.Info("Connection {ConnectionId} cut off: outbound queue full", _info.ConnectionId);
         ConnectionTelemetry.SlowConsumer();
         _closed = true;
-        _transport.Close(CloseCodes.SlowConsumer, CloseCodes.Reasons.SlowConsumer, discardQueued: true);
+        _transport.Close(Close.SlowConsumer, discardQueued: true);
         Context.Stop(Self);
     }
 
-    private void CloseWith(int code, string reason)
+    private void CloseWith(Close close)
     {
         if (_closed) return;
         _closed = true;
-        _transport.Close(code, reason);
+        _transport.Close(close);
         Context.Stop(Self);
     }
 
@@ -617,7 +617,7 @@ public sealed class ConnectionActor : UntypedActor
         if (!_closed)
         {
             _closed = true;
-            _transport.Close(CloseCodes.Normal, "");
+            _transport.Close(Close.Normal);
         }
         Context.Stop(Self);
     }

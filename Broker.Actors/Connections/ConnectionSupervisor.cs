@@ -30,7 +30,7 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
     private readonly Dictionary<string, HashSet<IActorRef>> _byRoute = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, long> _routeOffsets = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<IActorRef> _closeAllWaiters = new();
-    private CloseAll? _closingAll; // set once the node started closing every connection (shutdown)
+    private CloseConnection? _closingAll; // what every connection gets once the node started closing them all (shutdown)
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -60,7 +60,7 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
         Receive<Terminated>(t => OnTerminated(t.ActorRef));
         Receive<CloseAll>(closeAll =>
         {
-            _closingAll = closeAll;
+            _closingAll = new CloseConnection(closeAll.Close.Code, closeAll.Close.Reason);
             if (_connections.Count == 0)
             {
                 Sender.Tell(AllClosed.Instance);
@@ -68,7 +68,7 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
             }
             _closeAllWaiters.Add(Sender);
             foreach (var connection in _connections.Keys)
-                connection.Tell(new CloseConnection(closeAll.Code, closeAll.Reason));
+                connection.Tell(_closingAll);
         });
         Receive<GetStats>(_ =>
         {
@@ -108,7 +108,7 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
         Sender.Tell(child);
         // A handshake that finished while the node was closing everything would otherwise live on
         // (until its auth deadline, or for good): it gets the same close as the others.
-        if (_closingAll is { } closing) child.Tell(new CloseConnection(closing.Code, closing.Reason));
+        if (_closingAll is { } closing) child.Tell(closing);
     }
 
     private void OnAuthenticated(ConnectionMessages.Authenticated authenticated)

@@ -62,9 +62,8 @@ public sealed class BrokerPublisher(BrokerNode node, IOptions<BrokerOptions> opt
     {
         CheckUser(user);
         // 4500–4999 tells clients to reconnect and recover; 4403 (4000–4499) tells them to stay away.
-        var code = reconnect ? CloseCodes.Disconnected : CloseCodes.Forbidden;
-        var done = await AskAsync<UserEvents.UserDisconnected>(static n => n.Users,
-            new UserCommands.DisconnectUser(user, code, CloseCodes.Reasons.Disconnected), cancellationToken);
+        var close = reconnect ? Close.Disconnected : Close.DisconnectedForbidden;
+        var done = await AskAsync<UserEvents.UserDisconnected>(static n => n.Users, new UserCommands.DisconnectUser(user, close), cancellationToken);
         return done.Disconnected;
     }
 

@@ -74,11 +74,11 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
         else Assert.Equal(id, Str(error, "id"));
     }
 
-    private async Task ExpectClosedAndStoppedAsync(Connection c, int code, string reason, bool discardQueued = false)
+    private async Task ExpectClosedAndStoppedAsync(Connection c, Close close, bool discardQueued = false)
     {
         Watch(c.Actor);
         var closed = await c.Transport.ExpectClosedAsync(Timeout);
-        Assert.Equal(new ProbeTransport.Closed(code, reason, discardQueued), closed);
+        Assert.Equal(new ProbeTransport.Closed(close, discardQueued), closed);
         await ExpectTerminatedAsync(c.Actor, Timeout);
     }
 
@@ -151,7 +151,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
         await c.Transport.SendAsync(Text("""{"type":"auth","id":"a1","data":{"token":"forged"}}"""));
 
         await ExpectErrorAsync(c.Transport, ErrorCodes.Unauthorized, "a1");
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.Unauthorized, CloseCodes.Reasons.Unauthorized);
+        await ExpectClosedAndStoppedAsync(c, Close.Unauthorized);
     }
 
     [Theory]
@@ -166,7 +166,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
         await c.Transport.SendAsync(Text(frame));
 
         await ExpectErrorAsync(c.Transport, ErrorCodes.Unauthorized, id);
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.Unauthorized, CloseCodes.Reasons.Unauthorized);
+        await ExpectClosedAndStoppedAsync(c, Close.Unauthorized);
     }
 
     [Fact]
@@ -177,7 +177,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
         await c.Transport.SendAsync(InboundFrame.Binary);
 
         await ExpectErrorAsync(c.Transport, ErrorCodes.Unauthorized, null);
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.Unauthorized, CloseCodes.Reasons.Unauthorized);
+        await ExpectClosedAndStoppedAsync(c, Close.Unauthorized);
     }
 
     [Fact]
@@ -187,7 +187,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
 
         c.Actor.Tell(AuthDeadlineReached.Instance, c.Parent.Ref);
 
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.Unauthorized, CloseCodes.Reasons.AuthTimeout);
+        await ExpectClosedAndStoppedAsync(c, Close.AuthTimeout);
     }
 
     [Fact]
@@ -226,7 +226,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
 
         Sys.Advance(Settings.HeartbeatInterval); // the supervisor's ticks are an interval apart
         c.Actor.Tell(HeartbeatTick.Instance, c.Parent.Ref);
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.Policy, CloseCodes.Reasons.HeartbeatTimeout);
+        await ExpectClosedAndStoppedAsync(c, Close.HeartbeatTimeout);
     }
 
     [Fact]
@@ -280,7 +280,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
         await c.Transport.Outbound.ExpectNoMsgAsync(Quiet);
 
         Sys.Advance(TimeSpan.FromSeconds(2));
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.Unauthorized, CloseCodes.Reasons.TokenExpired);
+        await ExpectClosedAndStoppedAsync(c, Close.TokenExpired);
     }
 
     [Fact]
@@ -291,7 +291,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
 
         Sys.Advance(TimeSpan.FromSeconds(31));
 
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.Unauthorized, CloseCodes.Reasons.TokenExpired);
+        await ExpectClosedAndStoppedAsync(c, Close.TokenExpired);
     }
 
     [Fact]
@@ -314,7 +314,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
         await ExpectStillServingAsync(c);
 
         Sys.Advance(TimeSpan.FromSeconds(240));
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.Unauthorized, CloseCodes.Reasons.TokenExpired);
+        await ExpectClosedAndStoppedAsync(c, Close.TokenExpired);
     }
 
     [Fact]
@@ -326,7 +326,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
         await c.Transport.SendAsync(Text("""{"type":"auth","id":"r1","data":{"token":"mallory-token"}}"""));
 
         await ExpectErrorAsync(c.Transport, ErrorCodes.Unauthorized, "r1");
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.Unauthorized, CloseCodes.Reasons.Unauthorized);
+        await ExpectClosedAndStoppedAsync(c, Close.Unauthorized);
     }
 
     [Fact]
@@ -337,7 +337,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
         await c.Transport.SendAsync(Text("""{"type":"auth","id":"r1","data":{"token":"forged"}}"""));
 
         await ExpectErrorAsync(c.Transport, ErrorCodes.Unauthorized, "r1");
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.Unauthorized, CloseCodes.Reasons.Unauthorized);
+        await ExpectClosedAndStoppedAsync(c, Close.Unauthorized);
     }
 
     // ---- bad input after auth ----
@@ -407,7 +407,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
 
         await c.Transport.SendAsync(InboundFrame.Flooding);
 
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.Policy, CloseCodes.Reasons.RateLimit);
+        await ExpectClosedAndStoppedAsync(c, Close.RateLimit);
     }
 
     [Fact]
@@ -417,7 +417,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
 
         await c.Transport.SendAsync(InboundFrame.TooBig);
 
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.TooBig, CloseCodes.Reasons.TooBig);
+        await ExpectClosedAndStoppedAsync(c, Close.TooBig);
     }
 
     [Fact]
@@ -427,7 +427,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
 
         await c.Transport.SendAsync(InboundFrame.TooBig);
 
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.TooBig, CloseCodes.Reasons.TooBig);
+        await ExpectClosedAndStoppedAsync(c, Close.TooBig);
     }
 
     [Fact]
@@ -437,7 +437,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
 
         await c.Transport.SendAsync(InboundFrame.InvalidUtf8);
 
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.InvalidPayload, CloseCodes.Reasons.InvalidUtf8);
+        await ExpectClosedAndStoppedAsync(c, Close.InvalidUtf8);
     }
 
     [Fact]
@@ -449,7 +449,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
 
         c.Actor.Tell(new Deliver(ServerFrames.Ping), c.Parent.Ref);
 
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.SlowConsumer, CloseCodes.Reasons.SlowConsumer, discardQueued: true);
+        await ExpectClosedAndStoppedAsync(c, Close.SlowConsumer, discardQueued: true);
     }
 
     [Fact]
@@ -459,7 +459,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
 
         c.Actor.Tell(OutboundRefused.Instance); // the hub writes room frames to the socket itself
 
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.SlowConsumer, CloseCodes.Reasons.SlowConsumer, discardQueued: true);
+        await ExpectClosedAndStoppedAsync(c, Close.SlowConsumer, discardQueued: true);
     }
 
     [Fact]
@@ -481,7 +481,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
 
         c.Actor.Tell(InboundStream.Completed.Instance, c.Transport.Stream.Ref);
 
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.Normal, "");
+        await ExpectClosedAndStoppedAsync(c, Close.Normal);
     }
 
     [Fact]
@@ -489,9 +489,9 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
     {
         var c = await ConnectAsAliceAsync();
 
-        c.Actor.Tell(new CloseConnection(CloseCodes.GoingAway, CloseCodes.Reasons.ShuttingDown), c.Parent.Ref);
+        c.Actor.Tell(new CloseConnection(Close.ShuttingDown.Code, Close.ShuttingDown.Reason), c.Parent.Ref);
 
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.GoingAway, CloseCodes.Reasons.ShuttingDown);
+        await ExpectClosedAndStoppedAsync(c, Close.ShuttingDown);
     }
 
     // ---- route policy ----

@@ -2,6 +2,7 @@ using System.Net.WebSockets;
 using Akka.Actor;
 using Akka.Streams;
 using Broker.Actors.Connections;
+using Broker.Contracts.Protocol;
 using Broker.Tests.Infrastructure;
 using Microsoft.Extensions.Logging;
 using Xunit;
@@ -28,7 +29,7 @@ public sealed class WebSocketTransportFailureSpecs(ITestOutputHelper output) : A
         actor.ExpectMsg<InboundStream.Started>(Timeout);
         actor.Reply(InboundStream.Ack.Instance);
         actor.ExpectMsg<InboundStream.Completed>(Timeout); // a dead peer never stays a member
-        transport.Close(1000, "");
+        transport.Close(Close.Normal);
         await transport.Completion.WaitAsync(Timeout);
 
         var error = Assert.Single(logs.Lines, l => l.Contains("[Error]"));
@@ -47,7 +48,7 @@ public sealed class WebSocketTransportFailureSpecs(ITestOutputHelper output) : A
         Assert.True(transport.TrySend("""{"type":"pong"}"""u8.ToArray()));
         Assert.True(transport.TrySend("""{"type":"pong"}"""u8.ToArray()));
         await AwaitConditionAsync(() => Task.FromResult(logs.Lines.Any(l => l.Contains("[Error]"))), Timeout);
-        transport.Close(1000, "");
+        transport.Close(Close.Normal);
         await transport.Completion.WaitAsync(Timeout);
 
         var error = Assert.Single(logs.Lines, l => l.Contains("[Error]"));
@@ -65,7 +66,7 @@ public sealed class WebSocketTransportFailureSpecs(ITestOutputHelper output) : A
         actor.ExpectMsg<InboundStream.Started>(Timeout);
         actor.Reply(InboundStream.Ack.Instance);
         actor.ExpectMsg<InboundStream.Completed>(Timeout);
-        transport.Close(1000, "");
+        transport.Close(Close.Normal);
         await transport.Completion.WaitAsync(Timeout);
 
         Assert.DoesNotContain(logs.Lines, l => l.Contains("[Error]"));
