@@ -88,7 +88,7 @@ public sealed class HostJwtTokenValidatorTests : IDisposable
     {
         var result = await _validator.ValidateAsync(Token(sub: sub)).WaitAsync(TestClient.DefaultTimeout);
         Assert.False(result.IsValid, sub);
-        Assert.Equal(Broker.Actors.Auth.ReservedSubjects.Failure, result.Failure);
+        Assert.Equal(Broker.Actors.Auth.TokenFailure.ReservedSubject, result.Kind);
     }
 
     [Fact]
@@ -96,6 +96,7 @@ public sealed class HostJwtTokenValidatorTests : IDisposable
     {
         var result = await _validator.ValidateAsync(new string('a', new JwtOptions().MaxTokenLength + 1)).WaitAsync(TestClient.DefaultTimeout);
         Assert.Equal("token too large", result.Failure);
+        Assert.Equal(Broker.Actors.Auth.TokenFailure.Malformed, result.Kind);
         Assert.Empty(_idp.Requested);
     }
 
