@@ -13,14 +13,11 @@ public static class ReservedSubjects
     /// <summary>The prefix of anonymous connections' user ids: <c>anon-&lt;connection id&gt;</c>.</summary>
     public const string AnonymousPrefix = "anon-";
 
-    /// <summary>The validators' failure reason for a reserved <c>sub</c> (mapped to the metric reason <c>reserved_subject</c>).</summary>
-    public const string Failure = "reserved subject";
-
     /// <summary>What the client is told (an otherwise valid token: saying why reveals nothing).</summary>
     public const string Refusal = "the token's sub is reserved by the broker ('server', 'anon-…')";
 
     /// <summary>The message for a refused token: <see cref="Refusal"/> for a reserved <c>sub</c>, else <paramref name="otherwise"/>.</summary>
-    public static string RefusalFor(string? failure, string otherwise) => failure == Failure ? Refusal : otherwise;
+    public static string RefusalFor(TokenFailure failure, string otherwise) => failure == TokenFailure.ReservedSubject ? Refusal : otherwise;
 
     /// <summary>True when <paramref name="subject"/> is one the broker reserves (compared case-insensitively, to be safe).</summary>
     public static bool IsReserved(string subject) =>

@@ -116,7 +116,7 @@ public sealed class ConnectionActor : UntypedActor
                     // Hold the ack: the stream delivers nothing more until the token is checked.
                     _tokens.ValidateAsync(auth.Token).PipeTo(Self,
                         success: v => new TokenChecked(v, auth.Id),
-                        failure: _ => new TokenChecked(TokenValidation.Invalid("validator failed"), auth.Id));
+                        failure: _ => new TokenChecked(TokenValidation.Invalid("validator failed", TokenFailure.Unavailable), auth.Id));
                     _phase = Phase.AwaitingToken;
                     return true;
                 }
@@ -143,10 +143,12 @@ public sealed class ConnectionActor : UntypedActor
                 }
                 else
                 {
-                    var failure = checkedToken.Result.Failure ?? "token expired";
+                    var (kind, failure) = checkedToken.Result.User is null
+                        ? (checkedToken.Result.Kind, checkedToken.Result.Failure)
+                        : (TokenFailure.Expired, "token expired");
                     Log.Info("Connection {ConnectionId} rejected: {Reason}", _info.ConnectionId, failure);
-                    ConnectionTelemetry.AuthFailed(Context.System, _info, AuthFailureReasons.FromValidator(failure), failure);
-                    Reject(checkedToken.Id, ReservedSubjects.RefusalFor(failure, "invalid token"));
+                    ConnectionTelemetry.AuthFailed(Context.System, _info, AuthFailureReasons.For(kind), failure);
+                    Reject(checkedToken.Id, ReservedSubjects.RefusalFor(kind, "invalid token"));
                 }
                 return true;
             default:
@@ -312,7 +314,7 @@ public sealed class ConnectionActor : UntypedActor
                 var (callId, token) = BeginRuleCall(refresh.Id, _settings.RefreshTimeout, "the token check did not answer in time; the current token stays, refresh again");
                 _tokens.ValidateAsync(refresh.Token, token).PipeTo(Self,
                     success: v => new TokenChecked(v, refresh.Id, callId),
-                    failure: _ => new TokenChecked(TokenValidation.Invalid("validator failed"), refresh.Id, callId));
+                    failure: _ => new TokenChecked(TokenValidation.Invalid("validator failed", TokenFailure.Unavailable), refresh.Id, callId));
                 return false;
             }
             case PublishCommand publish when !_info.Route.AllowPublish:
@@ -517,7 +519,7 @@ public sealed class ConnectionActor : UntypedActor
         var why = result.Result.User is null ? result.Result.Failure : "different subject";
         Log.Info("Connection {ConnectionId} refresh rejected: {Reason}", _info.ConnectionId, why);
         ConnectionTelemetry.AuthFailed(Context.System, _info, AuthFailureReasons.RefreshRejected, why);
-        Reject(result.Id, result.Result.User is null ? ReservedSubjects.RefusalFor(why, "invalid token") : "a refresh must be for the same user");
+        Reject(result.Id, result.Result.User is null ? ReservedSubjects.RefusalFor(result.Result.Kind, "invalid token") : "a refresh must be for the same user");
     }
 
     private void BecomeAuthenticated(AuthenticatedUser user)

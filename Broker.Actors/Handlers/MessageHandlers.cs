@@ -9,7 +9,7 @@ namespace Broker.Actors.Handlers;
 /// </summary>
 public sealed class MessageHandlers
 {
-    /// <summary>How long a handler may take before its request gets <c>error internal</c> by default.</summary>
+    /// <summary>How long a handler may take before its request gets <c>error internal</c> by default (and the default of <c>Broker:Limits:HandlerTimeout</c>).</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
 
     // One lock over both maps: an Add racing a ForRoute must neither break the enumeration nor

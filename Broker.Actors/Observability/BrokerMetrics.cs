@@ -267,8 +267,8 @@ public static class BrokerMetrics
 }
 
 /// <summary>
-/// The low-cardinality <c>reason</c> values of <c>broker_auth_failures_total</c>. Validator
-/// messages are mapped onto these, so a new message never creates a new series.
+/// The low-cardinality <c>reason</c> values of <c>broker_auth_failures_total</c>. A refused token's
+/// reason comes from its <see cref="Auth.TokenFailure"/> (<see cref="For"/>).
 /// </summary>
 public static class AuthFailureReasons
 {
@@ -288,15 +288,12 @@ public static class AuthFailureReasons
         new[] { NoAuthFrame, Timeout, InvalidToken, ExpiredToken, MalformedToken, RefreshRejected, TokenExpired, Ticket, TicketRequired, ReservedSubject }
             .ToDictionary(r => r, r => new[] { new KeyValuePair<string, object?>("reason", r) }, StringComparer.Ordinal);
 
-    /// <summary>Maps a validator's failure message (never the token) onto a reason.</summary>
-    public static string FromValidator(string? failure) => failure switch
+    /// <summary>The reason of a refused token: each kind has one, so a new validator message never creates a new series.</summary>
+    public static string For(Auth.TokenFailure failure) => failure switch
     {
-        null => InvalidToken,
-        Auth.ReservedSubjects.Failure => ReservedSubject,
-        _ when failure.Contains("expired", StringComparison.OrdinalIgnoreCase) => ExpiredToken,
-        _ when failure.Contains("malformed", StringComparison.OrdinalIgnoreCase)
-               || failure.Contains("too large", StringComparison.OrdinalIgnoreCase)
-               || failure.Contains("no token", StringComparison.OrdinalIgnoreCase) => MalformedToken,
+        Auth.TokenFailure.ReservedSubject => ReservedSubject,
+        Auth.TokenFailure.Expired => ExpiredToken,
+        Auth.TokenFailure.Malformed => MalformedToken,
         _ => InvalidToken,
     };
 

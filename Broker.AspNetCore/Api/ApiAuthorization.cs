@@ -1,8 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
+using Broker.Actors.Auth;
 using Broker.AspNetCore.Configuration;
-using Broker.AspNetCore.Auth;
-using Broker.AspNetCore.Hosting;
+using Broker.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 
 namespace Broker.AspNetCore.Api;
@@ -11,11 +11,11 @@ namespace Broker.AspNetCore.Api;
 /// Who may call the back-end API (PROTOCOL §1): a JWT with scope <c>broker:publish</c>, or the
 /// configured <c>X-Api-Key</c>. No or bad credentials → 401; a valid JWT without the scope → 403.
 /// </summary>
-public sealed class ApiAuthorization(IBearerTokenChecker validator, IOptions<BrokerOptions> options)
+public sealed class ApiAuthorization(ITokenValidator validator, IOptions<BrokerOptions> options)
 {
     public const string PublishScope = "broker:publish";
     /// <summary>The <c>from</c> of messages published with the API key.</summary>
-    public const string ServerSender = Broker.Actors.Auth.ReservedSubjects.Server;
+    public const string ServerSender = ReservedSubjects.Server;
 
     /// <summary>The caller's identity, or the HTTP status that refuses it.</summary>
     public async Task<(int? Refusal, string Caller)> AuthorizeAsync(HttpContext context)
@@ -27,7 +27,7 @@ public sealed class ApiAuthorization(IBearerTokenChecker validator, IOptions<Bro
                 Encoding.UTF8.GetBytes(presented.ToString()), Encoding.UTF8.GetBytes(expected));
             return ok ? (null, ServerSender) : (StatusCodes.Status401Unauthorized, "");
         }
-        var check = await validator.CheckAsync(BrokerEndpointRouteBuilderExtensions.BearerToken(context));
+        var check = await validator.ValidateAsync(BrokerHttp.BearerToken(context));
         if (check.User is null) return (StatusCodes.Status401Unauthorized, "");
         if (!check.Scopes.Contains(PublishScope)) return (StatusCodes.Status403Forbidden, "");
         return (null, check.User.UserId);

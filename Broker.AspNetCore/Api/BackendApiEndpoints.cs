@@ -1,22 +1,21 @@
 using System.Text.Json;
 using Akka.Actor;
 using Broker.AspNetCore.Configuration;
-using Broker.Contracts.Cluster;
-using Broker.Contracts.Protocol;
+using Broker.AspNetCore.Embedding;
 using Broker.AspNetCore.Hosting;
-using Broker.AspNetCore.WebSockets;
+using Broker.AspNetCore.Http;
+using Broker.Contracts.Protocol;
 using Microsoft.Extensions.Options;
 
 namespace Broker.AspNetCore.Api;
 
 /// <summary>
 /// The back-end HTTP API (PROTOCOL §1): publish to a room or a user, room presence, user status;
-/// and, beyond the contract, disconnecting a user (docs/protocol-notes.md).
+/// and, beyond the contract, disconnecting a user (docs/protocol-notes.md). Authorization and the
+/// request's shape are checked here; the work is <see cref="IBrokerPublisher"/>'s.
 /// </summary>
 public static class BackendApiEndpoints
 {
-    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
-
     public static IEndpointRouteBuilder MapBackendApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api").AddEndpointFilter(UnavailableWhenUnanswered);
@@ -41,26 +40,23 @@ public static class BackendApiEndpoints
         {
             var context = invocation.HttpContext;
             if (context.Response.HasStarted) throw;
-            context.Response.Headers.RetryAfter = "1";
-            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-            await context.Response.WriteAsJsonAsync(new HttpError("the room or user is moving to another node; retry", ErrorCodes.Unavailable),
-                HostJsonContext.Default.HttpError);
+            await BrokerHttp.RetryLater(context, "the room or user is moving to another node; retry", ErrorCodes.Unavailable);
             return null;
         }
     }
 
-    private static async Task PublishAsync(HttpContext context, ApiAuthorization auth, BrokerNode node, IOptions<BrokerOptions> options)
+    private static async Task PublishAsync(HttpContext context, ApiAuthorization auth, IBrokerPublisher publisher, IOptions<BrokerOptions> options)
     {
         var (refusal, caller) = await auth.AuthorizeAsync(context);
         if (refusal is { } status)
         {
-            await WebSocketEndpoint.Problem(context, status, status == 401 ? "missing or invalid credentials" : $"token lacks scope {ApiAuthorization.PublishScope}");
+            await Refuse(context, status);
             return;
         }
         var body = await ReadBodyAsync(context, options.Value.Limits.MaxMessageBytes);
         if (body is null)
         {
-            await WebSocketEndpoint.Problem(context, 400, $"body must be JSON of at most {options.Value.Limits.MaxMessageBytes} bytes");
+            await BrokerHttp.Problem(context, 400, $"body must be JSON of at most {options.Value.Limits.MaxMessageBytes} bytes");
             return;
         }
         ApiPublishRequest? request;
@@ -68,75 +64,65 @@ public static class BackendApiEndpoints
         catch (JsonException) { request = null; }
         if (request is null || request.Payload.ValueKind == JsonValueKind.Undefined || (request.Room is null) == (request.User is null))
         {
-            await WebSocketEndpoint.Problem(context, 400, "body must be {\"room\":\"r\",\"payload\":…} or {\"user\":\"u\",\"payload\":…}");
+            await BrokerHttp.Problem(context, 400, "body must be {\"room\":\"r\",\"payload\":…} or {\"user\":\"u\",\"payload\":…}");
             return;
         }
-        var payload = ServerFrames.RawJson(request.Payload);
         if (request.Room is { } room)
         {
-            if (FrameParser.RoomError(room) is { } roomError)
-            {
-                await WebSocketEndpoint.Problem(context, 400, roomError);
-                return;
-            }
-            var accepted = await node.Rooms.Ask<RoomEvents.PublishAccepted>(
-                new RoomCommands.PublishToRoom(room, null, caller, payload, false, null), AskTimeout);
+            if (await BadRoom(context, room)) return;
+            var accepted = await publisher.PublishToRoomWithEpochAsync(room, request.Payload, caller, context.RequestAborted);
             context.Response.StatusCode = StatusCodes.Status202Accepted;
-            await context.Response.WriteAsJsonAsync(new ApiPublishAccepted(accepted.Offset, accepted.Epoch), HostJsonContext.Default.ApiPublishAccepted);
+            await context.Response.WriteAsJsonAsync(accepted, HostJsonContext.Default.RoomPublished);
             return;
         }
         if (await BadUser(context, request.User!)) return;
-        var delivered = await node.Users.Ask<UserEvents.DirectDelivered>(
-            new UserCommands.SendToUser(request.User!, caller, payload, null), AskTimeout);
+        var delivered = await publisher.SendToUserAsync(request.User!, request.Payload, caller, context.RequestAborted);
         context.Response.StatusCode = StatusCodes.Status202Accepted;
-        await context.Response.WriteAsJsonAsync(new ApiSendAccepted(delivered.Delivered), HostJsonContext.Default.ApiSendAccepted);
+        await context.Response.WriteAsJsonAsync(new ApiSendAccepted(delivered), HostJsonContext.Default.ApiSendAccepted);
     }
 
-    private static async Task GetRoomAsync(HttpContext context, string room, ApiAuthorization auth, BrokerNode node)
+    private static async Task GetRoomAsync(HttpContext context, string room, ApiAuthorization auth, IBrokerPublisher publisher)
     {
-        if (await Refused(context, auth)) return;
-        if (FrameParser.RoomError(room) is { } roomError)
-        {
-            await WebSocketEndpoint.Problem(context, 400, roomError);
-            return;
-        }
-        var info = await node.Rooms.Ask<RoomEvents.RoomInfo>(new RoomCommands.GetRoomInfo(room), AskTimeout);
-        await context.Response.WriteAsJsonAsync(new ApiRoomPresence(info.RoomId, info.Members, info.Offset, info.Epoch), HostJsonContext.Default.ApiRoomPresence);
+        if (await Refused(context, auth) || await BadRoom(context, room)) return;
+        await context.Response.WriteAsJsonAsync(await publisher.GetRoomAsync(room, context.RequestAborted), HostJsonContext.Default.RoomPresence);
     }
 
-    private static async Task GetUserAsync(HttpContext context, string user, ApiAuthorization auth, BrokerNode node)
+    private static async Task GetUserAsync(HttpContext context, string user, ApiAuthorization auth, IBrokerPublisher publisher)
     {
-        if (await Refused(context, auth)) return;
-        if (await BadUser(context, user)) return;
-        var status = await node.Users.Ask<UserEvents.UserStatus>(new UserCommands.GetUserStatus(user), AskTimeout);
-        await context.Response.WriteAsJsonAsync(new ApiUserStatus(status.UserId, status.Online, status.Connections, status.Rooms), HostJsonContext.Default.ApiUserStatus);
+        if (await Refused(context, auth) || await BadUser(context, user)) return;
+        await context.Response.WriteAsJsonAsync(await publisher.GetUserAsync(user, context.RequestAborted), HostJsonContext.Default.UserPresence);
     }
 
-    private static async Task DisconnectUserAsync(HttpContext context, string user, ApiAuthorization auth, BrokerNode node)
+    private static async Task DisconnectUserAsync(HttpContext context, string user, ApiAuthorization auth, IBrokerPublisher publisher)
     {
-        if (await Refused(context, auth)) return;
-        if (await BadUser(context, user)) return;
+        if (await Refused(context, auth) || await BadUser(context, user)) return;
         var body = await ReadBodyAsync(context, 1024); // null when larger: refused below
         ApiDisconnectRequest? request;
         try { request = body is [] ? new ApiDisconnectRequest() : body is null ? null : JsonSerializer.Deserialize(body, HostJsonContext.Default.ApiDisconnectRequest); }
         catch (JsonException) { request = null; }
         if (request is null)
         {
-            await WebSocketEndpoint.Problem(context, 400, "body must be empty or {\"reconnect\":true|false}");
+            await BrokerHttp.Problem(context, 400, "body must be empty or {\"reconnect\":true|false}");
             return;
         }
-        // 4500–4999 tells clients to reconnect and recover; 4403 (4000–4499) tells them to stay away.
-        var close = request.Reconnect ? Close.Disconnected : Close.DisconnectedForbidden;
-        var done = await node.Users.Ask<UserEvents.UserDisconnected>(new UserCommands.DisconnectUser(user, close), AskTimeout);
+        var disconnected = await publisher.DisconnectUserAsync(user, request.Reconnect, context.RequestAborted);
         context.Response.StatusCode = StatusCodes.Status202Accepted;
-        await context.Response.WriteAsJsonAsync(new ApiDisconnectAccepted(done.Disconnected), HostJsonContext.Default.ApiDisconnectAccepted);
+        await context.Response.WriteAsJsonAsync(new ApiDisconnectAccepted(disconnected), HostJsonContext.Default.ApiDisconnectAccepted);
+    }
+
+    /// <summary>Answers 400 for a room name that is not one (the publisher would throw).</summary>
+    private static async Task<bool> BadRoom(HttpContext context, string room)
+    {
+        if (FrameParser.RoomError(room) is not { } error) return false;
+        await BrokerHttp.Problem(context, 400, error);
+        return true;
     }
 
     /// <summary>Answers 400 for a user id that is empty or longer than <see cref="FrameParser.MaxUserLength"/>.</summary>
     private static async Task<bool> BadUser(HttpContext context, string user)
     {
         if (user.Length is > 0 and <= FrameParser.MaxUserLength) return false;
-        await WebSocketEndpoint.Problem(context, 400, "user must be 1 to 256 characters");
+        await BrokerHttp.Problem(context, 400, "user must be 1 to 256 characters");
         return true;
     }
 
@@ -144,9 +130,12 @@ public static class BackendApiEndpoints
     {
         var (refusal, _) = await auth.AuthorizeAsync(context);
         if (refusal is not { } status) return false;
-        await WebSocketEndpoint.Problem(context, status, status == 401 ? "missing or invalid credentials" : $"token lacks scope {ApiAuthorization.PublishScope}");
+        await Refuse(context, status);
         return true;
     }
+
+    private static Task Refuse(HttpContext context, int status) =>
+        BrokerHttp.Problem(context, status, status == 401 ? "missing or invalid credentials" : $"token lacks scope {ApiAuthorization.PublishScope}");
 
     /// <summary>The body, or null when it is larger than <paramref name="max"/> bytes.</summary>
     private static async Task<byte[]?> ReadBodyAsync(HttpContext context, int max)

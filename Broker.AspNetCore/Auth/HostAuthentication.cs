@@ -1,3 +1,4 @@
+using Broker.Actors.Auth;
 using Broker.AspNetCore.Configuration;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
@@ -21,7 +22,7 @@ public static class HostAuthentication
     }
 
     /// <summary>The broker's own validator, or the host's scheme when configured (checked to exist, so a typo stops the start-up).</summary>
-    internal static IBearerTokenChecker CreateChecker(IServiceProvider services)
+    internal static ITokenValidator CreateValidator(IServiceProvider services)
     {
         var options = services.GetRequiredService<IOptions<BrokerOptions>>();
         if (options.Value.Auth.JwtBearerScheme is not { Length: > 0 } scheme) return services.GetRequiredService<JwtTokenValidator>();

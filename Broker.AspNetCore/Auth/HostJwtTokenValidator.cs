@@ -1,4 +1,3 @@
-using System.Security.Claims;
 using Broker.Actors.Auth;
 using Broker.AspNetCore.Configuration;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
@@ -17,9 +16,8 @@ namespace Broker.AspNetCore.Auth;
 /// non-empty <c>sub</c> (the user id) that is not reserved (<see cref="ReservedSubjects"/>), and a clock skew of at most <c>Broker:Jwt:ClockSkew</c>.
 /// Failure reasons never contain the token.
 /// </summary>
-public sealed class HostJwtTokenValidator : ITokenValidator, IBearerTokenChecker
+public sealed class HostJwtTokenValidator : ITokenValidator
 {
-    private static readonly HashSet<string> NoScopes = new();
     private readonly IOptionsMonitor<JwtBearerOptions> _bearer;
     private readonly JwtOptions _guards;
     private readonly ILogger<HostJwtTokenValidator> _log;
@@ -37,19 +35,10 @@ public sealed class HostJwtTokenValidator : ITokenValidator, IBearerTokenChecker
     /// <summary>The host app's JwtBearer scheme in use.</summary>
     public string Scheme { get; }
 
+    /// <summary>Validates <paramref name="token"/> as the host's JwtBearer would, plus the broker's guards.</summary>
     public async Task<TokenValidation> ValidateAsync(string token, CancellationToken cancellationToken = default)
     {
-        var check = await CheckAsync(token, cancellationToken).ConfigureAwait(false);
-        return check.User is { } user ? TokenValidation.Valid(user) : TokenValidation.Invalid(check.Failure!);
-    }
-
-    public Task<JwtCheck> CheckAsync(string? token) => CheckAsync(token, CancellationToken.None);
-
-    /// <summary>Validates <paramref name="token"/> as the host's JwtBearer would, plus the broker's guards.</summary>
-    public async Task<JwtCheck> CheckAsync(string? token, CancellationToken cancellationToken)
-    {
-        if (string.IsNullOrEmpty(token)) return Fail("no token");
-        if (token.Length > _guards.MaxTokenLength) return Fail("token too large");
+        if (JwtChecks.BeforeParsing(token, _guards.MaxTokenLength) is { } refused) return refused;
         var bearer = _bearer.Get(Scheme);
         TokenValidationParameters parameters;
         try
@@ -60,7 +49,7 @@ public sealed class HostJwtTokenValidator : ITokenValidator, IBearerTokenChecker
         {
             // The metadata endpoint is down or returned garbage: nobody can be validated right now.
             _log.LogWarning(e, "Could not load the signing keys of JwtBearer scheme {Scheme}", Scheme);
-            return Fail("signing keys unavailable");
+            return TokenValidation.Invalid("signing keys unavailable", TokenFailure.Unavailable);
         }
 
         Exception? failure = null;
@@ -86,7 +75,7 @@ public sealed class HostJwtTokenValidator : ITokenValidator, IBearerTokenChecker
             }
             return Accept(result);
         }
-        return Fail(JwtTokenValidator.Describe(failure));
+        return JwtChecks.Refuse(failure);
     }
 
     /// <summary>The scheme's parameters as <see cref="JwtBearerHandler"/> builds them per request, with the broker's guards on top.</summary>
@@ -113,22 +102,11 @@ public sealed class HostJwtTokenValidator : ITokenValidator, IBearerTokenChecker
         return parameters;
     }
 
-    private static JwtCheck Accept(TokenValidationResult result)
+    private static TokenValidation Accept(TokenValidationResult result)
     {
-        var identity = result.ClaimsIdentity;
         var sub = (result.SecurityToken as JsonWebToken)?.Subject is { Length: > 0 } raw
             ? raw
-            : identity.FindFirst("sub")?.Value;
-        if (string.IsNullOrEmpty(sub)) return Fail("token has no sub");
-        if (ReservedSubjects.IsReserved(sub)) return Fail(ReservedSubjects.Failure);
-        var validTo = result.SecurityToken.ValidTo;
-        if (validTo == DateTime.MinValue) return Fail("token has no exp");
-        var scopes = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var claim in identity.FindAll(c => c.Type is "scope" or "scp" or "http://schemas.microsoft.com/identity/claims/scope"))
-            foreach (var scope in claim.Value.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-                scopes.Add(scope);
-        return new JwtCheck(new AuthenticatedUser(sub, new DateTimeOffset(validTo, TimeSpan.Zero)), scopes, null);
+            : result.ClaimsIdentity.FindFirst("sub")?.Value;
+        return JwtChecks.Accept(sub, result.SecurityToken.ValidTo, result.ClaimsIdentity);
     }
-
-    private static JwtCheck Fail(string reason) => new(null, NoScopes, reason);
 }

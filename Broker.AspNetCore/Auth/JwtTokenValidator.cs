@@ -1,4 +1,3 @@
-using System.Security.Claims;
 using Broker.Actors.Auth;
 using Broker.AspNetCore.Configuration;
 using Microsoft.Extensions.Options;
@@ -7,9 +6,6 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace Broker.AspNetCore.Auth;
 
-/// <summary>The outcome of checking a token over HTTP, with the claims the API needs.</summary>
-public sealed record JwtCheck(AuthenticatedUser? User, IReadOnlySet<string> Scopes, string? Failure);
-
 /// <summary>
 /// Validates bearer JWTs (PROTOCOL §2): signature with a pinned algorithm (HS256 with the
 /// configured secret, RS256 with a configured public key chosen by <c>kid</c>), issuer, audience,
@@ -17,9 +13,8 @@ public sealed record JwtCheck(AuthenticatedUser? User, IReadOnlySet<string> Scop
 /// reserved (<see cref="ReservedSubjects"/>). Failure
 /// reasons are safe to log: they never include the token.
 /// </summary>
-public sealed class JwtTokenValidator : ITokenValidator, IBearerTokenChecker
+public sealed class JwtTokenValidator : ITokenValidator
 {
-    private static readonly HashSet<string> NoScopes = new();
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
     private readonly JwtOptions _options;
     private readonly JwtKeys _keys;
@@ -52,18 +47,11 @@ public sealed class JwtTokenValidator : ITokenValidator, IBearerTokenChecker
         };
     }
 
+    /// <summary>Validates a token and returns its user and scopes, or why it was rejected.</summary>
     public async Task<TokenValidation> ValidateAsync(string token, CancellationToken cancellationToken = default)
     {
-        var check = await CheckAsync(token).ConfigureAwait(false);
-        return check.User is { } user ? TokenValidation.Valid(user) : TokenValidation.Invalid(check.Failure!);
-    }
-
-    /// <summary>Validates a token and returns its user and scopes, or why it was rejected.</summary>
-    public async Task<JwtCheck> CheckAsync(string? token)
-    {
-        if (string.IsNullOrEmpty(token)) return Fail("no token");
-        if (token.Length > _options.MaxTokenLength) return Fail("token too large");
-        if (!_keys.Any) return Fail("no signing key configured");
+        if (JwtChecks.BeforeParsing(token, _options.MaxTokenLength) is { } refused) return refused;
+        if (!_keys.Any) return TokenValidation.Invalid("no signing key configured", TokenFailure.Unavailable);
         TokenValidationResult result;
         try
         {
@@ -71,15 +59,11 @@ public sealed class JwtTokenValidator : ITokenValidator, IBearerTokenChecker
         }
         catch (Exception e) when (e is ArgumentException or SecurityTokenException)
         {
-            return Fail("malformed token");
+            return TokenValidation.Invalid("malformed token", TokenFailure.Malformed);
         }
-        if (!result.IsValid) return Fail(Describe(result.Exception));
+        if (!result.IsValid) return JwtChecks.Refuse(result.Exception);
         var jwt = (JsonWebToken)result.SecurityToken;
-        var sub = jwt.Subject;
-        if (string.IsNullOrEmpty(sub)) return Fail("token has no sub");
-        if (ReservedSubjects.IsReserved(sub)) return Fail(ReservedSubjects.Failure);
-        var user = new AuthenticatedUser(sub, new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero));
-        return new JwtCheck(user, ReadScopes(result.ClaimsIdentity), null);
+        return JwtChecks.Accept(jwt.Subject, jwt.ValidTo, result.ClaimsIdentity);
     }
 
     private IEnumerable<SecurityKey> ResolveKeys(string token, SecurityToken securityToken, string kid, TokenValidationParameters parameters)
@@ -95,31 +79,4 @@ public sealed class JwtTokenValidator : ITokenValidator, IBearerTokenChecker
             return [rsa];
         return [];
     }
-
-    private static IReadOnlySet<string> ReadScopes(ClaimsIdentity identity)
-    {
-        var scopes = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var claim in identity.FindAll("scope").Concat(identity.FindAll("scp")))
-            foreach (var scope in claim.Value.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-                scopes.Add(scope);
-        return scopes;
-    }
-
-    /// <summary>A loggable reason for a validation failure (never the token).</summary>
-    internal static string Describe(Exception? e) => e switch
-    {
-        SecurityTokenExpiredException => "token expired",
-        SecurityTokenNotYetValidException => "token not yet valid",
-        SecurityTokenNoExpirationException => "token has no exp",
-        SecurityTokenInvalidIssuerException => "wrong issuer",
-        SecurityTokenInvalidAudienceException => "wrong audience",
-        SecurityTokenInvalidAlgorithmException => "algorithm not allowed",
-        SecurityTokenSignatureKeyNotFoundException => "unknown signing key",
-        SecurityTokenInvalidSignatureException => "bad signature",
-        SecurityTokenMalformedException => "malformed token",
-        null => "invalid token",
-        _ => "invalid token",
-    };
-
-    private static JwtCheck Fail(string reason) => new(null, NoScopes, reason);
 }

@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Broker.Actors.Auth;
@@ -32,7 +33,7 @@ public sealed class InMemoryTicketStore(TimeProvider clock, TimeSpan lifetime) :
 
     public ValueTask<string> IssueAsync(AuthenticatedUser user, string clientIp)
     {
-        var ticket = Base64Url(RandomNumberGenerator.GetBytes(32));
+        var ticket = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
         _tickets[ticket] = new Entry(user, clientIp, clock.GetUtcNow() + lifetime);
         if (Interlocked.Increment(ref _issued) % 256 == 0) Sweep();
         return ValueTask.FromResult(ticket);
@@ -56,9 +57,6 @@ public sealed class InMemoryTicketStore(TimeProvider clock, TimeSpan lifetime) :
         foreach (var (key, entry) in _tickets)
             if (entry.ExpiresAt <= now) _tickets.TryRemove(key, out _);
     }
-
-    private static string Base64Url(byte[] bytes) =>
-        Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
     private sealed record Entry(AuthenticatedUser User, string ClientIp, DateTimeOffset ExpiresAt);
 }

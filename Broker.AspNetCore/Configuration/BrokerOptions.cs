@@ -1,3 +1,5 @@
+using Broker.Actors.Handlers;
+
 namespace Broker.AspNetCore.Configuration;
 
 /// <summary>
@@ -36,6 +38,9 @@ public sealed class BrokerOptions
 
     /// <summary>Cluster membership.</summary>
     public ClusterOptions Cluster { get; set; } = new();
+
+    /// <summary>Graceful shutdown.</summary>
+    public ShutdownOptions Shutdown { get; set; } = new();
 
     /// <summary>Raw Akka settings for operators.</summary>
     public AkkaOptions Akka { get; set; } = new();
@@ -91,6 +96,11 @@ public sealed class AuthOptions
     /// instead of <see cref="BrokerOptions.Jwt"/>'s keys. Unset (default): the broker's own settings.
     /// </summary>
     public string? JwtBearerScheme { get; set; }
+    /// <summary>
+    /// How long a redeemed ticket's ledger entry stays as a tombstone, so a replay right after is
+    /// refused where the ticket was known. Default 00:00:30.
+    /// </summary>
+    public TimeSpan TicketTombstone { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>Server heartbeat (PROTOCOL §5).</summary>
@@ -150,7 +160,7 @@ public sealed class LimitsOptions
     /// and how long its room rules (<c>IRoomAuthorizer</c>) may take before the join/publish gets
     /// <c>error unavailable</c>. Default 00:00:10.
     /// </summary>
-    public TimeSpan HandlerTimeout { get; set; } = TimeSpan.FromSeconds(10);
+    public TimeSpan HandlerTimeout { get; set; } = MessageHandlers.DefaultTimeout;
     /// <summary>
     /// Sustained <c>join</c>s per second one user may make on one node, all its connections
     /// together; past it a join gets <c>error rate_limited</c>. Default 20. Churn (joins and
@@ -159,6 +169,15 @@ public sealed class LimitsOptions
     public double JoinsPerSecondPerUser { get; set; } = 20;
     /// <summary>Joins one user may make at once before <see cref="JoinsPerSecondPerUser"/> applies. Default 200 (two connections joining the 100 rooms each may be in).</summary>
     public int JoinBurstPerUser { get; set; } = 200;
+    /// <summary>
+    /// How long the HTTP side waits for the actors to answer: an <c>/api/*</c> call or
+    /// <c>IBrokerPublisher</c> call (a room or user entry), a ticket's ledger entry, a new socket's
+    /// connection actor, <c>/admin/stats</c>. Past it the API and tickets answer 503 <c>unavailable</c>, the publisher
+    /// throws <c>AskTimeoutException</c> and the socket is closed 1011. Default 00:00:05.
+    /// </summary>
+    public TimeSpan AskTimeout { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>How long a close handshake may take before the socket is aborted. Default 00:00:05.</summary>
+    public TimeSpan CloseGrace { get; set; } = TimeSpan.FromSeconds(5);
 }
 
 /// <summary>Room settings (PROTOCOL §4).</summary>
@@ -241,4 +260,14 @@ public sealed class ClusterOptions
     /// <c>broker</c> role; a node without it serves sockets and uses the others'. Default <c>broker</c>.
     /// </summary>
     public string Roles { get; set; } = "broker";
+}
+
+/// <summary>Graceful shutdown of a node.</summary>
+public sealed class ShutdownOptions
+{
+    /// <summary>
+    /// How long shutdown waits for every socket to be closed with 1001 and its close handshake to
+    /// finish before the rest are aborted. Default 00:00:10.
+    /// </summary>
+    public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }

@@ -33,6 +33,10 @@ public sealed class BrokerOptionsValidator(IHostEnvironment environment) : IVali
         Check(o.Limits.MaxConnectionsPerIp >= 0, "Broker:Limits:MaxConnectionsPerIp must be 0 (unlimited) or positive");
         Check(o.Limits.AccessLogQueue >= 1, "Broker:Limits:AccessLogQueue must be at least 1");
         Check(o.Limits.HandlerTimeout > TimeSpan.Zero, "Broker:Limits:HandlerTimeout must be positive");
+        Check(o.Limits.AskTimeout > TimeSpan.Zero, "Broker:Limits:AskTimeout must be positive");
+        Check(o.Limits.CloseGrace > TimeSpan.Zero, "Broker:Limits:CloseGrace must be positive");
+        Check(o.Shutdown.CloseTimeout > TimeSpan.Zero, "Broker:Shutdown:CloseTimeout must be positive");
+        Check(o.Auth.TicketTombstone > TimeSpan.Zero, "Broker:Auth:TicketTombstone must be positive");
         Check(o.Auth.RefreshTimeout > TimeSpan.Zero, "Broker:Auth:RefreshTimeout must be positive");
         Check(o.Auth.TicketKey is null || System.Text.Encoding.UTF8.GetByteCount(o.Auth.TicketKey) >= 32, "Broker:Auth:TicketKey must be at least 32 bytes (UTF-8)");
         Check(o.Rooms.HistorySize >= 0, "Broker:Rooms:HistorySize must not be negative");

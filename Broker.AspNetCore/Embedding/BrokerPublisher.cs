@@ -1,53 +1,91 @@
 using System.Text.Json;
 using Akka.Actor;
 using Broker.Actors.Connections;
+using Broker.AspNetCore.Configuration;
 using Broker.Contracts.Cluster;
 using Broker.Contracts.Protocol;
 using Broker.AspNetCore.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace Broker.AspNetCore.Embedding;
 
 /// <summary>The <see cref="IBrokerPublisher"/> over the node's shard regions and connection supervisor.</summary>
-public sealed class BrokerPublisher(BrokerNode node) : IBrokerPublisher
+public sealed class BrokerPublisher(BrokerNode node, IOptions<BrokerOptions> options) : IBrokerPublisher
 {
     /// <summary>The <c>from</c> of server-originated messages unless the caller names one.</summary>
     public const string DefaultFrom = Broker.Actors.Auth.ReservedSubjects.Server;
 
-    /// <summary>How long a publish waits for the actors to accept it.</summary>
-    public static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
+    private readonly TimeSpan _askTimeout = options.Value.Limits.AskTimeout;
 
-    public async Task<long> PublishToRoomAsync(string room, JsonElement payload, string from = DefaultFrom, CancellationToken cancellationToken = default)
+    public async Task<long> PublishToRoomAsync(string room, JsonElement payload, string from = DefaultFrom, CancellationToken cancellationToken = default) =>
+        (await PublishToRoomWithEpochAsync(room, payload, from, cancellationToken)).Offset;
+
+    public async Task<RoomPublished> PublishToRoomWithEpochAsync(string room, JsonElement payload, string from = DefaultFrom, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(room);
-        if (!FrameParser.IsValidRoom(room))
-            throw new ArgumentException("room must match ^[A-Za-z0-9_.:-]{1,128}$", nameof(room));
-        var bytes = Serialize(payload, from);
-        await node.Started.WaitAsync(cancellationToken);
-        var accepted = await node.Rooms.Ask<RoomEvents.PublishAccepted>(
-            new RoomCommands.PublishToRoom(room, null, from, bytes, false, null), AskTimeout, cancellationToken);
-        return accepted.Offset;
+        CheckRoom(room);
+        var accepted = await AskAsync<RoomEvents.PublishAccepted>(static n => n.Rooms,
+            new RoomCommands.PublishToRoom(room, null, from, Serialize(payload, from), false, null), cancellationToken);
+        return new RoomPublished(accepted.Offset, accepted.Epoch);
     }
 
     public async Task<int> SendToUserAsync(string user, JsonElement payload, string from = DefaultFrom, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(user);
-        if (user.Length is 0 or > FrameParser.MaxUserLength)
-            throw new ArgumentException($"user must be 1 to {FrameParser.MaxUserLength} characters", nameof(user));
-        var bytes = Serialize(payload, from);
-        await node.Started.WaitAsync(cancellationToken);
-        var delivered = await node.Users.Ask<UserEvents.DirectDelivered>(
-            new UserCommands.SendToUser(user, from, bytes, null), AskTimeout, cancellationToken);
+        CheckUser(user);
+        var delivered = await AskAsync<UserEvents.DirectDelivered>(static n => n.Users,
+            new UserCommands.SendToUser(user, from, Serialize(payload, from), null), cancellationToken);
         return delivered.Delivered;
     }
 
     public async Task<long> BroadcastToRouteAsync(string route, JsonElement payload, string from = DefaultFrom, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(route);
-        var bytes = Serialize(payload, from);
-        await node.Started.WaitAsync(cancellationToken);
-        var accepted = await node.Connections.Ask<ConnectionMessages.RouteBroadcastAccepted>(
-            new ConnectionMessages.PublishToRoute(route, from, bytes), AskTimeout, cancellationToken);
+        var accepted = await AskAsync<ConnectionMessages.RouteBroadcastAccepted>(static n => n.Connections,
+            new ConnectionMessages.PublishToRoute(route, from, Serialize(payload, from)), cancellationToken);
         return accepted.Offset;
+    }
+
+    public async Task<RoomPresence> GetRoomAsync(string room, CancellationToken cancellationToken = default)
+    {
+        CheckRoom(room);
+        var info = await AskAsync<RoomEvents.RoomInfo>(static n => n.Rooms, new RoomCommands.GetRoomInfo(room), cancellationToken);
+        return new RoomPresence(info.RoomId, info.Members, info.Offset, info.Epoch);
+    }
+
+    public async Task<UserPresence> GetUserAsync(string user, CancellationToken cancellationToken = default)
+    {
+        CheckUser(user);
+        var status = await AskAsync<UserEvents.UserStatus>(static n => n.Users, new UserCommands.GetUserStatus(user), cancellationToken);
+        return new UserPresence(status.UserId, status.Online, status.Connections, status.Rooms);
+    }
+
+    public async Task<int> DisconnectUserAsync(string user, bool reconnect = true, CancellationToken cancellationToken = default)
+    {
+        CheckUser(user);
+        // 4500–4999 tells clients to reconnect and recover; 4403 (4000–4499) tells them to stay away.
+        var close = reconnect ? Close.Disconnected : Close.DisconnectedForbidden;
+        var done = await AskAsync<UserEvents.UserDisconnected>(static n => n.Users, new UserCommands.DisconnectUser(user, close), cancellationToken);
+        return done.Disconnected;
+    }
+
+    /// <summary>Asks <paramref name="target"/> (read once the node has started: before, it is nobody) within <c>Broker:Limits:AskTimeout</c>.</summary>
+    private async Task<T> AskAsync<T>(Func<BrokerNode, IActorRef> target, object message, CancellationToken cancellationToken)
+    {
+        await node.Started.WaitAsync(cancellationToken);
+        return await target(node).Ask<T>(message, _askTimeout, cancellationToken);
+    }
+
+    private static void CheckRoom(string room)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        if (!FrameParser.IsValidRoom(room))
+            throw new ArgumentException("room must match ^[A-Za-z0-9_.:-]{1,128}$", nameof(room));
+    }
+
+    private static void CheckUser(string user)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        if (user.Length is 0 or > FrameParser.MaxUserLength)
+            throw new ArgumentException($"user must be 1 to {FrameParser.MaxUserLength} characters", nameof(user));
     }
 
     private static byte[] Serialize(JsonElement payload, string from)

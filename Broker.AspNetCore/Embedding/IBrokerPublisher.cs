@@ -11,14 +11,19 @@ namespace Broker.AspNetCore.Embedding;
 /// A payload is any JSON value and is serialized once to UTF-8. Pass a <see cref="JsonElement"/>,
 /// a value plus its <see cref="JsonTypeInfo{T}"/> (trim/AOT friendly), or any object (reflection
 /// serialization with <see cref="JsonSerializerDefaults.Web"/> naming, i.e. camelCase).
-/// Every call waits for the node to have started, then asks the actors; it fails with a
-/// timeout exception if they do not answer within <see cref="BrokerPublisher.AskTimeout"/>.
+/// Every call waits for the node to have started, then asks the actors; it fails with an
+/// <c>AskTimeoutException</c> if they do not answer within <c>Broker:Limits:AskTimeout</c> (5 s).
+/// The HTTP API (<c>/api/*</c>) is served through it.
 /// </remarks>
 public interface IBrokerPublisher
 {
     /// <summary>Publishes to <paramref name="room"/> (members get <c>message</c>); returns the room offset.</summary>
     /// <exception cref="ArgumentException">The room name does not match <c>^[A-Za-z0-9_.:-]{1,128}$</c>.</exception>
     Task<long> PublishToRoomAsync(string room, JsonElement payload, string from = BrokerPublisher.DefaultFrom, CancellationToken cancellationToken = default);
+
+    /// <summary>Publishes to <paramref name="room"/> as <see cref="PublishToRoomAsync"/> does; returns the room offset and epoch.</summary>
+    /// <exception cref="ArgumentException">The room name does not match <c>^[A-Za-z0-9_.:-]{1,128}$</c>.</exception>
+    Task<RoomPublished> PublishToRoomWithEpochAsync(string room, JsonElement payload, string from = BrokerPublisher.DefaultFrom, CancellationToken cancellationToken = default);
 
     /// <summary>Sends <c>direct</c> to every connection of <paramref name="user"/>, on any node; returns how many connections got it.</summary>
     /// <exception cref="ArgumentException">The user id is empty or longer than 256 characters.</exception>
@@ -30,7 +35,31 @@ public interface IBrokerPublisher
     /// numbers its route's messages itself; unchanged, 0 at first, when nobody is on the route here).
     /// </summary>
     Task<long> BroadcastToRouteAsync(string route, JsonElement payload, string from = BrokerPublisher.DefaultFrom, CancellationToken cancellationToken = default);
+
+    /// <summary>The members (user ids), offset and epoch of <paramref name="room"/>.</summary>
+    /// <exception cref="ArgumentException">The room name does not match <c>^[A-Za-z0-9_.:-]{1,128}$</c>.</exception>
+    Task<RoomPresence> GetRoomAsync(string room, CancellationToken cancellationToken = default);
+
+    /// <summary>Whether <paramref name="user"/> is connected anywhere in the cluster, with how many connections, in which rooms.</summary>
+    /// <exception cref="ArgumentException">The user id is empty or longer than 256 characters.</exception>
+    Task<UserPresence> GetUserAsync(string user, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Closes every connection of <paramref name="user"/>, on any node: with 4500 (clients reconnect
+    /// and recover) when <paramref name="reconnect"/>, else 4403 (they stay away). Returns how many were closed.
+    /// </summary>
+    /// <exception cref="ArgumentException">The user id is empty or longer than 256 characters.</exception>
+    Task<int> DisconnectUserAsync(string user, bool reconnect = true, CancellationToken cancellationToken = default);
 }
+
+/// <summary>A room publish the room accepted: its offset and the room's epoch (PROTOCOL §9.1).</summary>
+public sealed record RoomPublished(long Offset, string Epoch);
+
+/// <summary>A room's members, offset and epoch (also the body of <c>GET /api/rooms/{room}</c>).</summary>
+public sealed record RoomPresence(string Room, string[] Members, long Offset, string Epoch);
+
+/// <summary>A user's connections and rooms across the cluster (also the body of <c>GET /api/users/{user}</c>).</summary>
+public sealed record UserPresence(string User, bool Online, int Connections, string[] Rooms);
 
 /// <summary>Payload conveniences over <see cref="IBrokerPublisher"/>: typed values (with or without a <see cref="JsonTypeInfo{T}"/>).</summary>
 public static class BrokerPublisherExtensions

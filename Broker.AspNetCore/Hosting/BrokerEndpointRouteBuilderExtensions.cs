@@ -5,6 +5,7 @@ using Broker.Actors.Connections;
 using Broker.Contracts.Protocol;
 using Broker.AspNetCore.Api;
 using Broker.AspNetCore.Auth;
+using Broker.AspNetCore.Http;
 using Broker.AspNetCore.Observability;
 using Broker.AspNetCore.WebSockets;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -38,7 +39,7 @@ public static class BrokerEndpointRouteBuilderExtensions
         app.MapPost("/auth/ticket", IssueTicketAsync);
         app.MapBackendApi();
         // With the host app's JwtBearer in charge, the broker's dev tokens would be refused: the app issues tokens.
-        if (app.Environment.IsDevelopment() && string.IsNullOrEmpty(app.Services.GetRequiredService<IOptions<BrokerOptions>>().Value.Auth.JwtBearerScheme))
+        if (app.Environment.IsDevelopment() && string.IsNullOrEmpty(brokerOptions.Value.Auth.JwtBearerScheme))
             app.MapPost("/auth/dev-token", IssueDevToken);
 
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
@@ -48,46 +49,39 @@ public static class BrokerEndpointRouteBuilderExtensions
 
         // Before Kestrel stops waiting on WebSocket requests: close them with 1001 (also a
         // CoordinatedShutdown task, whichever shutdown path comes first).
-        app.Lifetime.ApplicationStopping.Register(() => node.CloseAllSocketsAsync(TimeSpan.FromSeconds(10)).Wait());
+        app.Lifetime.ApplicationStopping.Register(() => node.CloseAllSocketsAsync(brokerOptions.Value.Shutdown.CloseTimeout).Wait());
         return app;
     }
 
-    private static async Task<IResult> IssueTicketAsync(HttpContext context, IBearerTokenChecker validator, ITicketStore tickets, IOptions<BrokerOptions> options)
+    private static async Task IssueTicketAsync(HttpContext context, ITokenValidator validator, ITicketStore tickets, IOptions<BrokerOptions> options)
     {
-        var check = await validator.CheckAsync(BearerToken(context));
+        var check = await validator.ValidateAsync(BrokerHttp.BearerToken(context));
         if (check.User is null)
-            return Results.Json(new HttpError(ReservedSubjects.RefusalFor(check.Failure, "invalid or missing bearer token")), HostJsonContext.Default.HttpError, statusCode: 401);
-        var ip = context.Connection.RemoteIpAddress?.MapToIPv4().ToString() ?? "unknown";
+        {
+            await BrokerHttp.Problem(context, 401, ReservedSubjects.RefusalFor(check.Kind, "invalid or missing bearer token"));
+            return;
+        }
         string ticket;
         try
         {
-            ticket = await tickets.IssueAsync(check.User, ip);
+            ticket = await tickets.IssueAsync(check.User, BrokerHttp.ClientIp(context));
         }
         catch (Akka.Actor.AskTimeoutException)
         {
-            // The ticket's ledger entry lives on a node that is gone or moving (docs/cluster.md).
-            context.Response.Headers.RetryAfter = "1";
-            return Results.Json(new HttpError("the ticket ledger is moving to another node; retry", ErrorCodes.Unavailable),
-                HostJsonContext.Default.HttpError, statusCode: 503);
+            await BrokerHttp.RetryLater(context, "the ticket ledger is moving to another node; retry", ErrorCodes.Unavailable);
+            return;
         }
-        return Results.Json(new TicketResponse(ticket, (int)options.Value.Auth.TicketLifetime.TotalSeconds), HostJsonContext.Default.TicketResponse);
+        await context.Response.WriteAsJsonAsync(new TicketResponse(ticket, (int)options.Value.Auth.TicketLifetime.TotalSeconds), HostJsonContext.Default.TicketResponse);
     }
 
-    private static IResult IssueDevToken(string? user, string? scope, DevTokenIssuer issuer)
+    private static Task IssueDevToken(HttpContext context, string? user, string? scope, DevTokenIssuer issuer)
     {
         if (string.IsNullOrWhiteSpace(user) || user.Length > FrameParser.MaxUserLength)
-            return Results.Json(new HttpError($"user is required (1 to {FrameParser.MaxUserLength} characters)"), HostJsonContext.Default.HttpError, statusCode: 400);
+            return BrokerHttp.Problem(context, 400, $"user is required (1 to {FrameParser.MaxUserLength} characters)");
         if (ReservedSubjects.IsReserved(user))
-            return Results.Json(new HttpError($"'{user}' is reserved: 'server' and 'anon-…' are the broker's own senders"), HostJsonContext.Default.HttpError, statusCode: 400);
+            return BrokerHttp.Problem(context, 400, $"'{user}' is reserved: 'server' and 'anon-…' are the broker's own senders");
         var lifetime = TimeSpan.FromHours(1);
         var scopes = string.IsNullOrWhiteSpace(scope) ? [] : scope.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        return Results.Json(new DevTokenResponse(issuer.Issue(user, lifetime, scopes), (int)lifetime.TotalSeconds), HostJsonContext.Default.DevTokenResponse);
-    }
-
-    /// <summary>The token of an <c>Authorization: Bearer …</c> header, or null.</summary>
-    public static string? BearerToken(HttpContext context)
-    {
-        var header = context.Request.Headers.Authorization.ToString();
-        return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
+        return context.Response.WriteAsJsonAsync(new DevTokenResponse(issuer.Issue(user, lifetime, scopes), (int)lifetime.TotalSeconds), HostJsonContext.Default.DevTokenResponse);
     }
 }

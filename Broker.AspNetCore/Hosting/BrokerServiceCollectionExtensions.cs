@@ -54,15 +54,15 @@ public static class BrokerServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System); // an embedding app's own clock wins
         services.AddSingleton(sp => new JwtKeys(sp.GetRequiredService<IOptions<BrokerOptions>>().Value.Jwt, environment.IsDevelopment()));
         services.AddSingleton<JwtTokenValidator>();
-        // Broker:Auth:JwtBearerScheme switches every token check (WebSocket, ticket, API) to the host app's JwtBearer.
-        services.AddSingleton<IBearerTokenChecker>(sp => HostAuthentication.CreateChecker(sp));
-        services.AddSingleton<ITokenValidator>(sp => (ITokenValidator)sp.GetRequiredService<IBearerTokenChecker>());
+        // Every token check (WebSocket, ticket, API) goes through this one: Broker:Auth:JwtBearerScheme
+        // switches it to the host app's JwtBearer; an app's own registered after AddBroker replaces it.
+        services.AddSingleton<ITokenValidator>(sp => HostAuthentication.CreateValidator(sp));
         services.AddSingleton<DevTokenIssuer>();
         services.AddSingleton<Api.ApiAuthorization>();
         services.AddSingleton<ITicketStore>(sp => new ClusterTicketStore(
             sp.GetRequiredService<BrokerNode>(),
             sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<IOptions<BrokerOptions>>().Value.Auth.TicketLifetime,
+            sp.GetRequiredService<IOptions<BrokerOptions>>().Value,
             sp.GetRequiredService<TicketCodec>()));
         services.AddSingleton(sp => TicketCodec.Create(sp.GetRequiredService<IOptions<BrokerOptions>>().Value, sp.GetRequiredService<JwtKeys>()));
         services.AddSingleton<BrokerNode>();
@@ -123,7 +123,7 @@ public static class BrokerServiceCollectionExtensions
                 CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "close-websockets",
                     async () =>
                     {
-                        await node.CloseAllSocketsAsync(TimeSpan.FromSeconds(10));
+                        await node.CloseAllSocketsAsync(options.Shutdown.CloseTimeout);
                         return Akka.Done.Instance;
                     });
                 // Alone (no seeds) the node forms a cluster of one, so one node and many run the same code.

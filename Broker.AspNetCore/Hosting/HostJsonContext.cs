@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Broker.AspNetCore.Embedding;
 
 namespace Broker.AspNetCore.Hosting;
 
@@ -19,17 +20,8 @@ public sealed class ApiPublishRequest
     public System.Text.Json.JsonElement Payload { get; set; }
 }
 
-/// <summary>202 for a room publish.</summary>
-public sealed record ApiPublishAccepted(long Offset, string Epoch);
-
 /// <summary>202 for a user publish.</summary>
 public sealed record ApiSendAccepted(int Delivered);
-
-/// <summary><c>GET /api/rooms/{room}</c>.</summary>
-public sealed record ApiRoomPresence(string Room, string[] Members, long Offset, string Epoch);
-
-/// <summary><c>GET /api/users/{user}</c>.</summary>
-public sealed record ApiUserStatus(string User, bool Online, int Connections, string[] Rooms);
 
 /// <summary>The optional body of <c>POST /api/users/{user}/disconnect</c>; <c>reconnect</c> defaults to true.</summary>
 public sealed class ApiDisconnectRequest
@@ -46,10 +38,10 @@ public sealed record ApiDisconnectAccepted(int Disconnected);
 [JsonSerializable(typeof(TicketResponse))]
 [JsonSerializable(typeof(DevTokenResponse))]
 [JsonSerializable(typeof(ApiPublishRequest))]
-[JsonSerializable(typeof(ApiPublishAccepted))]
+[JsonSerializable(typeof(RoomPublished))]
 [JsonSerializable(typeof(ApiSendAccepted))]
-[JsonSerializable(typeof(ApiRoomPresence))]
-[JsonSerializable(typeof(ApiUserStatus))]
+[JsonSerializable(typeof(RoomPresence))]
+[JsonSerializable(typeof(UserPresence))]
 [JsonSerializable(typeof(ApiDisconnectRequest))]
 [JsonSerializable(typeof(ApiDisconnectAccepted))]
 public sealed partial class HostJsonContext : JsonSerializerContext;

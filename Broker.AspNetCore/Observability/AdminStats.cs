@@ -4,7 +4,9 @@ using Akka.Actor;
 using Akka.Cluster;
 using Broker.Actors.Connections;
 using Broker.Actors.Observability;
+using Broker.AspNetCore.Configuration;
 using Broker.AspNetCore.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace Broker.AspNetCore.Observability;
 
@@ -34,13 +36,15 @@ public sealed class AdminStats : IDisposable
 {
     private static readonly TimeSpan Window = TimeSpan.FromSeconds(10);
     private readonly BrokerNode _node;
+    private readonly TimeSpan _askTimeout;
     private readonly MeterListener _listener = new();
     private readonly Queue<Sample> _samples = new();
     private long _publishes, _deliveries, _framesIn, _framesOut, _rooms;
 
-    public AdminStats(BrokerNode node)
+    public AdminStats(BrokerNode node, IOptions<BrokerOptions> options)
     {
         _node = node;
+        _askTimeout = options.Value.Limits.AskTimeout;
         _listener.InstrumentPublished = (instrument, listener) =>
         {
             if (instrument.Meter.Name == BrokerMetrics.MeterName && Target(instrument.Name) is not null)
@@ -66,7 +70,7 @@ public sealed class AdminStats : IDisposable
     /// <summary>Takes a sample now and answers with the current counts and rates.</summary>
     public async Task<AdminStatsResponse> SnapshotAsync(CancellationToken cancellationToken)
     {
-        var stats = await _node.Connections.Ask<ConnectionMessages.Stats>(ConnectionMessages.GetStats.Instance, TimeSpan.FromSeconds(5), cancellationToken);
+        var stats = await _node.Connections.Ask<ConnectionMessages.Stats>(ConnectionMessages.GetStats.Instance, _askTimeout, cancellationToken);
         var cluster = Cluster.Get(_node.System).State;
         var now = new Sample(Stopwatch.GetTimestamp(), Interlocked.Read(ref _publishes), Interlocked.Read(ref _deliveries),
             Interlocked.Read(ref _framesIn), Interlocked.Read(ref _framesOut));

@@ -3,6 +3,7 @@ using System.Net.WebSockets;
 using Broker.Actors.Connections;
 using Broker.Actors.Observability;
 using Broker.AspNetCore.Hosting;
+using Broker.AspNetCore.Http;
 using ConnectionInfo = Broker.Actors.Connections.ConnectionInfo;
 
 namespace Broker.AspNetCore.Observability;
@@ -39,7 +40,7 @@ public static class WebSocketAccess
     {
         BrokerMetrics.ConnectionLimitRefused(perUser: false);
         AccessLog.HandshakeRefused(loggers.CreateLogger(AccessLog.Category), route,
-            context.Connection.RemoteIpAddress?.MapToIPv4().ToString() ?? "unknown", status, reason);
+            BrokerHttp.ClientIp(context), status, reason);
     }
 
     /// <summary>The handshake was refused before the upgrade (ticket checks).</summary>
@@ -47,6 +48,6 @@ public static class WebSocketAccess
     {
         BrokerMetrics.AuthFailed(authFailureReason);
         AccessLog.HandshakeRefused(loggers.CreateLogger(AccessLog.Category), route,
-            context.Connection.RemoteIpAddress?.MapToIPv4().ToString() ?? "unknown", status, reason);
+            BrokerHttp.ClientIp(context), status, reason);
     }
 }

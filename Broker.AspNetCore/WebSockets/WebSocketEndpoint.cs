@@ -7,6 +7,7 @@ using Broker.Actors.Connections;
 using Broker.Actors.Observability;
 using Broker.AspNetCore.Auth;
 using Broker.AspNetCore.Hosting;
+using Broker.AspNetCore.Http;
 using Broker.AspNetCore.Observability;
 using Broker.Contracts.Protocol;
 using Broker.AspNetCore.WebSockets;
@@ -39,28 +40,28 @@ public static class WebSocketEndpoint
         }
         if (!context.WebSockets.IsWebSocketRequest)
         {
-            await Problem(context, StatusCodes.Status400BadRequest, "this endpoint only accepts WebSocket upgrades");
+            await BrokerHttp.Problem(context, StatusCodes.Status400BadRequest, "this endpoint only accepts WebSocket upgrades");
             return;
         }
         if (!OriginPolicy.IsAllowed(context.Request.Headers.Origin, routeOptions.AllowedOrigins, context.Request.Host.Value ?? ""))
         {
-            await Problem(context, StatusCodes.Status403Forbidden, "origin not allowed");
+            await BrokerHttp.Problem(context, StatusCodes.Status403Forbidden, "origin not allowed");
             return;
         }
         if (!node.Started.IsCompleted || node.ShuttingDown)
         {
-            await Problem(context, StatusCodes.Status503ServiceUnavailable, "node not ready");
+            await BrokerHttp.Problem(context, StatusCodes.Status503ServiceUnavailable, "node not ready");
             return;
         }
 
-        var clientIp = ClientIp(context);
+        var clientIp = BrokerHttp.ClientIp(context);
         // Before the ticket: a refused handshake must not burn it. Held until this request (the socket) ends.
         using var ipSlot = ipLimiter.TryAcquire(clientIp);
         if (ipSlot is null)
         {
             WebSocketAccess.LimitRefused(context, route, StatusCodes.Status429TooManyRequests, "too many connections from this address", loggers);
             context.Response.Headers.RetryAfter = IpLimitRetryAfterSeconds;
-            await Problem(context, StatusCodes.Status429TooManyRequests,
+            await BrokerHttp.Problem(context, StatusCodes.Status429TooManyRequests,
                 $"too many connections from this address (at most {ipLimiter.Max}); close one and retry");
             return;
         }
@@ -71,19 +72,18 @@ public static class WebSocketEndpoint
             TicketRedemption? redeemed;
             try
             {
-                redeemed = ticket.Length <= 128 ? await tickets.RedeemAsync(ticket, clientIp) : null;
+                // No length guard here: the store refuses a ticket it did not issue before any lookup (TicketCodec).
+                redeemed = await tickets.RedeemAsync(ticket, clientIp);
             }
             catch (Akka.Actor.AskTimeoutException)
             {
-                // Its ledger entry is on a node that is gone or moving: not refused, not served yet (docs/cluster.md).
-                context.Response.Headers.RetryAfter = "1";
-                await Problem(context, StatusCodes.Status503ServiceUnavailable, "the ticket ledger is moving to another node; retry");
+                await BrokerHttp.RetryLater(context, "the ticket ledger is moving to another node; retry");
                 return;
             }
             if (redeemed is null)
             {
                 WebSocketAccess.Refused(context, route, StatusCodes.Status401Unauthorized, "bad ticket", AuthFailureReasons.Ticket, loggers);
-                await Problem(context, StatusCodes.Status401Unauthorized, "invalid, expired or already used ticket");
+                await BrokerHttp.Problem(context, StatusCodes.Status401Unauthorized, "invalid, expired or already used ticket");
                 return;
             }
             user = redeemed.User;
@@ -91,7 +91,7 @@ public static class WebSocketEndpoint
         else if (routeOptions.RequireTicket && !routeOptions.Anonymous)
         {
             WebSocketAccess.Refused(context, route, StatusCodes.Status401Unauthorized, "ticket required", AuthFailureReasons.TicketRequired, loggers);
-            await Problem(context, StatusCodes.Status401Unauthorized, "this route requires a ticket (POST /auth/ticket)");
+            await BrokerHttp.Problem(context, StatusCodes.Status401Unauthorized, "this route requires a ticket (POST /auth/ticket)");
             return;
         }
 
@@ -111,7 +111,7 @@ public static class WebSocketEndpoint
             clientIp,
             user);
         var transport = new WebSocketTransport(socket, node.Materializer, new TransportLimits(
-                limits.MaxMessageBytes, limits.RatePerSecond, limits.RateBurst, limits.OutboundQueue, TimeSpan.FromSeconds(5), limits.WriteBatchFrames,
+                limits.MaxMessageBytes, limits.RatePerSecond, limits.RateBurst, limits.OutboundQueue, limits.CloseGrace, limits.WriteBatchFrames,
                 limits.OutboundQueueBytes),
             clock,
             // Null cork when the upgrade did not go through the wrapper (HTTP/2, UseWebSockets called by the app first).
@@ -124,7 +124,7 @@ public static class WebSocketEndpoint
             var accepted = false;
             try
             {
-                await node.Connections.Ask<IActorRef>(new ConnectionMessages.Accept(info, transport), TimeSpan.FromSeconds(5));
+                await node.Connections.Ask<IActorRef>(new ConnectionMessages.Accept(info, transport), limits.AskTimeout);
                 accepted = true;
             }
             catch (Exception e)
@@ -134,7 +134,7 @@ public static class WebSocketEndpoint
                 // socket here, so the client learns why, the request ends and the socket is untracked.
                 var close = node.ShuttingDown ? Close.ShuttingDown : Close.Internal;
                 transport.Close(close); // records the close for the access log and metrics
-                await CloseUnstartedAsync(socket, close, context.RequestAborted);
+                await CloseUnstartedAsync(socket, close, limits.CloseGrace, context.RequestAborted);
             }
 
             if (accepted)
@@ -152,10 +152,10 @@ public static class WebSocketEndpoint
     private const string IpLimitRetryAfterSeconds = "5";
 
     /// <summary>A close handshake on a socket no transport loop runs on, bounded like the transport's own.</summary>
-    private static async Task CloseUnstartedAsync(WebSocket socket, Close close, CancellationToken aborted)
+    private static async Task CloseUnstartedAsync(WebSocket socket, Close close, TimeSpan closeGrace, CancellationToken aborted)
     {
         using var grace = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-        grace.CancelAfter(UnstartedCloseGrace);
+        grace.CancelAfter(closeGrace);
         try
         {
             await socket.CloseAsync((WebSocketCloseStatus)close.Code, close.Reason, grace.Token);
@@ -166,16 +166,5 @@ public static class WebSocketEndpoint
         }
     }
 
-    private static readonly TimeSpan UnstartedCloseGrace = TimeSpan.FromSeconds(5);
-
-    private static string ClientIp(HttpContext context) =>
-        context.Connection.RemoteIpAddress?.MapToIPv4().ToString() ?? "unknown";
-
     private static string NewConnectionId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
-
-    internal static Task Problem(HttpContext context, int status, string message)
-    {
-        context.Response.StatusCode = status;
-        return context.Response.WriteAsJsonAsync(new HttpError(message), HostJsonContext.Default.HttpError);
-    }
 }

@@ -87,7 +87,7 @@ public sealed class HostJwtTokenValidatorTests : IDisposable
     {
         var result = await _validator.ValidateAsync(Token(sub: sub)).OrTimeout();
         Assert.False(result.IsValid, sub);
-        Assert.Equal(Broker.Actors.Auth.ReservedSubjects.Failure, result.Failure);
+        Assert.Equal(Broker.Actors.Auth.TokenFailure.ReservedSubject, result.Kind);
     }
 
     [Fact]
@@ -95,6 +95,7 @@ public sealed class HostJwtTokenValidatorTests : IDisposable
     {
         var result = await _validator.ValidateAsync(new string('a', new JwtOptions().MaxTokenLength + 1)).OrTimeout();
         Assert.Equal("token too large", result.Failure);
+        Assert.Equal(Broker.Actors.Auth.TokenFailure.Malformed, result.Kind);
         Assert.Empty(_idp.Requested);
     }
 

@@ -36,11 +36,14 @@ public sealed class JwtTokenValidatorTests
 
     private Dictionary<string, object?> Claims(TimeSpan? lifetime = null) => TestTokens.ByHand.Claims(_now, lifetime: lifetime);
 
-    private static async Task<string> RejectedAsync(JwtTokenValidator validator, string token)
+    /// <summary>The refusal's text; its kind must be <paramref name="kind"/> when one is given (the metric reason comes from it).</summary>
+    private static async Task<string> RejectedAsync(JwtTokenValidator validator, string token, TokenFailure? kind = null)
     {
         var result = await validator.ValidateAsync(token).WaitAsync(TimeSpan.FromSeconds(10));
         Assert.False(result.IsValid, "the token was accepted");
         Assert.Null(result.User);
+        Assert.Equal(kind ?? result.Kind, result.Kind);
+        Assert.NotEqual(TokenFailure.None, result.Kind);
         Assert.False(string.IsNullOrEmpty(result.Failure));
         Assert.DoesNotContain(token, result.Failure); // failure reasons are logged: never the token
         return result.Failure!;
@@ -115,7 +118,7 @@ public sealed class JwtTokenValidatorTests
         var claims = Claims();
         claims["scope"] = "broker:publish other";
 
-        var check = await Validator().CheckAsync(TestTokens.ByHand.Hs256(Secret, claims)).WaitAsync(TimeSpan.FromSeconds(10));
+        var check = await Validator().ValidateAsync(TestTokens.ByHand.Hs256(Secret, claims)).WaitAsync(TimeSpan.FromSeconds(10));
 
         Assert.Equal(new HashSet<string> { "broker:publish", "other" }, check.Scopes);
     }
@@ -175,7 +178,7 @@ public sealed class JwtTokenValidatorTests
         var claims = Claims();
         claims["iss"] = "someone-else";
 
-        Assert.Equal("wrong issuer", await RejectedAsync(Validator(), TestTokens.ByHand.Hs256(Secret, claims)));
+        Assert.Equal("wrong issuer", await RejectedAsync(Validator(), TestTokens.ByHand.Hs256(Secret, claims), TokenFailure.WrongIssuerOrAudience));
     }
 
     [Fact]
@@ -193,7 +196,7 @@ public sealed class JwtTokenValidatorTests
         var claims = Claims();
         claims["aud"] = "another-api";
 
-        Assert.Equal("wrong audience", await RejectedAsync(Validator(), TestTokens.ByHand.Hs256(Secret, claims)));
+        Assert.Equal("wrong audience", await RejectedAsync(Validator(), TestTokens.ByHand.Hs256(Secret, claims), TokenFailure.WrongIssuerOrAudience));
     }
 
     [Fact]
@@ -231,7 +234,7 @@ public sealed class JwtTokenValidatorTests
         claims["exp"] = (_now - TimeSpan.FromSeconds(60)).ToUnixTimeSeconds();
         claims["nbf"] = claims["iat"] = (_now - TimeSpan.FromMinutes(5)).ToUnixTimeSeconds();
 
-        Assert.Equal("token expired", await RejectedAsync(Validator(), TestTokens.ByHand.Hs256(Secret, claims)));
+        Assert.Equal("token expired", await RejectedAsync(Validator(), TestTokens.ByHand.Hs256(Secret, claims), TokenFailure.Expired));
     }
 
     [Fact]
@@ -262,7 +265,7 @@ public sealed class JwtTokenValidatorTests
         var claims = Claims();
         claims["sub"] = sub;
 
-        Assert.Equal(ReservedSubjects.Failure, await RejectedAsync(Validator(), TestTokens.ByHand.Hs256(Secret, claims)));
+        Assert.Equal("reserved subject", await RejectedAsync(Validator(), TestTokens.ByHand.Hs256(Secret, claims), TokenFailure.ReservedSubject));
     }
 
     [Theory]
@@ -322,7 +325,7 @@ public sealed class JwtTokenValidatorTests
         var claims = Claims();
         claims["padding"] = new string('x', 9000);
 
-        Assert.Equal("token too large", await RejectedAsync(Validator(), TestTokens.ByHand.Hs256(Secret, claims)));
+        Assert.Equal("token too large", await RejectedAsync(Validator(), TestTokens.ByHand.Hs256(Secret, claims), TokenFailure.Malformed));
     }
 
     [Theory]

@@ -31,9 +31,15 @@ public static class JsNodeProcess
     {
         var node = NodeRuntime.Path ?? throw new InvalidOperationException(
             "node is not on PATH but BROKER_REQUIRE_JS_TESTS=1 requires the JS client tests: install Node.js 20+");
-        var start = new ProcessStartInfo(node)
+        return await RunProcessAsync(node, RepositoryRoot, timeout, onLine, args);
+    }
+
+    /// <summary>Runs any program the same way, with the same deadline and capture (the packaging tests run dotnet).</summary>
+    public static async Task<NodeRunResult> RunProcessAsync(string fileName, string workingDirectory, TimeSpan timeout, Action<string>? onLine, params string[] args)
+    {
+        var start = new ProcessStartInfo(fileName)
         {
-            WorkingDirectory = RepositoryRoot,
+            WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -66,7 +72,7 @@ public static class JsNodeProcess
             using var grace = new CancellationTokenSource(KillGrace);
             try { await process.WaitForExitAsync(grace.Token); }
             catch (OperationCanceledException) { /* reported as a timeout below either way */ }
-            return new NodeRunResult(-1, true, Snapshot(output) + $"\n[killed: node did not exit within {timeout}]");
+            return new NodeRunResult(-1, true, Snapshot(output) + $"\n[killed: {Path.GetFileName(fileName)} did not exit within {timeout}]");
         }
         // The parameterless wait also drains the redirected streams.
         process.WaitForExit();

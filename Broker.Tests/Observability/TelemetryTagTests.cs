@@ -1,3 +1,4 @@
+using Broker.Actors.Auth;
 using Broker.Actors.Observability;
 using Broker.Contracts.Protocol;
 using Xunit;
@@ -8,16 +9,17 @@ namespace Broker.Tests.Observability;
 public sealed class TelemetryTagTests
 {
     [Theory]
-    [InlineData("token expired", AuthFailureReasons.ExpiredToken)]
-    [InlineData("malformed token", AuthFailureReasons.MalformedToken)]
-    [InlineData("token too large", AuthFailureReasons.MalformedToken)]
-    [InlineData("no token", AuthFailureReasons.MalformedToken)]
-    [InlineData("bad signature", AuthFailureReasons.InvalidToken)]
-    [InlineData("wrong audience", AuthFailureReasons.InvalidToken)]
-    [InlineData(Broker.Actors.Auth.ReservedSubjects.Failure, AuthFailureReasons.ReservedSubject)]
-    [InlineData(null, AuthFailureReasons.InvalidToken)]
-    public void Validator_failures_map_onto_a_fixed_set_of_reasons(string? failure, string reason) =>
-        Assert.Equal(reason, AuthFailureReasons.FromValidator(failure));
+    [InlineData(TokenFailure.Expired, AuthFailureReasons.ExpiredToken)]
+    [InlineData(TokenFailure.Malformed, AuthFailureReasons.MalformedToken)]
+    [InlineData(TokenFailure.BadSignature, AuthFailureReasons.InvalidToken)]
+    [InlineData(TokenFailure.WrongIssuerOrAudience, AuthFailureReasons.InvalidToken)]
+    [InlineData(TokenFailure.NotYetValid, AuthFailureReasons.InvalidToken)]
+    [InlineData(TokenFailure.MissingClaim, AuthFailureReasons.InvalidToken)]
+    [InlineData(TokenFailure.Unavailable, AuthFailureReasons.InvalidToken)]
+    [InlineData(TokenFailure.ReservedSubject, AuthFailureReasons.ReservedSubject)]
+    [InlineData(TokenFailure.Invalid, AuthFailureReasons.InvalidToken)]
+    public void Validator_failures_map_onto_a_fixed_set_of_reasons(TokenFailure failure, string reason) =>
+        Assert.Equal(reason, AuthFailureReasons.For(failure));
 
     [Fact]
     public void Only_message_frames_are_stamped_for_delivery_metrics()

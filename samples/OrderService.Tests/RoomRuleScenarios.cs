@@ -1,8 +1,6 @@
-using Akka.Actor;
 using Akka.TestKit;
 using Broker.Actors.Connections;
 using Broker.Actors.Rooms;
-using Broker.Contracts.Cluster;
 using Broker.Contracts.Protocol;
 using Broker.TestKit;
 using Xunit;
