@@ -8,6 +8,7 @@ using Broker.Actors.Observability;
 using Broker.Contracts.Cluster;
 using Broker.Contracts.Protocol;
 using static Broker.Actors.Connections.ConnectionMessages;
+using static Broker.Contracts.Cluster.ConnectionCommands;
 
 namespace Broker.Actors.Connections;
 

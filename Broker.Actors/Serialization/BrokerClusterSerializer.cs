@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using Akka.Actor;
 using Akka.Serialization;
-using Broker.Actors.Connections;
+using Broker.Contracts.Cluster;
 using static Broker.Contracts.Cluster.RoomCommands;
 using static Broker.Contracts.Cluster.RoomEvents;
 using static Broker.Contracts.Cluster.UserCommands;
@@ -89,8 +89,8 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
         UserStatus => UserStatusManifest,
         DisconnectUser => DisconnectUserManifest,
         UserDisconnected => UserDisconnectedManifest,
-        ConnectionMessages.Deliver => DeliverManifest,
-        ConnectionMessages.CloseConnection => CloseConnectionManifest,
+        ConnectionCommands.Deliver => DeliverManifest,
+        ConnectionCommands.CloseConnection => CloseConnectionManifest,
         StoreTicket => StoreTicketManifest,
         RedeemTicket => RedeemTicketManifest,
         TicketStored => TicketStoredManifest,
@@ -208,10 +208,10 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
                 case UserDisconnected m:
                     w.WriteString("u", m.UserId); w.WriteNumber("n", m.Disconnected);
                     break;
-                case ConnectionMessages.Deliver m:
+                case ConnectionCommands.Deliver m:
                     WriteRaw(w, "fr", m.Frame);
                     break;
-                case ConnectionMessages.CloseConnection m:
+                case ConnectionCommands.CloseConnection m:
                     w.WriteNumber("k", m.Code); w.WriteString("m", m.Reason);
                     break;
                 case StoreTicket m:
@@ -276,8 +276,8 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
             UserStatusManifest => new UserStatus(S(d, "u"), d.GetProperty("on").GetBoolean(), d.GetProperty("n").GetInt32(), Strings(d, "rs")),
             DisconnectUserManifest => new DisconnectUser(S(d, "u"), d.GetProperty("k").GetInt32(), S(d, "m")),
             UserDisconnectedManifest => new UserDisconnected(S(d, "u"), d.GetProperty("n").GetInt32()),
-            DeliverManifest => new ConnectionMessages.Deliver(Raw(d, "fr")),
-            CloseConnectionManifest => new ConnectionMessages.CloseConnection(d.GetProperty("k").GetInt32(), S(d, "m")),
+            DeliverManifest => new ConnectionCommands.Deliver(Raw(d, "fr")),
+            CloseConnectionManifest => new ConnectionCommands.CloseConnection(d.GetProperty("k").GetInt32(), S(d, "m")),
             StoreTicketManifest => new StoreTicket(S(d, "t"), S(d, "u"), d.GetProperty("ce").GetInt64(), S(d, "ip"), d.GetProperty("te").GetInt64()),
             RedeemTicketManifest => new RedeemTicket(S(d, "t"), S(d, "ip")),
             TicketStoredManifest => new TicketStored(S(d, "t")),

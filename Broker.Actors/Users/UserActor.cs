@@ -3,6 +3,7 @@ using Akka.Cluster.Sharding;
 using Broker.Actors.Connections;
 using Broker.Actors.Observability;
 using Broker.Contracts.Protocol;
+using Broker.Contracts.Cluster;
 using static Broker.Contracts.Cluster.UserCommands;
 using static Broker.Contracts.Cluster.UserEvents;
 
@@ -52,7 +53,7 @@ public sealed class UserActor : ReceiveActor
         });
         Receive<SendToUser>(send =>
         {
-            var deliver = new ConnectionMessages.Deliver(ServerFrames.Direct(send.From, send.Payload));
+            var deliver = new ConnectionCommands.Deliver(ServerFrames.Direct(send.From, send.Payload));
             foreach (var entry in _connections.Values) entry.Connection.Tell(deliver);
             BrokerMetrics.DirectSent(_connections.Count);
             Sender.Tell(new DirectDelivered(send.RequestId, _connections.Count, send.Seq));
@@ -61,7 +62,7 @@ public sealed class UserActor : ReceiveActor
         {
             // Forgotten now rather than when they report back, so a status read right after the
             // API call already shows them gone, and a reconnect registers afresh.
-            var close = new ConnectionMessages.CloseConnection(disconnect.Code, disconnect.Reason);
+            var close = new ConnectionCommands.CloseConnection(disconnect.Code, disconnect.Reason);
             var count = _connections.Count;
             foreach (var id in _connections.Keys.ToArray())
             {

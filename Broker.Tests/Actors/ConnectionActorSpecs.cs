@@ -8,6 +8,7 @@ using Broker.Contracts.Protocol;
 using Xunit;
 using Xunit.Abstractions;
 using static Broker.Actors.Connections.ConnectionMessages;
+using static Broker.Contracts.Cluster.ConnectionCommands;
 using static Broker.Tests.Actors.ConnectionSpecDefaults;
 
 namespace Broker.Tests.Actors;

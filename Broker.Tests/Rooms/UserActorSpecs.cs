@@ -6,6 +6,7 @@ using Broker.Actors.Connections;
 using Broker.Actors.Users;
 using Broker.Contracts.Protocol;
 using Xunit;
+using Broker.Contracts.Cluster;
 using static Broker.Contracts.Cluster.UserCommands;
 using static Broker.Contracts.Cluster.UserEvents;
 
@@ -37,7 +38,7 @@ public sealed class UserActorSpecs : TestKit
 
         foreach (var connection in new[] { phone, laptop })
         {
-            var direct = Frame.Parse(connection.ExpectMsg<ConnectionMessages.Deliver>().Frame);
+            var direct = Frame.Parse(connection.ExpectMsg<ConnectionCommands.Deliver>().Frame);
             Assert.Equal("direct", direct.Type());
             Assert.Equal("alice", direct.Data().Str("from"));
             Assert.Equal("hi", direct.Data().GetProperty("payload").Str("text"));
@@ -70,7 +71,7 @@ public sealed class UserActorSpecs : TestKit
         var alice = CreateTestProbe();
         bob.Tell(new SendToUser("bob", "alice", Frame.Json("1"), "s1"), alice.Ref);
         Assert.Equal(1, alice.ExpectMsg<DirectDelivered>().Delivered);
-        phone.ExpectMsg<ConnectionMessages.Deliver>();
+        phone.ExpectMsg<ConnectionCommands.Deliver>();
     }
 
     [Fact]
@@ -115,9 +116,9 @@ public sealed class UserActorSpecs : TestKit
 
         bob.Tell(new DisconnectUser("bob", CloseCodes.Disconnected, CloseCodes.Reasons.Disconnected), api.Ref);
 
-        var expected = new ConnectionMessages.CloseConnection(CloseCodes.Disconnected, CloseCodes.Reasons.Disconnected);
-        Assert.Equal(expected, phone.ExpectMsg<ConnectionMessages.CloseConnection>());
-        Assert.Equal(expected, laptop.ExpectMsg<ConnectionMessages.CloseConnection>());
+        var expected = new ConnectionCommands.CloseConnection(CloseCodes.Disconnected, CloseCodes.Reasons.Disconnected);
+        Assert.Equal(expected, phone.ExpectMsg<ConnectionCommands.CloseConnection>());
+        Assert.Equal(expected, laptop.ExpectMsg<ConnectionCommands.CloseConnection>());
         Assert.Equal(new UserDisconnected("bob", 2), api.ExpectMsg<UserDisconnected>());
         Assert.False(StatusOf(bob).Online); // forgotten at once, not when the sockets report back
     }
@@ -140,7 +141,7 @@ public sealed class UserActorSpecs : TestKit
         var (old, reconnected) = (CreateTestProbe(), CreateTestProbe());
         bob.Tell(new RegisterConnection("bob", "c1", old.Ref));
         bob.Tell(new DisconnectUser("bob", CloseCodes.Disconnected, CloseCodes.Reasons.Disconnected), CreateTestProbe().Ref);
-        old.ExpectMsg<ConnectionMessages.CloseConnection>();
+        old.ExpectMsg<ConnectionCommands.CloseConnection>();
 
         bob.Tell(new RegisterConnection("bob", "c2", reconnected.Ref));
         bob.Tell(new UnregisterConnection("bob", "c1")); // the old socket's late goodbye

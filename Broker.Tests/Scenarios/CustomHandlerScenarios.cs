@@ -9,6 +9,7 @@ using Broker.Host.Embedding;
 using Broker.Tests.Actors;
 using Xunit;
 using static Broker.Actors.Connections.ConnectionMessages;
+using static Broker.Contracts.Cluster.ConnectionCommands;
 
 namespace Broker.Tests.Scenarios;
 
