@@ -9,6 +9,7 @@ using Broker.Actors.Auth;
 using Broker.Actors.Configuration;
 using Broker.Actors.Connections;
 using Broker.Actors.Rooms;
+using Broker.Actors.Serialization;
 using Broker.Actors.Users;
 using Broker.Host.Auth;
 using Broker.Host.Observability;
@@ -94,6 +95,7 @@ public static class BrokerServiceCollectionExtensions
             akka.AddHocon(ConfigurationFactory.ParseString(overrides), HoconAddMode.Prepend);
         akka
             .ConfigureLoggers(loggers => loggers.AddLoggerFactory())
+            .AddBrokerSerializer()
             .WithRemoting(options.Cluster.Hostname, options.Cluster.Port)
             .WithClustering(new Akka.Cluster.Hosting.ClusterOptions
             {

@@ -1,10 +1,9 @@
 using System.Text;
 using Akka.Actor;
-using Akka.Configuration;
-using Broker.Actors.Connections;
+using Akka.Hosting;
 using Broker.Actors.Serialization;
 using Broker.Contracts.Cluster;
-using Broker.Host.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 using static Broker.Contracts.Cluster.RoomCommands;
 using static Broker.Contracts.Cluster.RoomEvents;
@@ -13,17 +12,15 @@ using static Broker.Contracts.Cluster.UserEvents;
 
 namespace Broker.Tests.Cluster;
 
-/// <summary>Every message that crosses nodes round-trips through the broker's own serializer, bound by the shipped HOCON.</summary>
-public sealed class ClusterSerializerTests() : Akka.TestKit.Xunit2.TestKit(ShippedHocon())
+/// <summary>Every message that crosses nodes round-trips through the broker's own serializer, registered as the host registers it.</summary>
+public sealed class ClusterSerializerTests() : Akka.TestKit.Xunit2.TestKit(SystemWithBrokerSerializer())
 {
     private static readonly byte[] Frame = Encoding.UTF8.GetBytes("""{"type":"message","data":{"room":"r","offset":7,"epoch":"e","from":"ü","payload":{"a":[1,2,"x"]}}}""");
     private static readonly byte[] Payload = Encoding.UTF8.GetBytes("""{"text":"héllo \"quoted\"","n":1.5e3,"list":[null,true]}""");
 
-    private static Config ShippedHocon()
-    {
-        using var stream = typeof(BrokerNode).Assembly.GetManifestResourceStream("Broker.Host.hocon.broker.hocon")!;
-        return ConfigurationFactory.ParseString(new StreamReader(stream).ReadToEnd());
-    }
+    private static ActorSystem SystemWithBrokerSerializer() =>
+        new ServiceCollection().AddAkka("serializer-specs", akka => akka.AddBrokerSerializer())
+            .BuildServiceProvider().GetRequiredService<ActorSystem>();
 
     private IEnumerable<object> Samples() =>
     [
@@ -116,10 +113,12 @@ public sealed class ClusterSerializerTests() : Akka.TestKit.Xunit2.TestKit(Shipp
     public void The_samples_cover_every_cluster_message_type()
     {
         var all = typeof(IClusterMessage).Assembly.GetTypes()
-            .Concat(typeof(ConnectionMessages).Assembly.GetTypes())
+            .Concat(typeof(BrokerClusterSerializer).Assembly.GetTypes())
             .Where(t => t is { IsClass: true, IsAbstract: false } && typeof(IClusterMessage).IsAssignableFrom(t))
             .ToHashSet();
         Assert.Equal(all.OrderBy(t => t.FullName), Samples().Select(s => s.GetType()).Distinct().OrderBy(t => t.FullName));
+        // ...and every row of the serializer's table is one of them, so each row round-trips above.
+        Assert.Equal(all.OrderBy(t => t.FullName), BrokerClusterSerializer.MessageTypes.OrderBy(t => t.FullName));
     }
 
     private object RoundTrip(object message)
