@@ -4,7 +4,6 @@ using Akka.Cluster.Hosting;
 using Akka.Configuration;
 using Akka.Hosting;
 using Akka.Remote.Hosting;
-using Akka.Streams;
 using Broker.Actors.Auth;
 using Broker.Actors.Configuration;
 using Broker.Actors.Connections;
@@ -115,7 +114,7 @@ public static class BrokerServiceCollectionExtensions
                     "connections");
                 registry.Register<ConnectionSupervisor>(supervisor);
                 sp.GetRequiredService<BrokerNode>().Start(system, supervisor, registry.Get<RoomActor>(), registry.Get<UserActor>(),
-                    registry.Get<Broker.Actors.Tickets.TicketActor>(), system.Materializer(), nodeName);
+                    registry.Get<Broker.Actors.Tickets.TicketActor>(), nodeName);
             })
             .AddStartup((system, _) =>
             {
