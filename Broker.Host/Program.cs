@@ -1,5 +1,5 @@
-using Broker.Host.Demo;
-using Broker.Host.Hosting;
+using Broker.AspNetCore.Demo;
+using Broker.AspNetCore.Hosting;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.UseBrokerDefaultUrl();

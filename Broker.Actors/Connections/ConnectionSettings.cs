@@ -1,8 +1,6 @@
-using Broker.Actors.Configuration;
-
 namespace Broker.Actors.Connections;
 
-/// <summary>What every connection actor on a node needs to know; built once from <see cref="BrokerOptions"/>.</summary>
+/// <summary>What every connection actor on a node needs to know; built once by the host from its options.</summary>
 /// <param name="MaxConnectionsPerUser">The cap the user directory applies when this connection registers; 0 = unlimited.</param>
 public sealed record ConnectionSettings(
     string NodeName,
@@ -17,19 +15,6 @@ public sealed record ConnectionSettings(
 
     /// <summary>How long a refresh's token check may take before it gets <c>unavailable</c>. Default 10 s.</summary>
     public TimeSpan RefreshTimeout { get; init; } = TimeSpan.FromSeconds(10);
-
-    public static ConnectionSettings From(BrokerOptions options, string nodeName) => new(
-        nodeName,
-        options.Heartbeat.Interval,
-        options.Heartbeat.Timeout,
-        options.Auth.Timeout,
-        options.Limits.MaxRoomsPerConnection,
-        options.Limits.MaxConnectionsPerUser)
-    {
-        // Room rules are application code on the request path, as handlers are: one budget for both.
-        RoomRuleTimeout = options.Limits.HandlerTimeout,
-        RefreshTimeout = options.Auth.RefreshTimeout,
-    };
 }
 
 /// <summary>A route's policy as the connection enforces it.</summary>

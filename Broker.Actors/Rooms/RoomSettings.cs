@@ -1,5 +1,3 @@
-using Broker.Actors.Configuration;
-
 namespace Broker.Actors.Rooms;
 
 /// <summary>Room settings as the actors use them.</summary>
@@ -20,14 +18,4 @@ public sealed record RoomSettings(int HistorySize, TimeSpan IdleTimeout, TimeSpa
 {
     public const int DefaultPresenceBurst = 50;
     public static readonly TimeSpan DefaultPresenceWindow = TimeSpan.FromSeconds(1);
-
-    /// <remarks>
-    /// A room's burst goes into each member's outbound queue at once, before its socket can drain
-    /// any of it: a burst as large as the queue would cut off members that read promptly. So the
-    /// burst is at most a quarter of <c>Broker:Limits:OutboundQueue</c>.
-    /// </remarks>
-    public static RoomSettings From(BrokerOptions options) =>
-        new(options.Rooms.HistorySize, options.Rooms.IdleTimeout, options.Rooms.RejoinInterval, options.Rooms.AnswerTimeout,
-            options.Rooms.PresenceWindow, Math.Clamp(options.Rooms.PresenceBurst, 1, Math.Max(1, options.Limits.OutboundQueue / 4)),
-            options.Rooms.HistoryMaxBytes, options.Rooms.HistoryNodeMaxBytes);
 }

@@ -2,7 +2,7 @@ using Akka.Actor;
 using Broker.Actors.Connections;
 using Broker.Bench.Baselines;
 using Broker.Bench.Infra;
-using Broker.Host.Hosting;
+using Broker.AspNetCore.Hosting;
 
 namespace Broker.Bench.Servers;
 

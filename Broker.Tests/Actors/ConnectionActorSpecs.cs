@@ -5,11 +5,12 @@ using Akka.TestKit;
 using Broker.Actors.Auth;
 using Broker.Actors.Connections;
 using Broker.Contracts.Protocol;
+using Broker.TestKit;
 using Xunit;
 using Xunit.Abstractions;
 using static Broker.Actors.Connections.ConnectionMessages;
 using static Broker.Contracts.Cluster.ConnectionCommands;
-using static Broker.Tests.Actors.ConnectionSpecDefaults;
+using static Broker.TestKit.ConnectionSpecDefaults;
 
 namespace Broker.Tests.Actors;
 

@@ -2,10 +2,11 @@ using Akka.Actor;
 using Akka.Dispatch.MessageQueues;
 using Broker.Actors.Connections;
 using Broker.Actors.Dispatch;
+using Broker.TestKit;
 using Xunit;
 using Xunit.Abstractions;
 using static Broker.Actors.Connections.ConnectionMessages;
-using static Broker.Tests.Actors.ConnectionSpecDefaults;
+using static Broker.TestKit.ConnectionSpecDefaults;
 
 namespace Broker.Tests.Actors;
 

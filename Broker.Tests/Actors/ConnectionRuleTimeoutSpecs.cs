@@ -5,10 +5,11 @@ using Broker.Actors.Auth;
 using Broker.Actors.Connections;
 using Broker.Actors.Rooms;
 using Broker.Contracts.Protocol;
+using Broker.TestKit;
 using Xunit;
 using Xunit.Abstractions;
 using static Broker.Actors.Connections.ConnectionMessages;
-using static Broker.Tests.Actors.ConnectionSpecDefaults;
+using static Broker.TestKit.ConnectionSpecDefaults;
 
 namespace Broker.Tests.Actors;
 

@@ -1,4 +1,4 @@
-using Broker.Host.Demo;
+using Broker.AspNetCore.Demo;
 using Broker.Tests.Clients;
 using Broker.Tests.Infrastructure;
 using Xunit;

@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 using Broker.Actors.Observability;
-using Broker.Host.Auth;
+using Broker.AspNetCore.Auth;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 

@@ -1,4 +1,4 @@
-using Broker.Host.Embedding;
+using Broker.AspNetCore.Embedding;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 

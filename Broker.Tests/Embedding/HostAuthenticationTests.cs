@@ -49,7 +49,7 @@ public sealed class HostAuthenticationTests : IAsyncLifetime
     {
         { "wrong issuer", OrderServiceHost.AppToken("ivan", issuer: "someone-else") },
         { "wrong key", OrderServiceHost.AppToken("ivan", key: "not-the-order-service-key-0123456789abcdef") },
-        { "the broker's own dev key", TestTokens.Create("ivan", credentials: TestTokens.Hs256(Broker.Host.Auth.JwtKeys.DevelopmentSigningKey), issuer: "orders", audience: "orders") },
+        { "the broker's own dev key", TestTokens.Create("ivan", credentials: TestTokens.Hs256(Broker.AspNetCore.Auth.JwtKeys.DevelopmentSigningKey), issuer: "orders", audience: "orders") },
     };
 
     [Theory]

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Broker.Actors.Handlers;
 using Broker.Contracts.Protocol;
-using Broker.Host.Embedding;
+using Broker.AspNetCore.Embedding;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 

@@ -46,7 +46,7 @@ public sealed class OrderServiceHost : IAsyncDisposable
             await app.StartAsync(start.Token);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var host = new OrderServiceHost(app, new Uri(address.TrimEnd('/') + "/"));
-        await app.Services.GetRequiredService<Broker.Host.Hosting.BrokerNode>().Started.WaitAsync(TestClient.DefaultTimeout);
+        await app.Services.GetRequiredService<Broker.AspNetCore.Hosting.BrokerNode>().Started.WaitAsync(TestClient.DefaultTimeout);
         return host;
     }
 

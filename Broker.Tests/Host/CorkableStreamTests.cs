@@ -1,4 +1,4 @@
-using Broker.Host.WebSockets;
+using Broker.AspNetCore.WebSockets;
 using Xunit;
 
 namespace Broker.Tests.Host;

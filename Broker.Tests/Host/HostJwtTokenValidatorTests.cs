@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
-using Broker.Actors.Configuration;
-using Broker.Host.Auth;
+using Broker.AspNetCore.Configuration;
+using Broker.AspNetCore.Auth;
 using Broker.Tests.Infrastructure;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,8 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
 using Broker.Actors.Auth;
-using Broker.Actors.Configuration;
-using Broker.Host.Auth;
+using Broker.AspNetCore.Configuration;
+using Broker.AspNetCore.Auth;
 using Microsoft.Extensions.Options;
 using Xunit;
 

@@ -1,7 +1,7 @@
 using System.Net;
 using Akka.Actor;
 using Broker.Actors.Connections;
-using Broker.Host.Hosting;
+using Broker.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;

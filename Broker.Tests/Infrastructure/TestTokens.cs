@@ -6,7 +6,7 @@ using Microsoft.IdentityModel.Tokens;
 namespace Broker.Tests.Infrastructure;
 
 /// <summary>
-/// Mints JWTs the way <c>Broker.Host.Auth.DevTokenIssuer</c> does (JsonWebTokenHandler +
+/// Mints JWTs the way <c>Broker.AspNetCore.Auth.DevTokenIssuer</c> does (JsonWebTokenHandler +
 /// SecurityTokenDescriptor), plus every kind of bad token the validator must refuse.
 /// </summary>
 public static class TestTokens

@@ -2,7 +2,7 @@ using System.Collections;
 using System.Reflection;
 using Akka.Actor;
 using Broker.Contracts.Protocol;
-using Broker.Host.Hosting;
+using Broker.AspNetCore.Hosting;
 using Broker.Tests.Infrastructure;
 
 using Microsoft.Extensions.DependencyInjection;

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
-using Broker.Host.WebSockets;
+using Broker.AspNetCore.WebSockets;
 using Broker.Tests.Cluster;
 using Broker.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,5 +1,5 @@
 using System.Net;
-using Broker.Host.Demo;
+using Broker.AspNetCore.Demo;
 using Broker.Tests.Infrastructure;
 using Xunit;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Broker.Host.Hosting;
+using Broker.AspNetCore.Hosting;
 using Broker.Tests.Infrastructure;
 using PrometheusScrape = Broker.Tests.Observability.PrometheusScrape;
 using Poll = Broker.Tests.Observability.Poll;

@@ -60,8 +60,8 @@ public sealed class RoomRulesIntegrationTests
         await using var host = await BrokerTestHost.StartAsync(
             settings: new Dictionary<string, string?>
             {
-                ["Broker:Heartbeat:Interval"] = "00:00:00.100",
-                ["Broker:Limits:HandlerTimeout"] = "00:00:00.600",
+                ["Broker:Heartbeat:Interval"] = "00:00:00.200",
+                ["Broker:Limits:HandlerTimeout"] = "00:00:01.200",
             },
             services: s => s.AddSingleton<IRoomAuthorizer, SlowOnSomeRooms>());
         await using var client = await host.ConnectAuthenticatedAsync("alice", autoPong: true);
@@ -70,7 +70,7 @@ public sealed class RoomRulesIntegrationTests
         var unavailable = await client.ReceiveAsync("error", "j1");
         Assert.Equal("unavailable", unavailable.ErrorCode());
 
-        await client.AssertStaysOpenAsync(TimeSpan.FromMilliseconds(300)); // three more periods
+        await client.AssertStaysOpenAsync(TimeSpan.FromMilliseconds(600)); // three more periods
         await client.SendAsync("join", "j2", new JsonObject { ["room"] = "desk" });
         var joined = await client.ReceiveAsync("joined", "j2");
         Assert.Equal("desk", joined.Data().GetProperty("room").GetString());

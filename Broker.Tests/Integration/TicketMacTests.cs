@@ -1,7 +1,7 @@
 using System.Net;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
-using Broker.Host.Hosting;
+using Broker.AspNetCore.Hosting;
 using Broker.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;

@@ -1,5 +1,5 @@
 using Broker.Actors.Auth;
-using Broker.Host.Auth;
+using Broker.AspNetCore.Auth;
 using Broker.Tests.Infrastructure;
 using Xunit;
 

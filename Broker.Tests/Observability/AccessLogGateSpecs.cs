@@ -1,6 +1,5 @@
-using Akka.TestKit.Xunit2;
 using Broker.Actors.Observability;
-using Broker.Host.Observability;
+using Broker.AspNetCore.Observability;
 using Microsoft.Extensions.Logging;
 using Xunit;
 
@@ -11,7 +10,7 @@ namespace Broker.Tests.Observability;
 /// logger's mailbox grow without bound. Through the gate it stays bounded, drops are counted,
 /// closes always get in, and once the sink is fast again everything new is written.
 /// </summary>
-public sealed class AccessLogGateSpecs : TestKit
+public sealed class AccessLogGateSpecs : Akka.TestKit.Xunit2.TestKit
 {
     private const int Capacity = 100;
 

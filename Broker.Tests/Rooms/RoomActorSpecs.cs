@@ -2,7 +2,6 @@ using System.Text.Json;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.TestKit;
-using Akka.TestKit.Xunit2;
 using Broker.Actors.Connections;
 using Broker.Actors.Rooms;
 using Broker.Contracts.Cluster;
@@ -17,7 +16,7 @@ namespace Broker.Tests.Rooms;
 /// A <see cref="RoomActor"/> on its own, with probes standing in for the node hubs it fans out to
 /// and the connections that publish. Read top to bottom, these are examples of the room protocol.
 /// </summary>
-public sealed class RoomActorSpecs : TestKit
+public sealed class RoomActorSpecs : Akka.TestKit.Xunit2.TestKit
 {
     private const string RoomId = "lobby";
     private static readonly TimeSpan LongIdle = TimeSpan.FromMinutes(5);

@@ -1,5 +1,4 @@
 using Akka.Actor;
-using Akka.TestKit.Xunit2;
 using Broker.Actors.Rooms;
 using Xunit;
 using static Broker.Contracts.Cluster.RoomCommands;
@@ -11,7 +10,7 @@ namespace Broker.Tests.Rooms;
 /// <see cref="RoomActor"/>s sharing one node's <see cref="HistoryBudget"/>: the room that takes the
 /// node over budget gets the room holding the node's oldest entries to trim them, by message.
 /// </summary>
-public sealed class RoomHistoryBudgetSpecs : TestKit
+public sealed class RoomHistoryBudgetSpecs : Akka.TestKit.Xunit2.TestKit
 {
     private static readonly RoomSettings Settings = new(HistorySize: 100, IdleTimeout: TimeSpan.FromMinutes(5), HistoryMaxBytes: 1 << 20);
     private static readonly string Pad = "\"" + new string('x', 400) + "\"";

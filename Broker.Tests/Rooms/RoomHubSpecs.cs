@@ -1,12 +1,11 @@
 using System.Text.Json;
 using Akka.Actor;
 using Akka.TestKit;
-using Akka.TestKit.Xunit2;
 using Broker.Actors.Connections;
 using Broker.Actors.Rooms;
 using Broker.Contracts.Cluster;
 using Broker.Contracts.Protocol;
-using Broker.Tests.Actors;
+using Broker.TestKit;
 using Xunit;
 using static Broker.Contracts.Cluster.RoomCommands;
 using static Broker.Contracts.Cluster.RoomEvents;
@@ -18,7 +17,7 @@ namespace Broker.Tests.Rooms;
 /// standing in for room incarnations (the senders of results and broadcasts, which the hub
 /// watches) and probes standing in for local connections.
 /// </summary>
-public sealed class RoomHubSpecs : TestKit
+public sealed class RoomHubSpecs : Akka.TestKit.Xunit2.TestKit
 {
     private const string RoomId = "lobby";
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(3);

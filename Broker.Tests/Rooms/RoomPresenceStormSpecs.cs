@@ -1,8 +1,7 @@
 using Akka.Actor;
 using Akka.TestKit;
-using Akka.TestKit.Xunit2;
 using Broker.Actors.Rooms;
-using Broker.Tests.Actors;
+using Broker.TestKit;
 using Xunit;
 using static Broker.Contracts.Cluster.RoomCommands;
 using static Broker.Contracts.Cluster.RoomEvents;
@@ -14,7 +13,7 @@ namespace Broker.Tests.Rooms;
 /// burst of <c>presence</c> frames per window, churn that cancels out is never announced, and a
 /// flood of real changes becomes one <c>occupancy</c> count.
 /// </summary>
-public sealed class RoomPresenceStormSpecs() : TestKit(VirtualTime.Config)
+public sealed class RoomPresenceStormSpecs() : Akka.TestKit.Xunit2.TestKit(VirtualTime.Config)
 {
     private const string RoomId = "storm";
     private const int Burst = 3;

@@ -1,7 +1,6 @@
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.TestKit;
-using Akka.TestKit.Xunit2;
 using Broker.Actors.Connections;
 using Broker.Actors.Users;
 using Broker.Contracts.Protocol;
@@ -13,7 +12,7 @@ using static Broker.Contracts.Cluster.UserEvents;
 namespace Broker.Tests.Rooms;
 
 /// <summary>One user's directory entry, with probes standing in for the user's connections.</summary>
-public sealed class UserActorSpecs : TestKit
+public sealed class UserActorSpecs : Akka.TestKit.Xunit2.TestKit
 {
     private static readonly TimeSpan LongIdle = TimeSpan.FromMinutes(5);
 

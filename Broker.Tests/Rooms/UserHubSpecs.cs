@@ -1,6 +1,5 @@
 using Akka.Actor;
 using Akka.TestKit;
-using Akka.TestKit.Xunit2;
 using Broker.Actors.Users;
 using Xunit;
 using static Broker.Contracts.Cluster.UserCommands;
@@ -12,7 +11,7 @@ namespace Broker.Tests.Rooms;
 /// The per-node <see cref="UserHub"/>, with a probe for the users shard region and probes for the
 /// user's directory entry (whose death stands for its node's) and connections.
 /// </summary>
-public sealed class UserHubSpecs : TestKit
+public sealed class UserHubSpecs : Akka.TestKit.Xunit2.TestKit
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(3);
     private readonly TestProbe _region = null!;

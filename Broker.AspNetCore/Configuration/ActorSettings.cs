@@ -1,0 +1,31 @@
+using Broker.Actors.Connections;
+using Broker.Actors.Rooms;
+
+namespace Broker.AspNetCore.Configuration;
+
+/// <summary>Maps the bound <see cref="BrokerOptions"/> to the small settings records the actors take.</summary>
+public static class ActorSettings
+{
+    public static ConnectionSettings ToConnectionSettings(this BrokerOptions options, string nodeName) => new(
+        nodeName,
+        options.Heartbeat.Interval,
+        options.Heartbeat.Timeout,
+        options.Auth.Timeout,
+        options.Limits.MaxRoomsPerConnection,
+        options.Limits.MaxConnectionsPerUser)
+    {
+        // Room rules are application code on the request path, as handlers are: one budget for both.
+        RoomRuleTimeout = options.Limits.HandlerTimeout,
+        RefreshTimeout = options.Auth.RefreshTimeout,
+    };
+
+    /// <remarks>
+    /// A room's burst goes into each member's outbound queue at once, before its socket can drain
+    /// any of it: a burst as large as the queue would cut off members that read promptly. So the
+    /// burst is at most a quarter of <c>Broker:Limits:OutboundQueue</c>.
+    /// </remarks>
+    public static RoomSettings ToRoomSettings(this BrokerOptions options) =>
+        new(options.Rooms.HistorySize, options.Rooms.IdleTimeout, options.Rooms.RejoinInterval, options.Rooms.AnswerTimeout,
+            options.Rooms.PresenceWindow, Math.Clamp(options.Rooms.PresenceBurst, 1, Math.Max(1, options.Limits.OutboundQueue / 4)),
+            options.Rooms.HistoryMaxBytes, options.Rooms.HistoryNodeMaxBytes);
+}

@@ -1,0 +1,63 @@
+using Broker.AspNetCore.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace Broker.AspNetCore.Hosting;
+
+/// <summary>Rejects nonsensical settings at start-up with a message naming the configuration key.</summary>
+public sealed class BrokerOptionsValidator(IHostEnvironment environment) : IValidateOptions<BrokerOptions>
+{
+    /// <summary>The shortest <c>Broker:Heartbeat:Interval</c> accepted.</summary>
+    public static readonly TimeSpan MinHeartbeatInterval = TimeSpan.FromMilliseconds(10);
+
+    public ValidateOptionsResult Validate(string? name, BrokerOptions o)
+    {
+        var errors = new List<string>();
+        void Check(bool ok, string message) { if (!ok) errors.Add(message); }
+
+        // 10 ms is Akka's scheduler resolution (akka.scheduler.tick-duration): a shorter period is
+        // not kept, and welcome announces the interval in whole milliseconds.
+        Check(o.Heartbeat.Interval >= MinHeartbeatInterval, "Broker:Heartbeat:Interval must be at least 00:00:00.010 (10 ms)");
+        Check(o.Heartbeat.Timeout > TimeSpan.Zero, "Broker:Heartbeat:Timeout must be positive");
+        Check(o.Auth.Timeout > TimeSpan.Zero, "Broker:Auth:Timeout must be positive");
+        Check(o.Auth.TicketLifetime > TimeSpan.Zero && o.Auth.TicketLifetime <= TimeSpan.FromSeconds(30),
+            "Broker:Auth:TicketLifetime must be between 0 and 30 seconds");
+        Check(o.Limits.MaxMessageBytes is >= 128 and <= 16 * 1024 * 1024, "Broker:Limits:MaxMessageBytes must be between 128 and 16777216");
+        Check(o.Limits.RatePerSecond > 0, "Broker:Limits:RatePerSecond must be positive");
+        Check(o.Limits.RateBurst > 0, "Broker:Limits:RateBurst must be positive");
+        Check(o.Limits.OutboundQueue > 0, "Broker:Limits:OutboundQueue must be positive");
+        Check(o.Limits.OutboundQueueBytes >= 0, "Broker:Limits:OutboundQueueBytes must not be negative (0 = frames only)");
+        Check(o.Limits.WriteBatchFrames > 0, "Broker:Limits:WriteBatchFrames must be positive (1 turns batching off)");
+        Check(o.Limits.WriteBatchBytes is >= 1024 and <= 16 * 1024 * 1024, "Broker:Limits:WriteBatchBytes must be between 1024 and 16777216");
+        Check(o.Limits.MaxRoomsPerConnection > 0, "Broker:Limits:MaxRoomsPerConnection must be positive");
+        Check(o.Limits.MaxConnectionsPerUser >= 0, "Broker:Limits:MaxConnectionsPerUser must be 0 (unlimited) or positive");
+        Check(o.Limits.MaxConnectionsPerIp >= 0, "Broker:Limits:MaxConnectionsPerIp must be 0 (unlimited) or positive");
+        Check(o.Limits.AccessLogQueue >= 1, "Broker:Limits:AccessLogQueue must be at least 1");
+        Check(o.Limits.HandlerTimeout > TimeSpan.Zero, "Broker:Limits:HandlerTimeout must be positive");
+        Check(o.Auth.RefreshTimeout > TimeSpan.Zero, "Broker:Auth:RefreshTimeout must be positive");
+        Check(o.Auth.TicketKey is null || System.Text.Encoding.UTF8.GetByteCount(o.Auth.TicketKey) >= 32, "Broker:Auth:TicketKey must be at least 32 bytes (UTF-8)");
+        Check(o.Rooms.HistorySize >= 0, "Broker:Rooms:HistorySize must not be negative");
+        Check(o.Rooms.HistoryMaxBytes > 0, "Broker:Rooms:HistoryMaxBytes must be positive");
+        Check(o.Rooms.HistoryNodeMaxBytes >= 0, "Broker:Rooms:HistoryNodeMaxBytes must not be negative (0: 1/8 of the memory available)");
+        Check(o.Rooms.RejoinInterval >= TimeSpan.FromMilliseconds(10), "Broker:Rooms:RejoinInterval must be at least 00:00:00.010");
+        Check(o.Rooms.AnswerTimeout >= TimeSpan.FromMilliseconds(100), "Broker:Rooms:AnswerTimeout must be at least 00:00:00.100");
+        Check(o.Rooms.PresenceWindow >= TimeSpan.FromMilliseconds(10), "Broker:Rooms:PresenceWindow must be at least 00:00:00.010");
+        Check(o.Rooms.PresenceBurst >= 1, "Broker:Rooms:PresenceBurst must be at least 1");
+        Check(o.Limits.JoinsPerSecondPerUser > 0, "Broker:Limits:JoinsPerSecondPerUser must be positive");
+        Check(o.Limits.JoinBurstPerUser >= 1, "Broker:Limits:JoinBurstPerUser must be at least 1");
+        Check(o.Jwt.ClockSkew >= TimeSpan.Zero && o.Jwt.ClockSkew <= TimeSpan.FromSeconds(30),
+            "Broker:Jwt:ClockSkew must be between 0 and 30 seconds");
+        Check(!string.IsNullOrWhiteSpace(o.Jwt.Issuer), "Broker:Jwt:Issuer is required");
+        Check(!string.IsNullOrWhiteSpace(o.Jwt.Audience), "Broker:Jwt:Audience is required");
+        if (o.Jwt.SigningKey is { Length: > 0 } key)
+            Check(System.Text.Encoding.UTF8.GetByteCount(key) >= 32, "Broker:Jwt:SigningKey must be at least 32 bytes (UTF-8)");
+        else if (!environment.IsDevelopment() && o.Jwt.RsaPublicKeys.Count == 0 && string.IsNullOrEmpty(o.Auth.JwtBearerScheme) && o.Routes.Values.Any(r => !r.Anonymous))
+            errors.Add("Broker:Jwt:SigningKey (or Broker:Jwt:RsaPublicKeys) must be set outside Development: " +
+                       "authenticated routes cannot check tokens without a key. Set Broker__Jwt__SigningKey.");
+        Check(o.Routes.Count > 0, "Broker:Routes must define at least one route");
+        foreach (var (route, _) in o.Routes)
+            Check(Contracts.Protocol.FrameParser.IsValidRoom(route), $"Broker:Routes:{route}: a route name may contain only A-Z a-z 0-9 _ . : -");
+        Check(o.Cluster.Port is >= 0 and <= 65535, "Broker:Cluster:Port must be 0..65535");
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

@@ -1,0 +1,93 @@
+using Akka.Actor;
+using Broker.Actors.Auth;
+using Broker.AspNetCore.Configuration;
+using Broker.Actors.Connections;
+using Broker.Contracts.Protocol;
+using Broker.AspNetCore.Api;
+using Broker.AspNetCore.Auth;
+using Broker.AspNetCore.Observability;
+using Broker.AspNetCore.WebSockets;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+
+namespace Broker.AspNetCore.Hosting;
+
+/// <summary>Maps the broker's endpoints (PROTOCOL §1) into an ASP.NET Core app.</summary>
+public static class BrokerEndpointRouteBuilderExtensions
+{
+    /// <summary>Maps <c>/ws/{route}</c>, <c>/auth/*</c>, <c>/api/*</c>, <c>/health/*</c> and the JS client at <c>/broker/*</c>, and closes sockets with 1001 on shutdown.</summary>
+    public static WebApplication MapBroker(this WebApplication app)
+    {
+        // The socket endpoint's services are singletons, resolved once here: bound per request they
+        // would open a DI scope that lives as long as the socket (memory per idle connection).
+        var brokerOptions = app.Services.GetRequiredService<IOptions<BrokerOptions>>();
+
+        // Just before UseWebSockets, which captures the upgrade feature this swaps: sockets get a
+        // stream their write loop can cork, to send a backlog in one flush (docs/security.md).
+        var limits = brokerOptions.Value.Limits;
+        if (limits.WriteBatchFrames > 1) app.UseCorkedUpgrades(limits.WriteBatchBytes);
+        app.UseWebSockets();
+
+        var node = app.Services.GetRequiredService<BrokerNode>();
+        var tickets = app.Services.GetRequiredService<ITicketStore>();
+        var loggers = app.Services.GetRequiredService<ILoggerFactory>();
+        var clock = app.Services.GetRequiredService<TimeProvider>();
+        var ipLimiter = app.Services.GetRequiredService<ClientIpLimiter>();
+        app.Map("/ws/{route}", (HttpContext context, string route) =>
+            WebSocketEndpoint.HandleAsync(context, route, brokerOptions, node, tickets, loggers, clock, ipLimiter));
+        app.MapPost("/auth/ticket", IssueTicketAsync);
+        app.MapBackendApi();
+        // With the host app's JwtBearer in charge, the broker's dev tokens would be refused: the app issues tokens.
+        if (app.Environment.IsDevelopment() && string.IsNullOrEmpty(app.Services.GetRequiredService<IOptions<BrokerOptions>>().Value.Auth.JwtBearerScheme))
+            app.MapPost("/auth/dev-token", IssueDevToken);
+
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+        app.MapBrokerObservability();
+        app.MapBrokerClientScripts();
+
+        // Before Kestrel stops waiting on WebSocket requests: close them with 1001 (also a
+        // CoordinatedShutdown task, whichever shutdown path comes first).
+        app.Lifetime.ApplicationStopping.Register(() => node.CloseAllSocketsAsync(TimeSpan.FromSeconds(10)).Wait());
+        return app;
+    }
+
+    private static async Task<IResult> IssueTicketAsync(HttpContext context, IBearerTokenChecker validator, ITicketStore tickets, IOptions<BrokerOptions> options)
+    {
+        var check = await validator.CheckAsync(BearerToken(context));
+        if (check.User is null)
+            return Results.Json(new HttpError(ReservedSubjects.RefusalFor(check.Failure, "invalid or missing bearer token")), HostJsonContext.Default.HttpError, statusCode: 401);
+        var ip = context.Connection.RemoteIpAddress?.MapToIPv4().ToString() ?? "unknown";
+        string ticket;
+        try
+        {
+            ticket = await tickets.IssueAsync(check.User, ip);
+        }
+        catch (Akka.Actor.AskTimeoutException)
+        {
+            // The ticket's ledger entry lives on a node that is gone or moving (docs/cluster.md).
+            context.Response.Headers.RetryAfter = "1";
+            return Results.Json(new HttpError("the ticket ledger is moving to another node; retry", ErrorCodes.Unavailable),
+                HostJsonContext.Default.HttpError, statusCode: 503);
+        }
+        return Results.Json(new TicketResponse(ticket, (int)options.Value.Auth.TicketLifetime.TotalSeconds), HostJsonContext.Default.TicketResponse);
+    }
+
+    private static IResult IssueDevToken(string? user, string? scope, DevTokenIssuer issuer)
+    {
+        if (string.IsNullOrWhiteSpace(user) || user.Length > FrameParser.MaxUserLength)
+            return Results.Json(new HttpError($"user is required (1 to {FrameParser.MaxUserLength} characters)"), HostJsonContext.Default.HttpError, statusCode: 400);
+        if (ReservedSubjects.IsReserved(user))
+            return Results.Json(new HttpError($"'{user}' is reserved: 'server' and 'anon-…' are the broker's own senders"), HostJsonContext.Default.HttpError, statusCode: 400);
+        var lifetime = TimeSpan.FromHours(1);
+        var scopes = string.IsNullOrWhiteSpace(scope) ? [] : scope.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return Results.Json(new DevTokenResponse(issuer.Issue(user, lifetime, scopes), (int)lifetime.TotalSeconds), HostJsonContext.Default.DevTokenResponse);
+    }
+
+    /// <summary>The token of an <c>Authorization: Bearer …</c> header, or null.</summary>
+    public static string? BearerToken(HttpContext context)
+    {
+        var header = context.Request.Headers.Authorization.ToString();
+        return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
+    }
+}

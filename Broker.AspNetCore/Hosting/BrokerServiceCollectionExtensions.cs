@@ -1,0 +1,143 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Hosting;
+using Akka.Configuration;
+using Akka.Hosting;
+using Akka.Remote.Hosting;
+using Broker.Actors.Auth;
+using Broker.AspNetCore.Configuration;
+using Broker.Actors.Connections;
+using Broker.Actors.Rooms;
+using Broker.Actors.Serialization;
+using Broker.Actors.Users;
+using Broker.AspNetCore.Auth;
+using Broker.AspNetCore.Observability;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Broker.AspNetCore.Hosting;
+
+/// <summary>Registers the broker (options, auth, the Akka node) in an ASP.NET Core app.</summary>
+public static class BrokerServiceCollectionExtensions
+{
+    /// <summary>The default listen address of PROTOCOL §8, used when no URL is configured.</summary>
+    public const string DefaultUrl = "http://127.0.0.1:5080";
+
+    /// <summary>Serve on <see cref="DefaultUrl"/> unless <c>--urls</c>, <c>ASPNETCORE_URLS</c> or Kestrel endpoints say otherwise.</summary>
+    public static WebApplicationBuilder UseBrokerDefaultUrl(this WebApplicationBuilder builder)
+    {
+        var configured = builder.Configuration["urls"] is { Length: > 0 }
+                         || builder.Configuration.GetSection("Kestrel:Endpoints").GetChildren().Any();
+        if (!configured) builder.WebHost.UseUrls(DefaultUrl);
+        return builder;
+    }
+
+    /// <summary>
+    /// Embeds the broker in <paramref name="builder"/>'s app: <see cref="AddBroker(IServiceCollection, IConfiguration, IHostEnvironment)"/>
+    /// with the builder's configuration and environment, then <paramref name="configure"/> on <see cref="BrokerOptions"/>
+    /// (after binding, so code wins over configuration). Inject <see cref="Embedding.IBrokerPublisher"/> to push messages.
+    /// </summary>
+    public static WebApplicationBuilder AddBroker(this WebApplicationBuilder builder, Action<BrokerOptions>? configure = null)
+    {
+        builder.Services.AddBroker(builder.Configuration, builder.Environment);
+        if (configure is not null) builder.Services.Configure(configure);
+        return builder;
+    }
+
+    /// <summary>Adds the broker: options bound from <c>Broker</c>, token validation, tickets, and an Akka cluster node.</summary>
+    public static IServiceCollection AddBroker(this IServiceCollection services, IConfiguration configuration, IHostEnvironment environment)
+    {
+        services.AddOptions<BrokerOptions>()
+            .Bind(configuration.GetSection(BrokerOptions.Section))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<BrokerOptions>, BrokerOptionsValidator>();
+        services.TryAddSingleton(TimeProvider.System); // an embedding app's own clock wins
+        services.AddSingleton(sp => new JwtKeys(sp.GetRequiredService<IOptions<BrokerOptions>>().Value.Jwt, environment.IsDevelopment()));
+        services.AddSingleton<JwtTokenValidator>();
+        // Broker:Auth:JwtBearerScheme switches every token check (WebSocket, ticket, API) to the host app's JwtBearer.
+        services.AddSingleton<IBearerTokenChecker>(sp => HostAuthentication.CreateChecker(sp));
+        services.AddSingleton<ITokenValidator>(sp => (ITokenValidator)sp.GetRequiredService<IBearerTokenChecker>());
+        services.AddSingleton<DevTokenIssuer>();
+        services.AddSingleton<Api.ApiAuthorization>();
+        services.AddSingleton<ITicketStore>(sp => new ClusterTicketStore(
+            sp.GetRequiredService<BrokerNode>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<IOptions<BrokerOptions>>().Value.Auth.TicketLifetime,
+            sp.GetRequiredService<TicketCodec>()));
+        services.AddSingleton(sp => TicketCodec.Create(sp.GetRequiredService<IOptions<BrokerOptions>>().Value, sp.GetRequiredService<JwtKeys>()));
+        services.AddSingleton<BrokerNode>();
+        services.AddSingleton<WebSockets.ClientIpLimiter>();
+        // The application's room rules; replace by registering your own IRoomAuthorizer.
+        services.TryAddSingleton<IRoomAuthorizer>(AllowAllRooms.Instance);
+        services.AddSingleton<Embedding.IBrokerPublisher, Embedding.BrokerPublisher>();
+        services.AddHealthChecks().AddCheck<ClusterReadyHealthCheck>("cluster", tags: ["ready"]);
+
+        // ASP.NET Core's request start/finish lines include the query string, i.e. the handshake's
+        // ?ticket= credential (PROTOCOL §2: credentials never appear in logs). Keep that category
+        // at Warning whatever the configured level; errors are still logged.
+        services.AddLogging(logging => logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning));
+
+        services.AddAkka("broker", (akka, sp) => ConfigureNode(akka, sp));
+        services.AddBrokerObservability(); // after AddAkka: its start-up waits for the node
+        return services;
+    }
+
+    private static void ConfigureNode(AkkaConfigurationBuilder akka, IServiceProvider sp)
+    {
+        var options = sp.GetRequiredService<IOptions<BrokerOptions>>().Value;
+        var seeds = (options.Cluster.SeedNodes ?? "")
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+        akka.AddHocon(LoadHocon(), HoconAddMode.Prepend);
+        // Added after, so operator overrides win over the built-in file.
+        if (options.Akka.Hocon is { Length: > 0 } overrides)
+            akka.AddHocon(ConfigurationFactory.ParseString(overrides), HoconAddMode.Prepend);
+        akka
+            .ConfigureLoggers(loggers => loggers.AddLoggerFactory())
+            .AddBrokerSerializer()
+            .WithRemoting(options.Cluster.Hostname, options.Cluster.Port)
+            .WithClustering(new Akka.Cluster.Hosting.ClusterOptions
+            {
+                Roles = options.Cluster.Roles.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                SeedNodes = seeds.Length > 0 ? seeds : null,
+            })
+            .WithRoomsAndUsers(options.ToRoomSettings())
+            .WithActors((system, registry) =>
+            {
+                var cluster = Cluster.Get(system);
+                var nodeName = $"{cluster.SelfAddress.Host}:{cluster.SelfAddress.Port}";
+                var services = new ConnectionServices(registry.Get<RoomHubKey>(), registry.Get<UserHubKey>(), sp.GetRequiredService<IRoomAuthorizer>(),
+                    Embedding.BrokerMessageHandlerExtensions.BuildMessageHandlers(sp, options),
+                    new UserJoinLimiter(options.Limits.JoinsPerSecondPerUser, options.Limits.JoinBurstPerUser, sp.GetRequiredService<TimeProvider>()));
+                var supervisor = system.ActorOf(
+                    ConnectionSupervisor.Props(options.ToConnectionSettings(nodeName), sp.GetRequiredService<ITokenValidator>(), services),
+                    "connections");
+                registry.Register<ConnectionSupervisor>(supervisor);
+                sp.GetRequiredService<BrokerNode>().Start(system, supervisor, registry.Get<RoomActor>(), registry.Get<UserActor>(),
+                    registry.Get<Broker.Actors.Tickets.TicketActor>(), nodeName);
+            })
+            .AddStartup((system, _) =>
+            {
+                // However shutdown starts (host stop, SIGTERM, being downed), sockets close with 1001
+                // first, before the node leaves the cluster and hands its rooms off.
+                var node = sp.GetRequiredService<BrokerNode>();
+                CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "close-websockets",
+                    async () =>
+                    {
+                        await node.CloseAllSocketsAsync(TimeSpan.FromSeconds(10));
+                        return Akka.Done.Instance;
+                    });
+                // Alone (no seeds) the node forms a cluster of one, so one node and many run the same code.
+                if (seeds.Length == 0) Cluster.Get(system).Join(Cluster.Get(system).SelfAddress);
+            });
+    }
+
+    private static Config LoadHocon()
+    {
+        using var stream = typeof(BrokerServiceCollectionExtensions).Assembly
+            .GetManifestResourceStream("Broker.AspNetCore.hocon.broker.hocon")
+            ?? throw new InvalidOperationException("hocon/broker.hocon is not embedded in Broker.AspNetCore");
+        using var reader = new StreamReader(stream);
+        return ConfigurationFactory.ParseString(reader.ReadToEnd());
+    }
+}

@@ -1,0 +1,182 @@
+using System.Net.WebSockets;
+using System.Security.Cryptography;
+using Akka.Actor;
+using Broker.Actors.Auth;
+using Broker.AspNetCore.Configuration;
+using Broker.Actors.Connections;
+using Broker.Actors.Observability;
+using Broker.AspNetCore.Auth;
+using Broker.AspNetCore.Hosting;
+using Broker.AspNetCore.Observability;
+using Broker.AspNetCore.WebSockets;
+using Microsoft.Extensions.Options;
+
+namespace Broker.AspNetCore.WebSockets;
+
+/// <summary>
+/// <c>GET /ws/{route}</c>: every check that can be made before the upgrade is made here (route,
+/// upgrade, Origin, connections per IP, ticket), so a refused client gets a plain HTTP status; then the socket is
+/// handed to a <see cref="ConnectionActor"/> and this request lives as long as the socket.
+/// </summary>
+public static class WebSocketEndpoint
+{
+    public static async Task HandleAsync(
+        HttpContext context,
+        string route,
+        IOptions<BrokerOptions> options,
+        BrokerNode node,
+        ITicketStore tickets,
+        ILoggerFactory loggers,
+        TimeProvider clock,
+        ClientIpLimiter ipLimiter)
+    {
+        var broker = options.Value;
+        if (!broker.Routes.TryGetValue(route, out var routeOptions))
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            await Problem(context, StatusCodes.Status400BadRequest, "this endpoint only accepts WebSocket upgrades");
+            return;
+        }
+        if (!OriginPolicy.IsAllowed(context.Request.Headers.Origin, routeOptions.AllowedOrigins, context.Request.Host.Value ?? ""))
+        {
+            await Problem(context, StatusCodes.Status403Forbidden, "origin not allowed");
+            return;
+        }
+        if (!node.Started.IsCompleted || node.ShuttingDown)
+        {
+            await Problem(context, StatusCodes.Status503ServiceUnavailable, "node not ready");
+            return;
+        }
+
+        var clientIp = ClientIp(context);
+        // Before the ticket: a refused handshake must not burn it. Held until this request (the socket) ends.
+        using var ipSlot = ipLimiter.TryAcquire(clientIp);
+        if (ipSlot is null)
+        {
+            WebSocketAccess.LimitRefused(context, route, StatusCodes.Status429TooManyRequests, "too many connections from this address", loggers);
+            context.Response.Headers.RetryAfter = IpLimitRetryAfterSeconds;
+            await Problem(context, StatusCodes.Status429TooManyRequests,
+                $"too many connections from this address (at most {ipLimiter.Max}); close one and retry");
+            return;
+        }
+        AuthenticatedUser? user = null;
+        var ticket = context.Request.Query["ticket"].ToString();
+        if (ticket.Length > 0)
+        {
+            TicketRedemption? redeemed;
+            try
+            {
+                redeemed = ticket.Length <= 128 ? await tickets.RedeemAsync(ticket, clientIp) : null;
+            }
+            catch (Akka.Actor.AskTimeoutException)
+            {
+                // Its ledger entry is on a node that is gone or moving: not refused, not served yet (docs/cluster.md).
+                context.Response.Headers.RetryAfter = "1";
+                await Problem(context, StatusCodes.Status503ServiceUnavailable, "the ticket ledger is moving to another node; retry");
+                return;
+            }
+            if (redeemed is null)
+            {
+                WebSocketAccess.Refused(context, route, StatusCodes.Status401Unauthorized, "bad ticket", AuthFailureReasons.Ticket, loggers);
+                await Problem(context, StatusCodes.Status401Unauthorized, "invalid, expired or already used ticket");
+                return;
+            }
+            user = redeemed.User;
+        }
+        else if (routeOptions.RequireTicket && !routeOptions.Anonymous)
+        {
+            WebSocketAccess.Refused(context, route, StatusCodes.Status401Unauthorized, "ticket required", AuthFailureReasons.TicketRequired, loggers);
+            await Problem(context, StatusCodes.Status401Unauthorized, "this route requires a ticket (POST /auth/ticket)");
+            return;
+        }
+
+        using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+        {
+            DangerousEnableCompression = routeOptions.Compression,
+            // Per-message contexts cost memory per connection; keep the server side stateless.
+            DisableServerContextTakeover = true,
+            // Heartbeat is ours (PROTOCOL §5); the protocol-level keep-alive would double it.
+            KeepAliveInterval = TimeSpan.Zero,
+        });
+
+        var limits = broker.Limits;
+        var info = new Broker.Actors.Connections.ConnectionInfo(
+            NewConnectionId(),
+            new RoutePolicy(route.ToLowerInvariant(), routeOptions.Anonymous, routeOptions.AllowPublish, routeOptions.AllowBroadcast),
+            clientIp,
+            user);
+        var transport = new WebSocketTransport(socket, new TransportLimits(
+                limits.MaxMessageBytes, limits.RatePerSecond, limits.RateBurst, limits.OutboundQueue, TimeSpan.FromSeconds(5), limits.WriteBatchFrames,
+                limits.OutboundQueueBytes),
+            clock,
+            // Null cork when the upgrade did not go through the wrapper (HTTP/2, UseWebSockets called by the app first).
+            new TransportContext(info.ConnectionId, info.Route.Name, CorkedUpgrade.StreamOf(context), loggers.CreateLogger(WebSocketTransport.LogCategory)));
+
+        node.Track(info.ConnectionId, transport);
+        try
+        {
+            var started = WebSocketAccess.Connected(node, info);
+            var accepted = false;
+            try
+            {
+                await node.Connections.Ask<IActorRef>(new ConnectionMessages.Accept(info, transport), TimeSpan.FromSeconds(5));
+                accepted = true;
+            }
+            catch (Exception e)
+            {
+                loggers.CreateLogger(typeof(WebSocketEndpoint)).LogError(e, "Could not start connection {ConnectionId}", info.ConnectionId);
+                // No actor started the transport, so its Completion would never come: close the
+                // socket here, so the client learns why, the request ends and the socket is untracked.
+                var (code, reason) = node.ShuttingDown
+                    ? (Contracts.Protocol.CloseCodes.GoingAway, Contracts.Protocol.CloseCodes.Reasons.ShuttingDown)
+                    : (Contracts.Protocol.CloseCodes.Internal, Contracts.Protocol.CloseCodes.Reasons.Internal);
+                transport.Close(code, reason); // records the close for the access log and metrics
+                await CloseUnstartedAsync(socket, code, reason, context.RequestAborted);
+            }
+
+            if (accepted)
+                await using (context.RequestAborted.Register(transport.Abort))
+                    await transport.Completion;
+            WebSocketAccess.Closed(node, info, transport, socket, started, loggers);
+        }
+        finally
+        {
+            node.Untrack(info.ConnectionId);
+        }
+    }
+
+    /// <summary>The <c>Retry-After</c> of a per-IP refusal: a slot frees only when one of the address's sockets closes.</summary>
+    private const string IpLimitRetryAfterSeconds = "5";
+
+    /// <summary>A close handshake on a socket no transport loop runs on, bounded like the transport's own.</summary>
+    private static async Task CloseUnstartedAsync(WebSocket socket, int code, string reason, CancellationToken aborted)
+    {
+        using var grace = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        grace.CancelAfter(UnstartedCloseGrace);
+        try
+        {
+            await socket.CloseAsync((WebSocketCloseStatus)code, reason, grace.Token);
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            socket.Abort(); // the peer did not answer in time, or is gone
+        }
+    }
+
+    private static readonly TimeSpan UnstartedCloseGrace = TimeSpan.FromSeconds(5);
+
+    private static string ClientIp(HttpContext context) =>
+        context.Connection.RemoteIpAddress?.MapToIPv4().ToString() ?? "unknown";
+
+    private static string NewConnectionId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+
+    internal static Task Problem(HttpContext context, int status, string message)
+    {
+        context.Response.StatusCode = status;
+        return context.Response.WriteAsJsonAsync(new HttpError(message), HostJsonContext.Default.HttpError);
+    }
+}
