@@ -1,9 +1,12 @@
 using Akka.Actor;
+using Akka.Cluster.Hosting;
 using Akka.Cluster.Sharding;
-using Broker.Actors.Connections;
+using Akka.Hosting;
 using Broker.Actors.Observability;
-using Broker.Contracts.Protocol;
+using Broker.Actors.Rooms;
+using Broker.Actors.Sharding;
 using Broker.Contracts.Cluster;
+using Broker.Contracts.Protocol;
 using static Broker.Contracts.Cluster.UserCommands;
 using static Broker.Contracts.Cluster.UserEvents;
 
@@ -99,4 +102,22 @@ public sealed class UserActor : ReceiveActor
     }
 
     private sealed record Entry(IActorRef Connection, string[] Rooms);
+}
+
+/// <summary>Registry key for the node's <see cref="UserHub"/>.</summary>
+public sealed class UserHubKey;
+
+/// <summary>Registers the user directory with Akka.Hosting.</summary>
+public static class UserActorHostingExtensions
+{
+    /// <summary>
+    /// The user directory's shard region and this node's <see cref="UserHub"/> (registered as
+    /// <see cref="UserHubKey"/>), on the room tier's idle and rejoin timings.
+    /// </summary>
+    public static AkkaConfigurationBuilder AddUserActor(this AkkaConfigurationBuilder akka, RoomSettings settings, string role = "broker") =>
+        akka
+            .WithShardRegion<UserActor>("users", userId => UserActor.Props(userId, settings.IdleTimeout), new UserMessageExtractor(),
+                BrokerShardOptions.For(role))
+            .WithActors((system, registry) => registry.Register<UserHubKey>(
+                system.ActorOf(UserHub.Props(registry.Get<UserActor>(), settings.RejoinInterval, settings.AnswerTimeout), "user-hub")));
 }

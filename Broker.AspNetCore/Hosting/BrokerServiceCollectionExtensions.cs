@@ -9,6 +9,7 @@ using Broker.AspNetCore.Configuration;
 using Broker.Actors.Connections;
 using Broker.Actors.Rooms;
 using Broker.Actors.Serialization;
+using Broker.Actors.Tickets;
 using Broker.Actors.Users;
 using Broker.AspNetCore.Auth;
 using Broker.AspNetCore.Observability;
@@ -88,6 +89,7 @@ public static class BrokerServiceCollectionExtensions
         var seeds = (options.Cluster.SeedNodes ?? "")
             .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
+        var rooms = options.ToRoomSettings();
         akka.AddHocon(LoadHocon(), HoconAddMode.Prepend);
         // Added after, so operator overrides win over the built-in file.
         if (options.Akka.Hocon is { Length: > 0 } overrides)
@@ -101,7 +103,9 @@ public static class BrokerServiceCollectionExtensions
                 Roles = options.Cluster.Roles.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 SeedNodes = seeds.Length > 0 ? seeds : null,
             })
-            .WithRoomsAndUsers(options.ToRoomSettings())
+            .AddRoomActor(rooms)
+            .AddUserActor(rooms)
+            .AddTicketActor()
             .WithActors((system, registry) =>
             {
                 var cluster = Cluster.Get(system);
@@ -114,7 +118,7 @@ public static class BrokerServiceCollectionExtensions
                     "connections");
                 registry.Register<ConnectionSupervisor>(supervisor);
                 sp.GetRequiredService<BrokerNode>().Start(system, supervisor, registry.Get<RoomActor>(), registry.Get<UserActor>(),
-                    registry.Get<Broker.Actors.Tickets.TicketActor>(), nodeName);
+                    registry.Get<TicketActor>(), nodeName);
             })
             .AddStartup((system, _) =>
             {
