@@ -581,7 +581,7 @@ public sealed partial class BrokerClient
         connection.Watchdog = _time.CreateTimer(static s =>
         {
             var (c, max) = ((BrokerConnection, TimeSpan))s!;
-            if (!c.Ended && c.SinceLastFrame > max) c.Abort(ClosePolicy.Abnormal, CloseCodes.Reasons.HeartbeatTimeout);
+            if (!c.Ended && c.SinceLastFrame > max) c.Abort(ClosePolicy.Abnormal, Close.HeartbeatTimeout.Reason);
         }, (connection, limit), period, period);
     }
 

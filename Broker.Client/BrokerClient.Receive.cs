@@ -42,7 +42,7 @@ public sealed partial class BrokerClient
         }
         catch (FrameTooBigException)
         {
-            connection.Abort(CloseCodes.TooBig, CloseCodes.Reasons.TooBig);
+            connection.Abort(Close.TooBig.Code, Close.TooBig.Reason);
             return connection.Failure(null);
         }
         catch (Exception e)

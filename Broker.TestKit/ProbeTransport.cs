@@ -4,6 +4,7 @@ using System.Text.Json;
 using Akka.Actor;
 using Akka.TestKit;
 using Broker.Actors.Connections;
+using Broker.Contracts.Protocol;
 
 namespace Broker.TestKit;
 
@@ -81,9 +82,9 @@ public sealed class ProbeTransport : IConnectionTransport
         return true;
     }
 
-    public void Close(int code, string reason, bool discardQueued = false)
+    public void Close(Close close, bool discardQueued = false)
     {
-        var closed = new Closed(code, reason, discardQueued);
+        var closed = new Closed(close, discardQueued);
         lock (_gate)
         {
             if (_closed is not null) return; // idempotent, like the real transport
@@ -153,5 +154,5 @@ public sealed class ProbeTransport : IConnectionTransport
     }
 
     /// <summary>The close the actor asked for.</summary>
-    public sealed record Closed(int Code, string Reason, bool DiscardQueued);
+    public sealed record Closed(Close Close, bool DiscardQueued);
 }

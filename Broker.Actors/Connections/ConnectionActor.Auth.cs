@@ -91,14 +91,14 @@ public sealed partial class ConnectionActor
         BrokerMetrics.ConnectionLimitRefused(perUser: true);
         Send(ServerFrames.Error(null, ErrorCodes.Forbidden,
             $"too many connections for this user (at most {refused.Limit}); close another connection first"));
-        CloseWith(CloseCodes.Forbidden, CloseCodes.Reasons.TooManyConnections);
+        CloseWith(Close.TooManyConnections);
     }
 
     private void OnTokenExpired()
     {
         // A timer cancelled by a refresh may still have fired (or one may fire a tick early):
         // only a token that is really over ends the connection; otherwise wait for the current one.
-        if (IsExpired(_user!)) CloseWith(CloseCodes.Unauthorized, CloseCodes.Reasons.TokenExpired);
+        if (IsExpired(_user!)) CloseWith(Close.TokenExpired);
         else ScheduleExpiry(_user!);
     }
 
@@ -121,7 +121,7 @@ public sealed partial class ConnectionActor
     private void Reject(string? id, string message)
     {
         Send(ServerFrames.Error(id, ErrorCodes.Unauthorized, message));
-        CloseWith(CloseCodes.Unauthorized, CloseCodes.Reasons.Unauthorized);
+        CloseWith(Close.Unauthorized);
     }
 
     private sealed record TokenChecked(TokenValidation Result, string? Id, int HoldId);

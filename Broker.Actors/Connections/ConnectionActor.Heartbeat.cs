@@ -25,7 +25,7 @@ public sealed partial class ConnectionActor
             var sincePing = now - _pingedAt;
             if (sincePing >= 0 && sincePing < _settings.HeartbeatInterval.Ticks / 2) return;
             ConnectionTelemetry.HeartbeatTerminated();
-            CloseWith(CloseCodes.Policy, CloseCodes.Reasons.HeartbeatTimeout);
+            CloseWith(Close.HeartbeatTimeout);
             return;
         }
         _awaitingLife = true;

@@ -70,7 +70,7 @@ public sealed partial class ConnectionActor : UntypedActor
     protected override void PostStop()
     {
         // Reached on every stop, including a crash the supervisor turned into Stop: never leave a socket open.
-        if (!_closed) _transport.Close(CloseCodes.Internal, CloseCodes.Reasons.Internal);
+        if (!_closed) _transport.Close(Close.Internal);
         EndHold(); // nobody is left to answer
         _expiry?.Cancel();
         // Rooms learn of the disconnect from the hub, which watches this actor.
@@ -226,11 +226,11 @@ public sealed partial class ConnectionActor : UntypedActor
                 OnHeartbeatTick();
                 return true;
             case CloseConnection close:
-                CloseWith(close.Code, close.Reason);
+                CloseWith(Close.Of(close.Code, close.Reason));
                 return true;
             case AuthDeadlineReached:
                 // Still unauthenticated (or its token still being checked): PROTOCOL §2's deadline.
-                if (_user is null) CloseWith(CloseCodes.Unauthorized, CloseCodes.Reasons.AuthTimeout);
+                if (_user is null) CloseWith(Close.AuthTimeout);
                 return true;
             case HoldTimedOut timedOut:
                 OnHoldTimedOut(timedOut);
@@ -246,14 +246,14 @@ public sealed partial class ConnectionActor : UntypedActor
         switch (frame.Kind)
         {
             case InboundKind.TooBig:
-                CloseWith(CloseCodes.TooBig, CloseCodes.Reasons.TooBig);
+                CloseWith(Close.TooBig);
                 return true;
             case InboundKind.InvalidUtf8:
-                CloseWith(CloseCodes.InvalidPayload, CloseCodes.Reasons.InvalidUtf8);
+                CloseWith(Close.InvalidUtf8);
                 return true;
             case InboundKind.Flooding:
                 BrokerMetrics.RateLimitHit(closed: true);
-                CloseWith(CloseCodes.Policy, CloseCodes.Reasons.RateLimit);
+                CloseWith(Close.RateLimit);
                 return true;
             case InboundKind.Binary when _user is not null:
                 Send(ServerFrames.Error(null, ErrorCodes.BadRequest, "binary frames are not supported; send UTF-8 JSON text"));
@@ -276,15 +276,15 @@ public sealed partial class ConnectionActor : UntypedActor
         Log.Info("Connection {ConnectionId} cut off: outbound queue full", _info.ConnectionId);
         ConnectionTelemetry.SlowConsumer();
         _closed = true;
-        _transport.Close(CloseCodes.SlowConsumer, CloseCodes.Reasons.SlowConsumer, discardQueued: true);
+        _transport.Close(Close.SlowConsumer, discardQueued: true);
         Context.Stop(Self);
     }
 
-    private void CloseWith(int code, string reason)
+    private void CloseWith(Close close)
     {
         if (_closed) return;
         _closed = true;
-        _transport.Close(code, reason);
+        _transport.Close(close);
         Context.Stop(Self);
     }
 
@@ -293,7 +293,7 @@ public sealed partial class ConnectionActor : UntypedActor
         if (!_closed)
         {
             _closed = true;
-            _transport.Close(CloseCodes.Normal, "");
+            _transport.Close(Close.Normal);
         }
         Context.Stop(Self);
     }

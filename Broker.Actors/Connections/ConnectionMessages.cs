@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Akka.Actor;
+using Broker.Contracts.Protocol;
 
 namespace Broker.Actors.Connections;
 
@@ -47,7 +48,7 @@ public static class ConnectionMessages
     public sealed record RouteBroadcastAccepted(string? Id, long Offset);
 
     /// <summary>Host/tests → supervisor: close every connection (graceful shutdown). Replies <see cref="AllClosed"/> once all are gone.</summary>
-    public sealed record CloseAll(int Code, string Reason);
+    public sealed record CloseAll(Close Close);
 
     /// <summary>Reply to <see cref="CloseAll"/>.</summary>
     public sealed class AllClosed { public static readonly AllClosed Instance = new(); private AllClosed() { } }

@@ -32,7 +32,7 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
     private readonly Dictionary<IActorRef, Entry> _connections = new();
     private readonly RouteBroadcaster _routes = new();
     private readonly List<IActorRef> _closeAllWaiters = new();
-    private CloseAll? _closingAll; // set once the node started closing every connection (shutdown)
+    private CloseConnection? _closingAll; // what every connection gets once the node started closing them all (shutdown)
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -68,7 +68,7 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
         Receive<Terminated>(t => OnTerminated(t.ActorRef));
         Receive<CloseAll>(closeAll =>
         {
-            _closingAll = closeAll;
+            _closingAll = new CloseConnection(closeAll.Close.Code, closeAll.Close.Reason);
             if (_connections.Count == 0)
             {
                 Sender.Tell(AllClosed.Instance);
@@ -76,7 +76,7 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
             }
             _closeAllWaiters.Add(Sender);
             foreach (var connection in _connections.Keys)
-                connection.Tell(new CloseConnection(closeAll.Code, closeAll.Reason));
+                connection.Tell(_closingAll);
         });
         Receive<GetStats>(_ =>
         {
@@ -113,7 +113,7 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
         Sender.Tell(child);
         // A handshake that finished while the node was closing everything would otherwise live on
         // (until its auth deadline, or for good): it gets the same close as the others.
-        if (_closingAll is { } closing) child.Tell(new CloseConnection(closing.Code, closing.Reason));
+        if (_closingAll is { } closing) child.Tell(closing);
     }
 
     private void OnAuthenticated(ConnectionMessages.Authenticated authenticated)

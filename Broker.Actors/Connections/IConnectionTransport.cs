@@ -1,3 +1,5 @@
+using Broker.Contracts.Protocol;
+
 namespace Broker.Actors.Connections;
 
 /// <summary>
@@ -16,9 +18,9 @@ public interface IConnectionTransport
     bool TrySend(byte[] utf8Frame);
 
     /// <summary>
-    /// Closes the socket with a code and reason. Queued frames are flushed first unless
+    /// Closes the socket with <paramref name="close"/>'s code and reason. Queued frames are flushed first unless
     /// <paramref name="discardQueued"/> (a slow consumer gets the close, not the backlog).
     /// Idempotent: only the first close counts.
     /// </summary>
-    void Close(int code, string reason, bool discardQueued = false);
+    void Close(Close close, bool discardQueued = false);
 }

@@ -58,8 +58,7 @@ public sealed partial class WebSocketTransport : IConnectionTransport
     private volatile bool _discardQueued;
     private volatile bool _abortedFromOutside; // Abort(): the host tore the socket down, not the actor
     private volatile bool _inboundFaulted; // the WebSocket layer failed a receive (protocol violation or dropped peer)
-    private int _closeCode = CloseCodes.Normal;
-    private string _closeReason = "";
+    private Close _closedWith = Contracts.Protocol.Close.Normal;
     private long _framesIn, _bytesIn, _framesOut, _bytesOut;
     private long _queuedBytes; // bytes of the frames in _outbound, when OutboundQueueBytes bounds them
 
@@ -85,11 +84,8 @@ public sealed partial class WebSocketTransport : IConnectionTransport
     /// <summary>Completes when the socket is fully closed (or aborted) and both directions have stopped.</summary>
     public Task Completion => _completed.Task;
 
-    /// <summary>The close code this side chose, once closed by the broker.</summary>
-    public int CloseCode => _closeCode;
-
-    /// <summary>The close reason this side chose (<see cref="CloseCodes.Reasons"/>), for the access log.</summary>
-    public string CloseReason => _closeReason;
+    /// <summary>The close this side chose, once closed by the broker, for the access log and metrics.</summary>
+    public Close ClosedWith => _closedWith;
 
     public long FramesIn => Interlocked.Read(ref _framesIn);
     public long BytesIn => Interlocked.Read(ref _bytesIn);
@@ -144,11 +140,10 @@ public sealed partial class WebSocketTransport : IConnectionTransport
         return true;
     }
 
-    public void Close(int code, string reason, bool discardQueued = false)
+    public void Close(Close close, bool discardQueued = false)
     {
         if (Interlocked.Exchange(ref _closeRequested, 1) == 1) return;
-        _closeCode = code;
-        _closeReason = reason;
+        _closedWith = close;
         _discardQueued = discardQueued;
         _closing.Cancel();
         _outbound.Writer.TryComplete();
@@ -410,7 +405,7 @@ public sealed partial class WebSocketTransport : IConnectionTransport
             {
                 try
                 {
-                    await _socket.CloseOutputAsync((WebSocketCloseStatus)_closeCode, _closeReason, _abort.Token).ConfigureAwait(false);
+                    await _socket.CloseOutputAsync((WebSocketCloseStatus)_closedWith.Code, _closedWith.Reason, _abort.Token).ConfigureAwait(false);
                 }
                 catch (Exception e) { Unexpected(e, "close"); /* usually the peer is gone */ }
             }

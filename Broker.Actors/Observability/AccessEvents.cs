@@ -1,3 +1,5 @@
+using Broker.Contracts.Protocol;
+
 namespace Broker.Actors.Observability;
 
 /// <summary>
@@ -25,9 +27,9 @@ public static class AccessEvents
     /// <summary>The connection left a room.</summary>
     public sealed record Left(string ConnectionId, string UserId, string Room) : IAccessEvent;
 
-    /// <summary>The socket is gone: who, how long, how much, and why.</summary>
+    /// <summary>The socket is gone: who, how long, how much, and why (<paramref name="Close"/>: the close the broker chose).</summary>
     public sealed record Closed(
         string ConnectionId, string Route, string Node, string RemoteAddress,
-        TimeSpan Duration, int CloseCode, string CloseReason, int? ClientCloseStatus,
+        TimeSpan Duration, Close Close, int? ClientCloseStatus,
         long FramesIn, long BytesIn, long FramesOut, long BytesOut) : IAccessEvent;
 }

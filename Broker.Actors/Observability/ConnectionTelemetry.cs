@@ -86,53 +86,18 @@ public static class ConnectionTelemetry
     public static void SlowConsumer() => BrokerMetrics.SlowConsumerCloses.Add(1);
 
     /// <summary>
-    /// The socket finished: counts the close by route, code and reason (reasons from
-    /// <see cref="CloseCodes.Reasons"/> only, anything else is <c>other</c>), and publishes the
-    /// closing access-log event when the actor system is still there to take it.
+    /// The socket finished: counts the close by route and the close's code and reason tags (from
+    /// the <see cref="Close"/> catalogue, so a fixed set), and publishes the closing access-log
+    /// event when the actor system is still there to take it.
     /// </summary>
     public static void Closed(ActorSystem? system, AccessEvents.Closed closed)
     {
         BrokerMetrics.ConnectionsClosed.Add(1, new TagList
         {
             { "route", closed.Route },
-            { "code", CodeTag(closed.CloseCode) },
-            { "reason", ReasonTag(closed.CloseReason) },
+            { "code", closed.Close.CodeTag },
+            { "reason", closed.Close.Tag },
         });
         system?.EventStream.Publish(closed);
     }
-
-    /// <summary>A low-cardinality tag for a close reason.</summary>
-    public static string ReasonTag(string reason) => reason switch
-    {
-        "" => "normal",
-        CloseCodes.Reasons.AuthTimeout => "auth_timeout",
-        CloseCodes.Reasons.Unauthorized => "unauthorized",
-        CloseCodes.Reasons.TokenExpired => "token_expired",
-        CloseCodes.Reasons.SlowConsumer => "slow_consumer",
-        CloseCodes.Reasons.HeartbeatTimeout => "heartbeat_timeout",
-        CloseCodes.Reasons.TooBig => "too_big",
-        CloseCodes.Reasons.InvalidUtf8 => "invalid_utf8",
-        CloseCodes.Reasons.RateLimit => "rate_limit",
-        CloseCodes.Reasons.ShuttingDown => "shutting_down",
-        CloseCodes.Reasons.Internal => "internal",
-        CloseCodes.Reasons.TooManyConnections => "too_many_connections",
-        // The operator's disconnect (POST /api/users/{user}/disconnect), with 4500 or 4403.
-        CloseCodes.Reasons.Disconnected => "disconnected",
-        _ => "other",
-    };
-
-    private static string CodeTag(int code) => code switch
-    {
-        CloseCodes.Normal => "1000",
-        CloseCodes.GoingAway => "1001",
-        CloseCodes.InvalidPayload => "1007",
-        CloseCodes.Policy => "1008",
-        CloseCodes.TooBig => "1009",
-        CloseCodes.Internal => "1011",
-        CloseCodes.Unauthorized => "4401",
-        CloseCodes.Forbidden => "4403",
-        CloseCodes.Disconnected => "4500",
-        CloseCodes.SlowConsumer => "4508",
-        _ => "other",
-    };
 }

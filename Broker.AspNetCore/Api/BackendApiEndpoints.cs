@@ -126,10 +126,8 @@ public static class BackendApiEndpoints
             return;
         }
         // 4500–4999 tells clients to reconnect and recover; 4403 (4000–4499) tells them to stay away.
-        var (code, reason) = request.Reconnect
-            ? (CloseCodes.Disconnected, CloseCodes.Reasons.Disconnected)
-            : (CloseCodes.Forbidden, CloseCodes.Reasons.Disconnected);
-        var done = await node.Users.Ask<UserEvents.UserDisconnected>(new UserCommands.DisconnectUser(user, code, reason), AskTimeout);
+        var close = request.Reconnect ? Close.Disconnected : Close.DisconnectedForbidden;
+        var done = await node.Users.Ask<UserEvents.UserDisconnected>(new UserCommands.DisconnectUser(user, close), AskTimeout);
         context.Response.StatusCode = StatusCodes.Status202Accepted;
         await context.Response.WriteAsJsonAsync(new ApiDisconnectAccepted(done.Disconnected), HostJsonContext.Default.ApiDisconnectAccepted);
     }

@@ -59,8 +59,7 @@ public sealed class BrokerNode
         try
         {
             var closing = Connections.Ask<Broker.Actors.Connections.ConnectionMessages.AllClosed>(
-                new Broker.Actors.Connections.ConnectionMessages.CloseAll(
-                    Broker.Contracts.Protocol.CloseCodes.GoingAway, Broker.Contracts.Protocol.CloseCodes.Reasons.ShuttingDown),
+                new Broker.Actors.Connections.ConnectionMessages.CloseAll(Broker.Contracts.Protocol.Close.ShuttingDown),
                 timeout);
             // The actors are gone once they asked for the close; the close frames are on the wire
             // only when each socket's handshake has finished.

@@ -59,9 +59,9 @@ public sealed class AccessLogActor : ReceiveActor
     /// <summary>Writes a close event; also used directly when the actor system is already gone.</summary>
     internal static void Write(ILogger logger, AccessEvents.Closed e, string? user)
     {
-        var level = e.CloseCode is CloseCodes.Normal or CloseCodes.GoingAway ? LogLevel.Information : LogLevel.Warning;
+        var level = e.Close.Code is CloseCodes.Normal or CloseCodes.GoingAway ? LogLevel.Information : LogLevel.Warning;
         AccessLog.Closed(logger, level, e.ConnectionId, user, e.Route, e.Node, e.RemoteAddress, (long)e.Duration.TotalMilliseconds,
-            e.CloseCode, e.CloseReason.Length == 0 ? "normal" : e.CloseReason, e.ClientCloseStatus,
+            e.Close.Code, e.Close.Reason.Length == 0 ? e.Close.Tag : e.Close.Reason, e.ClientCloseStatus,
             e.FramesIn, e.BytesIn, e.FramesOut, e.BytesOut);
     }
 }

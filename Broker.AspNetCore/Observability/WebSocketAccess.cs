@@ -26,7 +26,7 @@ public static class WebSocketAccess
     {
         var closed = new AccessEvents.Closed(
             info.ConnectionId, info.Route.Name, node.NodeName, info.RemoteAddress,
-            Stopwatch.GetElapsedTime(started), transport.CloseCode, transport.CloseReason, (int?)socket.CloseStatus,
+            Stopwatch.GetElapsedTime(started), transport.ClosedWith, (int?)socket.CloseStatus,
             transport.FramesIn, transport.BytesIn, transport.FramesOut, transport.BytesOut);
         var alive = !node.System.WhenTerminated.IsCompleted;
         ConnectionTelemetry.Closed(alive ? node.System : null, closed);

@@ -8,6 +8,7 @@ using Broker.Actors.Observability;
 using Broker.AspNetCore.Auth;
 using Broker.AspNetCore.Hosting;
 using Broker.AspNetCore.Observability;
+using Broker.Contracts.Protocol;
 using Broker.AspNetCore.WebSockets;
 using Microsoft.Extensions.Options;
 
@@ -131,11 +132,9 @@ public static class WebSocketEndpoint
                 loggers.CreateLogger(typeof(WebSocketEndpoint)).LogError(e, "Could not start connection {ConnectionId}", info.ConnectionId);
                 // No actor started the transport, so its Completion would never come: close the
                 // socket here, so the client learns why, the request ends and the socket is untracked.
-                var (code, reason) = node.ShuttingDown
-                    ? (Contracts.Protocol.CloseCodes.GoingAway, Contracts.Protocol.CloseCodes.Reasons.ShuttingDown)
-                    : (Contracts.Protocol.CloseCodes.Internal, Contracts.Protocol.CloseCodes.Reasons.Internal);
-                transport.Close(code, reason); // records the close for the access log and metrics
-                await CloseUnstartedAsync(socket, code, reason, context.RequestAborted);
+                var close = node.ShuttingDown ? Close.ShuttingDown : Close.Internal;
+                transport.Close(close); // records the close for the access log and metrics
+                await CloseUnstartedAsync(socket, close, context.RequestAborted);
             }
 
             if (accepted)
@@ -153,13 +152,13 @@ public static class WebSocketEndpoint
     private const string IpLimitRetryAfterSeconds = "5";
 
     /// <summary>A close handshake on a socket no transport loop runs on, bounded like the transport's own.</summary>
-    private static async Task CloseUnstartedAsync(WebSocket socket, int code, string reason, CancellationToken aborted)
+    private static async Task CloseUnstartedAsync(WebSocket socket, Close close, CancellationToken aborted)
     {
         using var grace = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         grace.CancelAfter(UnstartedCloseGrace);
         try
         {
-            await socket.CloseAsync((WebSocketCloseStatus)code, reason, grace.Token);
+            await socket.CloseAsync((WebSocketCloseStatus)close.Code, close.Reason, grace.Token);
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException)
         {

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Broker.Contracts.Protocol;
 
 namespace Broker.Contracts.Cluster;
 
@@ -38,9 +39,14 @@ public static class UserCommands
 
     /// <summary>
     /// Close every connection of the user, on any node, with this close code and reason (the
-    /// operator's disconnect). Replies <see cref="UserEvents.UserDisconnected"/>.
+    /// operator's disconnect). Replies <see cref="UserEvents.UserDisconnected"/>. Code and reason
+    /// travel as plain fields (a cluster message); the connection turns them back into a <see cref="Close"/>.
     /// </summary>
-    public sealed record DisconnectUser(string UserId, int Code, string Reason) : IWithUserId;
+    public sealed record DisconnectUser(string UserId, int Code, string Reason) : IWithUserId
+    {
+        /// <summary>Disconnects with one of the catalogue's closes.</summary>
+        public DisconnectUser(string userId, Close close) : this(userId, close.Code, close.Reason) { }
+    }
 }
 
 /// <summary>Replies of the user directory.</summary>

@@ -75,11 +75,11 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
         else Assert.Equal(id, Str(error, "id"));
     }
 
-    private async Task ExpectClosedAndStoppedAsync(Connection c, int code, string reason, bool discardQueued = false)
+    private async Task ExpectClosedAndStoppedAsync(Connection c, Close close, bool discardQueued = false)
     {
         Watch(c.Actor);
         var closed = await c.Transport.ExpectClosedAsync(Timeout);
-        Assert.Equal(new ProbeTransport.Closed(code, reason, discardQueued), closed);
+        Assert.Equal(new ProbeTransport.Closed(close, discardQueued), closed);
         await ExpectTerminatedAsync(c.Actor, Timeout);
     }
 
@@ -152,7 +152,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
         await c.Transport.SendAsync(Text("""{"type":"auth","id":"a1","data":{"token":"forged"}}"""));
 
         await ExpectErrorAsync(c.Transport, ErrorCodes.Unauthorized, "a1");
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.Unauthorized, CloseCodes.Reasons.Unauthorized);
+        await ExpectClosedAndStoppedAsync(c, Close.Unauthorized);
     }
 
     [Theory]
@@ -167,7 +167,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
         await c.Transport.SendAsync(Text(frame));
 
         await ExpectErrorAsync(c.Transport, ErrorCodes.Unauthorized, id);
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.Unauthorized, CloseCodes.Reasons.Unauthorized);
+        await ExpectClosedAndStoppedAsync(c, Close.Unauthorized);
     }
 
     [Fact]
@@ -178,7 +178,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
         await c.Transport.SendAsync(InboundFrame.Binary);
 
         await ExpectErrorAsync(c.Transport, ErrorCodes.Unauthorized, null);
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.Unauthorized, CloseCodes.Reasons.Unauthorized);
+        await ExpectClosedAndStoppedAsync(c, Close.Unauthorized);
     }
 
     [Fact]
@@ -188,7 +188,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
 
         c.Actor.Tell(AuthDeadlineReached.Instance, c.Parent.Ref);
 
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.Unauthorized, CloseCodes.Reasons.AuthTimeout);
+        await ExpectClosedAndStoppedAsync(c, Close.AuthTimeout);
     }
 
     [Fact]
@@ -227,7 +227,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
 
         Sys.Advance(Settings.HeartbeatInterval); // the supervisor's ticks are an interval apart
         c.Actor.Tell(HeartbeatTick.Instance, c.Parent.Ref);
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.Policy, CloseCodes.Reasons.HeartbeatTimeout);
+        await ExpectClosedAndStoppedAsync(c, Close.HeartbeatTimeout);
     }
 
     [Fact]
@@ -281,7 +281,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
         await c.Transport.Outbound.ExpectNoMsgAsync(Quiet);
 
         Sys.Advance(TimeSpan.FromSeconds(2));
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.Unauthorized, CloseCodes.Reasons.TokenExpired);
+        await ExpectClosedAndStoppedAsync(c, Close.TokenExpired);
     }
 
     [Fact]
@@ -292,7 +292,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
 
         Sys.Advance(TimeSpan.FromSeconds(31));
 
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.Unauthorized, CloseCodes.Reasons.TokenExpired);
+        await ExpectClosedAndStoppedAsync(c, Close.TokenExpired);
     }
 
     [Fact]
@@ -315,7 +315,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
         await ExpectStillServingAsync(c);
 
         Sys.Advance(TimeSpan.FromSeconds(240));
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.Unauthorized, CloseCodes.Reasons.TokenExpired);
+        await ExpectClosedAndStoppedAsync(c, Close.TokenExpired);
     }
 
     [Fact]
@@ -327,7 +327,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
         await c.Transport.SendAsync(Text("""{"type":"auth","id":"r1","data":{"token":"mallory-token"}}"""));
 
         await ExpectErrorAsync(c.Transport, ErrorCodes.Unauthorized, "r1");
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.Unauthorized, CloseCodes.Reasons.Unauthorized);
+        await ExpectClosedAndStoppedAsync(c, Close.Unauthorized);
     }
 
     [Fact]
@@ -338,7 +338,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
         await c.Transport.SendAsync(Text("""{"type":"auth","id":"r1","data":{"token":"forged"}}"""));
 
         await ExpectErrorAsync(c.Transport, ErrorCodes.Unauthorized, "r1");
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.Unauthorized, CloseCodes.Reasons.Unauthorized);
+        await ExpectClosedAndStoppedAsync(c, Close.Unauthorized);
     }
 
     // ---- bad input after auth ----
@@ -408,7 +408,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
 
         await c.Transport.SendAsync(InboundFrame.Flooding);
 
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.Policy, CloseCodes.Reasons.RateLimit);
+        await ExpectClosedAndStoppedAsync(c, Close.RateLimit);
     }
 
     [Fact]
@@ -418,7 +418,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
 
         await c.Transport.SendAsync(InboundFrame.TooBig);
 
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.TooBig, CloseCodes.Reasons.TooBig);
+        await ExpectClosedAndStoppedAsync(c, Close.TooBig);
     }
 
     [Fact]
@@ -428,7 +428,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
 
         await c.Transport.SendAsync(InboundFrame.TooBig);
 
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.TooBig, CloseCodes.Reasons.TooBig);
+        await ExpectClosedAndStoppedAsync(c, Close.TooBig);
     }
 
     [Fact]
@@ -438,7 +438,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
 
         await c.Transport.SendAsync(InboundFrame.InvalidUtf8);
 
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.InvalidPayload, CloseCodes.Reasons.InvalidUtf8);
+        await ExpectClosedAndStoppedAsync(c, Close.InvalidUtf8);
     }
 
     [Fact]
@@ -450,7 +450,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
 
         c.Actor.Tell(new Deliver(ServerFrames.Ping), c.Parent.Ref);
 
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.SlowConsumer, CloseCodes.Reasons.SlowConsumer, discardQueued: true);
+        await ExpectClosedAndStoppedAsync(c, Close.SlowConsumer, discardQueued: true);
     }
 
     [Fact]
@@ -460,7 +460,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
 
         c.Actor.Tell(OutboundRefused.Instance); // the hub writes room frames to the socket itself
 
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.SlowConsumer, CloseCodes.Reasons.SlowConsumer, discardQueued: true);
+        await ExpectClosedAndStoppedAsync(c, Close.SlowConsumer, discardQueued: true);
     }
 
     [Fact]
@@ -482,7 +482,7 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
 
         c.Actor.Tell(InboundStream.Completed.Instance, c.Transport.Stream.Ref);
 
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.Normal, "");
+        await ExpectClosedAndStoppedAsync(c, Close.Normal);
     }
 
     [Fact]
@@ -490,9 +490,9 @@ public sealed class ConnectionActorSpecs : Akka.TestKit.Xunit2.TestKit
     {
         var c = await ConnectAsAliceAsync();
 
-        c.Actor.Tell(new CloseConnection(CloseCodes.GoingAway, CloseCodes.Reasons.ShuttingDown), c.Parent.Ref);
+        c.Actor.Tell(new CloseConnection(Close.ShuttingDown.Code, Close.ShuttingDown.Reason), c.Parent.Ref);
 
-        await ExpectClosedAndStoppedAsync(c, CloseCodes.GoingAway, CloseCodes.Reasons.ShuttingDown);
+        await ExpectClosedAndStoppedAsync(c, Close.ShuttingDown);
     }
 
     // ---- route policy ----

@@ -145,7 +145,7 @@ public sealed class ConnectionSupervisorSpecs : Akka.TestKit.Xunit2.TestKit
 
         Sys.Advance(Settings.HeartbeatInterval);
 
-        Assert.Equal(new ProbeTransport.Closed(CloseCodes.Policy, CloseCodes.Reasons.HeartbeatTimeout, false),
+        Assert.Equal(new ProbeTransport.Closed(Close.HeartbeatTimeout, false),
             await silent.Transport.ExpectClosedAsync(Timeout));
         await ExpectTerminatedAsync(silent.Actor, Timeout);
         await live.Transport.ExpectFrameAsync("ping", Timeout);
@@ -165,7 +165,7 @@ public sealed class ConnectionSupervisorSpecs : Akka.TestKit.Xunit2.TestKit
 
         Sys.Advance(TimeSpan.FromSeconds(1));
 
-        Assert.Equal(new ProbeTransport.Closed(CloseCodes.Unauthorized, CloseCodes.Reasons.AuthTimeout, false),
+        Assert.Equal(new ProbeTransport.Closed(Close.AuthTimeout, false),
             await c.Transport.ExpectClosedAsync(Timeout));
         await ExpectTerminatedAsync(c.Actor, Timeout);
     }
@@ -296,11 +296,11 @@ public sealed class ConnectionSupervisorSpecs : Akka.TestKit.Xunit2.TestKit
     {
         var connections = new[] { await AcceptUserAsync("alice"), await AcceptAsync(Chat), await AcceptAsync(Lobby) };
 
-        var reply = await _supervisor.Ask<AllClosed>(new CloseAll(CloseCodes.GoingAway, CloseCodes.Reasons.ShuttingDown), Timeout);
+        var reply = await _supervisor.Ask<AllClosed>(new CloseAll(Close.ShuttingDown), Timeout);
 
         Assert.Same(AllClosed.Instance, reply);
         foreach (var c in connections)
-            Assert.Equal(new ProbeTransport.Closed(CloseCodes.GoingAway, CloseCodes.Reasons.ShuttingDown, false),
+            Assert.Equal(new ProbeTransport.Closed(Close.ShuttingDown, false),
                 await c.Transport.ExpectClosedAsync(Timeout));
         Assert.Equal(0, (await StatsAsync()).Connections);
     }
@@ -308,7 +308,7 @@ public sealed class ConnectionSupervisorSpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task CloseAll_with_no_connections_replies_AllClosed_at_once()
     {
-        var reply = await _supervisor.Ask<AllClosed>(new CloseAll(CloseCodes.GoingAway, CloseCodes.Reasons.ShuttingDown), Timeout);
+        var reply = await _supervisor.Ask<AllClosed>(new CloseAll(Close.ShuttingDown), Timeout);
 
         Assert.Same(AllClosed.Instance, reply);
     }
@@ -317,12 +317,12 @@ public sealed class ConnectionSupervisorSpecs : Akka.TestKit.Xunit2.TestKit
     public async Task A_connection_accepted_after_CloseAll_is_closed_with_the_same_code_not_left_to_its_auth_deadline()
     {
         // The handshake of this one finished while shutdown was already closing everything.
-        await _supervisor.Ask<AllClosed>(new CloseAll(CloseCodes.GoingAway, CloseCodes.Reasons.ShuttingDown), Timeout);
+        await _supervisor.Ask<AllClosed>(new CloseAll(Close.ShuttingDown), Timeout);
 
         var late = new ProbeTransport(CreateTestProbe("outbound-late"), CreateTestProbe("stream-late"));
         await _supervisor.Ask<IActorRef>(new Accept(new ConnectionInfo("late", Chat, "127.0.0.1", null), late), Timeout);
 
-        Assert.Equal(new ProbeTransport.Closed(CloseCodes.GoingAway, CloseCodes.Reasons.ShuttingDown, false),
+        Assert.Equal(new ProbeTransport.Closed(Close.ShuttingDown, false),
             await late.ExpectClosedAsync(Timeout));
     }
 
@@ -338,7 +338,7 @@ public sealed class ConnectionSupervisorSpecs : Akka.TestKit.Xunit2.TestKit
 
         crashing.Actor.Tell(new Deliver(ServerFrames.Ping));
 
-        Assert.Equal(new ProbeTransport.Closed(CloseCodes.Internal, CloseCodes.Reasons.Internal, false),
+        Assert.Equal(new ProbeTransport.Closed(Close.Internal, false),
             await crashing.Transport.ExpectClosedAsync(Timeout));
         await ExpectTerminatedAsync(crashing.Actor, Timeout);
         await bystander.Transport.SendTextAsync("""{"type":"ping"}""", Timeout);

@@ -24,7 +24,7 @@ public sealed class HeartbeatWatchdogTests(FastHeartbeatHostFixture fixture) : I
         proxy.Blackhole = true;
 
         var closed = await events.ClosedAsync();
-        Assert.Equal(CloseCodes.Reasons.HeartbeatTimeout, closed.Reason);
+        Assert.Equal(Close.HeartbeatTimeout.Reason, closed.Reason);
         Assert.True(closed.WillReconnect);
         proxy.Blackhole = false;
         await proxy.DropAllAsync().WaitAsync(Timeout); // ends an attempt stuck in the black hole

@@ -100,12 +100,12 @@ public sealed class ScriptedServerTests : IAsyncLifetime
         var first = await _server.AcceptAuthenticatedAsync();
         await connect.WaitAsync(Timeout);
 
-        await first.CloseAsync(CloseCodes.Unauthorized, CloseCodes.Reasons.TokenExpired);
+        await first.CloseAsync(Close.TokenExpired.Code, Close.TokenExpired.Reason);
         var retry = await _server.AcceptAsync();
         var auth = await retry.ReceiveAsync("auth");
         Assert.Equal("token-2", auth.GetProperty("data").GetProperty("token").GetString());
         await retry.SendAsync("""{"type":"error","data":{"code":"unauthorized","message":"invalid token"}}""");
-        await retry.CloseAsync(CloseCodes.Unauthorized, CloseCodes.Reasons.Unauthorized);
+        await retry.CloseAsync(Close.Unauthorized.Code, Close.Unauthorized.Reason);
 
         Assert.Equal(new ConnectionClosed(4401, "token expired", WillReconnect: true), await events.ClosedAsync());
         var final = await events.ClosedAsync();
@@ -124,10 +124,10 @@ public sealed class ScriptedServerTests : IAsyncLifetime
         var first = await _server.AcceptAuthenticatedAsync();
         await connect.WaitAsync(Timeout);
 
-        await first.CloseAsync(CloseCodes.Unauthorized, CloseCodes.Reasons.TokenExpired);
+        await first.CloseAsync(Close.TokenExpired.Code, Close.TokenExpired.Reason);
         var second = await _server.AcceptAuthenticatedAsync();
         await events.ReconnectedAsync();
-        await second.CloseAsync(CloseCodes.Unauthorized, CloseCodes.Reasons.TokenExpired);
+        await second.CloseAsync(Close.TokenExpired.Code, Close.TokenExpired.Reason);
         await _server.AcceptAuthenticatedAsync();
         await events.ReconnectedAsync();
 
@@ -341,7 +341,7 @@ public sealed class ScriptedServerTests : IAsyncLifetime
 
         var refresh = await side.ReceiveAsync("auth");
         await side.SendAsync($$$"""{"type":"error","id":"{{{refresh.GetProperty("id").GetString()}}}","data":{"code":"unauthorized","message":"refresh for another user"}}""");
-        await side.CloseAsync(CloseCodes.Unauthorized, CloseCodes.Reasons.Unauthorized);
+        await side.CloseAsync(Close.Unauthorized.Code, Close.Unauthorized.Reason);
         var next = await _server.AcceptAuthenticatedAsync();
 
         Assert.Equal(ErrorCodes.Unauthorized, Assert.IsType<BrokerException>(await events.ErrorAsync()).Code);

@@ -40,7 +40,7 @@ public sealed class CrossNodeDisconnectTests(HealthyClusterFixture fixture) : IC
         foreach (var socket in new[] { first, second })
         {
             Assert.Equal(CloseCodes.Disconnected, await socket.ClosedAsync());
-            Assert.Equal(CloseCodes.Reasons.Disconnected, socket.CloseDescription);
+            Assert.Equal(Close.Disconnected.Reason, socket.CloseDescription);
         }
         await bystander.SendAsync(new { type = "ping", id = "still-here" });
         Assert.Equal("still-here", (await bystander.NextAsync("pong")).GetProperty("id").GetString());

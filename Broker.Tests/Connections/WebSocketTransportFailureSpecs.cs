@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using Akka.Actor;
 using Broker.Actors.Connections;
+using Broker.Contracts.Protocol;
 using Broker.Tests.Infrastructure;
 using Microsoft.Extensions.Logging;
 using Xunit;
@@ -27,7 +28,7 @@ public sealed class WebSocketTransportFailureSpecs(ITestOutputHelper output) : A
         actor.ExpectMsg<InboundStream.Started>(Timeout);
         actor.Reply(InboundStream.Ack.Instance);
         actor.ExpectMsg<InboundStream.Completed>(Timeout); // a dead peer never stays a member
-        transport.Close(1000, "");
+        transport.Close(Close.Normal);
         await transport.Completion.WaitAsync(Timeout);
 
         var error = Assert.Single(logs.Lines, l => l.Contains("[Error]"));
@@ -46,7 +47,7 @@ public sealed class WebSocketTransportFailureSpecs(ITestOutputHelper output) : A
         Assert.True(transport.TrySend("""{"type":"pong"}"""u8.ToArray()));
         Assert.True(transport.TrySend("""{"type":"pong"}"""u8.ToArray()));
         await AwaitConditionAsync(() => Task.FromResult(logs.Lines.Any(l => l.Contains("[Error]"))), Timeout);
-        transport.Close(1000, "");
+        transport.Close(Close.Normal);
         await transport.Completion.WaitAsync(Timeout);
 
         var error = Assert.Single(logs.Lines, l => l.Contains("[Error]"));
@@ -64,7 +65,7 @@ public sealed class WebSocketTransportFailureSpecs(ITestOutputHelper output) : A
         actor.ExpectMsg<InboundStream.Started>(Timeout);
         actor.Reply(InboundStream.Ack.Instance);
         actor.ExpectMsg<InboundStream.Completed>(Timeout);
-        transport.Close(1000, "");
+        transport.Close(Close.Normal);
         await transport.Completion.WaitAsync(Timeout);
 
         Assert.DoesNotContain(logs.Lines, l => l.Contains("[Error]"));

@@ -30,7 +30,7 @@ public sealed class AcceptFailureTests
 
         // The Accept times out after 5 s; then the close handshake.
         var closed = await client.ExpectCloseAsync(TimeSpan.FromSeconds(20));
-        Assert.Equal((CloseCodes.Internal, CloseCodes.Reasons.Internal), (closed.Status, closed.Description));
+        Assert.Equal((Close.Internal.Code, Close.Internal.Reason), (closed.Status, closed.Description));
         // The request went on past the socket: its close was counted, and the node no longer tracks it.
         await Broker.Tests.Observability.Poll.UntilAsync(
             async () => (await ScrapeAsync(host)).Sum("broker_connections_closed_total", tags) - before.Sum("broker_connections_closed_total", tags) >= 1,

@@ -39,10 +39,10 @@ public sealed class DisconnectUserTests(DisconnectUserTests.ApiKeyHostFixture fi
         foreach (var socket in new[] { phone, laptop })
         {
             var closed = await socket.ExpectCloseAsync();
-            Assert.Equal((CloseCodes.Disconnected, CloseCodes.Reasons.Disconnected), (closed.Status, closed.Description));
+            Assert.Equal((Close.Disconnected.Code, Close.Disconnected.Reason), (closed.Status, closed.Description));
         }
         await other.PingPongAsync();
-        Assert.True(CloseCodes.ShouldReconnect(CloseCodes.Disconnected));
+        Assert.True(Close.Disconnected.ShouldReconnect);
     }
 
     [Fact]
@@ -55,7 +55,7 @@ public sealed class DisconnectUserTests(DisconnectUserTests.ApiKeyHostFixture fi
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         var closed = await socket.ExpectCloseAsync();
-        Assert.Equal((CloseCodes.Forbidden, CloseCodes.Reasons.Disconnected), (closed.Status, closed.Description));
+        Assert.Equal((Close.DisconnectedForbidden.Code, Close.DisconnectedForbidden.Reason), (closed.Status, closed.Description));
     }
 
     [Fact]

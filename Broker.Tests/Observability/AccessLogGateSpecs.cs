@@ -1,5 +1,6 @@
 using Broker.Actors.Observability;
 using Broker.AspNetCore.Observability;
+using Broker.Contracts.Protocol;
 using Microsoft.Extensions.Logging;
 using Xunit;
 
@@ -36,7 +37,7 @@ public sealed class AccessLogGateSpecs : Akka.TestKit.Xunit2.TestKit
     private static AccessEvents.Joined Joined(int n) => new($"c{n}", "u", "room");
 
     private static AccessEvents.Closed Closed(string connectionId) =>
-        new(connectionId, "chat", "node", "127.0.0.1", TimeSpan.FromSeconds(1), 1000, "", 1000, 1, 1, 1, 1);
+        new(connectionId, "chat", "node", "127.0.0.1", TimeSpan.FromSeconds(1), Close.Normal, 1000, 1, 1, 1, 1);
 
     [Fact]
     public void A_stalled_sink_holds_at_most_the_capacity_drops_the_rest_always_takes_closes_and_writes_again_once_it_moves()

@@ -93,7 +93,7 @@ public sealed class ConnectionGaugeTests(ConnectionGaugeHostFixture fixture) : I
 
         await using var silent = await WireClient.ConnectAsync(Host.WebSocketUri(route));
         var timedOut = await silent.ExpectCloseAsync();
-        Assert.Equal((CloseCodes.Unauthorized, CloseCodes.Reasons.AuthTimeout), (timedOut.Status, timedOut.Description));
+        Assert.Equal((Close.AuthTimeout.Code, Close.AuthTimeout.Reason), (timedOut.Status, timedOut.Description));
 
         Assert.Equal(HttpStatusCode.Unauthorized,
             await WireClient.ConnectExpectingRefusalAsync(Host.WebSocketUri(route, "ticket=not-a-ticket")));

@@ -50,7 +50,7 @@ public sealed partial class ScriptedScenarioTests
         Assert.Equal(LogLevel.Warning, silentClosed.Level);
         Assert.Equal("silent-" + suffix, silentClosed.Values["UserId"]);
         Assert.Equal(CloseCodes.Policy.ToString(), silentClosed.Values["CloseCode"]);
-        Assert.Equal(CloseCodes.Reasons.HeartbeatTimeout, silentClosed.Values["CloseReason"]);
+        Assert.Equal(Close.HeartbeatTimeout.Reason, silentClosed.Values["CloseReason"]);
 
         // The bad token: an auth failure and a 4401 close for a connection that never had a user.
         var failure = host.Logs.Entries.Last(e => e.Category == AccessCategory && e.EventId.Name == "WsAuthFailed" && e.Values["Route"] == host.Route);

@@ -4,7 +4,7 @@ using Xunit;
 
 namespace Broker.Tests.Observability;
 
-/// <summary>Tags stay low-cardinality whatever the validator or a close says.</summary>
+/// <summary>Tags stay low-cardinality whatever the validator says (a close's tags: <see cref="Broker.Tests.Contracts.CloseTests"/>).</summary>
 public sealed class TelemetryTagTests
 {
     [Theory]
@@ -18,15 +18,6 @@ public sealed class TelemetryTagTests
     [InlineData(null, AuthFailureReasons.InvalidToken)]
     public void Validator_failures_map_onto_a_fixed_set_of_reasons(string? failure, string reason) =>
         Assert.Equal(reason, AuthFailureReasons.FromValidator(failure));
-
-    [Theory]
-    [InlineData("", "normal")]
-    [InlineData(CloseCodes.Reasons.HeartbeatTimeout, "heartbeat_timeout")]
-    [InlineData(CloseCodes.Reasons.SlowConsumer, "slow_consumer")]
-    [InlineData(CloseCodes.Reasons.TooManyConnections, "too_many_connections")]
-    [InlineData("something new and unbounded", "other")]
-    public void Close_reasons_map_onto_a_fixed_set_of_tags(string reason, string tag) =>
-        Assert.Equal(tag, ConnectionTelemetry.ReasonTag(reason));
 
     [Fact]
     public void Only_message_frames_are_stamped_for_delivery_metrics()

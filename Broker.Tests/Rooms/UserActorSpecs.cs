@@ -113,9 +113,9 @@ public sealed class UserActorSpecs : Akka.TestKit.Xunit2.TestKit
         bob.Tell(new RegisterConnection("bob", "c2", laptop.Ref));
         var api = CreateTestProbe();
 
-        bob.Tell(new DisconnectUser("bob", CloseCodes.Disconnected, CloseCodes.Reasons.Disconnected), api.Ref);
+        bob.Tell(new DisconnectUser("bob", Close.Disconnected), api.Ref);
 
-        var expected = new ConnectionCommands.CloseConnection(CloseCodes.Disconnected, CloseCodes.Reasons.Disconnected);
+        var expected = new ConnectionCommands.CloseConnection(Close.Disconnected.Code, Close.Disconnected.Reason);
         Assert.Equal(expected, phone.ExpectMsg<ConnectionCommands.CloseConnection>());
         Assert.Equal(expected, laptop.ExpectMsg<ConnectionCommands.CloseConnection>());
         Assert.Equal(new UserDisconnected("bob", 2), api.ExpectMsg<UserDisconnected>());
@@ -128,7 +128,7 @@ public sealed class UserActorSpecs : Akka.TestKit.Xunit2.TestKit
         var bob = NewUser();
         var api = CreateTestProbe();
 
-        bob.Tell(new DisconnectUser("bob", CloseCodes.Forbidden, CloseCodes.Reasons.Disconnected), api.Ref);
+        bob.Tell(new DisconnectUser("bob", Close.DisconnectedForbidden), api.Ref);
 
         Assert.Equal(new UserDisconnected("bob", 0), api.ExpectMsg<UserDisconnected>());
     }
@@ -139,7 +139,7 @@ public sealed class UserActorSpecs : Akka.TestKit.Xunit2.TestKit
         var bob = NewUser();
         var (old, reconnected) = (CreateTestProbe(), CreateTestProbe());
         bob.Tell(new RegisterConnection("bob", "c1", old.Ref));
-        bob.Tell(new DisconnectUser("bob", CloseCodes.Disconnected, CloseCodes.Reasons.Disconnected), CreateTestProbe().Ref);
+        bob.Tell(new DisconnectUser("bob", Close.Disconnected), CreateTestProbe().Ref);
         old.ExpectMsg<ConnectionCommands.CloseConnection>();
 
         bob.Tell(new RegisterConnection("bob", "c2", reconnected.Ref));
