@@ -11,12 +11,12 @@ using static Broker.Contracts.Cluster.ConnectionCommands;
 namespace Broker.Actors.Connections;
 
 /// <summary>
-/// One WebSocket connection. A state machine: <c>Unauthenticated</c> accepts only an <c>auth</c>
-/// frame; once authenticated the auth handler is gone and only refreshes remain. Socket I/O is the
+/// One WebSocket connection. Two phases, told apart by whether the user is known: before, only an
+/// <c>auth</c> frame is accepted; after, the auth handler is gone and only refreshes remain. Socket I/O is the
 /// transport's; this actor only validates frames and moves messages. Heartbeat ticks and the auth
 /// deadline come from the parent <see cref="ConnectionSupervisor"/>.
 /// <para>
-/// An <see cref="UntypedActor"/> with a phase field rather than a <c>ReceiveActor</c>: there is one
+/// An <see cref="UntypedActor"/> with a phase switch rather than a <c>ReceiveActor</c>: there is one
 /// of these per socket, and the per-instance handler tables of <c>Receive&lt;T&gt;</c> (a delegate
 /// per handler per state, match builders, argument captures) were about 2 KB of every idle
 /// connection (docs/benchmarks.md). The switches are the whole dispatch table.
