@@ -4,7 +4,10 @@ using Broker.Contracts.Protocol;
 
 namespace Broker.Actors.Connections;
 
-/// <summary>Messages between the <see cref="ConnectionSupervisor"/>, its connections, and the host.</summary>
+/// <summary>
+/// Node-local messages between the <see cref="ConnectionSupervisor"/>, its connections, and the host
+/// (what crosses nodes is in <see cref="Broker.Contracts.Cluster.ConnectionCommands"/>).
+/// </summary>
 public static class ConnectionMessages
 {
     /// <summary>Host → supervisor: a socket was accepted; create its actor. Replies with the actor's <see cref="IActorRef"/>.</summary>
@@ -20,21 +23,11 @@ public static class ConnectionMessages
     public sealed record Authenticated(string UserId);
 
     /// <summary>
-    /// Anyone → connection: deliver this already-serialized frame. Rooms and users send it across
-    /// nodes (only the frame travels). A node-local fan-out point sets <paramref name="FanOutStamp"/>
-    /// (<see cref="Observability.BrokerMetrics.FanOutStamp"/>) so the delivery is counted and timed.
-    /// </summary>
-    public sealed record Deliver(byte[] Frame, long FanOutStamp = 0) : Broker.Contracts.Cluster.IClusterMessage;
-
-    /// <summary>
     /// Room hub → connection: a frame could not be queued on the connection's socket (its outbound
     /// queue is full, or it is already closing). The actor, owner of the socket's fate, cuts a slow
     /// consumer off; a closing connection ignores it.
     /// </summary>
     public sealed class OutboundRefused { public static readonly OutboundRefused Instance = new(); private OutboundRefused() { } }
-
-    /// <summary>Anyone → connection: close with this code and reason. Crosses nodes (the user directory's disconnect).</summary>
-    public sealed record CloseConnection(int Code, string Reason) : Broker.Contracts.Cluster.IClusterMessage;
 
     /// <summary>
     /// Connection → supervisor: a route-wide broadcast (a <c>publish</c> without a room, on routes

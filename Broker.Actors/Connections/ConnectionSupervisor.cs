@@ -2,18 +2,21 @@ using Akka.Actor;
 using Akka.Event;
 using Broker.Actors.Auth;
 using Broker.Actors.Observability;
+using Broker.Actors.Routes;
 using Broker.Contracts.Cluster;
 using Broker.Contracts.Protocol;
 using static Broker.Actors.Connections.ConnectionMessages;
+using static Broker.Contracts.Cluster.ConnectionCommands;
 
 namespace Broker.Actors.Connections;
 
 /// <summary>
 /// The per-node parent of every <see cref="ConnectionActor"/>. It owns the one heartbeat timer of
 /// the node and the auth state of its connections (who is authenticated, whose deadline is
-/// running), and keeps the route tables used for route-wide broadcasts; a server-side route
-/// broadcast is delivered here and sent once to each other node's supervisor. A connection that throws
-/// is stopped (its socket closed 1011), never restarted onto a socket it no longer understands.
+/// running), closes them all on shutdown and counts them. Route-wide broadcasts are addressed to
+/// it (it knows each connection's route) and handed to its <see cref="RouteBroadcaster"/>. A
+/// connection that throws is stopped (its socket closed 1011), never restarted onto a socket it
+/// no longer understands.
 /// </summary>
 public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
 {
@@ -27,8 +30,7 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
     // Configured by the host (hocon/broker.hocon); a bare ActorSystem, as in specs, keeps Akka's default mailbox.
     private readonly bool _hasConnectionMailbox = Context.System.Settings.Config.HasPath(ConnectionMailbox);
     private readonly Dictionary<IActorRef, Entry> _connections = new();
-    private readonly Dictionary<string, HashSet<IActorRef>> _byRoute = new(StringComparer.OrdinalIgnoreCase);
-    private readonly Dictionary<string, long> _routeOffsets = new(StringComparer.OrdinalIgnoreCase);
+    private readonly RouteBroadcaster _routes = new();
     private readonly List<IActorRef> _closeAllWaiters = new();
     private CloseConnection? _closingAll; // what every connection gets once the node started closing them all (shutdown)
 
@@ -54,9 +56,15 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
         {
             foreach (var connection in _connections.Keys) connection.Tell(tick);
         });
-        Receive<RouteBroadcast>(OnRouteBroadcast);
-        Receive<PublishToRoute>(OnPublishToRoute);
-        Receive<RouteCommands.DeliverToRoute>(deliver => DeliverToRoute(deliver.Route, deliver.From, deliver.Payload, null));
+        Receive<RouteBroadcast>(broadcast =>
+        {
+            var exclude = broadcast.ExcludeSender ? Sender : null;
+            var offset = _routes.Deliver(broadcast.Route, broadcast.From, ServerFrames.RawJson(broadcast.Payload), exclude);
+            Sender.Tell(new RouteBroadcastAccepted(broadcast.Id, offset));
+        });
+        Receive<PublishToRoute>(publish =>
+            Sender.Tell(new RouteBroadcastAccepted(null, _routes.PublishToCluster(Context.System, Self, publish.Route, publish.From, publish.Payload))));
+        Receive<RouteCommands.DeliverToRoute>(deliver => _routes.Deliver(deliver.Route, deliver.From, deliver.Payload, exclude: null));
         Receive<Terminated>(t => OnTerminated(t.ActorRef));
         Receive<CloseAll>(closeAll =>
         {
@@ -72,8 +80,7 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
         });
         Receive<GetStats>(_ =>
         {
-            var byRoute = _byRoute.ToDictionary(kv => kv.Key, kv => kv.Value.Count);
-            Sender.Tell(new Stats(_connections.Count, _connections.Values.Count(e => e.UserId is not null), byRoute));
+            Sender.Tell(new Stats(_connections.Count, _connections.Values.Count(e => e.UserId is not null), _routes.Counts()));
         });
     }
 
@@ -100,9 +107,7 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
         // "authenticated" is the connection's own Authenticated message (OnAuthenticated), so the
         // gauge moves once per connection and leaves from the state the entry records.
         _connections[child] = new Entry(accept.Info, accept.Info.User?.UserId, Counted: ConnectionTelemetry.CountOpened(accept.Info, _settings.NodeName));
-        if (!_byRoute.TryGetValue(accept.Info.Route.Name, out var members))
-            _byRoute[accept.Info.Route.Name] = members = new HashSet<IActorRef>();
-        members.Add(child);
+        _routes.Add(accept.Info.Route.Name, child);
         if (accept.Info.User is null && !accept.Info.Route.Anonymous)
             Timers.StartSingleTimer(DeadlineKey(accept.Info.ConnectionId), new DeadlineFor(child), _settings.AuthTimeout);
         Sender.Tell(child);
@@ -122,59 +127,12 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
         Timers.Cancel(DeadlineKey(entry.Info.ConnectionId));
     }
 
-    private void OnRouteBroadcast(RouteBroadcast broadcast)
-    {
-        var offset = DeliverToRoute(broadcast.Route, broadcast.From, ServerFrames.RawJson(broadcast.Payload), broadcast.ExcludeSender ? Sender : null);
-        Sender.Tell(new RouteBroadcastAccepted(broadcast.Id, offset));
-    }
-
-    private void OnPublishToRoute(PublishToRoute publish)
-    {
-        var offset = DeliverToRoute(publish.Route, publish.From, publish.Payload, null);
-        // One message per other node, whether or not it has connections on the route: asking first
-        // would cost a round trip, and a node with nobody there drops it at once.
-        if (((ExtendedActorSystem)Context.System).Provider is Akka.Cluster.ClusterActorRefProvider)
-        {
-            var cluster = Akka.Cluster.Cluster.Get(Context.System);
-            var toPeers = new RouteCommands.DeliverToRoute(publish.Route, publish.From, publish.Payload);
-            foreach (var member in cluster.State.Members)
-            {
-                if (member.Address == cluster.SelfAddress || member.Status is not (Akka.Cluster.MemberStatus.Up or Akka.Cluster.MemberStatus.WeaklyUp))
-                    continue;
-                Context.ActorSelection(new RootActorPath(member.Address) / Self.Path.Elements).Tell(toPeers, Self);
-            }
-        }
-        Sender.Tell(new RouteBroadcastAccepted(null, offset));
-    }
-
-    /// <summary>Delivers to this node's connections of <paramref name="route"/>; returns the route offset (unchanged when nobody is there).</summary>
-    private long DeliverToRoute(string route, string from, byte[] payload, IActorRef? exclude)
-    {
-        // Nobody on the route here: nothing delivered, no offset used.
-        if (!_byRoute.TryGetValue(route, out var members)) return _routeOffsets.GetValueOrDefault(route);
-        var offset = _routeOffsets[route] = _routeOffsets.GetValueOrDefault(route) + 1;
-        // Serialized once; every member gets the same array.
-        var frame = ServerFrames.Message(null, offset, null, from, payload);
-        var deliver = new Deliver(frame, BrokerMetrics.FanOutStamp(frame, route: true));
-        BrokerMetrics.RoutePublished();
-        foreach (var member in members)
-        {
-            if (member.Equals(exclude)) continue;
-            member.Tell(deliver);
-        }
-        return offset;
-    }
-
     private void OnTerminated(IActorRef connection)
     {
         if (!_connections.Remove(connection, out var entry)) return;
         ConnectionTelemetry.CountClosed(entry.Info, _settings.NodeName, entry.Counted);
         Timers.Cancel(DeadlineKey(entry.Info.ConnectionId));
-        if (_byRoute.TryGetValue(entry.Info.Route.Name, out var members))
-        {
-            members.Remove(connection);
-            if (members.Count == 0) _byRoute.Remove(entry.Info.Route.Name);
-        }
+        _routes.Remove(entry.Info.Route.Name, connection);
         if (_connections.Count == 0 && _closeAllWaiters.Count > 0)
         {
             foreach (var waiter in _closeAllWaiters) waiter.Tell(AllClosed.Instance);

@@ -27,15 +27,13 @@ public sealed record InboundFrame(InboundKind Kind, byte[]? Utf8 = null)
     public static InboundFrame Text(byte[] utf8) => new(InboundKind.Text, utf8);
 }
 
-/// <summary>Stream protocol between the transport's inbound stream and the actor (Sink.ActorRefWithAck).</summary>
+/// <summary>The ack protocol between the transport's read loop and the actor: one frame per ack.</summary>
 public static class InboundStream
 {
     /// <summary>The stream is ready; the actor acks it to receive the first frame.</summary>
     public sealed class Started { public static readonly Started Instance = new(); private Started() { } }
     /// <summary>The actor's ack: send the next frame. Withheld while the actor is busy (backpressure).</summary>
     public sealed class Ack { public static readonly Ack Instance = new(); private Ack() { } }
-    /// <summary>The client closed the socket or the connection dropped.</summary>
+    /// <summary>The client closed the socket, the connection dropped, or reading failed.</summary>
     public sealed class Completed { public static readonly Completed Instance = new(); private Completed() { } }
-    /// <summary>Reading failed (a protocol violation caught by the WebSocket layer, or an I/O error).</summary>
-    public sealed record Failed(Exception Cause);
 }

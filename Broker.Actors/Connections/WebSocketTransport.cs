@@ -3,7 +3,6 @@ using System.Net.WebSockets;
 using System.Text.Unicode;
 using System.Threading.Channels;
 using Akka.Actor;
-using Akka.Streams;
 using Broker.Actors.Observability;
 using Broker.Contracts.Protocol;
 using Microsoft.Extensions.Logging;
@@ -32,9 +31,9 @@ public sealed record TransportContext(string ConnectionId, string Route, ICorkab
 }
 
 /// <summary>
-/// Runs one WebSocket through Akka.Streams. Inbound: a source of whole messages (size-checked while
-/// fragments are assembled, UTF-8 checked) through a token-bucket stage into the connection actor,
-/// one frame per ack, so a busy actor slows its own socket and no one else's. Outbound: a bounded
+/// Runs one WebSocket with two loops of its own. Inbound: whole messages (size-checked while
+/// fragments are assembled, UTF-8 checked, rate-limited by a token bucket) handed to the connection
+/// actor one frame per ack, so a busy actor slows its own socket and no one else's. Outbound: a bounded
 /// channel drained by a loop that writes to the socket; a full channel means a slow consumer.
 /// When more than one frame is queued and the socket's stream can be corked, the loop sends them
 /// all in one write and flush (each still its own WebSocket message).
@@ -65,7 +64,7 @@ public sealed partial class WebSocketTransport : IConnectionTransport
 
     /// <param name="clock">The clock the inbound rate limiter refills by: the host's <see cref="TimeProvider"/>.</param>
     /// <param name="context">The socket's corkable stream, logger and ids; <see cref="TransportContext.None"/> when omitted.</param>
-    public WebSocketTransport(WebSocket socket, IMaterializer materializer, TransportLimits limits, TimeProvider clock, TransportContext? context = null)
+    public WebSocketTransport(WebSocket socket, TransportLimits limits, TimeProvider clock, TransportContext? context = null)
     {
         _socket = socket;
         _limits = limits;

@@ -1,7 +1,10 @@
 using System.Security.Cryptography;
 using Akka.Actor;
+using Akka.Cluster.Hosting;
 using Akka.Cluster.Sharding;
+using Akka.Hosting;
 using Broker.Actors.Observability;
+using Broker.Actors.Sharding;
 using Broker.Contracts.Cluster;
 using Broker.Contracts.Protocol;
 using static Broker.Contracts.Cluster.RoomCommands;
@@ -216,5 +219,30 @@ public sealed class RoomActor : ReceiveActor, IWithTimers
     {
         public static readonly PresenceWindowEnded Instance = new();
         private PresenceWindowEnded() { }
+    }
+}
+
+/// <summary>Registry key for the node's <see cref="RoomHub"/>.</summary>
+public sealed class RoomHubKey;
+
+/// <summary>Registers the room tier with Akka.Hosting.</summary>
+public static class RoomActorHostingExtensions
+{
+    /// <summary>The room shard region and this node's <see cref="RoomHub"/> (registered as <see cref="RoomHubKey"/>).</summary>
+    public static AkkaConfigurationBuilder AddRoomActor(this AkkaConfigurationBuilder akka, RoomSettings settings, string role = "broker")
+    {
+        // One history budget per node (this builder makes one actor system), shared by its rooms.
+        var historyBudget = new HistoryBudget(settings.HistoryNodeMaxBytes);
+        return akka
+            .WithShardRegion<RoomActor>("rooms", roomId => RoomActor.Props(roomId, settings, historyBudget), new RoomMessageExtractor(),
+                BrokerShardOptions.For(role))
+            .WithActors((system, registry) =>
+            {
+                registry.Register<RoomHubKey>(
+                    system.ActorOf(RoomHub.Props(registry.Get<RoomActor>(), settings.RejoinInterval, settings.AnswerTimeout), "room-hub"));
+                var self = Akka.Cluster.Cluster.Get(system).SelfAddress;
+                var gauge = BrokerMetrics.ObserveHistory(historyBudget, $"{self.Host}:{self.Port}");
+                system.WhenTerminated.ContinueWith(_ => gauge.Dispose(), TaskScheduler.Default);
+            });
     }
 }

@@ -118,7 +118,7 @@ public sealed class RoomHub : ReceiveActor, IWithTimers
         if (!_byRoom.TryGetValue(leave.RoomId, out var room) || !room.TryGet(leave.ConnectionId, out var member))
         {
             // Not in the room on this node, and nothing of it is in flight: nothing to order against.
-            if (leave.Reply) Sender.Tell(new ConnectionMessages.Deliver(ServerFrames.Left(leave.RequestId, leave.RoomId)));
+            if (leave.Reply) Sender.Tell(new ConnectionCommands.Deliver(ServerFrames.Left(leave.RequestId, leave.RoomId)));
             return;
         }
         member.Joined = false;
@@ -522,11 +522,11 @@ public sealed class RoomHub : ReceiveActor, IWithTimers
         }
         else
         {
-            ConnectionMessages.Deliver? viaActor = null; // members without a socket here (tests, probes)
+            ConnectionCommands.Deliver? viaActor = null; // members without a socket here (tests, probes)
             foreach (var member in active)
             {
                 if (exclude is not null && member.ConnectionId == exclude) continue;
-                if (member.Outbound is null) member.Connection.Tell(viaActor ??= new ConnectionMessages.Deliver(frame, stamp));
+                if (member.Outbound is null) member.Connection.Tell(viaActor ??= new ConnectionCommands.Deliver(frame, stamp));
                 else if (Deliver(members, member, frame)) delivered++;
             }
         }
@@ -538,7 +538,7 @@ public sealed class RoomHub : ReceiveActor, IWithTimers
     {
         if (member.Outbound is not { } outbound)
         {
-            member.Connection.Tell(new ConnectionMessages.Deliver(frame));
+            member.Connection.Tell(new ConnectionCommands.Deliver(frame));
             return false;
         }
         if (member.Refused) return false;

@@ -64,7 +64,7 @@ public sealed class RoomState
     /// <summary>The hubs (one per node) that have members, each to receive a broadcast once.</summary>
     public IReadOnlyCollection<IActorRef> Hubs => _membersPerHub.Keys;
 
-    /// <summary>Distinct user ids of the members, in the order they first joined.</summary>
+    /// <summary>Distinct user ids of the members, in no promised order (join order only until a user leaves).</summary>
     public string[] Users() => _connectionsPerUser.Keys.ToArray();
 
     public bool IsMember(string connectionId) => _members.ContainsKey(connectionId);

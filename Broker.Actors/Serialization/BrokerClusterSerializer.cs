@@ -2,10 +2,13 @@ using System.Buffers;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Akka.Actor;
+using Akka.Hosting;
 using Akka.Serialization;
-using Broker.Actors.Connections;
+using Broker.Contracts.Cluster;
+using static Broker.Contracts.Cluster.ConnectionCommands;
 using static Broker.Contracts.Cluster.RoomCommands;
 using static Broker.Contracts.Cluster.RoomEvents;
+using static Broker.Contracts.Cluster.RouteCommands;
 using static Broker.Contracts.Cluster.UserCommands;
 using static Broker.Contracts.Cluster.UserEvents;
 using static Broker.Contracts.Cluster.TicketCommands;
@@ -14,226 +17,189 @@ using static Broker.Contracts.Cluster.TicketEvents;
 namespace Broker.Actors.Serialization;
 
 /// <summary>
-/// The wire format of every <see cref="Contracts.Cluster.IClusterMessage"/> between nodes: one
-/// compact JSON object per message, written and read with Utf8JsonWriter/JsonDocument (no
-/// reflection), with a short string manifest per type. Frames and payloads are already UTF-8
-/// JSON, so they are embedded raw (never base64, never re-escaped): a room broadcast costs its
-/// frame plus a few bytes. Actor references travel as full actor paths.
+/// The wire format of every <see cref="IClusterMessage"/> between nodes: one compact JSON object
+/// per message, written and read with Utf8JsonWriter/JsonDocument (no reflection), with a short
+/// string manifest per type. Frames and payloads are already UTF-8 JSON, so they are embedded raw
+/// (never base64, never re-escaped): a room broadcast costs its frame plus a few bytes. Actor
+/// references travel as full actor paths. One table row per message type says all of it.
 /// </summary>
 public sealed class BrokerClusterSerializer : SerializerWithStringManifest
 {
-    /// <summary>Registered in hocon/broker.hocon; must never change once deployed.</summary>
+    /// <summary>The serializer's id on the wire; must never change once deployed.</summary>
     public const int SerializerId = 7301;
 
-    private const string JoinRoomManifest = "RJ";
-    private const string LeaveRoomManifest = "RL";
-    private const string PublishToRoomManifest = "RP";
-    private const string GetRoomInfoManifest = "RG";
-    private const string RoomBroadcastManifest = "RB";
-    private const string JoinResultManifest = "RR";
-    private const string PublishAcceptedManifest = "RA";
-    private const string PublishRejectedManifest = "RX";
-    private const string RoomInfoManifest = "RI";
-    private const string RegisterConnectionManifest = "UR";
-    private const string UnregisterConnectionManifest = "UU";
-    private const string UpdateRoomsManifest = "UM";
-    private const string SendToUserManifest = "US";
-    private const string GetUserStatusManifest = "UG";
-    private const string DirectDeliveredManifest = "UD";
-    private const string UserStatusManifest = "UT";
-    private const string DisconnectUserManifest = "UX";
-    private const string UserDisconnectedManifest = "UY";
-    private const string DeliverManifest = "CD";
-    private const string CloseConnectionManifest = "CC";
-    private const string StoreTicketManifest = "TS";
-    private const string RedeemTicketManifest = "TR";
-    private const string TicketStoredManifest = "TK";
-    private const string TicketRedeemedManifest = "TD";
-    private const string DeliverToRouteManifest = "KD";
-    private const string LeaveResultManifest = "RT";
-    private const string ConnectionRegisteredManifest = "UK";
-    private const string RejoinRoomManifest = "RW";
-    private const string RejoinResultManifest = "RV";
-    private const string FetchHistoryManifest = "RF";
-    private const string HistoryRangeManifest = "RH";
-    private const string ConnectionRefusedManifest = "UN";
+    // Manifests and property names are the wire format: never change or reuse one once deployed.
+    private static readonly Entry[] Table =
+    [
+        Entry.Of<JoinRoom>("RJ", (w, m) =>
+        {
+            w.WriteString("r", m.RoomId); w.WriteString("c", m.ConnectionId); w.WriteString("u", m.UserId);
+            WriteRef(w, "cr", m.Connection); WriteRef(w, "h", m.Hub);
+            WriteOptional(w, "q", m.RequestId); WriteOptional(w, "e", m.SinceEpoch);
+            if (m.SinceOffset is { } since) w.WriteNumber("o", since);
+            WriteSeq(w, m.Seq);
+        }, r => new JoinRoom(r.S("r"), r.S("c"), r.S("u"), r.Ref("cr"), r.Ref("h"), r.OS("q"), r.OS("e"), r.OptionalLong("o"), r.Seq())),
+        Entry.Of<LeaveRoom>("RL", (w, m) =>
+        {
+            w.WriteString("r", m.RoomId); w.WriteString("c", m.ConnectionId); WriteOptional(w, "q", m.RequestId);
+            w.WriteBoolean("y", m.Reply); WriteSeq(w, m.Seq);
+        }, r => new LeaveRoom(r.S("r"), r.S("c"), r.OS("q"), r.Bool("y"), r.Seq())),
+        Entry.Of<PublishToRoom>("RP", (w, m) =>
+        {
+            w.WriteString("r", m.RoomId); WriteOptional(w, "c", m.ConnectionId); w.WriteString("f", m.From);
+            WriteRaw(w, "p", m.Payload); w.WriteBoolean("x", m.ExcludeSelf); WriteOptional(w, "q", m.RequestId);
+            WriteSeq(w, m.Seq);
+        }, r => new PublishToRoom(r.S("r"), r.OS("c"), r.S("f"), r.Raw("p"), r.Bool("x"), r.OS("q"), r.Seq())),
+        Entry.Of<GetRoomInfo>("RG", (w, m) => w.WriteString("r", m.RoomId), r => new GetRoomInfo(r.S("r"))),
+        Entry.Of<RoomBroadcast>("RB", (w, m) =>
+        {
+            w.WriteString("r", m.RoomId); WriteRaw(w, "fr", m.Frame); WriteOptional(w, "x", m.ExcludeConnectionId);
+            w.WriteString("e", m.Epoch); w.WriteNumber("o", m.Offset);
+        }, r => new RoomBroadcast(r.S("r"), r.Raw("fr"), r.OS("x"), r.S("e"), r.Long("o"))),
+        Entry.Of<JoinResult>("RR", (w, m) =>
+        {
+            w.WriteString("r", m.RoomId); w.WriteString("c", m.ConnectionId); WriteSeq(w, m.Seq);
+            w.WriteString("e", m.Epoch); w.WriteNumber("o", m.Offset); WriteFrames(w, "fs", m.Frames);
+        }, r => new JoinResult(r.S("r"), r.S("c"), r.Seq(), r.S("e"), r.Long("o"), r.Frames("fs"))),
+        Entry.Of<LeaveResult>("RT", (w, m) =>
+        {
+            w.WriteString("r", m.RoomId); w.WriteString("c", m.ConnectionId); WriteSeq(w, m.Seq);
+        }, r => new LeaveResult(r.S("r"), r.S("c"), r.Seq())),
+        Entry.Of<RejoinRoom>("RW", (w, m) =>
+        {
+            w.WriteString("r", m.RoomId); WriteRef(w, "h", m.Hub);
+            w.WriteStartArray("ms");
+            foreach (var member in m.Members)
+            {
+                w.WriteStartArray();
+                w.WriteStringValue(member.ConnectionId);
+                w.WriteStringValue(member.UserId);
+                w.WriteEndArray();
+            }
+            w.WriteEndArray();
+            WriteOptional(w, "e", m.SinceEpoch); w.WriteNumber("o", m.SinceOffset); w.WriteNumber("a", m.Attempt);
+        }, r => new RejoinRoom(r.S("r"), r.Ref("h"),
+            r.D.GetProperty("ms").EnumerateArray().Select(m => new RejoiningMember(m[0].GetString()!, m[1].GetString()!)).ToArray(),
+            r.OS("e"), r.Long("o"), r.Long("a"))),
+        Entry.Of<RejoinResult>("RV", (w, m) =>
+        {
+            w.WriteString("r", m.RoomId); w.WriteNumber("a", m.Attempt); w.WriteString("e", m.Epoch); w.WriteNumber("o", m.Offset);
+            WriteStrings(w, "us", m.Users); WriteFrames(w, "fs", m.Frames); w.WriteBoolean("k", m.Continuous);
+        }, r => new RejoinResult(r.S("r"), r.Long("a"), r.S("e"), r.Long("o"), r.Strings("us"), r.Frames("fs"), r.Bool("k"))),
+        Entry.Of<FetchHistory>("RF", (w, m) =>
+        {
+            w.WriteString("r", m.RoomId); w.WriteString("e", m.Epoch); w.WriteNumber("o", m.AfterOffset); w.WriteNumber("u", m.UpToOffset);
+        }, r => new FetchHistory(r.S("r"), r.S("e"), r.Long("o"), r.Long("u"))),
+        Entry.Of<HistoryRange>("RH", (w, m) =>
+        {
+            w.WriteString("r", m.RoomId); w.WriteString("e", m.Epoch); w.WriteNumber("o", m.FirstOffset); w.WriteNumber("u", m.UpToOffset);
+            WriteFrames(w, "fs", m.Frames); w.WriteBoolean("k", m.Complete); WriteStrings(w, "us", m.Users);
+        }, r => new HistoryRange(r.S("r"), r.S("e"), r.Long("o"), r.Long("u"), r.Frames("fs"), r.Bool("k"), r.Strings("us"))),
+        Entry.Of<PublishAccepted>("RA", (w, m) =>
+        {
+            w.WriteString("r", m.RoomId); WriteOptional(w, "q", m.RequestId); w.WriteNumber("o", m.Offset); w.WriteString("e", m.Epoch);
+            WriteSeq(w, m.Seq);
+        }, r => new PublishAccepted(r.S("r"), r.OS("q"), r.Long("o"), r.S("e"), r.Seq())),
+        Entry.Of<PublishRejected>("RX", (w, m) =>
+        {
+            w.WriteString("r", m.RoomId); WriteOptional(w, "q", m.RequestId); w.WriteString("k", m.Code); w.WriteString("m", m.Message);
+            WriteSeq(w, m.Seq);
+        }, r => new PublishRejected(r.S("r"), r.OS("q"), r.S("k"), r.S("m"), r.Seq())),
+        Entry.Of<RoomInfo>("RI", (w, m) =>
+        {
+            w.WriteString("r", m.RoomId); WriteStrings(w, "ms", m.Members); w.WriteNumber("o", m.Offset); w.WriteString("e", m.Epoch);
+        }, r => new RoomInfo(r.S("r"), r.Strings("ms"), r.Long("o"), r.S("e"))),
+        Entry.Of<RegisterConnection>("UR", (w, m) =>
+        {
+            w.WriteString("u", m.UserId); w.WriteString("c", m.ConnectionId); WriteRef(w, "cr", m.Connection);
+            if (m.Confirm) w.WriteBoolean("k", true);
+            if (m.Limit > 0) w.WriteNumber("l", m.Limit);
+        }, r => new RegisterConnection(r.S("u"), r.S("c"), r.Ref("cr"), r.Has("k"), (int)(r.OptionalLong("l") ?? 0))),
+        Entry.Of<ConnectionRegistered>("UK", (w, m) =>
+        {
+            w.WriteString("u", m.UserId); w.WriteString("c", m.ConnectionId);
+        }, r => new ConnectionRegistered(r.S("u"), r.S("c"))),
+        Entry.Of<ConnectionRefused>("UN", (w, m) =>
+        {
+            w.WriteString("u", m.UserId); w.WriteString("c", m.ConnectionId); w.WriteNumber("l", m.Limit);
+        }, r => new ConnectionRefused(r.S("u"), r.S("c"), r.Int("l"))),
+        Entry.Of<UnregisterConnection>("UU", (w, m) =>
+        {
+            w.WriteString("u", m.UserId); w.WriteString("c", m.ConnectionId);
+        }, r => new UnregisterConnection(r.S("u"), r.S("c"))),
+        Entry.Of<UpdateRooms>("UM", (w, m) =>
+        {
+            w.WriteString("u", m.UserId); w.WriteString("c", m.ConnectionId); WriteStrings(w, "rs", m.Rooms);
+        }, r => new UpdateRooms(r.S("u"), r.S("c"), r.Strings("rs"))),
+        Entry.Of<SendToUser>("US", (w, m) =>
+        {
+            w.WriteString("u", m.UserId); w.WriteString("f", m.From); WriteRaw(w, "p", m.Payload); WriteOptional(w, "q", m.RequestId);
+            WriteSeq(w, m.Seq);
+        }, r => new SendToUser(r.S("u"), r.S("f"), r.Raw("p"), r.OS("q"), r.Seq())),
+        Entry.Of<GetUserStatus>("UG", (w, m) => w.WriteString("u", m.UserId), r => new GetUserStatus(r.S("u"))),
+        Entry.Of<DirectDelivered>("UD", (w, m) =>
+        {
+            WriteOptional(w, "q", m.RequestId); w.WriteNumber("n", m.Delivered); WriteSeq(w, m.Seq);
+        }, r => new DirectDelivered(r.OS("q"), r.Int("n"), r.Seq())),
+        Entry.Of<UserStatus>("UT", (w, m) =>
+        {
+            w.WriteString("u", m.UserId); w.WriteBoolean("on", m.Online); w.WriteNumber("n", m.Connections); WriteStrings(w, "rs", m.Rooms);
+        }, r => new UserStatus(r.S("u"), r.Bool("on"), r.Int("n"), r.Strings("rs"))),
+        Entry.Of<DisconnectUser>("UX", (w, m) =>
+        {
+            w.WriteString("u", m.UserId); w.WriteNumber("k", m.Code); w.WriteString("m", m.Reason);
+        }, r => new DisconnectUser(r.S("u"), r.Int("k"), r.S("m"))),
+        Entry.Of<UserDisconnected>("UY", (w, m) =>
+        {
+            w.WriteString("u", m.UserId); w.WriteNumber("n", m.Disconnected);
+        }, r => new UserDisconnected(r.S("u"), r.Int("n"))),
+        // The fan-out stamp is node-local: a delivery from another node is not timed.
+        Entry.Of<Deliver>("CD", (w, m) => WriteRaw(w, "fr", m.Frame), r => new Deliver(r.Raw("fr"))),
+        Entry.Of<CloseConnection>("CC", (w, m) =>
+        {
+            w.WriteNumber("k", m.Code); w.WriteString("m", m.Reason);
+        }, r => new CloseConnection(r.Int("k"), r.S("m"))),
+        Entry.Of<StoreTicket>("TS", (w, m) =>
+        {
+            w.WriteString("t", m.TicketId); w.WriteString("u", m.UserId); w.WriteNumber("ce", m.CredentialExpiresAtMs);
+            w.WriteString("ip", m.ClientIp); w.WriteNumber("te", m.TicketExpiresAtMs);
+        }, r => new StoreTicket(r.S("t"), r.S("u"), r.Long("ce"), r.S("ip"), r.Long("te"))),
+        Entry.Of<RedeemTicket>("TR", (w, m) =>
+        {
+            w.WriteString("t", m.TicketId); w.WriteString("ip", m.ClientIp);
+        }, r => new RedeemTicket(r.S("t"), r.S("ip"))),
+        Entry.Of<TicketStored>("TK", (w, m) => w.WriteString("t", m.TicketId), r => new TicketStored(r.S("t"))),
+        Entry.Of<TicketRedeemed>("TD", (w, m) =>
+        {
+            w.WriteString("t", m.TicketId); WriteOptional(w, "u", m.UserId); w.WriteNumber("ce", m.CredentialExpiresAtMs);
+            w.WriteNumber("te", m.TicketExpiresAtMs);
+        }, r => new TicketRedeemed(r.S("t"), r.OS("u"), r.Long("ce"), r.Long("te"))),
+        Entry.Of<DeliverToRoute>("KD", (w, m) =>
+        {
+            w.WriteString("k", m.Route); w.WriteString("f", m.From); WriteRaw(w, "p", m.Payload);
+        }, r => new DeliverToRoute(r.S("k"), r.S("f"), r.Raw("p"))),
+    ];
+
+    private static readonly Dictionary<Type, Entry> ByType = Table.ToDictionary(e => e.Type);
+    private static readonly Dictionary<string, Entry> ByManifest = Table.ToDictionary(e => e.Manifest, StringComparer.Ordinal);
 
     public BrokerClusterSerializer(ExtendedActorSystem system) : base(system) { }
 
+    /// <summary>Every message type the table serializes.</summary>
+    public static IReadOnlyCollection<Type> MessageTypes => ByType.Keys;
+
     public override int Identifier => SerializerId;
 
-    public override string Manifest(object o) => o switch
-    {
-        JoinRoom => JoinRoomManifest,
-        LeaveRoom => LeaveRoomManifest,
-        PublishToRoom => PublishToRoomManifest,
-        GetRoomInfo => GetRoomInfoManifest,
-        RoomBroadcast => RoomBroadcastManifest,
-        JoinResult => JoinResultManifest,
-        PublishAccepted => PublishAcceptedManifest,
-        PublishRejected => PublishRejectedManifest,
-        RoomInfo => RoomInfoManifest,
-        LeaveResult => LeaveResultManifest,
-        ConnectionRegistered => ConnectionRegisteredManifest,
-        ConnectionRefused => ConnectionRefusedManifest,
-        RejoinRoom => RejoinRoomManifest,
-        RejoinResult => RejoinResultManifest,
-        FetchHistory => FetchHistoryManifest,
-        HistoryRange => HistoryRangeManifest,
-        RegisterConnection => RegisterConnectionManifest,
-        UnregisterConnection => UnregisterConnectionManifest,
-        UpdateRooms => UpdateRoomsManifest,
-        SendToUser => SendToUserManifest,
-        GetUserStatus => GetUserStatusManifest,
-        DirectDelivered => DirectDeliveredManifest,
-        UserStatus => UserStatusManifest,
-        DisconnectUser => DisconnectUserManifest,
-        UserDisconnected => UserDisconnectedManifest,
-        ConnectionMessages.Deliver => DeliverManifest,
-        ConnectionMessages.CloseConnection => CloseConnectionManifest,
-        StoreTicket => StoreTicketManifest,
-        RedeemTicket => RedeemTicketManifest,
-        TicketStored => TicketStoredManifest,
-        TicketRedeemed => TicketRedeemedManifest,
-        Contracts.Cluster.RouteCommands.DeliverToRoute => DeliverToRouteManifest,
-        _ => throw new ArgumentException($"{o.GetType()} is not a broker cluster message", nameof(o)),
-    };
+    public override string Manifest(object o) => EntryFor(o).Manifest;
 
     public override byte[] ToBinary(object obj)
     {
+        var entry = EntryFor(obj);
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true }))
         {
             w.WriteStartObject();
-            switch (obj)
-            {
-                case JoinRoom m:
-                    w.WriteString("r", m.RoomId); w.WriteString("c", m.ConnectionId); w.WriteString("u", m.UserId);
-                    WriteRef(w, "cr", m.Connection); WriteRef(w, "h", m.Hub);
-                    WriteOptional(w, "q", m.RequestId); WriteOptional(w, "e", m.SinceEpoch);
-                    if (m.SinceOffset is { } since) w.WriteNumber("o", since);
-                    WriteSeq(w, m.Seq);
-                    break;
-                case LeaveRoom m:
-                    w.WriteString("r", m.RoomId); w.WriteString("c", m.ConnectionId); WriteOptional(w, "q", m.RequestId);
-                    w.WriteBoolean("y", m.Reply); WriteSeq(w, m.Seq);
-                    break;
-                case PublishToRoom m:
-                    w.WriteString("r", m.RoomId); WriteOptional(w, "c", m.ConnectionId); w.WriteString("f", m.From);
-                    WriteRaw(w, "p", m.Payload); w.WriteBoolean("x", m.ExcludeSelf); WriteOptional(w, "q", m.RequestId);
-                    WriteSeq(w, m.Seq);
-                    break;
-                case GetRoomInfo m:
-                    w.WriteString("r", m.RoomId);
-                    break;
-                case RoomBroadcast m:
-                    w.WriteString("r", m.RoomId); WriteRaw(w, "fr", m.Frame); WriteOptional(w, "x", m.ExcludeConnectionId);
-                    w.WriteString("e", m.Epoch); w.WriteNumber("o", m.Offset);
-                    break;
-                case JoinResult m:
-                    w.WriteString("r", m.RoomId); w.WriteString("c", m.ConnectionId); WriteSeq(w, m.Seq);
-                    w.WriteString("e", m.Epoch); w.WriteNumber("o", m.Offset); WriteFrames(w, "fs", m.Frames);
-                    break;
-                case LeaveResult m:
-                    w.WriteString("r", m.RoomId); w.WriteString("c", m.ConnectionId); WriteSeq(w, m.Seq);
-                    break;
-                case RejoinRoom m:
-                    w.WriteString("r", m.RoomId); WriteRef(w, "h", m.Hub);
-                    w.WriteStartArray("ms");
-                    foreach (var member in m.Members)
-                    {
-                        w.WriteStartArray();
-                        w.WriteStringValue(member.ConnectionId);
-                        w.WriteStringValue(member.UserId);
-                        w.WriteEndArray();
-                    }
-                    w.WriteEndArray();
-                    WriteOptional(w, "e", m.SinceEpoch); w.WriteNumber("o", m.SinceOffset); w.WriteNumber("a", m.Attempt);
-                    break;
-                case RejoinResult m:
-                    w.WriteString("r", m.RoomId); w.WriteNumber("a", m.Attempt); w.WriteString("e", m.Epoch); w.WriteNumber("o", m.Offset);
-                    WriteStrings(w, "us", m.Users); WriteFrames(w, "fs", m.Frames); w.WriteBoolean("k", m.Continuous);
-                    break;
-                case FetchHistory m:
-                    w.WriteString("r", m.RoomId); w.WriteString("e", m.Epoch); w.WriteNumber("o", m.AfterOffset); w.WriteNumber("u", m.UpToOffset);
-                    break;
-                case HistoryRange m:
-                    w.WriteString("r", m.RoomId); w.WriteString("e", m.Epoch); w.WriteNumber("o", m.FirstOffset); w.WriteNumber("u", m.UpToOffset);
-                    WriteFrames(w, "fs", m.Frames); w.WriteBoolean("k", m.Complete); WriteStrings(w, "us", m.Users);
-                    break;
-                case PublishAccepted m:
-                    w.WriteString("r", m.RoomId); WriteOptional(w, "q", m.RequestId); w.WriteNumber("o", m.Offset); w.WriteString("e", m.Epoch);
-                    WriteSeq(w, m.Seq);
-                    break;
-                case PublishRejected m:
-                    w.WriteString("r", m.RoomId); WriteOptional(w, "q", m.RequestId); w.WriteString("k", m.Code); w.WriteString("m", m.Message);
-                    WriteSeq(w, m.Seq);
-                    break;
-                case RoomInfo m:
-                    w.WriteString("r", m.RoomId); WriteStrings(w, "ms", m.Members); w.WriteNumber("o", m.Offset); w.WriteString("e", m.Epoch);
-                    break;
-                case RegisterConnection m:
-                    w.WriteString("u", m.UserId); w.WriteString("c", m.ConnectionId); WriteRef(w, "cr", m.Connection);
-                    if (m.Confirm) w.WriteBoolean("k", true);
-                    if (m.Limit > 0) w.WriteNumber("l", m.Limit);
-                    break;
-                case ConnectionRegistered m:
-                    w.WriteString("u", m.UserId); w.WriteString("c", m.ConnectionId);
-                    break;
-                case ConnectionRefused m:
-                    w.WriteString("u", m.UserId); w.WriteString("c", m.ConnectionId); w.WriteNumber("l", m.Limit);
-                    break;
-                case UnregisterConnection m:
-                    w.WriteString("u", m.UserId); w.WriteString("c", m.ConnectionId);
-                    break;
-                case UpdateRooms m:
-                    w.WriteString("u", m.UserId); w.WriteString("c", m.ConnectionId); WriteStrings(w, "rs", m.Rooms);
-                    break;
-                case SendToUser m:
-                    w.WriteString("u", m.UserId); w.WriteString("f", m.From); WriteRaw(w, "p", m.Payload); WriteOptional(w, "q", m.RequestId);
-                    WriteSeq(w, m.Seq);
-                    break;
-                case GetUserStatus m:
-                    w.WriteString("u", m.UserId);
-                    break;
-                case DirectDelivered m:
-                    WriteOptional(w, "q", m.RequestId); w.WriteNumber("n", m.Delivered); WriteSeq(w, m.Seq);
-                    break;
-                case UserStatus m:
-                    w.WriteString("u", m.UserId); w.WriteBoolean("on", m.Online); w.WriteNumber("n", m.Connections); WriteStrings(w, "rs", m.Rooms);
-                    break;
-                case DisconnectUser m:
-                    w.WriteString("u", m.UserId); w.WriteNumber("k", m.Code); w.WriteString("m", m.Reason);
-                    break;
-                case UserDisconnected m:
-                    w.WriteString("u", m.UserId); w.WriteNumber("n", m.Disconnected);
-                    break;
-                case ConnectionMessages.Deliver m:
-                    WriteRaw(w, "fr", m.Frame);
-                    break;
-                case ConnectionMessages.CloseConnection m:
-                    w.WriteNumber("k", m.Code); w.WriteString("m", m.Reason);
-                    break;
-                case StoreTicket m:
-                    w.WriteString("t", m.TicketId); w.WriteString("u", m.UserId); w.WriteNumber("ce", m.CredentialExpiresAtMs);
-                    w.WriteString("ip", m.ClientIp); w.WriteNumber("te", m.TicketExpiresAtMs);
-                    break;
-                case RedeemTicket m:
-                    w.WriteString("t", m.TicketId); w.WriteString("ip", m.ClientIp);
-                    break;
-                case TicketStored m:
-                    w.WriteString("t", m.TicketId);
-                    break;
-                case TicketRedeemed m:
-                    w.WriteString("t", m.TicketId); WriteOptional(w, "u", m.UserId); w.WriteNumber("ce", m.CredentialExpiresAtMs);
-                    w.WriteNumber("te", m.TicketExpiresAtMs);
-                    break;
-                case Contracts.Cluster.RouteCommands.DeliverToRoute m:
-                    w.WriteString("k", m.Route); w.WriteString("f", m.From); WriteRaw(w, "p", m.Payload);
-                    break;
-                default:
-                    throw new ArgumentException($"{obj.GetType()} is not a broker cluster message", nameof(obj));
-            }
+            entry.Write(w, obj);
             w.WriteEndObject();
         }
         return buffer.WrittenSpan.ToArray();
@@ -241,50 +207,39 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
 
     public override object FromBinary(byte[] bytes, string manifest)
     {
+        if (!ByManifest.TryGetValue(manifest, out var entry))
+            throw new System.Runtime.Serialization.SerializationException($"unknown broker manifest '{manifest}'");
         using var document = JsonDocument.Parse(bytes);
-        var d = document.RootElement;
-        return manifest switch
-        {
-            JoinRoomManifest => new JoinRoom(S(d, "r"), S(d, "c"), S(d, "u"), Ref(d, "cr"), Ref(d, "h"), OS(d, "q"), OS(d, "e"),
-                d.TryGetProperty("o", out var o) ? o.GetInt64() : null, Seq(d)),
-            LeaveRoomManifest => new LeaveRoom(S(d, "r"), S(d, "c"), OS(d, "q"), d.GetProperty("y").GetBoolean(), Seq(d)),
-            PublishToRoomManifest => new PublishToRoom(S(d, "r"), OS(d, "c"), S(d, "f"), Raw(d, "p"), d.GetProperty("x").GetBoolean(), OS(d, "q"), Seq(d)),
-            GetRoomInfoManifest => new GetRoomInfo(S(d, "r")),
-            RoomBroadcastManifest => new RoomBroadcast(S(d, "r"), Raw(d, "fr"), OS(d, "x"), S(d, "e"), d.GetProperty("o").GetInt64()),
-            JoinResultManifest => new JoinResult(S(d, "r"), S(d, "c"), Seq(d), S(d, "e"), d.GetProperty("o").GetInt64(), Frames(d, "fs")),
-            LeaveResultManifest => new LeaveResult(S(d, "r"), S(d, "c"), Seq(d)),
-            RejoinRoomManifest => new RejoinRoom(S(d, "r"), Ref(d, "h"),
-                d.GetProperty("ms").EnumerateArray().Select(m => new Contracts.Cluster.RejoiningMember(m[0].GetString()!, m[1].GetString()!)).ToArray(),
-                OS(d, "e"), d.GetProperty("o").GetInt64(), d.GetProperty("a").GetInt64()),
-            RejoinResultManifest => new RejoinResult(S(d, "r"), d.GetProperty("a").GetInt64(), S(d, "e"), d.GetProperty("o").GetInt64(),
-                Strings(d, "us"), Frames(d, "fs"), d.GetProperty("k").GetBoolean()),
-            FetchHistoryManifest => new FetchHistory(S(d, "r"), S(d, "e"), d.GetProperty("o").GetInt64(), d.GetProperty("u").GetInt64()),
-            HistoryRangeManifest => new HistoryRange(S(d, "r"), S(d, "e"), d.GetProperty("o").GetInt64(), d.GetProperty("u").GetInt64(),
-                Frames(d, "fs"), d.GetProperty("k").GetBoolean(), Strings(d, "us")),
-            PublishAcceptedManifest => new PublishAccepted(S(d, "r"), OS(d, "q"), d.GetProperty("o").GetInt64(), S(d, "e"), Seq(d)),
-            PublishRejectedManifest => new PublishRejected(S(d, "r"), OS(d, "q"), S(d, "k"), S(d, "m"), Seq(d)),
-            RoomInfoManifest => new RoomInfo(S(d, "r"), Strings(d, "ms"), d.GetProperty("o").GetInt64(), S(d, "e")),
-            RegisterConnectionManifest => new RegisterConnection(S(d, "u"), S(d, "c"), Ref(d, "cr"), d.TryGetProperty("k", out _),
-                d.TryGetProperty("l", out var limit) ? limit.GetInt32() : 0),
-            ConnectionRegisteredManifest => new ConnectionRegistered(S(d, "u"), S(d, "c")),
-            ConnectionRefusedManifest => new ConnectionRefused(S(d, "u"), S(d, "c"), d.GetProperty("l").GetInt32()),
-            UnregisterConnectionManifest => new UnregisterConnection(S(d, "u"), S(d, "c")),
-            UpdateRoomsManifest => new UpdateRooms(S(d, "u"), S(d, "c"), Strings(d, "rs")),
-            SendToUserManifest => new SendToUser(S(d, "u"), S(d, "f"), Raw(d, "p"), OS(d, "q"), Seq(d)),
-            GetUserStatusManifest => new GetUserStatus(S(d, "u")),
-            DirectDeliveredManifest => new DirectDelivered(OS(d, "q"), d.GetProperty("n").GetInt32(), Seq(d)),
-            UserStatusManifest => new UserStatus(S(d, "u"), d.GetProperty("on").GetBoolean(), d.GetProperty("n").GetInt32(), Strings(d, "rs")),
-            DisconnectUserManifest => new DisconnectUser(S(d, "u"), d.GetProperty("k").GetInt32(), S(d, "m")),
-            UserDisconnectedManifest => new UserDisconnected(S(d, "u"), d.GetProperty("n").GetInt32()),
-            DeliverManifest => new ConnectionMessages.Deliver(Raw(d, "fr")),
-            CloseConnectionManifest => new ConnectionMessages.CloseConnection(d.GetProperty("k").GetInt32(), S(d, "m")),
-            StoreTicketManifest => new StoreTicket(S(d, "t"), S(d, "u"), d.GetProperty("ce").GetInt64(), S(d, "ip"), d.GetProperty("te").GetInt64()),
-            RedeemTicketManifest => new RedeemTicket(S(d, "t"), S(d, "ip")),
-            TicketStoredManifest => new TicketStored(S(d, "t")),
-            TicketRedeemedManifest => new TicketRedeemed(S(d, "t"), OS(d, "u"), d.GetProperty("ce").GetInt64(), d.GetProperty("te").GetInt64()),
-            DeliverToRouteManifest => new Contracts.Cluster.RouteCommands.DeliverToRoute(S(d, "k"), S(d, "f"), Raw(d, "p")),
-            _ => throw new System.Runtime.Serialization.SerializationException($"unknown broker manifest '{manifest}'"),
-        };
+        return entry.Read(new Reader(document.RootElement, system));
+    }
+
+    private static Entry EntryFor(object o) =>
+        ByType.TryGetValue(o.GetType(), out var entry) ? entry : throw new ArgumentException($"{o.GetType()} is not a broker cluster message", nameof(o));
+
+    /// <summary>One message type: its manifest, how its fields are written, and how it is read back.</summary>
+    private sealed record Entry(Type Type, string Manifest, Action<Utf8JsonWriter, object> Write, Func<Reader, object> Read)
+    {
+        public static Entry Of<T>(string manifest, Action<Utf8JsonWriter, T> write, Func<Reader, T> read) where T : class =>
+            new(typeof(T), manifest, (w, o) => write(w, (T)o), r => read(r));
+    }
+
+    /// <summary>The fields of one message being read: the document's root and the system that resolves actor paths.</summary>
+    private readonly record struct Reader(JsonElement D, ExtendedActorSystem System)
+    {
+        public string S(string name) => D.GetProperty(name).GetString()!;
+        public string? OS(string name) => D.TryGetProperty(name, out var v) ? v.GetString() : null;
+        public long Long(string name) => D.GetProperty(name).GetInt64();
+        public long? OptionalLong(string name) => D.TryGetProperty(name, out var v) ? v.GetInt64() : null;
+        public int Int(string name) => D.GetProperty(name).GetInt32();
+        public bool Bool(string name) => D.GetProperty(name).GetBoolean();
+        public bool Has(string name) => D.TryGetProperty(name, out _);
+        /// <summary>A hub's command number; absent is 0.</summary>
+        public long Seq() => OptionalLong("s") ?? 0;
+        public string[] Strings(string name) => D.GetProperty(name).EnumerateArray().Select(e => e.GetString()!).ToArray();
+        public byte[] Raw(string name) => RawOf(D.GetProperty(name));
+        public byte[][] Frames(string name) => D.GetProperty(name).EnumerateArray().Select(RawOf).ToArray();
+        public IActorRef Ref(string name) => System.Provider.ResolveActorRef(S(name));
+        private static byte[] RawOf(JsonElement element) => JsonMarshal.GetRawUtf8Value(element).ToArray();
     }
 
     private static void WriteOptional(Utf8JsonWriter w, string name, string? value)
@@ -304,16 +259,12 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
         if (seq != 0) w.WriteNumber("s", seq);
     }
 
-    private static long Seq(JsonElement d) => d.TryGetProperty("s", out var s) ? s.GetInt64() : 0;
-
     private static void WriteFrames(Utf8JsonWriter w, string name, byte[][] frames)
     {
         w.WriteStartArray(name);
         foreach (var frame in frames) w.WriteRawValue(frame, skipInputValidation: true);
         w.WriteEndArray();
     }
-
-    private static byte[][] Frames(JsonElement d, string name) => d.GetProperty(name).EnumerateArray().Select(RawOf).ToArray();
 
     private static void WriteStrings(Utf8JsonWriter w, string name, string[] values)
     {
@@ -324,17 +275,12 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
 
     private static void WriteRef(Utf8JsonWriter w, string name, IActorRef actor) =>
         w.WriteString(name, Akka.Serialization.Serialization.SerializedActorPath(actor));
+}
 
-    private static string S(JsonElement d, string name) => d.GetProperty(name).GetString()!;
-
-    private static string? OS(JsonElement d, string name) => d.TryGetProperty(name, out var v) ? v.GetString() : null;
-
-    private static string[] Strings(JsonElement d, string name) =>
-        d.GetProperty(name).EnumerateArray().Select(e => e.GetString()!).ToArray();
-
-    private static byte[] Raw(JsonElement d, string name) => RawOf(d.GetProperty(name));
-
-    private static byte[] RawOf(JsonElement element) => JsonMarshal.GetRawUtf8Value(element).ToArray();
-
-    private IActorRef Ref(JsonElement d, string name) => system.Provider.ResolveActorRef(S(d, name));
+/// <summary>Registers <see cref="BrokerClusterSerializer"/> with Akka.Hosting.</summary>
+public static class BrokerSerializerHostingExtensions
+{
+    /// <summary>Every <see cref="IClusterMessage"/> goes through the broker's serializer; none falls back to Akka's default.</summary>
+    public static AkkaConfigurationBuilder AddBrokerSerializer(this AkkaConfigurationBuilder builder) =>
+        builder.WithCustomSerializer("broker", [typeof(IClusterMessage)], system => new BrokerClusterSerializer(system));
 }

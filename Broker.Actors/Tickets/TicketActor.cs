@@ -1,5 +1,8 @@
 using Akka.Actor;
+using Akka.Cluster.Hosting;
 using Akka.Cluster.Sharding;
+using Akka.Hosting;
+using Broker.Actors.Sharding;
 using static Broker.Contracts.Cluster.TicketCommands;
 using static Broker.Contracts.Cluster.TicketEvents;
 
@@ -12,11 +15,16 @@ namespace Broker.Actors.Tickets;
 /// </summary>
 public sealed class TicketActor : ReceiveActor
 {
+    /// <summary>How long a redeemed ticket stays as a tombstone, so a replay right after is still refused here.</summary>
+    public static readonly TimeSpan DefaultTombstone = TimeSpan.FromSeconds(30);
+
     private StoreTicket? _ticket;
     private bool _spent;
 
-    public TicketActor(string ticketId)
+    /// <param name="tombstone">How long a redeemed ticket is remembered; <see cref="DefaultTombstone"/> when null.</param>
+    public TicketActor(string ticketId, TimeSpan? tombstone = null)
     {
+        var remembered = tombstone ?? DefaultTombstone;
         Receive<StoreTicket>(store =>
         {
             if (_ticket is null && !_spent)
@@ -39,10 +47,20 @@ public sealed class TicketActor : ReceiveActor
                 ? new TicketRedeemed(ticketId, ticket!.UserId, ticket.CredentialExpiresAtMs, ticket.TicketExpiresAtMs)
                 : new TicketRedeemed(ticketId, null, 0, 0));
             // Stay a little while as a tombstone, so a replay right after is still refused here.
-            Context.SetReceiveTimeout(TimeSpan.FromSeconds(30));
+            Context.SetReceiveTimeout(remembered);
         });
         Receive<ReceiveTimeout>(_ => Context.Parent.Tell(new Passivate(PoisonPill.Instance)));
     }
 
-    public static Props Props(string ticketId) => Akka.Actor.Props.Create(() => new TicketActor(ticketId));
+    public static Props Props(string ticketId, TimeSpan? tombstone = null) => Akka.Actor.Props.Create(() => new TicketActor(ticketId, tombstone));
+}
+
+/// <summary>Registers the ticket ledger with Akka.Hosting.</summary>
+public static class TicketActorHostingExtensions
+{
+    /// <summary>The handshake ticket ledger's shard region.</summary>
+    /// <param name="tombstone">How long a redeemed ticket is remembered; <see cref="TicketActor.DefaultTombstone"/> when null.</param>
+    public static AkkaConfigurationBuilder AddTicketActor(this AkkaConfigurationBuilder akka, TimeSpan? tombstone = null, string role = "broker") =>
+        akka.WithShardRegion<TicketActor>("tickets", ticketId => TicketActor.Props(ticketId, tombstone), new TicketMessageExtractor(),
+            BrokerShardOptions.For(role));
 }

@@ -1,7 +1,11 @@
 using Akka.Actor;
+using Akka.Cluster.Hosting;
 using Akka.Cluster.Sharding;
-using Broker.Actors.Connections;
+using Akka.Hosting;
 using Broker.Actors.Observability;
+using Broker.Actors.Rooms;
+using Broker.Actors.Sharding;
+using Broker.Contracts.Cluster;
 using Broker.Contracts.Protocol;
 using static Broker.Contracts.Cluster.UserCommands;
 using static Broker.Contracts.Cluster.UserEvents;
@@ -52,7 +56,7 @@ public sealed class UserActor : ReceiveActor
         });
         Receive<SendToUser>(send =>
         {
-            var deliver = new ConnectionMessages.Deliver(ServerFrames.Direct(send.From, send.Payload));
+            var deliver = new ConnectionCommands.Deliver(ServerFrames.Direct(send.From, send.Payload));
             foreach (var entry in _connections.Values) entry.Connection.Tell(deliver);
             BrokerMetrics.DirectSent(_connections.Count);
             Sender.Tell(new DirectDelivered(send.RequestId, _connections.Count, send.Seq));
@@ -61,7 +65,7 @@ public sealed class UserActor : ReceiveActor
         {
             // Forgotten now rather than when they report back, so a status read right after the
             // API call already shows them gone, and a reconnect registers afresh.
-            var close = new ConnectionMessages.CloseConnection(disconnect.Code, disconnect.Reason);
+            var close = new ConnectionCommands.CloseConnection(disconnect.Code, disconnect.Reason);
             var count = _connections.Count;
             foreach (var id in _connections.Keys.ToArray())
             {
@@ -98,4 +102,22 @@ public sealed class UserActor : ReceiveActor
     }
 
     private sealed record Entry(IActorRef Connection, string[] Rooms);
+}
+
+/// <summary>Registry key for the node's <see cref="UserHub"/>.</summary>
+public sealed class UserHubKey;
+
+/// <summary>Registers the user directory with Akka.Hosting.</summary>
+public static class UserActorHostingExtensions
+{
+    /// <summary>
+    /// The user directory's shard region and this node's <see cref="UserHub"/> (registered as
+    /// <see cref="UserHubKey"/>), on the room tier's idle and rejoin timings.
+    /// </summary>
+    public static AkkaConfigurationBuilder AddUserActor(this AkkaConfigurationBuilder akka, RoomSettings settings, string role = "broker") =>
+        akka
+            .WithShardRegion<UserActor>("users", userId => UserActor.Props(userId, settings.IdleTimeout), new UserMessageExtractor(),
+                BrokerShardOptions.For(role))
+            .WithActors((system, registry) => registry.Register<UserHubKey>(
+                system.ActorOf(UserHub.Props(registry.Get<UserActor>(), settings.RejoinInterval, settings.AnswerTimeout), "user-hub")));
 }

@@ -100,7 +100,7 @@ public sealed class AuthOptions
     /// How long a redeemed ticket's ledger entry stays as a tombstone, so a replay right after is
     /// refused where the ticket was known. Default 00:00:30.
     /// </summary>
-    public TimeSpan TicketTombstone { get; set; } = TimeSpan.FromSeconds(30);
+    public TimeSpan TicketTombstone { get; set; } = Broker.Actors.Tickets.TicketActor.DefaultTombstone;
 }
 
 /// <summary>Server heartbeat (PROTOCOL §5).</summary>

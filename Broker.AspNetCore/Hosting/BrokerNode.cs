@@ -1,12 +1,11 @@
 using Akka.Actor;
 using Akka.Cluster;
-using Akka.Streams;
 
 namespace Broker.AspNetCore.Hosting;
 
 /// <summary>
-/// The running node as the HTTP side sees it: the connection supervisor, the shared stream
-/// materializer, and the node's name. Filled in when the actor system has started.
+/// The running node as the HTTP side sees it: the connection supervisor, the shard regions, and
+/// the node's name. Filled in when the actor system has started.
 /// </summary>
 public sealed class BrokerNode
 {
@@ -20,7 +19,6 @@ public sealed class BrokerNode
     public IActorRef Users { get; private set; } = ActorRefs.Nobody;
     /// <summary>The handshake ticket ledger shard region.</summary>
     public IActorRef Tickets { get; private set; } = ActorRefs.Nobody;
-    public IMaterializer Materializer { get; private set; } = null!;
     public string NodeName { get; private set; } = "";
 
     /// <summary>Completes once the actors are up.</summary>
@@ -79,15 +77,13 @@ public sealed class BrokerNode
 
     private volatile bool _shuttingDown;
 
-    internal void Start(ActorSystem system, IActorRef connections, IActorRef rooms, IActorRef users, IActorRef tickets,
-        IMaterializer materializer, string nodeName)
+    internal void Start(ActorSystem system, IActorRef connections, IActorRef rooms, IActorRef users, IActorRef tickets, string nodeName)
     {
         Tickets = tickets;
         System = system;
         Connections = connections;
         Rooms = rooms;
         Users = users;
-        Materializer = materializer;
         NodeName = nodeName;
         // Without actors no socket is served: if the system goes away (downed, crashed), drop them.
         system.WhenTerminated.ContinueWith(_ =>

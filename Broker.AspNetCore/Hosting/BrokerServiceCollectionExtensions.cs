@@ -4,11 +4,12 @@ using Akka.Cluster.Hosting;
 using Akka.Configuration;
 using Akka.Hosting;
 using Akka.Remote.Hosting;
-using Akka.Streams;
 using Broker.Actors.Auth;
 using Broker.AspNetCore.Configuration;
 using Broker.Actors.Connections;
 using Broker.Actors.Rooms;
+using Broker.Actors.Serialization;
+using Broker.Actors.Tickets;
 using Broker.Actors.Users;
 using Broker.AspNetCore.Auth;
 using Broker.AspNetCore.Observability;
@@ -88,19 +89,23 @@ public static class BrokerServiceCollectionExtensions
         var seeds = (options.Cluster.SeedNodes ?? "")
             .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
+        var rooms = options.ToRoomSettings();
         akka.AddHocon(LoadHocon(), HoconAddMode.Prepend);
         // Added after, so operator overrides win over the built-in file.
         if (options.Akka.Hocon is { Length: > 0 } overrides)
             akka.AddHocon(ConfigurationFactory.ParseString(overrides), HoconAddMode.Prepend);
         akka
             .ConfigureLoggers(loggers => loggers.AddLoggerFactory())
+            .AddBrokerSerializer()
             .WithRemoting(options.Cluster.Hostname, options.Cluster.Port)
             .WithClustering(new Akka.Cluster.Hosting.ClusterOptions
             {
                 Roles = options.Cluster.Roles.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 SeedNodes = seeds.Length > 0 ? seeds : null,
             })
-            .WithRoomsAndUsers(options.ToRoomSettings())
+            .AddRoomActor(rooms)
+            .AddUserActor(rooms)
+            .AddTicketActor(options.Auth.TicketTombstone)
             .WithActors((system, registry) =>
             {
                 var cluster = Cluster.Get(system);
@@ -113,7 +118,7 @@ public static class BrokerServiceCollectionExtensions
                     "connections");
                 registry.Register<ConnectionSupervisor>(supervisor);
                 sp.GetRequiredService<BrokerNode>().Start(system, supervisor, registry.Get<RoomActor>(), registry.Get<UserActor>(),
-                    registry.Get<Broker.Actors.Tickets.TicketActor>(), system.Materializer(), nodeName);
+                    registry.Get<TicketActor>(), nodeName);
             })
             .AddStartup((system, _) =>
             {

@@ -110,7 +110,7 @@ public static class WebSocketEndpoint
             new RoutePolicy(route.ToLowerInvariant(), routeOptions.Anonymous, routeOptions.AllowPublish, routeOptions.AllowBroadcast),
             clientIp,
             user);
-        var transport = new WebSocketTransport(socket, node.Materializer, new TransportLimits(
+        var transport = new WebSocketTransport(socket, new TransportLimits(
                 limits.MaxMessageBytes, limits.RatePerSecond, limits.RateBurst, limits.OutboundQueue, limits.CloseGrace, limits.WriteBatchFrames,
                 limits.OutboundQueueBytes),
             clock,

@@ -33,9 +33,7 @@ public sealed class ResyncAndRetryTests : IAsyncLifetime
     {
         var client = NewClient(retry);
         var events = new ClientEvents(client);
-        var connect = client.ConnectAsync();
-        var side = await _server.AcceptAuthenticatedAsync();
-        await connect.WaitAsync(Timeout);
+        var side = await _server.ConnectAsync(client);
         return (client, events, side);
     }
 

@@ -91,6 +91,15 @@ public sealed class ScriptedServer : IAsyncDisposable
         return side;
     }
 
+    /// <summary>Connects <paramref name="client"/> and accepts it as <see cref="AcceptAuthenticatedAsync"/> does: the side once both ends are up.</summary>
+    public async Task<ServerSide> ConnectAsync(Broker.Client.BrokerClient client)
+    {
+        var connect = client.ConnectAsync();
+        var side = await AcceptAuthenticatedAsync();
+        await connect.WaitAsync(Timeout);
+        return side;
+    }
+
     private int _disposed;
 
     public async ValueTask DisposeAsync()

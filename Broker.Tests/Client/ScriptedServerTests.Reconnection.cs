@@ -14,9 +14,7 @@ public sealed partial class ScriptedServerTests
     {
         await using var client = NewClient();
         var events = new ClientEvents(client);
-        var connect = client.ConnectAsync();
-        var side = await _server.AcceptAuthenticatedAsync();
-        await connect.WaitAsync(Timeout);
+        var side = await _server.ConnectAsync(client);
 
         await side.CloseAsync(code, "bye");
 
@@ -35,9 +33,7 @@ public sealed partial class ScriptedServerTests
     {
         await using var client = NewClient();
         var events = new ClientEvents(client);
-        var connect = client.ConnectAsync();
-        var first = await _server.AcceptAuthenticatedAsync();
-        await connect.WaitAsync(Timeout);
+        var first = await _server.ConnectAsync(client);
 
         await first.CloseAsync(code, "again");
         var second = await _server.AcceptAuthenticatedAsync();
@@ -54,9 +50,7 @@ public sealed partial class ScriptedServerTests
     {
         await using var client = NewClient();
         var events = new ClientEvents(client);
-        var connect = client.ConnectAsync();
-        var first = await _server.AcceptAuthenticatedAsync();
-        await connect.WaitAsync(Timeout);
+        var first = await _server.ConnectAsync(client);
 
         first.Abort();
         await _server.AcceptAuthenticatedAsync();
@@ -94,9 +88,7 @@ public sealed partial class ScriptedServerTests
             Reconnect = new ReconnectOptions { InitialDelay = TimeSpan.FromMilliseconds(10), MaxDelay = TimeSpan.FromMilliseconds(20), MaxAttempts = 3 },
         });
         var events = new ClientEvents(client);
-        var connect = client.ConnectAsync();
-        await _server.AcceptAuthenticatedAsync();
-        await connect.WaitAsync(Timeout);
+        await _server.ConnectAsync(client);
 
         await _server.DisposeAsync(); // the server is gone for good
 

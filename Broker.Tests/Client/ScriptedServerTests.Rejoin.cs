@@ -11,9 +11,7 @@ public sealed partial class ScriptedServerTests
     {
         await using var client = NewClient();
         var events = new ClientEvents(client);
-        var connect = client.ConnectAsync();
-        var first = await _server.AcceptAuthenticatedAsync();
-        await connect.WaitAsync(Timeout);
+        var first = await _server.ConnectAsync(client);
         var join = client.JoinAsync("room-a");
         await first.AnswerJoinAsync("e1", 0, recovered: false);
         await join.WaitAsync(Timeout);
@@ -41,9 +39,7 @@ public sealed partial class ScriptedServerTests
     {
         await using var client = NewClient();
         var events = new ClientEvents(client);
-        var connect = client.ConnectAsync();
-        var first = await _server.AcceptAuthenticatedAsync();
-        await connect.WaitAsync(Timeout);
+        var first = await _server.ConnectAsync(client);
         var join = client.JoinAsync("room-b");
         await first.AnswerJoinAsync("e1", 10, recovered: false);
         await join.WaitAsync(Timeout);
@@ -63,9 +59,7 @@ public sealed partial class ScriptedServerTests
     {
         await using var client = NewClient();
         var events = new ClientEvents(client);
-        var connect = client.ConnectAsync();
-        var side = await _server.AcceptAuthenticatedAsync();
-        await connect.WaitAsync(Timeout);
+        var side = await _server.ConnectAsync(client);
 
         var join = client.JoinAsync("room-s", "e1", 5);
         var frame = await side.AnswerJoinAsync("e1", 7, recovered: true, replay: [5, 6, 7]);

@@ -11,9 +11,7 @@ public sealed partial class ScriptedServerTests
     public async Task A_request_without_a_reply_times_out()
     {
         await using var client = NewClient(requestTimeout: TimeSpan.FromMilliseconds(300));
-        var connect = client.ConnectAsync();
-        var side = await _server.AcceptAuthenticatedAsync();
-        await connect.WaitAsync(Timeout);
+        var side = await _server.ConnectAsync(client);
 
         await Assert.ThrowsAsync<TimeoutException>(() => client.PingAsync().WaitAsync(Timeout));
         Assert.Equal("ping", (await side.ReceiveAsync()).GetProperty("type").GetString());
@@ -24,9 +22,7 @@ public sealed partial class ScriptedServerTests
     {
         await using var client = NewClient();
         var events = new ClientEvents(client);
-        var connect = client.ConnectAsync();
-        var side = await _server.AcceptAuthenticatedAsync();
-        await connect.WaitAsync(Timeout);
+        var side = await _server.ConnectAsync(client);
 
         var publish = client.PublishAsync("room-c", "{}"u8.ToArray());
         var frame = await side.ReceiveAsync("publish");
@@ -44,9 +40,7 @@ public sealed partial class ScriptedServerTests
     {
         await using var client = NewClient();
         var events = new ClientEvents(client);
-        var connect = client.ConnectAsync();
-        var first = await _server.AcceptAuthenticatedAsync();
-        await connect.WaitAsync(Timeout);
+        var first = await _server.ConnectAsync(client);
 
         first.Abort();
         await events.ClosedAsync();
@@ -65,9 +59,7 @@ public sealed partial class ScriptedServerTests
     {
         await using var client = NewClient(requestTimeout: TimeSpan.FromMilliseconds(500));
         var events = new ClientEvents(client);
-        var connect = client.ConnectAsync();
-        var first = await _server.AcceptAuthenticatedAsync();
-        await connect.WaitAsync(Timeout);
+        var first = await _server.ConnectAsync(client);
 
         first.Abort();
         await events.ClosedAsync();
@@ -82,9 +74,7 @@ public sealed partial class ScriptedServerTests
     {
         await using var client = NewClient();
         var events = new ClientEvents(client);
-        var connect = client.ConnectAsync();
-        var first = await _server.AcceptAuthenticatedAsync();
-        await connect.WaitAsync(Timeout);
+        var first = await _server.ConnectAsync(client);
         var join = client.JoinAsync("room-o");
         await first.AnswerJoinAsync("e1", 0, recovered: false);
         await join.WaitAsync(Timeout);

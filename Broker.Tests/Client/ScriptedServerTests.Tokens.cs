@@ -11,9 +11,7 @@ public sealed partial class ScriptedServerTests
     {
         await using var client = NewClient();
         var events = new ClientEvents(client);
-        var connect = client.ConnectAsync();
-        var first = await _server.AcceptAuthenticatedAsync();
-        await connect.WaitAsync(Timeout);
+        var first = await _server.ConnectAsync(client);
 
         await first.CloseAsync(Close.TokenExpired.Code, Close.TokenExpired.Reason);
         var retry = await _server.AcceptAsync();
@@ -35,9 +33,7 @@ public sealed partial class ScriptedServerTests
     {
         await using var client = NewClient();
         var events = new ClientEvents(client);
-        var connect = client.ConnectAsync();
-        var first = await _server.AcceptAuthenticatedAsync();
-        await connect.WaitAsync(Timeout);
+        var first = await _server.ConnectAsync(client);
 
         await first.CloseAsync(Close.TokenExpired.Code, Close.TokenExpired.Reason);
         var second = await _server.AcceptAuthenticatedAsync();

@@ -35,9 +35,7 @@ public sealed partial class ScriptedServerTests : IAsyncLifetime
     {
         await using var client = NewClient(maxFrameBytes: 4096);
         var events = new ClientEvents(client);
-        var connect = client.ConnectAsync();
-        var first = await _server.AcceptAuthenticatedAsync();
-        await connect.WaitAsync(Timeout);
+        var first = await _server.ConnectAsync(client);
 
         await first.SendAsync($$$"""{"type":"direct","data":{"from":"x","payload":"{{{new string('x', 5000)}}}"}}""");
 
@@ -53,9 +51,7 @@ public sealed partial class ScriptedServerTests : IAsyncLifetime
     {
         await using var client = NewClient();
         var events = new ClientEvents(client);
-        var connect = client.ConnectAsync();
-        var side = await _server.AcceptAuthenticatedAsync();
-        await connect.WaitAsync(Timeout);
+        var side = await _server.ConnectAsync(client);
 
         await side.SendAsync("""{"type":"something-new","data":{}}""");
         await side.SendAsync("not json at all");

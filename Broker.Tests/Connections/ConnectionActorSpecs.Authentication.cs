@@ -8,6 +8,7 @@ using Broker.Contracts.Protocol;
 using Broker.TestKit;
 using Xunit;
 using static Broker.Actors.Connections.ConnectionMessages;
+using static Broker.Contracts.Cluster.ConnectionCommands;
 using static Broker.TestKit.ConnectionSpecDefaults;
 
 namespace Broker.Tests.Connections;

@@ -7,6 +7,7 @@ using Broker.TestKit;
 using Xunit;
 using Xunit.Abstractions;
 using static Broker.Actors.Connections.ConnectionMessages;
+using static Broker.Contracts.Cluster.ConnectionCommands;
 using static Broker.TestKit.ConnectionSpecDefaults;
 
 namespace Broker.Tests.Connections;

@@ -1,6 +1,5 @@
 using System.Net.WebSockets;
 using Akka.Actor;
-using Akka.Streams;
 using Broker.Actors.Connections;
 using Broker.Contracts.Protocol;
 using Microsoft.Extensions.Logging;
@@ -75,7 +74,7 @@ public sealed class WebSocketTransportFailureSpecs(ITestOutputHelper output) : A
     {
         var logs = new LogCapture();
         var logger = logs.CreateLogger(WebSocketTransport.LogCategory);
-        var transport = new WebSocketTransport(socket, Sys.Materializer(), Limits, TimeProvider.System,
+        var transport = new WebSocketTransport(socket, Limits, TimeProvider.System,
             new TransportContext(connectionId, "test", Cork: null, Log: logger));
         var actor = CreateTestProbe();
         transport.Start(actor.Ref);

@@ -39,10 +39,10 @@ public sealed partial class RoomHubSpecs : Akka.TestKit.Xunit2.TestKit
         ServerFrames.Message(RoomId, offset, epoch, "someone", Bytes(offset.ToString()));
 
     private static string Text(object message) =>
-        System.Text.Encoding.UTF8.GetString(Assert.IsType<ConnectionMessages.Deliver>(message).Frame);
+        System.Text.Encoding.UTF8.GetString(Assert.IsType<ConnectionCommands.Deliver>(message).Frame);
 
     private static JsonElement Parsed(TestProbe connection) =>
-        Frame.Parse(connection.ExpectMsg<ConnectionMessages.Deliver>(Wait).Frame);
+        Frame.Parse(connection.ExpectMsg<ConnectionCommands.Deliver>(Wait).Frame);
 
     /// <summary>The offset of the next <c>message</c> a connection got (asserting that is what it got).</summary>
     private static long NextOffset(TestProbe connection)
@@ -133,8 +133,8 @@ public sealed partial class RoomHubSpecs : Akka.TestKit.Xunit2.TestKit
 
         _hub.Tell(new RoomBroadcast(RoomId, frame, null, "e1", 0), _room.Ref);
 
-        Assert.Same(frame, alice.ExpectMsg<ConnectionMessages.Deliver>().Frame);
-        Assert.Same(frame, bob.ExpectMsg<ConnectionMessages.Deliver>().Frame);
+        Assert.Same(frame, alice.ExpectMsg<ConnectionCommands.Deliver>().Frame);
+        Assert.Same(frame, bob.ExpectMsg<ConnectionCommands.Deliver>().Frame);
     }
 
     [Fact]

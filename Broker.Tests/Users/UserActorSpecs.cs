@@ -5,6 +5,7 @@ using Broker.Actors.Connections;
 using Broker.Actors.Users;
 using Broker.Contracts.Protocol;
 using Xunit;
+using Broker.Contracts.Cluster;
 using static Broker.Contracts.Cluster.UserCommands;
 using static Broker.Contracts.Cluster.UserEvents;
 
@@ -36,7 +37,7 @@ public sealed class UserActorSpecs : Akka.TestKit.Xunit2.TestKit
 
         foreach (var connection in new[] { phone, laptop })
         {
-            var direct = Frame.Parse(connection.ExpectMsg<ConnectionMessages.Deliver>().Frame);
+            var direct = Frame.Parse(connection.ExpectMsg<ConnectionCommands.Deliver>().Frame);
             Assert.Equal("direct", direct.Type());
             Assert.Equal("alice", direct.Data().Str("from"));
             Assert.Equal("hi", direct.Data().GetProperty("payload").Str("text"));
@@ -69,7 +70,7 @@ public sealed class UserActorSpecs : Akka.TestKit.Xunit2.TestKit
         var alice = CreateTestProbe();
         bob.Tell(new SendToUser("bob", "alice", Frame.Json("1"), "s1"), alice.Ref);
         Assert.Equal(1, alice.ExpectMsg<DirectDelivered>().Delivered);
-        phone.ExpectMsg<ConnectionMessages.Deliver>();
+        phone.ExpectMsg<ConnectionCommands.Deliver>();
     }
 
     [Fact]
@@ -114,9 +115,9 @@ public sealed class UserActorSpecs : Akka.TestKit.Xunit2.TestKit
 
         bob.Tell(new DisconnectUser("bob", Close.Disconnected), api.Ref);
 
-        var expected = new ConnectionMessages.CloseConnection(Close.Disconnected.Code, Close.Disconnected.Reason);
-        Assert.Equal(expected, phone.ExpectMsg<ConnectionMessages.CloseConnection>());
-        Assert.Equal(expected, laptop.ExpectMsg<ConnectionMessages.CloseConnection>());
+        var expected = new ConnectionCommands.CloseConnection(Close.Disconnected.Code, Close.Disconnected.Reason);
+        Assert.Equal(expected, phone.ExpectMsg<ConnectionCommands.CloseConnection>());
+        Assert.Equal(expected, laptop.ExpectMsg<ConnectionCommands.CloseConnection>());
         Assert.Equal(new UserDisconnected("bob", 2), api.ExpectMsg<UserDisconnected>());
         Assert.False(StatusOf(bob).Online); // forgotten at once, not when the sockets report back
     }
@@ -139,7 +140,7 @@ public sealed class UserActorSpecs : Akka.TestKit.Xunit2.TestKit
         var (old, reconnected) = (CreateTestProbe(), CreateTestProbe());
         bob.Tell(new RegisterConnection("bob", "c1", old.Ref));
         bob.Tell(new DisconnectUser("bob", Close.Disconnected), CreateTestProbe().Ref);
-        old.ExpectMsg<ConnectionMessages.CloseConnection>();
+        old.ExpectMsg<ConnectionCommands.CloseConnection>();
 
         bob.Tell(new RegisterConnection("bob", "c2", reconnected.Ref));
         bob.Tell(new UnregisterConnection("bob", "c1")); // the old socket's late goodbye

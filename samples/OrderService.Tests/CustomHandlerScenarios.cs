@@ -7,6 +7,7 @@ using Broker.AspNetCore.Embedding;
 using Broker.TestKit;
 using Xunit;
 using static Broker.Actors.Connections.ConnectionMessages;
+using static Broker.Contracts.Cluster.ConnectionCommands;
 
 namespace OrderService.Tests;
 
