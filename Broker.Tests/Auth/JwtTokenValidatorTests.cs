@@ -4,7 +4,6 @@ using Broker.Actors.Auth;
 using Broker.AspNetCore.Configuration;
 using Broker.AspNetCore.Auth;
 using Microsoft.Extensions.Options;
-using Xunit;
 
 namespace Broker.Tests.Auth;
 

@@ -1,6 +1,5 @@
 using Broker.Actors.Auth;
 using Broker.AspNetCore.Auth;
-using Xunit;
 
 namespace Broker.Tests.Auth;
 

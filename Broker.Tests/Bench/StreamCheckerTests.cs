@@ -1,5 +1,4 @@
 using Broker.Bench.Soak;
-using Xunit;
 
 namespace Broker.Tests.Bench;
 

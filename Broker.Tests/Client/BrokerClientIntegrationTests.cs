@@ -1,9 +1,7 @@
 using System.Text;
-using System.Text.Json;
 using Broker.Client;
 using Broker.Client.Protocol;
 using Broker.Tests.Integration;
-using Xunit;
 
 namespace Broker.Tests.Client;
 

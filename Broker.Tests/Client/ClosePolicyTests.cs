@@ -1,5 +1,4 @@
 using Broker.Client.Internal;
-using Xunit;
 
 namespace Broker.Tests.Client;
 

@@ -1,7 +1,5 @@
 using System.Text;
-using System.Text.Json;
 using Broker.Client.Internal;
-using Xunit;
 
 namespace Broker.Tests.Client;
 

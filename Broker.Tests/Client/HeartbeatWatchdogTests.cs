@@ -1,7 +1,6 @@
 using Broker.Client;
 using Broker.Client.Protocol;
 using Broker.Tests.Integration;
-using Xunit;
 
 namespace Broker.Tests.Client;
 

@@ -2,10 +2,8 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
-using System.Text.Json;
 using Broker.Client;
 using Broker.Tests.Cluster;
-using Xunit;
 
 namespace Broker.Tests.Client;
 

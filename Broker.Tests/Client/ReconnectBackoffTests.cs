@@ -1,6 +1,5 @@
 using Broker.Client;
 using Broker.Client.Internal;
-using Xunit;
 
 namespace Broker.Tests.Client;
 

@@ -1,7 +1,6 @@
 using System.Text;
 using Broker.Client;
 using Broker.Tests.Integration;
-using Xunit;
 
 namespace Broker.Tests.Client;
 

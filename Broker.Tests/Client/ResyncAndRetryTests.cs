@@ -1,7 +1,5 @@
-using System.Text.Json;
 using Broker.Client;
 using Broker.Client.Protocol;
-using Xunit;
 
 namespace Broker.Tests.Client;
 

@@ -1,6 +1,5 @@
 using Broker.Client;
 using Broker.Client.Protocol;
-using Xunit;
 
 namespace Broker.Tests.Client;
 

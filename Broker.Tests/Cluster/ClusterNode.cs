@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;
 using Broker.AspNetCore.Hosting;

@@ -1,9 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Text.Json;
 using Broker.Contracts.Protocol;
-using Xunit;
 
 namespace Broker.Tests.Cluster;
 

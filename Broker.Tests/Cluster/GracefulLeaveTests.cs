@@ -1,5 +1,3 @@
-using Xunit;
-
 namespace Broker.Tests.Cluster;
 
 /// <summary>A node asked to stop (SIGTERM) closes its sockets with 1001, leaves, and hands its rooms off.</summary>

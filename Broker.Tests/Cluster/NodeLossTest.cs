@@ -1,5 +1,3 @@
-using Xunit;
-
 namespace Broker.Tests.Cluster;
 
 /// <summary>

@@ -2,7 +2,6 @@ using System.Diagnostics.Metrics;
 using Broker.Actors.Observability;
 using Broker.AspNetCore.Auth;
 using Microsoft.Extensions.DependencyInjection;
-using Xunit;
 
 namespace Broker.Tests.Cluster;
 

@@ -1,6 +1,5 @@
 using Broker.AspNetCore.Embedding;
 using Microsoft.Extensions.DependencyInjection;
-using Xunit;
 
 namespace Broker.Tests.Cluster;
 

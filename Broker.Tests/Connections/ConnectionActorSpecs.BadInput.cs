@@ -1,10 +1,6 @@
-using Akka.Actor;
-using Akka.TestKit;
 using Broker.Actors.Auth;
 using Broker.Actors.Connections;
 using Broker.Contracts.Protocol;
-using Broker.TestKit;
-using Xunit;
 using static Broker.Actors.Connections.ConnectionMessages;
 using static Broker.TestKit.ConnectionSpecDefaults;
 

@@ -1,12 +1,7 @@
 using System.Text;
-using System.Text.Json;
-using Akka.Actor;
-using Akka.TestKit;
 using Broker.Actors.Auth;
 using Broker.Actors.Connections;
 using Broker.Contracts.Protocol;
-using Broker.TestKit;
-using Xunit;
 using Xunit.Abstractions;
 using static Broker.Actors.Connections.ConnectionMessages;
 using static Broker.TestKit.ConnectionSpecDefaults;

@@ -1,10 +1,6 @@
-using System.Text.Json;
-using Akka.Actor;
 using Broker.Actors.Auth;
 using Broker.Actors.Connections;
 using Broker.Contracts.Protocol;
-using Broker.TestKit;
-using Xunit;
 using Xunit.Abstractions;
 using static Broker.Actors.Connections.ConnectionMessages;
 using static Broker.Contracts.Cluster.ConnectionCommands;

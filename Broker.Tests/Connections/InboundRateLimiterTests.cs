@@ -1,5 +1,4 @@
 using Broker.Actors.Connections;
-using Xunit;
 
 namespace Broker.Tests.Connections;
 

@@ -1,9 +1,7 @@
 using System.Net.WebSockets;
-using Akka.Actor;
 using Broker.Actors.Connections;
 using Broker.Contracts.Protocol;
 using Microsoft.Extensions.Logging;
-using Xunit;
 using Xunit.Abstractions;
 
 namespace Broker.Tests.Connections;

@@ -1,5 +1,4 @@
 using Broker.Tests.JsClient;
-using Xunit;
 
 namespace Broker.Tests.Demo;
 

@@ -1,6 +1,5 @@
 using Broker.AspNetCore.Demo;
 using Broker.Tests.JsClient;
-using Xunit;
 using Xunit.Abstractions;
 
 namespace Broker.Tests.Demo;

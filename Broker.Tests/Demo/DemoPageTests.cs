@@ -1,6 +1,5 @@
 using System.Net;
 using Broker.AspNetCore.Demo;
-using Xunit;
 
 namespace Broker.Tests.Demo;
 

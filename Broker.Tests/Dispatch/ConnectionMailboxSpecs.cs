@@ -1,9 +1,6 @@
-using Akka.Actor;
 using Akka.Dispatch.MessageQueues;
 using Broker.Actors.Connections;
 using Broker.Actors.Dispatch;
-using Broker.TestKit;
-using Xunit;
 using Xunit.Abstractions;
 using static Broker.Actors.Connections.ConnectionMessages;
 using static Broker.TestKit.ConnectionSpecDefaults;

@@ -1,8 +1,5 @@
-using Akka.Actor;
 using Akka.Event;
-using Akka.TestKit;
 using Broker.Actors.Dispatch;
-using Xunit;
 using Xunit.Abstractions;
 
 namespace Broker.Tests.Dispatch;

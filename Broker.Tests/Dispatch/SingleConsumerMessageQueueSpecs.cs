@@ -1,8 +1,6 @@
 using System.Runtime.CompilerServices;
-using Akka.Actor;
 using Akka.Dispatch.MessageQueues;
 using Broker.Actors.Dispatch;
-using Xunit;
 
 namespace Broker.Tests.Dispatch;
 

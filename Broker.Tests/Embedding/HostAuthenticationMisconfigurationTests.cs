@@ -1,5 +1,3 @@
-using Xunit;
-
 namespace Broker.Tests.Embedding;
 
 /// <summary>A misnamed host scheme is a start-up error, not a broker that silently refuses everyone.</summary>

@@ -1,8 +1,5 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using Xunit;
 
 namespace Broker.Tests.Embedding;
 

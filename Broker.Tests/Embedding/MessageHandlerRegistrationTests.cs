@@ -1,9 +1,7 @@
-using System.Text.Json;
 using Broker.Actors.Handlers;
 using Broker.Contracts.Protocol;
 using Broker.AspNetCore.Embedding;
 using Microsoft.Extensions.DependencyInjection;
-using Xunit;
 
 namespace Broker.Tests.Embedding;
 

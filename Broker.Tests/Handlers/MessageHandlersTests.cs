@@ -1,6 +1,4 @@
-using System.Text.Json;
 using Broker.Actors.Handlers;
-using Xunit;
 
 namespace Broker.Tests.Handlers;
 

@@ -1,5 +1,4 @@
 using System.Net;
-using Akka.Actor;
 using Broker.Actors.Connections;
 using Broker.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Builder;

@@ -1,11 +1,8 @@
 using System.Net;
 using System.Net.WebSockets;
 using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using System.Threading.Channels;
-using Xunit;
 
 namespace Broker.Tests.Infrastructure;
 

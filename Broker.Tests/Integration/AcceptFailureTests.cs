@@ -1,11 +1,9 @@
 using System.Collections;
 using System.Reflection;
-using Akka.Actor;
 using Broker.Contracts.Protocol;
 using Broker.AspNetCore.Hosting;
 
 using Microsoft.Extensions.DependencyInjection;
-using Xunit;
 
 namespace Broker.Tests.Integration;
 

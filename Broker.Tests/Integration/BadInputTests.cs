@@ -1,7 +1,5 @@
 using System.Net.WebSockets;
 using System.Text;
-using System.Text.Json.Nodes;
-using Xunit;
 
 namespace Broker.Tests.Integration;
 

@@ -1,6 +1,3 @@
-using System.Text.Json.Nodes;
-using Xunit;
-
 namespace Broker.Tests.Integration;
 
 /// <summary>A <c>publish</c> without a room reaches every connection of the route, in order, with increasing offsets.</summary>

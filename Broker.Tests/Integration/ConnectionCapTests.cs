@@ -1,10 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
-using System.Text.Json;
 using Broker.AspNetCore.WebSockets;
 using Microsoft.Extensions.DependencyInjection;
-using Xunit;
 
 namespace Broker.Tests.Integration;
 

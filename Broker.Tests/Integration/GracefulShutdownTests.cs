@@ -1,5 +1,3 @@
-using Xunit;
-
 namespace Broker.Tests.Integration;
 
 /// <summary>PROTOCOL §6: a node that is going away closes its sockets with 1001 so clients reconnect elsewhere.</summary>

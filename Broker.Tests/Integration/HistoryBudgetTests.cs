@@ -1,9 +1,6 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Broker.AspNetCore.Hosting;
 using PrometheusScrape = Broker.Tests.Observability.PrometheusScrape;
 using Microsoft.Extensions.DependencyInjection;
-using Xunit;
 
 namespace Broker.Tests.Integration;
 

@@ -1,5 +1,3 @@
-using Xunit;
-
 namespace Broker.Tests.Integration;
 
 /// <summary>A host of its own, configured by the subclass; shared by the tests of one class.</summary>

@@ -1,9 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
-using System.Text.Json.Nodes;
 using Microsoft.IdentityModel.Tokens;
-using Xunit;
 
 namespace Broker.Tests.Integration;
 

@@ -1,8 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
-using Xunit;
 
 namespace Broker.Tests.Integration;
 

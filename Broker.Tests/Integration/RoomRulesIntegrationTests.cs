@@ -1,7 +1,5 @@
 using Broker.Actors.Rooms;
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
-using Xunit;
 
 namespace Broker.Tests.Integration;
 

@@ -1,6 +1,3 @@
-using System.Text.Json;
-using Xunit;
-
 namespace Broker.Tests.Integration;
 
 public sealed partial class RoomsIntegrationTests

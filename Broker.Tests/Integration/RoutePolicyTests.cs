@@ -1,6 +1,3 @@
-using System.Text.Json.Nodes;
-using Xunit;
-
 namespace Broker.Tests.Integration;
 
 /// <summary>Per-route policy: anonymous routes and receive-only routes.</summary>

@@ -1,6 +1,3 @@
-using System.Text.Json.Nodes;
-using Xunit;
-
 namespace Broker.Tests.Integration;
 
 /// <summary>A host with a tiny outbound queue (8 frames), large messages allowed and no practical rate limit.</summary>

@@ -1,9 +1,7 @@
 using System.Net;
-using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Broker.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
-using Xunit;
 
 namespace Broker.Tests.Integration;
 

@@ -1,7 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Text.Json;
-using Xunit;
 
 namespace Broker.Tests.Integration;
 

@@ -1,6 +1,3 @@
-using System.Text.Json.Nodes;
-using Xunit;
-
 namespace Broker.Tests.Integration;
 
 /// <summary>PROTOCOL §2, token lifetime: a connection lives no longer than its credential unless refreshed.</summary>

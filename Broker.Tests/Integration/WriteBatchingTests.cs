@@ -1,8 +1,5 @@
 using System.Net.WebSockets;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using PrometheusScrape = Broker.Tests.Observability.PrometheusScrape;
-using Xunit;
 
 namespace Broker.Tests.Integration;
 

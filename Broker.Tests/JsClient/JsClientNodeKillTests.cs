@@ -1,6 +1,5 @@
 using System.Net;
 using Broker.Tests.Cluster;
-using Xunit;
 using Xunit.Abstractions;
 
 namespace Broker.Tests.JsClient;

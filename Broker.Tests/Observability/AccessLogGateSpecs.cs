@@ -2,7 +2,6 @@ using Broker.Actors.Observability;
 using Broker.AspNetCore.Observability;
 using Broker.Contracts.Protocol;
 using Microsoft.Extensions.Logging;
-using Xunit;
 
 namespace Broker.Tests.Observability;
 

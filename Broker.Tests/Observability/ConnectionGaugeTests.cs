@@ -1,9 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using Broker.Contracts.Protocol;
 using Broker.Tests.Integration;
-using Xunit;
 using WireClient = Broker.Tests.Infrastructure.TestClient;
 
 namespace Broker.Tests.Observability;

@@ -1,6 +1,5 @@
 using Broker.Contracts.Protocol;
 using Microsoft.Extensions.Logging;
-using Xunit;
 
 namespace Broker.Tests.Observability;
 

@@ -1,7 +1,6 @@
 using Broker.Actors.Auth;
 using Broker.Actors.Observability;
 using Broker.Contracts.Protocol;
-using Xunit;
 
 namespace Broker.Tests.Observability;
 

@@ -1,8 +1,6 @@
 using System.IO.Compression;
-using System.Text.Json;
 using System.Xml.Linq;
 using Broker.Tests.JsClient;
-using Xunit;
 
 namespace Broker.Tests.Packaging;
 

@@ -1,5 +1,4 @@
 using Broker.Contracts.Protocol;
-using Xunit;
 
 namespace Broker.Tests.Protocol;
 

@@ -1,6 +1,5 @@
 using System.Text;
 using Broker.Contracts.Protocol;
-using Xunit;
 
 namespace Broker.Tests.Protocol;
 

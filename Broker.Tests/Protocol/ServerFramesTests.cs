@@ -1,7 +1,5 @@
 using System.Text;
-using System.Text.Json;
 using Broker.Contracts.Protocol;
-using Xunit;
 
 namespace Broker.Tests.Protocol;
 

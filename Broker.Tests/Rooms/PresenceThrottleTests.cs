@@ -1,5 +1,4 @@
 using Broker.Actors.Rooms;
-using Xunit;
 
 namespace Broker.Tests.Rooms;
 

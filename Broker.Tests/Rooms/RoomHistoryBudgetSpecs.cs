@@ -1,6 +1,4 @@
-using Akka.Actor;
 using Broker.Actors.Rooms;
-using Xunit;
 using static Broker.Contracts.Cluster.RoomCommands;
 using static Broker.Contracts.Cluster.RoomEvents;
 

@@ -1,11 +1,7 @@
-using Akka.Actor;
-using Akka.TestKit;
 using Broker.Actors.Connections;
 using Broker.Actors.Rooms;
 using Broker.Contracts.Cluster;
 using Broker.Contracts.Protocol;
-using Broker.TestKit;
-using Xunit;
 using static Broker.Contracts.Cluster.RoomCommands;
 using static Broker.Contracts.Cluster.RoomEvents;
 

@@ -1,8 +1,4 @@
-using Akka.Actor;
-using Akka.TestKit;
 using Broker.Actors.Rooms;
-using Broker.TestKit;
-using Xunit;
 using static Broker.Contracts.Cluster.RoomCommands;
 using static Broker.Contracts.Cluster.RoomEvents;
 

@@ -1,7 +1,5 @@
 using System.Text;
-using Akka.Actor;
 using Broker.Actors.Rooms;
-using Xunit;
 
 namespace Broker.Tests.Rooms;
 

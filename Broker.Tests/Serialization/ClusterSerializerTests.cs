@@ -1,10 +1,8 @@
 using System.Text;
-using Akka.Actor;
 using Akka.Hosting;
 using Broker.Actors.Serialization;
 using Broker.Contracts.Cluster;
 using Microsoft.Extensions.DependencyInjection;
-using Xunit;
 using static Broker.Contracts.Cluster.RoomCommands;
 using static Broker.Contracts.Cluster.RoomEvents;
 using static Broker.Contracts.Cluster.UserCommands;

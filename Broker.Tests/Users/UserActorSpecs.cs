@@ -1,10 +1,7 @@
-using Akka.Actor;
 using Akka.Cluster.Sharding;
-using Akka.TestKit;
 using Broker.Actors.Connections;
 using Broker.Actors.Users;
 using Broker.Contracts.Protocol;
-using Xunit;
 using Broker.Contracts.Cluster;
 using static Broker.Contracts.Cluster.UserCommands;
 using static Broker.Contracts.Cluster.UserEvents;

@@ -1,7 +1,4 @@
-using Akka.Actor;
-using Akka.TestKit;
 using Broker.Actors.Users;
-using Xunit;
 using static Broker.Contracts.Cluster.UserCommands;
 using static Broker.Contracts.Cluster.UserEvents;
 

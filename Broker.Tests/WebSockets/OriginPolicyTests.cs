@@ -1,5 +1,4 @@
 using Broker.AspNetCore.WebSockets;
-using Xunit;
 
 namespace Broker.Tests.WebSockets;
 
