@@ -41,6 +41,9 @@ public sealed class BrokerNode
     internal void Track(string connectionId, Broker.Actors.Connections.WebSocketTransport transport) =>
         _openSockets[connectionId] = transport;
 
+    /// <summary>Sockets this node tracks until their close handshake is done: what shutdown waits for.</summary>
+    public int OpenSockets => _openSockets.Count;
+
     /// <summary>The socket is fully closed.</summary>
     internal void Untrack(string connectionId) => _openSockets.TryRemove(connectionId, out _);
 
