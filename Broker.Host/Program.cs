@@ -2,8 +2,8 @@ using Broker.AspNetCore.Demo;
 using Broker.AspNetCore.Hosting;
 
 var builder = WebApplication.CreateBuilder(args);
-builder.UseBrokerDefaultUrl();
 builder.Services.AddBroker(builder.Configuration, builder.Environment);
+builder.UseBrokerStandaloneDefaults(); // 127.0.0.1:5080, and durable rooms in data/broker.db when alone
 
 var app = builder.Build();
 app.MapBroker();

@@ -66,7 +66,8 @@ public sealed partial class ConnectionActor
                 break;
             case PublishCommand publish:
                 services.RoomHub.Tell(new RoomCommands.PublishToRoom(
-                    publish.Room!, _info.ConnectionId, _user!.UserId, ServerFrames.RawJson(publish.Payload), publish.ExcludeSelf, publish.Id));
+                    publish.Room!, _info.ConnectionId, _user!.UserId, ServerFrames.RawJson(publish.Payload), publish.ExcludeSelf, publish.Id,
+                    IdempotencyKey: publish.IdempotencyKey));
                 break;
             case SendCommand send:
                 services.Users.Tell(new UserCommands.SendToUser(send.User, _user!.UserId, ServerFrames.RawJson(send.Payload), send.Id));

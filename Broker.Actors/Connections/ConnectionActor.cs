@@ -136,6 +136,9 @@ public sealed partial class ConnectionActor : UntypedActor
             case RoomEvents.PublishRejected rejected:
                 Send(ServerFrames.Error(rejected.RequestId, rejected.Code, rejected.Message));
                 return true;
+            case JoinRefused refused:
+                if (_rooms.Remove(refused.RoomId) && _services is not null) UpdateUserRooms(_services);
+                return true;
             case UserEvents.DirectDelivered delivered:
                 Send(ServerFrames.SendAck(delivered.RequestId, delivered.Delivered));
                 return true;

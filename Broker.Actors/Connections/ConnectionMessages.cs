@@ -22,6 +22,9 @@ public static class ConnectionMessages
     /// <summary>Connection → supervisor: the connection authenticated as <paramref name="UserId"/>.</summary>
     public sealed record Authenticated(string UserId);
 
+    /// <summary>Hub → connection: the room refused this connection's join (it was told with an error); it is not a member.</summary>
+    public sealed record JoinRefused(string RoomId);
+
     /// <summary>
     /// Room hub → connection: a frame could not be queued on the connection's socket (its outbound
     /// queue is full, or it is already closing). The actor, owner of the socket's fate, cuts a slow

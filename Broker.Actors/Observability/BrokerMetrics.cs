@@ -80,6 +80,12 @@ public static class BrokerMetrics
     public static readonly Counter<long> RemoteHops = Meter.CreateCounter<long>(
         "broker_remote_hops_total", description: "Room broadcasts sent by a room to hubs on other nodes, by kind (message|presence); divide by room publishes for hops per broadcast.");
 
+    public static readonly Counter<long> PublishesDeduplicated = Meter.CreateCounter<long>(
+        "broker_publishes_deduplicated_total", description: "Room publishes not applied again because their idempotencyKey was seen within the window (PROTOCOL §9.2).");
+
+    public static readonly Counter<long> RoomStoreFailures = Meter.CreateCounter<long>(
+        "broker_room_store_failures_total", description: "Times a durable room's journal failed (a write or recovery the database did not take); publishes meanwhile get unavailable.");
+
     public static readonly Counter<long> RoomMoves = Meter.CreateCounter<long>(
         "broker_room_moves_total", description: "Times a node's room hub lost the room incarnation it talked to (node loss, hand-off) and re-registered its members with the next one.");
 
@@ -155,6 +161,12 @@ public static class BrokerMetrics
     /// <summary>The <c>route</c> tag of a route's series: one array per route, shared by its sockets.</summary>
     public static KeyValuePair<string, object?>[] RouteTag(string route) =>
         RouteTags.GetOrAdd(route, static r => [new("route", r)]);
+
+    /// <summary>A publish came again with a key seen within the window and got the first one's ack.</summary>
+    public static void PublishDeduplicated() => PublishesDeduplicated.Add(1);
+
+    /// <summary>A durable room's journal failed.</summary>
+    public static void RoomStoreFailed() => RoomStoreFailures.Add(1);
 
     /// <summary>A hub re-registers its members with a room's next incarnation.</summary>
     public static void RoomMoved() => RoomMoves.Add(1);

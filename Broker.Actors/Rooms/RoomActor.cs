@@ -16,23 +16,47 @@ namespace Broker.Actors.Rooms;
 /// One room, a sharded entity: the single writer of its offsets, so the room is one ordered
 /// stream wherever its members are. It fans out through hubs: each broadcast goes once to each
 /// node with members (<see cref="RoomHub"/>), never once per member.
+/// <para>
+/// A durable room (PROTOCOL §9.2, <see cref="RoomSettings.Durable"/>) has a <see cref="RoomJournal"/>
+/// child: it starts from what the journal recovered (same epoch after passivation, a crash, a
+/// restart), and a publish is broadcast and acked only once the journal has written it (see
+/// RoomActor.Durable.cs). A memory room starts with a new epoch: clients know to resync.
+/// </para>
 /// </summary>
-public sealed class RoomActor : ReceiveActor, IWithTimers
+public sealed partial class RoomActor : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
     private readonly RoomState _state;
     private readonly RoomSettings _settings;
     private readonly Dictionary<IActorRef, long> _rejoinsTaken = new(); // per hub: the last move it re-registered for
     private readonly PresenceThrottle _presence;
     private readonly List<PresenceChange> _presenceDue = [];
+    private readonly IdempotencyKeys _keys;
+    private readonly long _historyTtlMs;
 
-    public RoomActor(string roomId, RoomSettings settings, HistoryBudget? historyBudget = null)
+    /// <param name="settings">The node's room settings; the room takes its namespace's (<see cref="RoomSettings.For"/>).</param>
+    /// <param name="storeHealth">Where a durable room reports its journal's failures and recoveries; none: nowhere.</param>
+    public RoomActor(string roomId, RoomSettings settings, HistoryBudget? historyBudget = null, RoomStoreHealth? storeHealth = null)
     {
-        _settings = settings;
-        // A fresh incarnation has no history: a new epoch tells returning clients to resync.
+        _settings = settings = settings.For(roomId);
+        // A fresh incarnation has no history: a new epoch tells returning clients to resync
+        // (a durable room replaces it with the one its journal kept).
         var budget = historyBudget ?? new HistoryBudget(settings.HistoryNodeMaxBytes);
         _state = new RoomState(roomId, NewEpoch(), settings.HistorySize, settings.HistoryMaxBytes, budget.Open(Self));
         _presence = new PresenceThrottle(settings.PresenceBurst);
+        _keys = new IdempotencyKeys(settings.IdempotencyWindow, settings.IdempotencyKeysMax);
+        _historyTtlMs = settings.HistoryTtl > TimeSpan.Zero ? (long)settings.HistoryTtl.TotalMilliseconds : long.MaxValue;
+        _storeHealth = storeHealth;
+        if (settings.Durable) Become(WaitingForJournal);
+        else Become(Ready);
+    }
 
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public IStash Stash { get; set; } = null!;
+
+    /// <summary>The room's working behaviour: every command served from its state.</summary>
+    private void Ready()
+    {
         Receive<JoinRoom>(OnJoin);
         Receive<LeaveRoom>(OnLeave);
         Receive<PublishToRoom>(OnPublish);
@@ -42,22 +66,25 @@ public sealed class RoomActor : ReceiveActor, IWithTimers
         Receive<GetRoomInfo>(_ => Sender.Tell(new RoomInfo(_state.RoomId, _state.Users(), _state.Offset, _state.Epoch)));
         Receive<Terminated>(t => OnHubGone(t.ActorRef));
         Receive<PresenceWindowEnded>(_ => OnPresenceWindowEnded());
-        Receive<ReceiveTimeout>(_ =>
-        {
-            if (_state.MemberCount == 0) Context.Parent.Tell(new Passivate(PoisonPill.Instance));
-        });
+        Receive<ReceiveTimeout>(_ => PassivateIfIdle());
+        ReceiveJournal();
     }
 
-    public ITimerScheduler Timers { get; set; } = null!;
-
     /// <param name="historyBudget">The node's history budget, shared by its rooms; none: a budget of this room's own.</param>
-    public static Props Props(string roomId, RoomSettings settings, HistoryBudget? historyBudget = null) =>
-        Akka.Actor.Props.Create(() => new RoomActor(roomId, settings, historyBudget));
+    public static Props Props(string roomId, RoomSettings settings, HistoryBudget? historyBudget = null, RoomStoreHealth? storeHealth = null) =>
+        Akka.Actor.Props.Create(() => new RoomActor(roomId, settings, historyBudget, storeHealth));
 
     protected override void PreStart()
     {
         BrokerMetrics.RoomsActive.Add(1);
+        if (_settings.Durable) StartJournal();
         UpdateIdleTimer();
+    }
+
+    private void PassivateIfIdle()
+    {
+        // A durable room waits for its outstanding writes: their publishers are owed an answer.
+        if (_state.MemberCount == 0 && _pending.Count == 0) Context.Parent.Tell(new Passivate(PoisonPill.Instance));
     }
 
     protected override void PostStop()
@@ -70,6 +97,7 @@ public sealed class RoomActor : ReceiveActor, IWithTimers
     {
         var firstOfUser = _state.Join(new RoomMember(join.ConnectionId, join.UserId, join.Hub));
         Context.Watch(join.Hub);
+        ExpireHistory();
         var recovery = _state.Recover(join.SinceEpoch, join.SinceOffset);
         var frames = new byte[recovery.Missed.Count + 1][];
         for (var i = 0; i < recovery.Missed.Count; i++) frames[i] = recovery.Missed[i];
@@ -97,14 +125,45 @@ public sealed class RoomActor : ReceiveActor, IWithTimers
             Sender.Tell(new PublishRejected(_state.RoomId, publish.RequestId, ErrorCodes.Forbidden, "join the room before publishing to it", publish.Seq));
             return;
         }
-        var (offset, frame) = _state.Append(o => ServerFrames.Message(_state.RoomId, o, _state.Epoch, publish.From, publish.Payload));
+        var now = NowMs();
+        if (publish.IdempotencyKey is { } key)
+        {
+            if (_keys.TryGet(key, now, out var firstOffset))
+            {
+                // Seen within the window: applied once already, so the first one's ack and nothing else.
+                BrokerMetrics.PublishDeduplicated();
+                Sender.Tell(new PublishAccepted(_state.RoomId, publish.RequestId, firstOffset, _state.Epoch, publish.Seq));
+                return;
+            }
+            if (JoinPendingWrite(key, publish)) return;
+        }
+        if (_settings.Durable)
+        {
+            AppendDurably(publish, now);
+            return;
+        }
+        Accept(publish, Sender, _state.Offset + 1, ServerFrames.Message(_state.RoomId, _state.Offset + 1, _state.Epoch, publish.From, publish.Payload), now);
+    }
+
+    /// <summary>Takes an accepted publish into the stream: history, every hub with members, the publisher's ack.</summary>
+    private void Accept(PublishToRoom publish, IActorRef publisher, long offset, byte[] frame, long atMs)
+    {
+        var (appended, _) = _state.Append(_ => frame, atMs);
+        System.Diagnostics.Debug.Assert(appended == offset, "a room's offsets are assigned in order");
+        if (publish.IdempotencyKey is { } key) _keys.Add(key, offset, atMs);
         var broadcast = new RoomBroadcast(_state.RoomId, frame, publish.ExcludeSelf ? publish.ConnectionId : null, _state.Epoch, offset);
         foreach (var hub in _state.Hubs) hub.Tell(broadcast);
         BrokerMetrics.RoomPublished();
         BrokerMetrics.RemoteHopsSent(RemoteHubs(), presence: false);
-        Sender.Tell(new PublishAccepted(_state.RoomId, publish.RequestId, offset, _state.Epoch, publish.Seq));
+        publisher.Tell(new PublishAccepted(_state.RoomId, publish.RequestId, offset, _state.Epoch, publish.Seq));
         TrimToNodeBudget(appending: true, hops: 0);
     }
+
+    /// <summary>Drops history past <c>HistoryTtl</c> before it is read.</summary>
+    private void ExpireHistory() => _state.Expire(NowMs(), _historyTtlMs);
+
+    /// <summary>The room's clock (unix ms): the scheduler's, so specs can move it with virtual time.</summary>
+    private long NowMs() => Context.System.Scheduler.Now.ToUnixTimeMilliseconds();
 
     /// <summary>Trims this room's part of the node's history budget; the room holding older entries is told to trim next.</summary>
     private void TrimToNodeBudget(bool appending, int hops)
@@ -132,6 +191,7 @@ public sealed class RoomActor : ReceiveActor, IWithTimers
                 if (_state.Join(new RoomMember(member.ConnectionId, member.UserId, rejoin.Hub))) arrived.Add((member.UserId, member.ConnectionId));
         }
 
+        ExpireHistory();
         var sameEpoch = rejoin.SinceEpoch == _state.Epoch;
         // Same epoch: only what the hub had not delivered yet. A new epoch: all of it, from offset 1.
         var recovery = sameEpoch ? _state.Recover(rejoin.SinceEpoch, rejoin.SinceOffset) : _state.Recover(_state.Epoch, 0);
@@ -144,6 +204,7 @@ public sealed class RoomActor : ReceiveActor, IWithTimers
 
     private void OnFetchHistory(FetchHistory fetch)
     {
+        ExpireHistory();
         var (first, frames, complete) = fetch.Epoch == _state.Epoch
             ? _state.Range(fetch.AfterOffset, fetch.UpToOffset)
             : (fetch.AfterOffset + 1, [], false);
@@ -229,12 +290,14 @@ public sealed class RoomHubKey;
 public static class RoomActorHostingExtensions
 {
     /// <summary>The room shard region and this node's <see cref="RoomHub"/> (registered as <see cref="RoomHubKey"/>).</summary>
-    public static AkkaConfigurationBuilder AddRoomActor(this AkkaConfigurationBuilder akka, RoomSettings settings, string role = "broker")
+    /// <param name="storeHealth">Where durable rooms report their journal's state (for <c>/health/ready</c>); none: not reported.</param>
+    public static AkkaConfigurationBuilder AddRoomActor(this AkkaConfigurationBuilder akka, RoomSettings settings, string role = "broker",
+        RoomStoreHealth? storeHealth = null)
     {
         // One history budget per node (this builder makes one actor system), shared by its rooms.
         var historyBudget = new HistoryBudget(settings.HistoryNodeMaxBytes);
         return akka
-            .WithShardRegion<RoomActor>("rooms", roomId => RoomActor.Props(roomId, settings, historyBudget), new RoomMessageExtractor(),
+            .WithShardRegion<RoomActor>("rooms", roomId => RoomActor.Props(roomId, settings, historyBudget, storeHealth), new RoomMessageExtractor(),
                 BrokerShardOptions.For(role))
             .WithActors((system, registry) =>
             {

@@ -67,6 +67,7 @@ public sealed class RoomHub : ReceiveActor, IWithTimers
         Receive<PublishToRoom>(OnPublish);
         Receive<JoinResult>(OnJoinResult);
         Receive<LeaveResult>(OnLeaveResult);
+        Receive<JoinRejected>(OnJoinRejected);
         Receive<PublishAccepted>(accepted => OnPublishAnswered(accepted.Seq, accepted));
         Receive<PublishRejected>(rejected => OnPublishAnswered(rejected.Seq, rejected));
         Receive<RoomBroadcast>(OnBroadcast);
@@ -186,6 +187,22 @@ public sealed class RoomHub : ReceiveActor, IWithTimers
         foreach (var frame in result.Frames) Deliver(room, member, frame);
         if (member.Joined && !member.LeavePending && !member.Refused) room.Activate(member);
         Settle(result.RoomId, room, member);
+    }
+
+    /// <summary>The room did not take the join (its store is unreachable): the member is told, and is not in the room.</summary>
+    private void OnJoinRejected(JoinRejected rejected)
+    {
+        if (!_byRoom.TryGetValue(rejected.RoomId, out var room) || !room.TryGet(rejected.ConnectionId, out var member)) return;
+        if (!member.Answered(rejected.Seq, out _)) return; // stale: the member left, or its join was sent again
+        Deliver(room, member, ServerFrames.Error(rejected.RequestId, rejected.Code, rejected.Message));
+        if (member.Settled && member.Joined)
+        {
+            member.Joined = false;
+            room.Deactivate(member);
+            if (_byConnection.TryGetValue(member.Connection, out var entry)) entry.Rooms.Remove(rejected.RoomId);
+            member.Connection.Tell(new ConnectionMessages.JoinRefused(rejected.RoomId));
+        }
+        Settle(rejected.RoomId, room, member);
     }
 
     private void OnLeaveResult(LeaveResult result)

@@ -18,4 +18,57 @@ public sealed record RoomSettings(int HistorySize, TimeSpan IdleTimeout, TimeSpa
 {
     public const int DefaultPresenceBurst = 50;
     public static readonly TimeSpan DefaultPresenceWindow = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan DefaultHistoryTtl = TimeSpan.FromDays(1);
+    public static readonly TimeSpan DefaultIdempotencyWindow = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Whether rooms write each publish to the journal before the ack (PROTOCOL §9.2). Needs a
+    /// journal (Akka.Persistence) configured on the node.
+    /// </summary>
+    public bool Durable { get; init; }
+
+    /// <summary>A message leaves history after this long, or when the size bounds push it out, whichever comes first.</summary>
+    public TimeSpan HistoryTtl { get; init; } = DefaultHistoryTtl;
+
+    /// <summary>How long a publish's <c>idempotencyKey</c> is remembered.</summary>
+    public TimeSpan IdempotencyWindow { get; init; } = DefaultIdempotencyWindow;
+
+    /// <summary>
+    /// Keys one room remembers at most; past it the oldest are forgotten early. Bounds what a client
+    /// that sends a new key with every publish can make a room hold (about 100 bytes a key).
+    /// </summary>
+    public int IdempotencyKeysMax { get; init; } = 10_000;
+
+    /// <summary>A durable room saves a snapshot of its history window (and trims its journal) after this many publishes.</summary>
+    public int SnapshotEvery { get; init; } = 100;
+
+    /// <summary>
+    /// Settings for rooms named <c>&lt;ns&gt;:&lt;rest&gt;</c>, by <c>ns</c> (Centrifugo's channel
+    /// namespaces); a value left null falls back to these settings.
+    /// </summary>
+    public IReadOnlyDictionary<string, RoomNamespaceSettings> Namespaces { get; init; } =
+        new Dictionary<string, RoomNamespaceSettings>(StringComparer.Ordinal);
+
+    /// <summary>The namespace of <paramref name="roomId"/>: what precedes its first <c>:</c>, or null.</summary>
+    public static string? NamespaceOf(string roomId)
+    {
+        var colon = roomId.IndexOf(':');
+        return colon > 0 ? roomId[..colon] : null;
+    }
+
+    /// <summary>The settings <paramref name="roomId"/> runs with: its namespace's, falling back to these.</summary>
+    public RoomSettings For(string roomId)
+    {
+        if (Namespaces.Count == 0 || NamespaceOf(roomId) is not { } ns || !Namespaces.TryGetValue(ns, out var overrides)) return this;
+        return this with
+        {
+            Durable = overrides.Durable ?? Durable,
+            HistorySize = overrides.HistorySize ?? HistorySize,
+            HistoryTtl = overrides.HistoryTtl ?? HistoryTtl,
+        };
+    }
 }
+
+/// <summary>One room namespace's settings (<c>Broker:Rooms:Namespaces:&lt;ns&gt;:*</c>); null: the room default.</summary>
+/// <param name="Presence">The namespace's presence mode (PROTOCOL §9.3); null: the room default.</param>
+public sealed record RoomNamespaceSettings(bool? Durable = null, int? HistorySize = null, TimeSpan? HistoryTtl = null, string? Presence = null);

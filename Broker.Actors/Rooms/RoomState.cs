@@ -15,7 +15,8 @@ public sealed record Recovery(IReadOnlyList<byte[]> Missed, bool Recovered);
 /// this needs no locking; tests drive it directly.
 /// </summary>
 /// <remarks>
-/// History is bounded three ways, oldest entries first: <c>HistorySize</c> messages, <c>HistoryMaxBytes</c>
+/// History is bounded four ways, oldest entries first: <c>HistorySize</c> messages, <c>HistoryTtl</c>
+/// (<see cref="Expire"/>), <c>HistoryMaxBytes</c>
 /// frame bytes in this room (the newest message is always kept, even alone larger: inbound messages
 /// are capped by <c>MaxMessageBytes</c>), and the node's <see cref="HistoryBudget"/> shared by every room.
 /// Trimming only ever removes a prefix, so what is left is consecutive and ends at <see cref="Offset"/>.
@@ -25,7 +26,7 @@ public sealed class RoomState
     private readonly Dictionary<string, RoomMember> _members = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _connectionsPerUser = new(StringComparer.Ordinal);
     private readonly Dictionary<IActorRef, int> _membersPerHub = new();
-    private readonly Queue<(long Offset, byte[] Frame, long Sequence)> _history = new();
+    private readonly Queue<HistoryEntry> _history = new();
     private readonly int _historySize;
     private readonly long _historyMaxBytes;
     private readonly HistoryAccount _account;
@@ -45,7 +46,7 @@ public sealed class RoomState
     public string RoomId { get; }
 
     /// <summary>Changes whenever history is lost (a new incarnation of the room), so clients know to resync.</summary>
-    public string Epoch { get; }
+    public string Epoch { get; private set; }
 
     /// <summary>The offset of the last accepted publish; 0 before the first.</summary>
     public long Offset { get; private set; }
@@ -98,15 +99,54 @@ public sealed class RoomState
     public List<string> MembersOn(IActorRef hub) =>
         _members.Values.Where(m => m.Hub.Equals(hub)).Select(m => m.ConnectionId).ToList();
 
-    /// <summary>Accepts a publish: assigns the next offset, builds its frame with it, and keeps it in history.</summary>
-    public (long Offset, byte[] Frame) Append(Func<long, byte[]> frameFor)
+    /// <summary>
+    /// Accepts a publish: assigns the next offset, builds its frame with it, and keeps it in history,
+    /// stamped <paramref name="atMs"/> (unix ms) for <see cref="Expire"/>.
+    /// </summary>
+    public (long Offset, byte[] Frame) Append(Func<long, byte[]> frameFor, long atMs = 0)
     {
         var offset = Offset + 1;
         var frame = frameFor(offset);
         Offset = offset;
+        Keep(offset, frame, atMs);
+        return (offset, frame);
+    }
+
+    /// <summary>
+    /// A durable room's state as its journal recovered it: the epoch, the offset, and the history
+    /// window (consecutive, oldest first). Only before any member joins or anything is appended.
+    /// </summary>
+    public void Restore(string epoch, long offset, IEnumerable<(long Offset, byte[] Frame, long AtMs)> history)
+    {
+        Epoch = epoch;
+        Offset = offset;
+        foreach (var (entryOffset, frame, atMs) in history)
+            if (entryOffset <= offset) Keep(entryOffset, frame, atMs);
+    }
+
+    /// <summary>The history window, oldest first (what a durable room's snapshot holds).</summary>
+    public IEnumerable<(long Offset, byte[] Frame, long AtMs)> History()
+    {
+        foreach (var entry in _history) yield return (entry.Offset, entry.Frame, entry.AtMs);
+    }
+
+    /// <summary>Drops the history entries stamped <paramref name="ttlMs"/> or longer before <paramref name="nowMs"/>.</summary>
+    public int Expire(long nowMs, long ttlMs)
+    {
+        var dropped = 0;
+        while (_history.Count > 0 && _history.Peek().AtMs > 0 && nowMs - _history.Peek().AtMs >= ttlMs)
+        {
+            DropOldest();
+            dropped++;
+        }
+        return dropped;
+    }
+
+    private void Keep(long offset, byte[] frame, long atMs)
+    {
         if (_historySize > 0)
         {
-            _history.Enqueue((offset, frame, _account.Budget.NextSequence()));
+            _history.Enqueue(new HistoryEntry(offset, frame, _account.Budget.NextSequence(), atMs));
             HistoryBytes += frame.Length;
             _newestLength = frame.Length;
             _account.Added(frame.Length);
@@ -118,7 +158,6 @@ public sealed class RoomState
                 BrokerMetrics.HistoryTrimmed(node: false);
             }
         }
-        return (offset, frame);
     }
 
     /// <summary>
@@ -161,7 +200,7 @@ public sealed class RoomState
 
     private void DropOldest()
     {
-        var (_, frame, _) = _history.Dequeue();
+        var frame = _history.Dequeue().Frame;
         HistoryBytes -= frame.Length;
         _account.Removed(frame.Length);
         _account.SetOldest(_history.Count > 0 ? _history.Peek().Sequence : long.MaxValue);
@@ -179,7 +218,7 @@ public sealed class RoomState
         upToOffset = Math.Min(upToOffset, Offset);
         var frames = new List<byte[]>();
         long first = 0;
-        foreach (var (offset, frame, _) in _history)
+        foreach (var (offset, frame, _, _) in _history)
         {
             if (offset <= afterOffset || offset > upToOffset) continue;
             if (first == 0) first = offset;
@@ -200,7 +239,7 @@ public sealed class RoomState
         if (since == Offset) return new Recovery([], true);
         var missed = new List<byte[]>();
         long oldest = long.MaxValue;
-        foreach (var (offset, frame, _) in _history)
+        foreach (var (offset, frame, _, _) in _history)
         {
             oldest = Math.Min(oldest, offset);
             if (offset > since) missed.Add(frame);
@@ -208,3 +247,6 @@ public sealed class RoomState
         return new Recovery(missed, oldest <= since + 1);
     }
 }
+
+/// <summary>One message in a room's history: its offset, frame, place in the node's budget order, and when it was accepted (unix ms; 0: never expires).</summary>
+internal readonly record struct HistoryEntry(long Offset, byte[] Frame, long Sequence, long AtMs);

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Akka.Actor;
 using Akka.Hosting;
 using Akka.Serialization;
+using Broker.Actors.Rooms;
 using Broker.Contracts.Cluster;
 using static Broker.Contracts.Cluster.ConnectionCommands;
 using static Broker.Contracts.Cluster.RoomCommands;
@@ -49,7 +50,8 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
             w.WriteString("r", m.RoomId); WriteOptional(w, "c", m.ConnectionId); w.WriteString("f", m.From);
             WriteRaw(w, "p", m.Payload); w.WriteBoolean("x", m.ExcludeSelf); WriteOptional(w, "q", m.RequestId);
             WriteSeq(w, m.Seq);
-        }, r => new PublishToRoom(r.S("r"), r.OS("c"), r.S("f"), r.Raw("p"), r.Bool("x"), r.OS("q"), r.Seq())),
+            WriteOptional(w, "ik", m.IdempotencyKey);
+        }, r => new PublishToRoom(r.S("r"), r.OS("c"), r.S("f"), r.Raw("p"), r.Bool("x"), r.OS("q"), r.Seq(), r.OS("ik"))),
         Entry.Of<GetRoomInfo>("RG", (w, m) => w.WriteString("r", m.RoomId), r => new GetRoomInfo(r.S("r"))),
         Entry.Of<RoomBroadcast>("RB", (w, m) =>
         {
@@ -105,6 +107,47 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
             w.WriteString("r", m.RoomId); WriteOptional(w, "q", m.RequestId); w.WriteString("k", m.Code); w.WriteString("m", m.Message);
             WriteSeq(w, m.Seq);
         }, r => new PublishRejected(r.S("r"), r.OS("q"), r.S("k"), r.S("m"), r.Seq())),
+        Entry.Of<JoinRejected>("RJX", (w, m) =>
+        {
+            w.WriteString("r", m.RoomId); w.WriteString("c", m.ConnectionId); WriteSeq(w, m.Seq); WriteOptional(w, "q", m.RequestId);
+            w.WriteString("k", m.Code); w.WriteString("m", m.Message);
+        }, r => new JoinRejected(r.S("r"), r.S("c"), r.Seq(), r.OS("q"), r.S("k"), r.S("m"))),
+        Entry.Of<RoomUnavailable>("RU", (w, m) =>
+        {
+            w.WriteString("r", m.RoomId); w.WriteString("m", m.Message);
+        }, r => new RoomUnavailable(r.S("r"), r.S("m"))),
+        // A durable room's journal and snapshots (RoomJournalEvents.cs): stored, so as fixed as the wire.
+        Entry.Of<RoomEpochStarted>("JE", (w, m) => w.WriteString("e", m.Epoch), r => new RoomEpochStarted(r.S("e"))),
+        Entry.Of<RoomMessagePublished>("JM", (w, m) =>
+        {
+            w.WriteNumber("o", m.Offset); WriteRaw(w, "fr", m.Frame); w.WriteNumber("t", m.AtMs); WriteOptional(w, "ik", m.IdempotencyKey);
+        }, r => new RoomMessagePublished(r.Long("o"), r.Raw("fr"), r.Long("t"), r.OS("ik"))),
+        Entry.Of<RoomSnapshot>("JS", (w, m) =>
+        {
+            w.WriteString("e", m.Epoch); w.WriteNumber("o", m.Offset);
+            w.WriteStartArray("h");
+            foreach (var message in m.History)
+            {
+                w.WriteStartArray();
+                w.WriteNumberValue(message.Offset);
+                w.WriteRawValue(message.Frame, skipInputValidation: true);
+                w.WriteNumberValue(message.AtMs);
+                w.WriteEndArray();
+            }
+            w.WriteEndArray();
+            w.WriteStartArray("ks");
+            foreach (var key in m.Keys)
+            {
+                w.WriteStartArray();
+                w.WriteStringValue(key.Key);
+                w.WriteNumberValue(key.Offset);
+                w.WriteNumberValue(key.AtMs);
+                w.WriteEndArray();
+            }
+            w.WriteEndArray();
+        }, r => new RoomSnapshot(r.S("e"), r.Long("o"),
+            r.D.GetProperty("h").EnumerateArray().Select(h => new RoomSnapshotMessage(h[0].GetInt64(), RawOf(h[1]), h[2].GetInt64())).ToArray(),
+            r.D.GetProperty("ks").EnumerateArray().Select(k => new RoomSnapshotKey(k[0].GetString()!, k[1].GetInt64(), k[2].GetInt64())).ToArray())),
         Entry.Of<RoomInfo>("RI", (w, m) =>
         {
             w.WriteString("r", m.RoomId); WriteStrings(w, "ms", m.Members); w.WriteNumber("o", m.Offset); w.WriteString("e", m.Epoch);
@@ -239,8 +282,9 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
         public byte[] Raw(string name) => RawOf(D.GetProperty(name));
         public byte[][] Frames(string name) => D.GetProperty(name).EnumerateArray().Select(RawOf).ToArray();
         public IActorRef Ref(string name) => System.Provider.ResolveActorRef(S(name));
-        private static byte[] RawOf(JsonElement element) => JsonMarshal.GetRawUtf8Value(element).ToArray();
     }
+
+    private static byte[] RawOf(JsonElement element) => JsonMarshal.GetRawUtf8Value(element).ToArray();
 
     private static void WriteOptional(Utf8JsonWriter w, string name, string? value)
     {
@@ -280,7 +324,10 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
 /// <summary>Registers <see cref="BrokerClusterSerializer"/> with Akka.Hosting.</summary>
 public static class BrokerSerializerHostingExtensions
 {
-    /// <summary>Every <see cref="IClusterMessage"/> goes through the broker's serializer; none falls back to Akka's default.</summary>
+    /// <summary>
+    /// Every <see cref="IClusterMessage"/> and every durable room's journal event and snapshot
+    /// (<see cref="Rooms.IRoomJournalEvent"/>) goes through the broker's serializer; none falls back to Akka's default.
+    /// </summary>
     public static AkkaConfigurationBuilder AddBrokerSerializer(this AkkaConfigurationBuilder builder) =>
-        builder.WithCustomSerializer("broker", [typeof(IClusterMessage)], system => new BrokerClusterSerializer(system));
+        builder.WithCustomSerializer("broker", [typeof(IClusterMessage), typeof(Rooms.IRoomJournalEvent)], system => new BrokerClusterSerializer(system));
 }

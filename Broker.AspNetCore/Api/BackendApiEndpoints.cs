@@ -36,6 +36,13 @@ public static class BackendApiEndpoints
         {
             return await next(invocation);
         }
+        catch (Embedding.BrokerUnavailableException unavailable)
+        {
+            var context = invocation.HttpContext;
+            if (context.Response.HasStarted) throw;
+            await BrokerHttp.RetryLater(context, unavailable.Message, ErrorCodes.Unavailable);
+            return null;
+        }
         catch (AskTimeoutException)
         {
             var context = invocation.HttpContext;
@@ -70,7 +77,14 @@ public static class BackendApiEndpoints
         if (request.Room is { } room)
         {
             if (await BadRoom(context, room)) return;
-            var accepted = await publisher.PublishToRoomWithEpochAsync(room, request.Payload, caller, context.RequestAborted);
+            if (request.IdempotencyKey is { } key && !FrameParser.IsValidIdempotencyKey(key))
+            {
+                await BrokerHttp.Problem(context, 400, $"idempotencyKey must be a string of 1 to {FrameParser.MaxIdempotencyKeyLength} characters");
+                return;
+            }
+            var accepted = request.IdempotencyKey is { } idempotencyKey
+                ? await publisher.PublishToRoomOnceAsync(room, request.Payload, idempotencyKey, caller, context.RequestAborted)
+                : await publisher.PublishToRoomWithEpochAsync(room, request.Payload, caller, context.RequestAborted);
             context.Response.StatusCode = StatusCodes.Status202Accepted;
             await context.Response.WriteAsJsonAsync(accepted, HostJsonContext.Default.RoomPublished);
             return;

@@ -27,5 +27,20 @@ public static class ActorSettings
     public static RoomSettings ToRoomSettings(this BrokerOptions options) =>
         new(options.Rooms.HistorySize, options.Rooms.IdleTimeout, options.Rooms.RejoinInterval, options.Rooms.AnswerTimeout,
             options.Rooms.PresenceWindow, Math.Clamp(options.Rooms.PresenceBurst, 1, Math.Max(1, options.Limits.OutboundQueue / 4)),
-            options.Rooms.HistoryMaxBytes, options.Rooms.HistoryNodeMaxBytes);
+            options.Rooms.HistoryMaxBytes, options.Rooms.HistoryNodeMaxBytes)
+        {
+            Durable = options.RoomsDurable(),
+            HistoryTtl = options.Rooms.HistoryTtl,
+            IdempotencyWindow = options.Rooms.IdempotencyWindow,
+            IdempotencyKeysMax = options.Rooms.IdempotencyKeysMax,
+            SnapshotEvery = options.Persistence.SnapshotEvery,
+            Namespaces = options.Rooms.Namespaces.ToDictionary(
+                ns => ns.Key,
+                ns => new RoomNamespaceSettings(ns.Value.Durable, ns.Value.HistorySize, ns.Value.HistoryTtl, ns.Value.Presence),
+                StringComparer.Ordinal),
+        };
+
+    /// <summary><c>Broker:Rooms:Durable</c> in effect: as set, or true exactly when a store is configured.</summary>
+    public static bool RoomsDurable(this BrokerOptions options) =>
+        options.Rooms.Durable ?? options.Persistence.EffectiveProvider(options.Cluster) != PersistenceOptions.None;
 }

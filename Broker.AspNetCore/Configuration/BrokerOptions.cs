@@ -39,6 +39,9 @@ public sealed class BrokerOptions
     /// <summary>Cluster membership.</summary>
     public ClusterOptions Cluster { get; set; } = new();
 
+    /// <summary>Where durable rooms keep their journal (PROTOCOL §9.2).</summary>
+    public PersistenceOptions Persistence { get; set; } = new();
+
     /// <summary>Graceful shutdown.</summary>
     public ShutdownOptions Shutdown { get; set; } = new();
 
@@ -222,6 +225,83 @@ public sealed class RoomsOptions
     /// lowered to that: a burst lands in every member's queue at once).
     /// </summary>
     public int PresenceBurst { get; set; } = 50;
+    /// <summary>
+    /// Rooms write each publish to the journal before the ack and keep their epoch and history
+    /// across passivation, crashes and restarts (PROTOCOL §9.2). Unset (default): true when
+    /// <c>Broker:Persistence:Provider</c> names a store, else false; true without a store is refused at start-up.
+    /// </summary>
+    public bool? Durable { get; set; }
+    /// <summary>A message leaves history after this long, or its size bound, whichever comes first. Default 1.00:00:00.</summary>
+    public TimeSpan HistoryTtl { get; set; } = Broker.Actors.Rooms.RoomSettings.DefaultHistoryTtl;
+    /// <summary>How long a publish's <c>idempotencyKey</c> is remembered by its room (PROTOCOL §9.2). Default 00:05:00.</summary>
+    public TimeSpan IdempotencyWindow { get; set; } = Broker.Actors.Rooms.RoomSettings.DefaultIdempotencyWindow;
+    /// <summary>
+    /// Keys one room remembers at most within <see cref="IdempotencyWindow"/>; past it the oldest are
+    /// forgotten early (bounds what a client sending a fresh key with every publish costs). Default 10000.
+    /// </summary>
+    public int IdempotencyKeysMax { get; set; } = 10_000;
+    /// <summary>
+    /// Settings for rooms named <c>&lt;ns&gt;:&lt;anything&gt;</c>, by <c>ns</c>
+    /// (<c>Broker:Rooms:Namespaces:&lt;ns&gt;:Durable</c>, <c>:HistorySize</c>, <c>:HistoryTtl</c>,
+    /// <c>:Presence</c>); unset keys fall back to the settings above.
+    /// </summary>
+    public Dictionary<string, RoomNamespaceOptions> Namespaces { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>One room namespace (<c>Broker:Rooms:Namespaces:&lt;ns&gt;</c>); every key unset falls back to <c>Broker:Rooms:*</c>.</summary>
+public sealed class RoomNamespaceOptions
+{
+    /// <summary>Whether the namespace's rooms are durable.</summary>
+    public bool? Durable { get; set; }
+    /// <summary>Messages each of its rooms keeps for recovery.</summary>
+    public int? HistorySize { get; set; }
+    /// <summary>How long a message stays in its rooms' history.</summary>
+    public TimeSpan? HistoryTtl { get; set; }
+    /// <summary>Presence mode of its rooms: <c>full</c>, <c>counts</c> or <c>off</c> (PROTOCOL §9.3).</summary>
+    public string? Presence { get; set; }
+}
+
+/// <summary>The store of durable rooms (PROTOCOL §9.2).</summary>
+public sealed class PersistenceOptions
+{
+    /// <summary>Provider names <see cref="Provider"/> accepts.</summary>
+    public const string None = "none", Sqlite = "sqlite", PostgreSql = "postgresql";
+
+    /// <summary>The SQLite file of the standalone host when no connection string is set, under the content root.</summary>
+    public const string DefaultSqliteConnectionString = "Data Source=data/broker.db";
+
+    /// <summary>
+    /// <c>sqlite</c>, <c>postgresql</c> or <c>none</c>. Unset (default): <c>sqlite</c> for the
+    /// standalone host running as a single node (no <c>Broker:Cluster:SeedNodes</c>), else
+    /// <c>none</c>. A cluster needs a store every node reaches: <c>sqlite</c> with seed nodes is refused at start-up.
+    /// </summary>
+    public string? Provider { get; set; }
+    /// <summary>
+    /// The store's connection string. For <c>sqlite</c>, default <c>Data Source=data/broker.db</c>
+    /// (a relative path is under the content root); for <c>postgresql</c>, required.
+    /// </summary>
+    public string? ConnectionString { get; set; }
+    /// <summary>
+    /// How long one journal call (a write, a recovery) may take before it counts as failed; after
+    /// 5 failures in a row the journal's circuit breaker opens and calls fail at once for
+    /// <see cref="ResetTimeout"/>, so a hung database gives <c>unavailable</c>, not a hang. Default 00:00:05.
+    /// </summary>
+    public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>How long the journal's circuit breaker stays open before it lets one call try again. Default 00:00:05.</summary>
+    public TimeSpan ResetTimeout { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>A durable room saves a snapshot of its history window, and deletes older journal entries, every this many publishes. Default 100.</summary>
+    public int SnapshotEvery { get; set; } = 100;
+
+    /// <summary>
+    /// Set by the standalone host (<c>Broker.Host</c>), not by configuration: a single node with no
+    /// store configured then uses the embedded SQLite default. An app embedding the broker keeps <c>none</c>.
+    /// </summary>
+    internal bool StandaloneDefault { get; set; }
+
+    /// <summary>The provider in effect: <see cref="Provider"/>, or the default for this host.</summary>
+    public string EffectiveProvider(ClusterOptions cluster) =>
+        Provider is { Length: > 0 } configured ? configured.ToLowerInvariant()
+        : StandaloneDefault && string.IsNullOrWhiteSpace(cluster.SeedNodes) ? Sqlite : None;
 }
 
 /// <summary>One WebSocket route's policy.</summary>

@@ -61,7 +61,56 @@ public sealed class BrokerOptionsValidator(IHostEnvironment environment) : IVali
         foreach (var (route, _) in o.Routes)
             Check(Contracts.Protocol.FrameParser.IsValidRoom(route), $"Broker:Routes:{route}: a route name may contain only A-Z a-z 0-9 _ . : -");
         Check(o.Cluster.Port is >= 0 and <= 65535, "Broker:Cluster:Port must be 0..65535");
+        ValidatePersistence(o, errors);
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    /// <summary>Durable rooms (PROTOCOL §9.2): a provider that exists, a store every node reaches, a connection string that parses.</summary>
+    private static void ValidatePersistence(BrokerOptions o, List<string> errors)
+    {
+        void Check(bool ok, string message) { if (!ok) errors.Add(message); }
+        var provider = o.Persistence.EffectiveProvider(o.Cluster);
+        var clustered = !string.IsNullOrWhiteSpace(o.Cluster.SeedNodes);
+        Check(provider is PersistenceOptions.None or PersistenceOptions.Sqlite or PersistenceOptions.PostgreSql,
+            $"Broker:Persistence:Provider must be sqlite, postgresql or none (got '{o.Persistence.Provider}')");
+        Check(!(provider == PersistenceOptions.Sqlite && clustered),
+            "Broker:Persistence:Provider=sqlite cannot serve a cluster (Broker:Cluster:SeedNodes is set): every node must reach the same store. " +
+            "Use Broker:Persistence:Provider=postgresql with Broker:Persistence:ConnectionString.");
+        if (provider == PersistenceOptions.PostgreSql)
+        {
+            if (string.IsNullOrWhiteSpace(o.Persistence.ConnectionString))
+                errors.Add("Broker:Persistence:ConnectionString is required with Broker:Persistence:Provider=postgresql " +
+                           "(e.g. Host=db;Database=broker;Username=broker; the password from Broker__Persistence__ConnectionString in the environment)");
+            else
+            {
+                try { _ = new Npgsql.NpgsqlConnectionStringBuilder(o.Persistence.ConnectionString); }
+                catch (ArgumentException e) { errors.Add($"Broker:Persistence:ConnectionString is not a PostgreSQL connection string: {e.Message}"); }
+            }
+        }
+        if (provider == PersistenceOptions.Sqlite && o.Persistence.ConnectionString is { Length: > 0 } sqlite)
+        {
+            try { _ = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(sqlite); }
+            catch (ArgumentException e) { errors.Add($"Broker:Persistence:ConnectionString is not a SQLite connection string: {e.Message}"); }
+        }
+        var hasStore = provider is PersistenceOptions.Sqlite or PersistenceOptions.PostgreSql;
+        Check(hasStore || o.Rooms.Durable != true,
+            "Broker:Rooms:Durable=true needs a store: set Broker:Persistence:Provider (sqlite or postgresql)");
+        Check(o.Rooms.HistoryTtl > TimeSpan.Zero, "Broker:Rooms:HistoryTtl must be positive");
+        Check(o.Rooms.IdempotencyWindow > TimeSpan.Zero, "Broker:Rooms:IdempotencyWindow must be positive");
+        Check(o.Rooms.IdempotencyKeysMax >= 1, "Broker:Rooms:IdempotencyKeysMax must be at least 1");
+        Check(o.Persistence.CallTimeout > TimeSpan.Zero, "Broker:Persistence:CallTimeout must be positive");
+        Check(o.Persistence.ResetTimeout > TimeSpan.Zero, "Broker:Persistence:ResetTimeout must be positive");
+        Check(o.Persistence.SnapshotEvery >= 1, "Broker:Persistence:SnapshotEvery must be at least 1");
+        foreach (var (ns, settings) in o.Rooms.Namespaces)
+        {
+            var key = $"Broker:Rooms:Namespaces:{ns}";
+            Check(ns.Length > 0 && !ns.Contains(':') && Contracts.Protocol.FrameParser.IsValidRoom(ns),
+                $"{key}: a namespace is the part of a room name before its first ':' (A-Z a-z 0-9 _ . -)");
+            Check(hasStore || settings.Durable != true, $"{key}:Durable=true needs a store: set Broker:Persistence:Provider (sqlite or postgresql)");
+            Check(settings.HistorySize is null or >= 0, $"{key}:HistorySize must not be negative");
+            Check(settings.HistoryTtl is null || settings.HistoryTtl > TimeSpan.Zero, $"{key}:HistoryTtl must be positive");
+            Check(settings.Presence is null or "full" or "counts" or "off", $"{key}:Presence must be full, counts or off");
+        }
     }
 }

@@ -20,12 +20,29 @@ public sealed class BrokerPublisher(BrokerNode node, IOptions<BrokerOptions> opt
     public async Task<long> PublishToRoomAsync(string room, JsonElement payload, string from = DefaultFrom, CancellationToken cancellationToken = default) =>
         (await PublishToRoomWithEpochAsync(room, payload, from, cancellationToken)).Offset;
 
-    public async Task<RoomPublished> PublishToRoomWithEpochAsync(string room, JsonElement payload, string from = DefaultFrom, CancellationToken cancellationToken = default)
+    public Task<RoomPublished> PublishToRoomWithEpochAsync(string room, JsonElement payload, string from = DefaultFrom, CancellationToken cancellationToken = default) =>
+        PublishAsync(room, payload, from, null, cancellationToken);
+
+    public Task<RoomPublished> PublishToRoomOnceAsync(string room, JsonElement payload, string idempotencyKey, string from = DefaultFrom,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(idempotencyKey);
+        if (!FrameParser.IsValidIdempotencyKey(idempotencyKey))
+            throw new ArgumentException($"idempotencyKey must be 1 to {FrameParser.MaxIdempotencyKeyLength} characters", nameof(idempotencyKey));
+        return PublishAsync(room, payload, from, idempotencyKey, cancellationToken);
+    }
+
+    private async Task<RoomPublished> PublishAsync(string room, JsonElement payload, string from, string? idempotencyKey, CancellationToken cancellationToken)
     {
         CheckRoom(room);
-        var accepted = await AskAsync<RoomEvents.PublishAccepted>(static n => n.Rooms,
-            new RoomCommands.PublishToRoom(room, null, from, Serialize(payload, from), false, null), cancellationToken);
-        return new RoomPublished(accepted.Offset, accepted.Epoch);
+        var answer = await AskAsync<object>(static n => n.Rooms,
+            new RoomCommands.PublishToRoom(room, null, from, Serialize(payload, from), false, null, IdempotencyKey: idempotencyKey), cancellationToken);
+        return answer switch
+        {
+            RoomEvents.PublishAccepted accepted => new RoomPublished(accepted.Offset, accepted.Epoch),
+            RoomEvents.PublishRejected rejected => throw new BrokerUnavailableException(rejected.Message),
+            _ => throw new InvalidOperationException($"unexpected answer {answer.GetType().Name} to a room publish"),
+        };
     }
 
     public async Task<int> SendToUserAsync(string user, JsonElement payload, string from = DefaultFrom, CancellationToken cancellationToken = default)
@@ -47,7 +64,9 @@ public sealed class BrokerPublisher(BrokerNode node, IOptions<BrokerOptions> opt
     public async Task<RoomPresence> GetRoomAsync(string room, CancellationToken cancellationToken = default)
     {
         CheckRoom(room);
-        var info = await AskAsync<RoomEvents.RoomInfo>(static n => n.Rooms, new RoomCommands.GetRoomInfo(room), cancellationToken);
+        var answer = await AskAsync<object>(static n => n.Rooms, new RoomCommands.GetRoomInfo(room), cancellationToken);
+        if (answer is RoomEvents.RoomUnavailable unavailable) throw new BrokerUnavailableException(unavailable.Message);
+        var info = (RoomEvents.RoomInfo)answer;
         return new RoomPresence(info.RoomId, info.Members, info.Offset, info.Epoch);
     }
 

@@ -12,7 +12,9 @@ namespace Broker.AspNetCore.Embedding;
 /// a value plus its <see cref="JsonTypeInfo{T}"/> (trim/AOT friendly), or any object (reflection
 /// serialization with <see cref="JsonSerializerDefaults.Web"/> naming, i.e. camelCase).
 /// Every call waits for the node to have started, then asks the actors; it fails with an
-/// <c>AskTimeoutException</c> if they do not answer within <c>Broker:Limits:AskTimeout</c> (5 s).
+/// <c>AskTimeoutException</c> if they do not answer within <c>Broker:Limits:AskTimeout</c> (5 s), and
+/// with <see cref="BrokerUnavailableException"/> when the room cannot serve it now (a durable
+/// room whose store is unreachable); neither was applied unless a retry with its key says so.
 /// The HTTP API (<c>/api/*</c>) is served through it.
 /// </remarks>
 public interface IBrokerPublisher
@@ -24,6 +26,16 @@ public interface IBrokerPublisher
     /// <summary>Publishes to <paramref name="room"/> as <see cref="PublishToRoomAsync"/> does; returns the room offset and epoch.</summary>
     /// <exception cref="ArgumentException">The room name does not match <c>^[A-Za-z0-9_.:-]{1,128}$</c>.</exception>
     Task<RoomPublished> PublishToRoomWithEpochAsync(string room, JsonElement payload, string from = BrokerPublisher.DefaultFrom, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Publishes to <paramref name="room"/> at most once per <paramref name="idempotencyKey"/> within
+    /// <c>Broker:Rooms:IdempotencyWindow</c> (PROTOCOL §9.2): a retry after a timeout or
+    /// <see cref="BrokerUnavailableException"/> with the same key gets the first publish's offset
+    /// and epoch, and no member receives it twice.
+    /// </summary>
+    /// <exception cref="ArgumentException">The room name is not one, or the key is not 1 to 64 characters.</exception>
+    Task<RoomPublished> PublishToRoomOnceAsync(string room, JsonElement payload, string idempotencyKey, string from = BrokerPublisher.DefaultFrom,
+        CancellationToken cancellationToken = default);
 
     /// <summary>Sends <c>direct</c> to every connection of <paramref name="user"/>, on any node; returns how many connections got it.</summary>
     /// <exception cref="ArgumentException">The user id is empty or longer than 256 characters.</exception>

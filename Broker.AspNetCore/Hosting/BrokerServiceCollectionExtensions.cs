@@ -3,6 +3,7 @@ using Akka.Cluster;
 using Akka.Cluster.Hosting;
 using Akka.Configuration;
 using Akka.Hosting;
+using Akka.Persistence.Sql.Hosting;
 using Akka.Remote.Hosting;
 using Broker.Actors.Auth;
 using Broker.AspNetCore.Configuration;
@@ -23,6 +24,18 @@ public static class BrokerServiceCollectionExtensions
 {
     /// <summary>The default listen address of PROTOCOL §8, used when no URL is configured.</summary>
     public const string DefaultUrl = "http://127.0.0.1:5080";
+
+    /// <summary>
+    /// The standalone host's defaults: <see cref="UseBrokerDefaultUrl"/>, and durable rooms in an
+    /// embedded SQLite file when no store is configured and the node runs alone (PROTOCOL §9.2).
+    /// Call after <c>AddBroker</c>. An app that embeds the broker keeps <c>Broker:Persistence:Provider=none</c> unless it sets one.
+    /// </summary>
+    public static WebApplicationBuilder UseBrokerStandaloneDefaults(this WebApplicationBuilder builder)
+    {
+        builder.UseBrokerDefaultUrl();
+        builder.Services.Configure<BrokerOptions>(options => options.Persistence.StandaloneDefault = true);
+        return builder;
+    }
 
     /// <summary>Serve on <see cref="DefaultUrl"/> unless <c>--urls</c>, <c>ASPNETCORE_URLS</c> or Kestrel endpoints say otherwise.</summary>
     public static WebApplicationBuilder UseBrokerDefaultUrl(this WebApplicationBuilder builder)
@@ -71,7 +84,11 @@ public static class BrokerServiceCollectionExtensions
         // The application's room rules; replace by registering your own IRoomAuthorizer.
         services.TryAddSingleton<IRoomAuthorizer>(AllowAllRooms.Instance);
         services.AddSingleton<Embedding.IBrokerPublisher, Embedding.BrokerPublisher>();
-        services.AddHealthChecks().AddCheck<ClusterReadyHealthCheck>("cluster", tags: ["ready"]);
+        services.AddSingleton(sp => new Persistence.RoomStore(sp.GetRequiredService<IOptions<BrokerOptions>>().Value, environment));
+        services.AddSingleton<RoomStoreHealth>();
+        services.AddHealthChecks()
+            .AddCheck<ClusterReadyHealthCheck>("cluster", tags: ["ready"])
+            .AddCheck<Persistence.RoomStoreHealthCheck>("room-store", tags: ["ready"]);
 
         // ASP.NET Core's request start/finish lines include the query string, i.e. the handshake's
         // ?ticket= credential (PROTOCOL §2: credentials never appear in logs). Keep that category
@@ -91,6 +108,14 @@ public static class BrokerServiceCollectionExtensions
 
         var rooms = options.ToRoomSettings();
         akka.AddHocon(LoadHocon(), HoconAddMode.Prepend);
+        var store = sp.GetRequiredService<Persistence.RoomStore>();
+        if (store.Configured)
+        {
+            // Fail the start, naming the key, rather than every durable room later.
+            store.EnsureReachable(StoreStartDeadline);
+            akka.WithSqlPersistence(store.ConnectionString!, store.Linq2DbProvider, autoInitialize: true);
+            akka.AddHocon(ConfigurationFactory.ParseString(StoreBreakerHocon(options.Persistence)), HoconAddMode.Prepend);
+        }
         // Added after, so operator overrides win over the built-in file.
         if (options.Akka.Hocon is { Length: > 0 } overrides)
             akka.AddHocon(ConfigurationFactory.ParseString(overrides), HoconAddMode.Prepend);
@@ -103,7 +128,7 @@ public static class BrokerServiceCollectionExtensions
                 Roles = options.Cluster.Roles.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 SeedNodes = seeds.Length > 0 ? seeds : null,
             })
-            .AddRoomActor(rooms)
+            .AddRoomActor(rooms, storeHealth: sp.GetRequiredService<RoomStoreHealth>())
             .AddUserActor(rooms)
             .AddTicketActor(options.Auth.TicketTombstone)
             .WithActors((system, registry) =>
@@ -131,9 +156,30 @@ public static class BrokerServiceCollectionExtensions
                         await node.CloseAllSocketsAsync(options.Shutdown.CloseTimeout);
                         return Akka.Done.Instance;
                     });
+                // The store's tables are created now (auto-initialize), not on the first durable publish.
+                if (store.Configured)
+                {
+                    Akka.Persistence.Persistence.Instance.Apply(system).JournalFor(null);
+                    Akka.Persistence.Persistence.Instance.Apply(system).SnapshotStoreFor(null);
+                }
                 // Alone (no seeds) the node forms a cluster of one, so one node and many run the same code.
                 if (seeds.Length == 0) Cluster.Get(system).Join(Cluster.Get(system).SelfAddress);
             });
+    }
+
+    /// <summary>How long a node waits at start-up for its durable-room store to answer.</summary>
+    private static readonly TimeSpan StoreStartDeadline = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// The journal's and snapshot store's circuit breakers (Akka.Persistence): a call that takes
+    /// longer than <c>CallTimeout</c> fails, and after 5 failures calls fail at once for
+    /// <c>ResetTimeout</c>, so a hung database answers <c>unavailable</c> quickly instead of hanging.
+    /// </summary>
+    private static string StoreBreakerHocon(PersistenceOptions persistence)
+    {
+        var breaker = $"circuit-breaker {{ max-failures = 5, call-timeout = {(long)persistence.CallTimeout.TotalMilliseconds}ms, " +
+                      $"reset-timeout = {(long)persistence.ResetTimeout.TotalMilliseconds}ms }}";
+        return $"akka.persistence.journal.sql {{ {breaker} }}\nakka.persistence.snapshot-store.sql {{ {breaker} }}";
     }
 
     private static Config LoadHocon()

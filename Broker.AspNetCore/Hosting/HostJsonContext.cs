@@ -18,6 +18,7 @@ public sealed class ApiPublishRequest
     public string? Room { get; set; }
     public string? User { get; set; }
     public System.Text.Json.JsonElement Payload { get; set; }
+    public string? IdempotencyKey { get; set; }
 }
 
 /// <summary>202 for a user publish.</summary>

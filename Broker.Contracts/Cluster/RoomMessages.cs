@@ -29,9 +29,12 @@ public static class RoomCommands
     /// <summary>
     /// Publish to the room. From a connection (through its hub), <paramref name="ConnectionId"/>
     /// must be a member; from the back-end API it is null and membership is not required.
+    /// <paramref name="IdempotencyKey"/> (PROTOCOL §9.2): a publish with a key the room has seen
+    /// within its window is not applied again and gets the first one's ack.
     /// </summary>
     public sealed record PublishToRoom(
-        string RoomId, string? ConnectionId, string From, byte[] Payload, bool ExcludeSelf, string? RequestId, long Seq = 0) : IWithRoomId;
+        string RoomId, string? ConnectionId, string From, byte[] Payload, bool ExcludeSelf, string? RequestId, long Seq = 0,
+        string? IdempotencyKey = null) : IWithRoomId;
 
     /// <summary>Ask for members, offset and epoch. Replies <see cref="RoomEvents.RoomInfo"/>.</summary>
     public sealed record GetRoomInfo(string RoomId) : IWithRoomId;
@@ -71,6 +74,12 @@ public static class RoomEvents
     /// </summary>
     public sealed record JoinResult(string RoomId, string ConnectionId, long Seq, string Epoch, long Offset, byte[][] Frames) : IClusterMessage;
 
+    /// <summary>
+    /// Room → the joiner's hub: the join of command <paramref name="Seq"/> was not applied (a
+    /// durable room whose store is unreachable: <c>unavailable</c>). The member is not in the room.
+    /// </summary>
+    public sealed record JoinRejected(string RoomId, string ConnectionId, long Seq, string? RequestId, string Code, string Message) : IClusterMessage;
+
     /// <summary>Room → the leaver's hub: the leave of command <paramref name="Seq"/> is done.</summary>
     public sealed record LeaveResult(string RoomId, string ConnectionId, long Seq) : IClusterMessage;
 
@@ -79,6 +88,9 @@ public static class RoomEvents
 
     /// <summary>Room → publisher: refused (not a member; or, from the hub, <c>unavailable</c>).</summary>
     public sealed record PublishRejected(string RoomId, string? RequestId, string Code, string Message, long Seq = 0) : IClusterMessage;
+
+    /// <summary>Reply to <see cref="RoomCommands.GetRoomInfo"/> from a durable room whose store is unreachable.</summary>
+    public sealed record RoomUnavailable(string RoomId, string Message) : IClusterMessage;
 
     /// <summary>Reply to <see cref="RoomCommands.GetRoomInfo"/>.</summary>
     public sealed record RoomInfo(string RoomId, string[] Members, long Offset, string Epoch) : IClusterMessage;

@@ -21,7 +21,7 @@ public sealed record LeaveCommand(string? Id, string Room) : ClientCommand(Id);
 /// <c>publish</c> to a room. <see cref="Room"/> is null only for the route-wide broadcast of a route
 /// that allows it; <see cref="Payload"/> is any JSON value, kept detached from the inbound buffer.
 /// </summary>
-public sealed record PublishCommand(string? Id, string? Room, JsonElement Payload, bool ExcludeSelf) : ClientCommand(Id);
+public sealed record PublishCommand(string? Id, string? Room, JsonElement Payload, bool ExcludeSelf, string? IdempotencyKey = null) : ClientCommand(Id);
 
 /// <summary><c>send</c> a direct message to every connection of a user.</summary>
 public sealed record SendCommand(string? Id, string User, JsonElement Payload) : ClientCommand(Id);

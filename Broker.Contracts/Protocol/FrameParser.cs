@@ -23,6 +23,12 @@ public static class FrameParser
     /// <summary>Longest user id accepted as a <c>send</c> target.</summary>
     public const int MaxUserLength = 256;
 
+    /// <summary>Longest <c>idempotencyKey</c> of a publish (PROTOCOL §9.2).</summary>
+    public const int MaxIdempotencyKeyLength = 64;
+
+    /// <summary>An idempotency key is a string of 1 to <see cref="MaxIdempotencyKeyLength"/> characters.</summary>
+    public static bool IsValidIdempotencyKey(string key) => key.Length is > 0 and <= MaxIdempotencyKeyLength;
+
     private static readonly BrokerJsonContext Json = BrokerJsonContext.Default;
 
     public static FrameParseResult Parse(ReadOnlySpan<byte> utf8) => Parse(utf8, null);
@@ -136,7 +142,9 @@ public static class FrameParser
             return FrameParseResult.Fail(roomError, id);
         if (publish.Payload.ValueKind == JsonValueKind.Undefined)
             return FrameParseResult.Fail("publish needs a payload", id);
-        return FrameParseResult.Ok(new PublishCommand(id, publish.Room, publish.Payload, publish.ExcludeSelf ?? false));
+        if (publish.IdempotencyKey is { } key && !IsValidIdempotencyKey(key))
+            return FrameParseResult.Fail($"idempotencyKey must be a string of 1 to {MaxIdempotencyKeyLength} characters", id);
+        return FrameParseResult.Ok(new PublishCommand(id, publish.Room, publish.Payload, publish.ExcludeSelf ?? false, publish.IdempotencyKey));
     }
 
     private static FrameParseResult ParseSend(string? id, JsonElement data)

@@ -35,6 +35,7 @@ public sealed class PublishData
     public string? Room { get; set; }
     public JsonElement Payload { get; set; }
     public bool? ExcludeSelf { get; set; }
+    public string? IdempotencyKey { get; set; }
 }
 
 public sealed class SendData

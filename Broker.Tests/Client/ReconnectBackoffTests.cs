@@ -37,7 +37,7 @@ public sealed class ReconnectBackoffTests
         var shortest = new ReconnectBackoff(Options(jitter: 0.5), new FixedRandom(0.999999));
 
         Assert.Equal([100, 200, 400, 800, 1000], Take(longest, 5));
-        Assert.All(Take(shortest, 5).Zip([100.0, 200, 400, 800, 1000]), p => Assert.InRange(p.First, p.Second * 0.5, p.Second * 0.5 + 0.01));
+        Assert.All(Take(shortest, 5).Zip([100.0, 200, 400, 800, 1000]), p => Assert.InRange(p.Item1, p.Item2 * 0.5, p.Item2 * 0.5 + 0.01));
     }
 
     [Fact]

@@ -50,6 +50,7 @@ public sealed class CustomHandlerScenarios() : Akka.TestKit.Xunit2.TestKit(Virtu
         public List<(string User, string Payload)> Sent { get; } = new();
         public Task<long> PublishToRoomAsync(string room, JsonElement payload, string from = "server", CancellationToken cancellationToken = default) => Task.FromResult(1L);
         public Task<RoomPublished> PublishToRoomWithEpochAsync(string room, JsonElement payload, string from = "server", CancellationToken cancellationToken = default) => Task.FromResult(new RoomPublished(1, "e"));
+        public Task<RoomPublished> PublishToRoomOnceAsync(string room, JsonElement payload, string idempotencyKey, string from = "server", CancellationToken cancellationToken = default) => Task.FromResult(new RoomPublished(1, "e"));
         public Task<RoomPresence> GetRoomAsync(string room, CancellationToken cancellationToken = default) => throw new NotSupportedException();
         public Task<UserPresence> GetUserAsync(string user, CancellationToken cancellationToken = default) => throw new NotSupportedException();
         public Task<int> DisconnectUserAsync(string user, bool reconnect = true, CancellationToken cancellationToken = default) => throw new NotSupportedException();
