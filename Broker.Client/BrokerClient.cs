@@ -255,71 +255,94 @@ public sealed partial class BrokerClient : IAsyncDisposable
 
     /// <summary>
     /// Publishes raw UTF-8 JSON (validated, copied as is) to a joined room; returns the message's
-    /// offset (<see cref="PublishWithAckAsync(string, ReadOnlyMemory{byte}, bool, CancellationToken)"/> also
+    /// offset (<see cref="PublishWithAckAsync(string, ReadOnlyMemory{byte}, bool, string?, CancellationToken)"/> also
     /// returns the epoch). The bytes are read when the frame is written, which can be after this method
     /// returns (requests leave in call order): keep them unchanged until the task completes.
     /// </summary>
+    /// <param name="idempotencyKey">
+    /// PROTOCOL §9.2: 1–64 characters; the server applies a publish to a room once per key within its
+    /// window (<c>Broker:Rooms:IdempotencyWindow</c>) and answers a repeat with the first one's ack.
+    /// Null (the default): a fresh random key (<see cref="NewIdempotencyKey"/>) for this call. The first
+    /// send and every retry after <c>unavailable</c> carry the same key. Pass your own, the same each
+    /// time, to retry a publish yourself after <c>disconnected</c> or a timeout without a duplicate.
+    /// </param>
+    /// <exception cref="ArgumentException">An invalid room name, or an <paramref name="idempotencyKey"/> that is empty or longer than 64 characters (nothing is sent).</exception>
     /// <exception cref="BrokerException"><c>forbidden</c> when not a member (or the route is receive-only), <c>too_large</c>, <c>rate_limited</c>, <c>unavailable</c> once its retries are spent, or the connection dropped.</exception>
-    public async Task<long> PublishAsync(string room, ReadOnlyMemory<byte> payloadJson, bool excludeSelf = false, CancellationToken cancellationToken = default) =>
-        (await PublishRawAsync(ReplyKind.Ack, room, payloadJson, excludeSelf, cancellationToken).ConfigureAwait(false)).Number;
+    public async Task<long> PublishAsync(string room, ReadOnlyMemory<byte> payloadJson, bool excludeSelf = false, string? idempotencyKey = null, CancellationToken cancellationToken = default) =>
+        (await PublishRawAsync(ReplyKind.Ack, room, payloadJson, excludeSelf, idempotencyKey, cancellationToken).ConfigureAwait(false)).Number;
 
     /// <summary>Publishes a JSON value to a joined room; returns the message's offset.</summary>
-    public async Task<long> PublishAsync(string room, JsonElement payload, bool excludeSelf = false, CancellationToken cancellationToken = default) =>
-        (await PublishElementAsync(ReplyKind.Ack, room, payload, excludeSelf, cancellationToken).ConfigureAwait(false)).Number;
+    /// <param name="idempotencyKey">See <see cref="PublishAsync(string, ReadOnlyMemory{byte}, bool, string?, CancellationToken)"/>.</param>
+    public async Task<long> PublishAsync(string room, JsonElement payload, bool excludeSelf = false, string? idempotencyKey = null, CancellationToken cancellationToken = default) =>
+        (await PublishElementAsync(ReplyKind.Ack, room, payload, excludeSelf, idempotencyKey, cancellationToken).ConfigureAwait(false)).Number;
 
     /// <summary>Publishes <paramref name="payload"/> serialized with source-generated metadata; returns the message's offset.</summary>
-    public async Task<long> PublishAsync<T>(string room, T payload, JsonTypeInfo<T> typeInfo, bool excludeSelf = false, CancellationToken cancellationToken = default) =>
-        (await PublishTypedAsync(ReplyKind.Ack, room, payload, typeInfo, excludeSelf, cancellationToken).ConfigureAwait(false)).Number;
+    /// <param name="idempotencyKey">See <see cref="PublishAsync(string, ReadOnlyMemory{byte}, bool, string?, CancellationToken)"/>.</param>
+    public async Task<long> PublishAsync<T>(string room, T payload, JsonTypeInfo<T> typeInfo, bool excludeSelf = false, string? idempotencyKey = null, CancellationToken cancellationToken = default) =>
+        (await PublishTypedAsync(ReplyKind.Ack, room, payload, typeInfo, excludeSelf, idempotencyKey, cancellationToken).ConfigureAwait(false)).Number;
 
     /// <summary>
-    /// As <see cref="PublishAsync(string, ReadOnlyMemory{byte}, bool, CancellationToken)"/>, returning the
+    /// As <see cref="PublishAsync(string, ReadOnlyMemory{byte}, bool, string?, CancellationToken)"/>, returning the
     /// whole <c>ack</c>: the offset and the room's epoch (null from a server older than protocol 1.1).
+    /// A repeat of an idempotency key the server has seen returns the first publish's ack.
     /// </summary>
-    public async Task<PublishAck> PublishWithAckAsync(string room, ReadOnlyMemory<byte> payloadJson, bool excludeSelf = false, CancellationToken cancellationToken = default) =>
-        ToAck(await PublishRawAsync(ReplyKind.AckWithEpoch, room, payloadJson, excludeSelf, cancellationToken).ConfigureAwait(false));
+    public async Task<PublishAck> PublishWithAckAsync(string room, ReadOnlyMemory<byte> payloadJson, bool excludeSelf = false, string? idempotencyKey = null, CancellationToken cancellationToken = default) =>
+        ToAck(await PublishRawAsync(ReplyKind.AckWithEpoch, room, payloadJson, excludeSelf, idempotencyKey, cancellationToken).ConfigureAwait(false));
 
     /// <summary>Publishes a JSON value to a joined room; returns the offset and epoch.</summary>
-    public async Task<PublishAck> PublishWithAckAsync(string room, JsonElement payload, bool excludeSelf = false, CancellationToken cancellationToken = default) =>
-        ToAck(await PublishElementAsync(ReplyKind.AckWithEpoch, room, payload, excludeSelf, cancellationToken).ConfigureAwait(false));
+    public async Task<PublishAck> PublishWithAckAsync(string room, JsonElement payload, bool excludeSelf = false, string? idempotencyKey = null, CancellationToken cancellationToken = default) =>
+        ToAck(await PublishElementAsync(ReplyKind.AckWithEpoch, room, payload, excludeSelf, idempotencyKey, cancellationToken).ConfigureAwait(false));
 
     /// <summary>Publishes <paramref name="payload"/> serialized with source-generated metadata; returns the offset and epoch.</summary>
-    public async Task<PublishAck> PublishWithAckAsync<T>(string room, T payload, JsonTypeInfo<T> typeInfo, bool excludeSelf = false, CancellationToken cancellationToken = default) =>
-        ToAck(await PublishTypedAsync(ReplyKind.AckWithEpoch, room, payload, typeInfo, excludeSelf, cancellationToken).ConfigureAwait(false));
+    public async Task<PublishAck> PublishWithAckAsync<T>(string room, T payload, JsonTypeInfo<T> typeInfo, bool excludeSelf = false, string? idempotencyKey = null, CancellationToken cancellationToken = default) =>
+        ToAck(await PublishTypedAsync(ReplyKind.AckWithEpoch, room, payload, typeInfo, excludeSelf, idempotencyKey, cancellationToken).ConfigureAwait(false));
+
+    /// <summary>
+    /// A fresh idempotency key: 22 base64url characters (<c>A–Z a–z 0–9 - _</c>) of 128 random bits.
+    /// The publish methods make one per call; make your own with this when you retry a publish
+    /// yourself, and pass the same one each time.
+    /// </summary>
+    public static string NewIdempotencyKey() => IdempotencyKey.NewString();
 
     private static PublishAck ToAck(Reply reply) => new(reply.Number, reply.Epoch);
 
-    private Task<Reply> PublishRawAsync(ReplyKind kind, string room, ReadOnlyMemory<byte> payloadJson, bool excludeSelf, CancellationToken cancellationToken)
+    // The key is made once here, before the first attempt: RequestAsync writes every attempt's frame
+    // from the same state, so retries after `unavailable` carry the same key (with a new id).
+    private Task<Reply> PublishRawAsync(ReplyKind kind, string room, ReadOnlyMemory<byte> payloadJson, bool excludeSelf, string? idempotencyKey, CancellationToken cancellationToken)
     {
         ValidateRoom(room);
-        return RequestAsync(kind, null, _time.GetTimestamp(), "publish", (room, payloadJson, excludeSelf),
+        var key = IdempotencyKey.From(idempotencyKey);
+        return RequestAsync(kind, null, _time.GetTimestamp(), "publish", (room, payloadJson, excludeSelf, key),
             static (w, s, id) =>
             {
-                var json = WritePublishHead(w, id, s.room, s.excludeSelf);
+                var json = WritePublishHead(w, id, s.room, s.excludeSelf, s.key);
                 json.WriteRawValue(s.payloadJson.Span);
                 return EndData(w);
             }, cancellationToken);
     }
 
-    private Task<Reply> PublishElementAsync(ReplyKind kind, string room, JsonElement payload, bool excludeSelf, CancellationToken cancellationToken)
+    private Task<Reply> PublishElementAsync(ReplyKind kind, string room, JsonElement payload, bool excludeSelf, string? idempotencyKey, CancellationToken cancellationToken)
     {
         ValidateRoom(room);
-        return RequestAsync(kind, null, _time.GetTimestamp(), "publish", (room, payload, excludeSelf),
+        var key = IdempotencyKey.From(idempotencyKey);
+        return RequestAsync(kind, null, _time.GetTimestamp(), "publish", (room, payload, excludeSelf, key),
             static (w, s, id) =>
             {
-                var json = WritePublishHead(w, id, s.room, s.excludeSelf);
+                var json = WritePublishHead(w, id, s.room, s.excludeSelf, s.key);
                 s.payload.WriteTo(json);
                 return EndData(w);
             }, cancellationToken);
     }
 
-    private Task<Reply> PublishTypedAsync<T>(ReplyKind kind, string room, T payload, JsonTypeInfo<T> typeInfo, bool excludeSelf, CancellationToken cancellationToken)
+    private Task<Reply> PublishTypedAsync<T>(ReplyKind kind, string room, T payload, JsonTypeInfo<T> typeInfo, bool excludeSelf, string? idempotencyKey, CancellationToken cancellationToken)
     {
         ValidateRoom(room);
         ArgumentNullException.ThrowIfNull(typeInfo);
-        return RequestAsync(kind, null, _time.GetTimestamp(), "publish", (room, payload, typeInfo, excludeSelf),
+        var key = IdempotencyKey.From(idempotencyKey);
+        return RequestAsync(kind, null, _time.GetTimestamp(), "publish", (room, payload, typeInfo, excludeSelf, key),
             static (w, s, id) =>
             {
-                var json = WritePublishHead(w, id, s.room, s.excludeSelf);
+                var json = WritePublishHead(w, id, s.room, s.excludeSelf, s.key);
                 JsonSerializer.Serialize(json, s.payload, s.typeInfo);
                 return EndData(w);
             }, cancellationToken);
@@ -327,7 +350,7 @@ public sealed partial class BrokerClient : IAsyncDisposable
 
     /// <summary>
     /// Sends raw UTF-8 JSON to every connection of <paramref name="user"/>; returns how many were
-    /// reached (0 when offline). Keep the bytes unchanged until the task completes (see <see cref="PublishAsync(string, ReadOnlyMemory{byte}, bool, CancellationToken)"/>).
+    /// reached (0 when offline). Keep the bytes unchanged until the task completes (see <see cref="PublishAsync(string, ReadOnlyMemory{byte}, bool, string?, CancellationToken)"/>).
     /// </summary>
     public async Task<int> SendAsync(string user, ReadOnlyMemory<byte> payloadJson, CancellationToken cancellationToken = default)
     {
@@ -467,12 +490,13 @@ public sealed partial class BrokerClient : IAsyncDisposable
         return w.EndWithData();
     }
 
-    private static Utf8JsonWriter WritePublishHead(FrameWriter w, long id, string room, bool excludeSelf)
+    private static Utf8JsonWriter WritePublishHead(FrameWriter w, long id, string room, bool excludeSelf, IdempotencyKey key)
     {
         var json = w.Begin(FrameTypes.Publish, id);
         json.WriteStartObject("data"u8);
         json.WriteString("room"u8, room);
         if (excludeSelf) json.WriteBoolean("excludeSelf"u8, true);
+        key.WriteTo(json);
         json.WritePropertyName("payload"u8);
         return json;
     }

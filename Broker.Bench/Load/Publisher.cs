@@ -65,7 +65,7 @@ public sealed class Publisher : IRecordSink
         var payload = new byte[Payload.MaxLength(_padding)]; // the client may write it after this call returns
         var length = Payload.Write(payload, Index, sequence, intended, _padding);
         Volatile.Write(ref _lastSent, sequence);
-        _acks.Enqueue(Official!.PublishAsync(_room, payload.AsMemory(0, length), excludeSelf: true, cancellationToken));
+        _acks.Enqueue(Official!.PublishAsync(_room, payload.AsMemory(0, length), excludeSelf: true, cancellationToken: cancellationToken));
         while (_acks.Count > 0 && (_acks.Peek().IsCompleted || _acks.Count > 2000))
         {
             try { await _acks.Dequeue(); }

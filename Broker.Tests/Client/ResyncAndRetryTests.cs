@@ -6,9 +6,10 @@ namespace Broker.Tests.Client;
 /// <summary>
 /// PROTOCOL 1.1 §9.1 on the client, against a <see cref="ScriptedServer"/>: the epoch in a publish's
 /// ack, the resync of a room that lost its history while joined (new-epoch messages, then a
-/// <c>joined</c> without an id), and transparent retries of requests answered <c>unavailable</c>.
+/// <c>joined</c> without an id), and transparent retries of requests answered <c>unavailable</c>;
+/// the Idempotency part: §9.2's publish keys, the same on every retry.
 /// </summary>
-public sealed class ResyncAndRetryTests : IAsyncLifetime
+public sealed partial class ResyncAndRetryTests : IAsyncLifetime
 {
     private static readonly TimeSpan Timeout = ClientEvents.Timeout;
 

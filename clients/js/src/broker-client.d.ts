@@ -79,6 +79,14 @@ export declare function backoffDelay(attempt: number, options: Omit<ReconnectOpt
 
 export declare const ROOM_PATTERN: RegExp;
 export declare function isValidRoom(room: unknown): room is string;
+/** 64: an idempotencyKey is a string of 1–64 characters (PROTOCOL §9.2). */
+export declare const MAX_IDEMPOTENCY_KEY_LENGTH: 64;
+/**
+ * A fresh idempotency key: 22 URL-safe characters (`A–Z a–z 0–9 - _`), 132 bits from
+ * crypto.getRandomValues. publish() makes one per call; use this to make your own when you
+ * retry a publish yourself (after `disconnected` or `timeout`) and pass the same one each time.
+ */
+export declare function createIdempotencyKey(): string;
 /** Resolves a relative or http(s) url to ws(s) against `location` (default: globalThis.location). */
 export declare function resolveWebSocketUrl(url: string, location?: { href: string }): string;
 
@@ -186,6 +194,21 @@ export interface PublishAck {
   epoch: string | null;
 }
 
+export interface PublishOptions {
+  /** Not delivered back to this connection. */
+  excludeSelf?: boolean;
+  /**
+   * PROTOCOL §9.2: a string of 1–64 characters; the server applies a publish to a room at most
+   * once per key within its window (`Broker:Rooms:IdempotencyWindow`, default 5 min), and a
+   * repeat gets the first one's ack (same offset and epoch). Default: a fresh
+   * createIdempotencyKey() per call. The first send and every retry after `unavailable` carry
+   * the same key. Pass your own (the same one each time) to make your own retries safe, e.g. a
+   * publish rejected with `disconnected` or `timeout`. Anything but a string of 1–64
+   * characters rejects with `bad_request` and nothing is sent.
+   */
+  idempotencyKey?: string;
+}
+
 export interface LeftData {
   room: string;
 }
@@ -205,7 +228,7 @@ export type ClientFrame =
   | { type: 'auth'; id?: string; data: { token: string } }
   | { type: 'join'; id?: string; data: { room: string; since?: Since } }
   | { type: 'leave'; id?: string; data: { room: string } }
-  | { type: 'publish'; id?: string; data: { room: string; payload: Json; excludeSelf?: boolean } }
+  | { type: 'publish'; id?: string; data: { room: string; payload: Json; excludeSelf?: boolean; idempotencyKey?: string } }
   | { type: 'send'; id?: string; data: { user: string; payload: Json } }
   | { type: 'ping'; id?: string }
   | { type: 'pong'; id?: string };
@@ -310,8 +333,11 @@ export class BrokerClient {
   close(reason?: string): void;
   join(room: string, options?: { since?: Since }): Promise<JoinedData>;
   leave(room: string): Promise<LeftData>;
-  /** Resolves with the ack; join, publish and send are retried after `unavailable` (see RetryOptions). */
-  publish(room: string, payload: Json | unknown, options?: { excludeSelf?: boolean }): Promise<PublishAck>;
+  /**
+   * Resolves with the ack; join, publish and send are retried after `unavailable` (see RetryOptions).
+   * Every publish carries an idempotencyKey (see PublishOptions), the same on each retry.
+   */
+  publish(room: string, payload: Json | unknown, options?: PublishOptions): Promise<PublishAck>;
   send(user: string, payload: Json | unknown): Promise<{ delivered: number }>;
   /** Round trip in ms. */
   ping(): Promise<number>;

@@ -18,6 +18,35 @@ export function isValidRoom(room) {
   return typeof room === 'string' && ROOM_PATTERN.test(room);
 }
 
+/** The longest `idempotencyKey` the server accepts (PROTOCOL §9.2: 1–64 characters). */
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 64;
+
+const KEY_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/**
+ * A fresh idempotency key: 22 URL-safe characters, 132 random bits from crypto.getRandomValues
+ * (browsers, Node 19+), so two publishes never share one. `publish()` makes one per call; make
+ * your own with this when you retry a publish yourself (after `disconnected` or `timeout`).
+ * Without Web Crypto (Node 18 without its flag) it falls back to Math.random, which is unique
+ * enough for de-duplication but guessable.
+ * @returns {string}
+ */
+export function createIdempotencyKey() {
+  const bytes = new Uint8Array(22);
+  const crypto = globalThis.crypto;
+  if (typeof crypto?.getRandomValues === 'function') crypto.getRandomValues(bytes);
+  else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
+  let key = '';
+  // 256 is a multiple of 64: the low 6 bits of a uniform byte are uniform.
+  for (const byte of bytes) key += KEY_ALPHABET[byte & 63];
+  return key;
+}
+
+/** @param {unknown} key */
+function isValidIdempotencyKey(key) {
+  return typeof key === 'string' && key.length >= 1 && key.length <= MAX_IDEMPOTENCY_KEY_LENGTH;
+}
+
 /**
  * Resolves `url` to a ws:/wss: URL: a relative URL against `location` (a page's), and
  * http(s) to ws(s), so `'/ws/chat'` works on any page the broker serves.
@@ -223,12 +252,18 @@ export class BrokerClient {
   /**
    * Publishes to a room this client has joined; resolves with `{ offset, epoch }` once the room
    * accepted it (`epoch` is null from a server older than protocol 1.1, whose ack lacks it).
+   * Every publish carries an `idempotencyKey` (PROTOCOL §9.2): `options.idempotencyKey`, or a
+   * fresh one from createIdempotencyKey(). The frame is serialized once, so the first send and
+   * every retry after `unavailable` carry the same key, and the server applies it at most once.
    * @returns {Promise<{ offset: number, epoch: string | null }>}
    */
   publish(room, payload, options = {}) {
     if (!isValidRoom(room)) return Promise.reject(invalidRoom(room));
+    const { idempotencyKey = createIdempotencyKey() } = options;
+    if (!isValidIdempotencyKey(idempotencyKey)) return Promise.reject(invalidIdempotencyKey(idempotencyKey));
     const data = { room, payload: payload ?? null };
     if (options.excludeSelf !== undefined) data.excludeSelf = Boolean(options.excludeSelf);
+    data.idempotencyKey = idempotencyKey;
     return this.#request('publish', data).then((ack) => ({ offset: ack.offset, epoch: ack.epoch ?? null }));
   }
 
@@ -619,7 +654,8 @@ export class BrokerClient {
 
   /**
    * `unavailable` (PROTOCOL §9.1): the server did not apply the request and asks for a retry
-   * with backoff. Sends it again (same id: its one reply was this error) after a jittered,
+   * with backoff. Sends it again (the same text: same id, as its one reply was this error, and
+   * for a publish the same idempotencyKey, so the server applies it once) after a jittered,
    * growing delay, while attempts and time are left; false when they are not, and the caller
    * rejects with this last error. While it waits it is neither sent nor timed out, survives a
    * reconnect (it was not applied, so resending is safe), and goes out after the rooms' rejoins.
@@ -846,4 +882,9 @@ function moveCursor(entry, epoch, offset) {
 
 function invalidRoom(room) {
   return new BrokerError('bad_request', `invalid room name ${JSON.stringify(room)}: must match ${ROOM_PATTERN}`);
+}
+
+function invalidIdempotencyKey(key) {
+  const shown = typeof key === 'string' ? `a string of ${key.length} characters` : key === null ? 'null' : `a ${typeof key}`;
+  return new BrokerError('bad_request', `invalid idempotencyKey: must be a string of 1–${MAX_IDEMPOTENCY_KEY_LENGTH} characters, not ${shown}`);
 }

@@ -6,6 +6,7 @@ import type {
   ConnectionState,
   MessageData,
   PublishAck,
+  PublishOptions,
   RecoveredEvent,
   ResyncedEvent,
 } from './broker-client.js';
@@ -37,7 +38,7 @@ export interface ExternalStore<S> {
 }
 
 export interface RoomStore extends ExternalStore<RoomSnapshot> {
-  publish(payload: unknown, options?: { excludeSelf?: boolean }): Promise<PublishAck>;
+  publish(payload: unknown, options?: PublishOptions): Promise<PublishAck>;
 }
 
 /** React-free: the connection state for useSyncExternalStore. */
@@ -61,7 +62,7 @@ export interface UseRoomResult {
   recovery: RecoveredEvent | null;
   /** The last resync of the room (see ResyncedEvent); reload what you show when it changes. */
   resync: ResyncedEvent | null;
-  publish(payload: unknown, options?: { excludeSelf?: boolean }): Promise<PublishAck>;
+  publish(payload: unknown, options?: PublishOptions): Promise<PublishAck>;
 }
 
 /** Keeps `room` joined while mounted; `client`/`room` may be null until ready. */

@@ -18,8 +18,8 @@ test('publish resolves with the offset and epoch of the ack of the same id (epoc
   const first = ctx.client.publish('lobby', { text: 'hi' }, { excludeSelf: true });
   const second = ctx.client.publish('lobby', { text: 'again' });
   const [f1, f2] = socket.sentOf('publish');
-  assert.deepEqual(f1.data, { room: 'lobby', payload: { text: 'hi' }, excludeSelf: true });
-  assert.deepEqual(f2.data, { room: 'lobby', payload: { text: 'again' } });
+  assert.deepEqual(f1.data, { room: 'lobby', payload: { text: 'hi' }, excludeSelf: true, idempotencyKey: f1.data.idempotencyKey });
+  assert.deepEqual(f2.data, { room: 'lobby', payload: { text: 'again' }, idempotencyKey: f2.data.idempotencyKey });
   socket.receive({ type: 'ack', id: f2.id, data: { offset: 8 } });
   socket.receive({ type: 'ack', id: f1.id, data: { offset: 7, epoch: 'e1' } });
   assert.deepEqual(await first, { offset: 7, epoch: 'e1' });

@@ -126,8 +126,8 @@ test('a refused join shows as the error; publish goes to the room', async () => 
   assert.equal(store.getSnapshot().error.code, 'forbidden');
   assert.equal(store.getSnapshot().joined, false);
 
-  store.publish({ text: 'hi' }).catch(() => {});
-  assert.deepEqual(socket.lastSent('publish').data, { room: 'secret', payload: { text: 'hi' } });
+  store.publish({ text: 'hi' }, { idempotencyKey: 'k1' }).catch(() => {});
+  assert.deepEqual(socket.lastSent('publish').data, { room: 'secret', payload: { text: 'hi' }, idempotencyKey: 'k1' });
 });
 
 test('an invalid room name is an error in the snapshot, not a throw', async () => {

@@ -1,7 +1,8 @@
 // A chat room on @broker/client/react: one connection for the app, one hook per room.
 // The broker serves /ws/chat and /auth/ticket; getToken() is your app's login (any JWT the
 // broker accepts; in Development, POST /auth/dev-token?user=… mints one).
-import { useState } from 'react';
+import { useRef, useState } from 'react';
+import { createIdempotencyKey } from '@broker/client';
 import { useBroker, useRoom } from '@broker/client/react';
 
 export function ChatApp({ getToken }) {
@@ -28,15 +29,21 @@ export function ChatRoom({ client, room }) {
   const { messages, members, joined, error, recovery, publish } = useRoom(client, room, { history: 200 });
   const [draft, setDraft] = useState('');
   const [sendError, setSendError] = useState(null);
+  // One idempotency key per draft: sending it again after a failure cannot post it twice
+  // (an edited draft is another message, with a new key).
+  const draftKey = useRef(null);
 
   async function onSubmit(event) {
     event.preventDefault();
     const text = draft.trim();
     if (!text) return;
+    draftKey.current ??= createIdempotencyKey();
     try {
       // Resolves with the room's offset once accepted. A 'disconnected' rejection means the
-      // connection dropped before the ack: the message may or may not have been published.
-      await publish({ text });
+      // connection dropped before the ack: the message may or may not have been published, and
+      // pressing Send again (same key) publishes it at most once.
+      await publish({ text }, { idempotencyKey: draftKey.current });
+      draftKey.current = null;
       setDraft('');
       setSendError(null);
     } catch (e) {
@@ -58,7 +65,7 @@ export function ChatRoom({ client, room }) {
         ))}
       </ol>
       <form onSubmit={onSubmit}>
-        <input value={draft} onChange={(e) => setDraft(e.target.value)} disabled={!joined} placeholder="Say something" />
+        <input value={draft} onChange={(e) => { draftKey.current = null; setDraft(e.target.value); }} disabled={!joined} placeholder="Say something" />
         <button disabled={!joined}>Send</button>
         {sendError && <span role="alert">{sendError.code}</span>}
       </form>
