@@ -1,5 +1,6 @@
 using System.Text;
 using Akka.Hosting;
+using Broker.Actors.Rooms;
 using Broker.Actors.Serialization;
 using Broker.Contracts.Cluster;
 using Microsoft.Extensions.DependencyInjection;
@@ -28,6 +29,16 @@ public sealed class ClusterSerializerTests() : Akka.TestKit.Xunit2.TestKit(Syste
         new LeaveRoom("lobby", "c1", null, false),
         new PublishToRoom("lobby", "c1", "alice", Payload, true, "p1", Seq: 11),
         new PublishToRoom("lobby", null, "server", Encoding.UTF8.GetBytes("42"), false, null),
+        new PublishToRoom("lobby", "c1", "alice", Payload, false, "p2", Seq: 12, IdempotencyKey: "k-\"ü\"-1"),
+        new JoinRejected("lobby", "c1", 9, "j1", "unavailable", "the room's store is unreachable"),
+        new JoinRejected("lobby", "c1", 9, null, "unavailable", "x"),
+        new RoomUnavailable("lobby", "the room's store is unreachable"),
+        new RoomEpochStarted("0123456789abcdef"),
+        new RoomMessagePublished(7, Frame, 1_700_000_000_000, "key-1"),
+        new RoomMessagePublished(8, Frame, 1_700_000_000_001, null),
+        new RoomSnapshot("e1", 8, [new RoomSnapshotMessage(7, Frame, 1_700_000_000_000), new RoomSnapshotMessage(8, Frame, 1_700_000_000_001)],
+            [new RoomSnapshotKey("key-1", 7, 1_700_000_000_000)]),
+        new RoomSnapshot("e1", 0, [], []),
         new GetRoomInfo("lobby"),
         new RoomBroadcast("lobby", Frame, "c9", "e1", 7),
         new JoinResult("lobby", "c1", 9, "e1", 7, [Frame, Frame]),
@@ -112,7 +123,8 @@ public sealed class ClusterSerializerTests() : Akka.TestKit.Xunit2.TestKit(Syste
     {
         var all = typeof(IClusterMessage).Assembly.GetTypes()
             .Concat(typeof(BrokerClusterSerializer).Assembly.GetTypes())
-            .Where(t => t is { IsClass: true, IsAbstract: false } && typeof(IClusterMessage).IsAssignableFrom(t))
+            .Where(t => t is { IsClass: true, IsAbstract: false }
+                        && (typeof(IClusterMessage).IsAssignableFrom(t) || typeof(Broker.Actors.Rooms.IRoomJournalEvent).IsAssignableFrom(t)))
             .ToHashSet();
         Assert.Equal(all.OrderBy(t => t.FullName), Samples().Select(s => s.GetType()).Distinct().OrderBy(t => t.FullName));
         // ...and every row of the serializer's table is one of them, so each row round-trips above.
