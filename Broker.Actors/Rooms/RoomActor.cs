@@ -64,7 +64,6 @@ public sealed partial class RoomActor : ReceiveActor, IWithTimers, IWithUnbounde
         Receive<FetchHistory>(OnFetchHistory);
         Receive<TrimHistory>(trim => TrimToNodeBudget(appending: false, trim.Hops));
         Receive<GetRoomInfo>(_ => Sender.Tell(new RoomInfo(_state.RoomId, _state.Users(), _state.Offset, _state.Epoch)));
-        Receive<Terminated>(t => OnHubGone(t.ActorRef));
         Receive<PresenceWindowEnded>(_ => OnPresenceWindowEnded());
         Receive<ReceiveTimeout>(_ => PassivateIfIdle());
         ReceiveJournal();
