@@ -289,6 +289,11 @@ public sealed class PersistenceOptions
     public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(5);
     /// <summary>How long the journal's circuit breaker stays open before it lets one call try again. Default 00:00:05.</summary>
     public TimeSpan ResetTimeout { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// How long a starting node waits for its store to answer before it refuses to start (naming
+    /// <c>Broker:Persistence:ConnectionString</c>): a database starting beside the broker gets this long. Default 00:00:15.
+    /// </summary>
+    public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(15);
     /// <summary>A durable room saves a snapshot of its history window, and deletes older journal entries, every this many publishes. Default 100.</summary>
     public int SnapshotEvery { get; set; } = 100;
 

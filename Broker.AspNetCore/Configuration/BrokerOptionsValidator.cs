@@ -101,6 +101,7 @@ public sealed class BrokerOptionsValidator(IHostEnvironment environment) : IVali
         Check(o.Rooms.IdempotencyKeysMax >= 1, "Broker:Rooms:IdempotencyKeysMax must be at least 1");
         Check(o.Persistence.CallTimeout > TimeSpan.Zero, "Broker:Persistence:CallTimeout must be positive");
         Check(o.Persistence.ResetTimeout > TimeSpan.Zero, "Broker:Persistence:ResetTimeout must be positive");
+        Check(o.Persistence.StartTimeout >= TimeSpan.Zero, "Broker:Persistence:StartTimeout must not be negative");
         Check(o.Persistence.SnapshotEvery >= 1, "Broker:Persistence:SnapshotEvery must be at least 1");
         foreach (var (ns, settings) in o.Rooms.Namespaces)
         {

@@ -43,7 +43,11 @@ public static class BrokerEndpointRouteBuilderExtensions
             app.MapPost("/auth/dev-token", IssueDevToken);
 
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions
+        {
+            Predicate = check => check.Tags.Contains("ready"),
+            ResponseWriter = HealthResponse.WriteAsync,
+        });
         app.MapBrokerObservability();
         app.MapBrokerClientScripts();
 

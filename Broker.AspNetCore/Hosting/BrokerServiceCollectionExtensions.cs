@@ -112,7 +112,7 @@ public static class BrokerServiceCollectionExtensions
         if (store.Configured)
         {
             // Fail the start, naming the key, rather than every durable room later.
-            store.EnsureReachable(StoreStartDeadline);
+            store.EnsureReachable(options.Persistence.StartTimeout);
             akka.WithSqlPersistence(store.ConnectionString!, store.Linq2DbProvider, autoInitialize: true);
             akka.AddHocon(ConfigurationFactory.ParseString(StoreBreakerHocon(options.Persistence)), HoconAddMode.Prepend);
         }
@@ -166,9 +166,6 @@ public static class BrokerServiceCollectionExtensions
                 if (seeds.Length == 0) Cluster.Get(system).Join(Cluster.Get(system).SelfAddress);
             });
     }
-
-    /// <summary>How long a node waits at start-up for its durable-room store to answer.</summary>
-    private static readonly TimeSpan StoreStartDeadline = TimeSpan.FromSeconds(15);
 
     /// <summary>
     /// The journal's and snapshot store's circuit breakers (Akka.Persistence): a call that takes
