@@ -41,14 +41,14 @@ public static class BackendApiEndpoints
             var context = invocation.HttpContext;
             if (context.Response.HasStarted) throw;
             await BrokerHttp.RetryLater(context, unavailable.Message, ErrorCodes.Unavailable);
-            return null;
+            return Results.Empty; // already written: nothing more to write (null would be written as JSON)
         }
         catch (AskTimeoutException)
         {
             var context = invocation.HttpContext;
             if (context.Response.HasStarted) throw;
             await BrokerHttp.RetryLater(context, "the room or user is moving to another node; retry", ErrorCodes.Unavailable);
-            return null;
+            return Results.Empty; // already written: nothing more to write (null would be written as JSON)
         }
     }
 
