@@ -36,6 +36,7 @@ public sealed partial class RoomActor
     private long _sequenceNr;       // the journal position the room's state is at
     private long _sinceSnapshot;
     private TimeSpan _restartDelay = FirstRestartDelay;
+    private bool _handingOff;       // the shard is moving: stop once the outstanding writes are done
 
     /// <summary>Before the journal first recovers: commands wait; after a failed attempt they are refused or dropped.</summary>
     private void WaitingForJournal()
@@ -65,6 +66,7 @@ public sealed partial class RoomActor
             else Sender.Tell(new RoomUnavailable(_state.RoomId, StoreUnreachable));
         });
         Receive<ReceiveTimeout>(_ => PassivateIfIdle());
+        Receive<HandOff>(_ => Context.Stop(Self)); // nothing written or owed yet
         ReceiveJournal();
         ReceiveAny(_ => Stash.Stash());
     }
@@ -207,7 +209,22 @@ public sealed partial class RoomActor
             foreach (var (publish, publisher) in duplicates)
                 publisher.Tell(new PublishAccepted(_state.RoomId, publish.RequestId, write.Offset, _state.Epoch, publish.Seq));
         MaybeSnapshot();
-        if (_pending.Count == 0) UpdateIdleTimer();
+        if (_pending.Count == 0)
+        {
+            UpdateIdleTimer();
+            if (_handingOff) Context.Stop(Self);
+        }
+    }
+
+    /// <summary>
+    /// The shard moves to another node (a rolling restart): the room stops once the writes it sent
+    /// are done and acked, so their publishers get their acks rather than an <c>unavailable</c>
+    /// for a message that was written. The shard holds new messages meanwhile.
+    /// </summary>
+    private void StopWhenWritten()
+    {
+        if (_pending.Count == 0) Context.Stop(Self);
+        else _handingOff = true;
     }
 
     /// <summary>Every <c>SnapshotEvery</c> writes: the window as of the last write applied, so recovery reads a bounded tail.</summary>
@@ -244,6 +261,11 @@ public sealed partial class RoomActor
             _recoveryFailed = true;
             Stash.UnstashAll();
         }
+        if (_handingOff)
+        {
+            Context.Stop(Self);
+            return;
+        }
         Timers.StartSingleTimer(RestartJournal.Instance, RestartJournal.Instance, _restartDelay);
         _restartDelay = TimeSpan.FromTicks(Math.Min(MaxRestartDelay.Ticks, _restartDelay.Ticks * 2));
         UpdateIdleTimer();
@@ -254,6 +276,13 @@ public sealed partial class RoomActor
     {
         /// <summary>Publishes with the same key that came while this one was being written: they get its ack.</summary>
         public List<(PublishToRoom Publish, IActorRef Publisher)>? Duplicates { get; set; }
+    }
+
+    /// <summary>The shard region's hand-off stop message for rooms (instead of <c>PoisonPill</c>).</summary>
+    public sealed class HandOff
+    {
+        public static readonly HandOff Instance = new();
+        private HandOff() { }
     }
 
     /// <summary>Timer tick: start a journal again after a failure.</summary>

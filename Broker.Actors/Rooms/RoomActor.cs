@@ -66,6 +66,7 @@ public sealed partial class RoomActor : ReceiveActor, IWithTimers, IWithUnbounde
         Receive<GetRoomInfo>(_ => Sender.Tell(new RoomInfo(_state.RoomId, _state.Users(), _state.Offset, _state.Epoch)));
         Receive<PresenceWindowEnded>(_ => OnPresenceWindowEnded());
         Receive<ReceiveTimeout>(_ => PassivateIfIdle());
+        Receive<HandOff>(_ => StopWhenWritten());
         ReceiveJournal();
     }
 
@@ -297,7 +298,7 @@ public static class RoomActorHostingExtensions
         var historyBudget = new HistoryBudget(settings.HistoryNodeMaxBytes);
         return akka
             .WithShardRegion<RoomActor>("rooms", roomId => RoomActor.Props(roomId, settings, historyBudget, storeHealth), new RoomMessageExtractor(),
-                BrokerShardOptions.For(role))
+                BrokerShardOptions.For(role, RoomActor.HandOff.Instance))
             .WithActors((system, registry) =>
             {
                 registry.Register<RoomHubKey>(

@@ -8,12 +8,15 @@ public static class BrokerShardOptions
 {
     /// <summary>
     /// On the nodes of <paramref name="role"/>, coordinated through DData. Entities are not
-    /// remembered: a room comes back on first use, with a new epoch.
+    /// remembered: a room comes back on first use (a memory room with a new epoch, a durable one
+    /// from its journal).
     /// </summary>
-    public static ShardOptions For(string role) => new()
+    /// <param name="handOffStopMessage">What an entity is told when its shard moves to another node; null: <c>PoisonPill</c>.</param>
+    public static ShardOptions For(string role, object? handOffStopMessage = null) => new()
     {
         Role = role,
         StateStoreMode = StateStoreMode.DData,
         RememberEntities = false,
+        HandOffStopMessage = handOffStopMessage,
     };
 }

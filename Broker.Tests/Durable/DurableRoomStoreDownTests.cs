@@ -43,6 +43,10 @@ public sealed class DurableRoomStoreDownTests
             Assert.Equal("unavailable", reply.ErrorCode());
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(8), $"unavailable took {clock.Elapsed}");
         }
+        // A room not loaded yet cannot recover: the join is refused, and the connection is not a member.
+        var joinId = await alice.SendJoinAsync("archive");
+        Assert.Equal("unavailable", (await alice.ReceiveReplyAsync(joinId, TimeSpan.FromSeconds(20))).ErrorCode());
+        Assert.Equal("forbidden", (await PublishAsync(alice, "archive", 1, null)).ErrorCode());
         // The memory room does not need the database.
         Assert.Equal("ack", (await PublishAsync(alice, "mem:chat", 1, null)).Type());
         // The API says the same as the socket.
@@ -70,6 +74,14 @@ public sealed class DurableRoomStoreDownTests
         }, TimeSpan.FromSeconds(30), "the room took no publish after the database came back");
         Assert.Equal((4L, epoch), (ack.Long("offset"), ack.Str("epoch")));
         Assert.Equal(4, (await PublishAsync(alice, "ledger", 4, "k4")).Data().Long("offset"));
+
+        // The room that could not recover takes the join now.
+        await Eventually.TrueAsync(async () =>
+        {
+            var id = await alice.SendJoinAsync("archive");
+            return (await alice.ReceiveReplyAsync(id, TimeSpan.FromSeconds(20))).Type() == "joined";
+        }, TimeSpan.FromSeconds(30), "the room never recovered");
+        Assert.Equal("ack", (await PublishAsync(alice, "archive", 1, null)).Type());
 
         // Bob, a member all along, saw 1..4 in order: nothing refused reached him, nothing is missing.
         var seen = new List<(long Offset, long N)>();
