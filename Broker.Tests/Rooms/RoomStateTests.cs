@@ -249,4 +249,34 @@ public sealed class RoomStateTests
         Assert.Equal(["c1", "c2"], room.MembersOn(ActorRefs.Nobody).Order().ToArray());
         Assert.Single(room.Hubs);
     }
+
+    [Fact]
+    public void Expire_drops_the_messages_past_their_ttl_oldest_first_and_recovery_then_says_so()
+    {
+        var room = Room();
+        room.Append(FrameFor, atMs: 1_000);
+        room.Append(FrameFor, atMs: 2_000);
+        room.Append(FrameFor, atMs: 3_000);
+
+        Assert.Equal(1, room.Expire(nowMs: 3_500, ttlMs: 2_000)); // only the first is 2 s old
+        var recovery = room.Recover(Epoch, 0);
+        Assert.Equal(["m2", "m3"], Texts(recovery.Missed));
+        Assert.False(recovery.Recovered);
+        Assert.True(room.Recover(Epoch, 1).Recovered);
+
+        Assert.Equal(2, room.Expire(nowMs: 10_000, ttlMs: 2_000));
+        Assert.Equal(0, room.HistoryCount);
+        Assert.Equal(3, room.Offset); // offsets are not history: the next publish is 4
+        Assert.Equal(4, room.Append(FrameFor, atMs: 10_000).Offset);
+    }
+
+    [Fact]
+    public void Restore_takes_a_recovered_epoch_offset_and_window()
+    {
+        var room = Room(historySize: 2);
+        room.Restore("kept", 9, [(7L, FrameFor(7), 1L), (8L, FrameFor(8), 1L), (9L, FrameFor(9), 1L)]);
+        Assert.Equal(("kept", 9L), (room.Epoch, room.Offset));
+        Assert.Equal(["m8", "m9"], Texts(room.History().Select(h => h.Frame)));
+        Assert.Equal(10, room.Append(FrameFor).Offset);
+    }
 }
