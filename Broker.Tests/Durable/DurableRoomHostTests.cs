@@ -30,24 +30,12 @@ public sealed class DurableRoomHostTests : IDisposable
             if (File.Exists(file)) File.Delete(file);
     }
 
-    /// <summary>Joins with <c>since</c> and returns the replayed messages' payload numbers and the <c>joined</c> data.</summary>
-    private static async Task<(List<long> Replayed, JsonElement Joined)> JoinSinceAsync(TestClient client, string room, string epoch, long since)
-    {
-        var id = await client.SendJoinAsync(room, epoch, since);
-        var replayed = new List<long>();
-        while (true)
-        {
-            var frame = await client.ReceiveAsync();
-            if (frame.Type() == "joined" && frame.Id() == id) return (replayed, frame.Data());
-            if (frame.Type() == "message") replayed.Add(frame.Data().GetProperty("payload").GetProperty("n").GetInt64());
-        }
-    }
-
     /// <summary>What a client that was away gets: a fresh connection joins with <c>since</c>.</summary>
     private static async Task<(List<long> Replayed, JsonElement Joined)> ReturnAsync(BrokerTestHost host, string room, string epoch, long since)
     {
         await using var returning = await host.ConnectAuthenticatedAsync("returning");
-        return await JoinSinceAsync(returning, room, epoch, since);
+        var (missed, joined) = await returning.RecoverAsync(room, epoch, since);
+        return (missed.Select(m => m.GetProperty("payload").Long("n")).ToList(), joined);
     }
 
     private static async Task<JsonElement> PublishWithKeyAsync(TestClient client, string room, long n, string? key)
@@ -74,7 +62,8 @@ public sealed class DurableRoomHostTests : IDisposable
 
         await using var restarted = await BrokerTestHost.StartAsync(Sqlite());
         await using var bob = await restarted.ConnectAuthenticatedAsync("bob");
-        var (replayed, joined) = await JoinSinceAsync(bob, "diary", epoch, 2);
+        var (missed, joined) = await bob.RecoverAsync("diary", epoch, 2);
+        var replayed = missed.Select(m => m.GetProperty("payload").Long("n"));
         Assert.Equal([3, 4, 5], replayed);
         Assert.Equal((epoch, 5L, true), (joined.Str("epoch"), joined.Long("offset"), joined.Bool("recovered")));
         var next = (await PublishWithKeyAsync(bob, "diary", 6, null)).Data();
@@ -82,30 +71,9 @@ public sealed class DurableRoomHostTests : IDisposable
     }
 
     [Fact]
-    public async Task Snapshots_and_journal_clean_up_lose_nothing_over_several_restarts()
-    {
+    public Task Snapshots_and_journal_clean_up_lose_nothing_over_several_restarts() =>
         // A snapshot every 3 publishes deletes the events before it: sequence numbers must go on past them.
-        var settings = Sqlite(("Broker:Persistence:SnapshotEvery", "3"));
-        string? epoch = null;
-        for (var round = 0; round < 3; round++)
-        {
-            await using var host = await BrokerTestHost.StartAsync(settings);
-            await using var alice = await host.ConnectAuthenticatedAsync("alice");
-            var joined = await alice.JoinAsync("log");
-            epoch ??= joined.Str("epoch");
-            Assert.Equal((epoch, round * 10L), (joined.Str("epoch"), joined.Long("offset")));
-            for (var n = round * 10 + 1; n <= round * 10 + 10; n++)
-                Assert.Equal(n, (await PublishWithKeyAsync(alice, "log", n, "k" + n)).Data().Long("offset"));
-        }
-
-        await using var last = await BrokerTestHost.StartAsync(settings);
-        var (replayed, recovered) = await ReturnAsync(last, "log", epoch!, 0);
-        Assert.Equal(Enumerable.Range(1, 30).Select(n => (long)n), replayed);
-        Assert.True(recovered.Bool("recovered"));
-        await using var alice2 = await last.ConnectAuthenticatedAsync("alice");
-        await alice2.JoinAsync("log");
-        Assert.Equal(7, (await PublishWithKeyAsync(alice2, "log", 7, "k7")).Data().Long("offset"));
-    }
+        DurableRestartScenario.RestartsLoseNothingAsync(Sqlite(("Broker:Persistence:SnapshotEvery", "3")), "log");
 
     [Fact]
     public async Task A_publish_sent_again_with_its_key_gets_the_first_ack_and_members_receive_it_once()
@@ -184,7 +152,7 @@ public sealed class DurableRoomHostTests : IDisposable
         await using var restarted = await BrokerTestHost.StartAsync(settings);
         await using var bob = await restarted.ConnectAuthenticatedAsync("bob");
         Assert.Equal(durableEpoch, (await bob.JoinAsync("kept")).Str("epoch"));
-        var (_, live) = await JoinSinceAsync(bob, "live:ticker", liveEpoch, 0);
+        var (_, live) = await bob.RecoverAsync("live:ticker", liveEpoch, 0);
         Assert.NotEqual(liveEpoch, live.Str("epoch"));
         Assert.False(live.Bool("recovered"));
     }

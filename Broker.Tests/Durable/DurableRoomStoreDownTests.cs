@@ -94,15 +94,8 @@ public sealed class DurableRoomStoreDownTests
 
         // And a client that comes back later recovers all of it from the database.
         await using var carol = await host.ConnectAuthenticatedAsync("carol");
-        var id = await carol.SendJoinAsync("ledger", epoch, 0);
-        var replayed = new List<long>();
-        JsonElement joined;
-        while (true)
-        {
-            var frame = await carol.ReceiveAsync();
-            if (frame.Type() == "message") replayed.Add(frame.Data().Long("offset"));
-            if (frame.Type() == "joined" && frame.Id() == id) { joined = frame.Data(); break; }
-        }
+        var (missed, joined) = await carol.RecoverAsync("ledger", epoch, 0);
+        var replayed = missed.Select(m => m.Long("offset"));
         Assert.Equal([1, 2, 3, 4], replayed);
         Assert.True(joined.Bool("recovered"));
         await Eventually.TrueAsync(async () =>

@@ -273,6 +273,22 @@ public sealed class TestClient : IAsyncDisposable
         return joined.Data();
     }
 
+    /// <summary>
+    /// Joins with <c>since</c> and returns the data of the <c>message</c> frames replayed before its
+    /// <c>joined</c> (in order; a fresh connection, so nothing live is among them) and the <c>joined</c> data.
+    /// </summary>
+    public async Task<(JsonElement[] Missed, JsonElement Joined)> RecoverAsync(string room, string epoch, long since)
+    {
+        var id = await SendJoinAsync(room, epoch, since);
+        var missed = new List<JsonElement>();
+        while (true)
+        {
+            var frame = await ReceiveAsync();
+            if (frame.Type() == "joined" && frame.Id() == id) return (missed.ToArray(), frame.Data());
+            if (frame.Type() == "message" && frame.Data().Str("room") == room) missed.Add(frame.Data());
+        }
+    }
+
     /// <summary>Sends <c>join</c> (with <c>since</c> when an epoch is given) and returns its id.</summary>
     public async Task<string> SendJoinAsync(string room, string? sinceEpoch = null, long? sinceOffset = null)
     {
