@@ -47,6 +47,12 @@ public sealed class DurableRoomStoreDownTests
         var joinId = await alice.SendJoinAsync("archive");
         Assert.Equal("unavailable", (await alice.ReceiveReplyAsync(joinId, TimeSpan.FromSeconds(20))).ErrorCode());
         Assert.Equal("forbidden", (await PublishAsync(alice, "archive", 1, null)).ErrorCode());
+        using (var request = new HttpRequestMessage(HttpMethod.Get, "api/rooms/archive"))
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", TestTokens.Valid("backend", scope: "broker:publish"));
+            using var info = await host.Http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, info.StatusCode);
+        }
         // The memory room does not need the database.
         Assert.Equal("ack", (await PublishAsync(alice, "mem:chat", 1, null)).Type());
         // The API says the same as the socket.
