@@ -113,8 +113,9 @@ public static class BrokerServiceCollectionExtensions
         {
             // Fail the start, naming the key, rather than every durable room later.
             store.EnsureReachable(options.Persistence.StartTimeout);
+            store.Prepare();
             akka.WithSqlPersistence(store.ConnectionString!, store.Linq2DbProvider, autoInitialize: true);
-            akka.AddHocon(ConfigurationFactory.ParseString(StoreBreakerHocon(options.Persistence)), HoconAddMode.Prepend);
+            akka.AddHocon(ConfigurationFactory.ParseString(StoreHocon(options.Persistence, store)), HoconAddMode.Prepend);
         }
         // Added after, so operator overrides win over the built-in file.
         if (options.Akka.Hocon is { Length: > 0 } overrides)
@@ -172,11 +173,13 @@ public static class BrokerServiceCollectionExtensions
     /// longer than <c>CallTimeout</c> fails, and after 5 failures calls fail at once for
     /// <c>ResetTimeout</c>, so a hung database answers <c>unavailable</c> quickly instead of hanging.
     /// </summary>
-    private static string StoreBreakerHocon(PersistenceOptions persistence)
+    /// <remarks>SQLite takes one writer at a time: the journal writes its batches one after another rather than queue on the file's lock.</remarks>
+    private static string StoreHocon(PersistenceOptions persistence, Persistence.RoomStore store)
     {
         var breaker = $"circuit-breaker {{ max-failures = 5, call-timeout = {(long)persistence.CallTimeout.TotalMilliseconds}ms, " +
                       $"reset-timeout = {(long)persistence.ResetTimeout.TotalMilliseconds}ms }}";
-        return $"akka.persistence.journal.sql {{ {breaker} }}\nakka.persistence.snapshot-store.sql {{ {breaker} }}";
+        var parallelism = store.Provider == PersistenceOptions.Sqlite ? " parallelism = 1" : "";
+        return $"akka.persistence.journal.sql {{ {breaker}{parallelism} }}\nakka.persistence.snapshot-store.sql {{ {breaker} }}";
     }
 
     private static Config LoadHocon()

@@ -44,6 +44,20 @@ public sealed class RoomStore
         _ => "no store",
     };
 
+    /// <summary>
+    /// Once at start-up: SQLite's write-ahead log, so recoveries read while the journal writes
+    /// instead of waiting on its lock (the mode is kept in the file).
+    /// </summary>
+    public void Prepare()
+    {
+        if (Provider != PersistenceOptions.Sqlite) return;
+        using var connection = new SqliteConnection(ConnectionString);
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA journal_mode=WAL;";
+        command.ExecuteScalar();
+    }
+
     /// <summary>Opens and closes one connection (and runs <c>select 1</c>); throws what the provider throws.</summary>
     public async Task ProbeAsync(CancellationToken cancellationToken)
     {
