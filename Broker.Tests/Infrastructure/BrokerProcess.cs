@@ -229,23 +229,51 @@ public sealed class BrokerProcess : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>A free TCP port on loopback for each of <paramref name="count"/> uses, all different.</summary>
+    /// <summary>
+    /// <paramref name="count"/> different TCP ports free on loopback now, below the kernel's
+    /// ephemeral range where it has room for them: a node restarted on its ports must find them
+    /// free, and a port the kernel may hand to any outgoing connection meanwhile might not be.
+    /// </summary>
     public static int[] FreePorts(int count)
     {
-        var listeners = new TcpListener[count];
+        var listeners = new List<TcpListener>(count);
         try
         {
-            for (var i = 0; i < count; i++)
+            var (low, high) = PortsOutsideEphemeralRange();
+            for (var attempt = 0; listeners.Count < count && attempt < 200 && high > low; attempt++)
             {
-                listeners[i] = new TcpListener(IPAddress.Loopback, 0);
-                listeners[i].Start();
+                var listener = new TcpListener(IPAddress.Loopback, Random.Shared.Next(low, high));
+                try
+                {
+                    listener.Start();
+                    listeners.Add(listener);
+                }
+                catch (SocketException) { /* taken: another */ }
+            }
+            while (listeners.Count < count) // no such range here: any free port
+            {
+                var listener = new TcpListener(IPAddress.Loopback, 0);
+                listener.Start();
+                listeners.Add(listener);
             }
             return listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
         }
         finally
         {
-            foreach (var listener in listeners) listener?.Stop();
+            foreach (var listener in listeners) listener.Stop();
         }
+    }
+
+    /// <summary>Ports from 20000 up to the start of the ephemeral range (Linux: <c>ip_local_port_range</c>, usually 32768); an empty range elsewhere.</summary>
+    private static (int Low, int High) PortsOutsideEphemeralRange()
+    {
+        const int low = 20_000;
+        try
+        {
+            var range = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            return int.TryParse(range[0], CultureInfo.InvariantCulture, out var ephemeral) && ephemeral > low + 1_000 ? (low, ephemeral) : (0, 0);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return (0, 0); }
     }
 
     private IEnumerable<KeyValuePair<string, string>> Settings()
