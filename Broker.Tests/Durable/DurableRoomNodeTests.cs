@@ -6,14 +6,16 @@ namespace Broker.Tests.Durable;
 
 /// <summary>
 /// Durable rooms (PROTOCOL §9.2) on three real node processes (<see cref="BrokerProcess"/>) and a
-/// real PostgreSQL (issue #17): a room keeps every acknowledged message, in order and in one epoch,
-/// through the SIGKILL of its node in the middle of a stream, the SIGKILL of every node, and
-/// passivation again and again. Each test owns a database of the shared server and a cluster of
-/// its own; the nodes' logs are kept (the folder is in the test output).
+/// real PostgreSQL (issue #17): a room keeps every acknowledged message, once, in order and in one
+/// epoch, through the loss of its node (NodeLoss: SIGKILL in the middle of a stream, with a write
+/// on its way to disk, with the publisher on it; SIGTERM and a restart on the same ports), the
+/// SIGKILL of every node (WholeCluster) and passivation again and again (Passivation). Each test
+/// owns a database of the shared server and a cluster of its own; the nodes' logs are kept (the
+/// folder is in the test output). Here: what the tests share.
 /// </summary>
 [Collection(PostgresCollection.Name)]
 [Trait("Category", "Cluster")]
-public sealed class DurableRoomNodeTests(PostgresServer postgres, ITestOutputHelper output)
+public sealed partial class DurableRoomNodeTests(PostgresServer postgres, ITestOutputHelper output)
 {
     /// <summary>
     /// Bounds one publish, retries included, and a member's wait for the next frame: after a node
@@ -30,234 +32,17 @@ public sealed class DurableRoomNodeTests(PostgresServer postgres, ITestOutputHel
 
     private readonly Stopwatch _clock = Stopwatch.StartNew();
 
-    [PostgresFact]
-    public async Task Killing_the_rooms_node_mid_stream_loses_no_acked_message_and_keeps_its_epoch()
-    {
-        const int total = 60, killAfter = 20;
-        await using var cluster = await StartClusterAsync("room-node-killed");
-        var room = NewRoom();
-        await TouchRoomAsync(cluster.Nodes[0], room);
-        var host = await cluster.HostOfOnlyRoomAsync();
-        var (x, y) = Others(cluster, host);
-        Log($"the room lives on {host}; members on {x.Name} and {y.Name}");
-
-        await using var publisher = await ConnectAsync(x, "publisher");
-        await using var xavier = await ConnectAsync(x, "xavier");
-        await using var yvonne = await ConnectAsync(y, "yvonne");
-        var epoch = (await publisher.JoinAsync(room)).Str("epoch");
-        Assert.Equal(epoch, (await xavier.JoinAsync(room)).Str("epoch"));
-        Assert.Equal(epoch, (await yvonne.JoinAsync(room)).Str("epoch"));
-
-        // The publisher streams payloads 1…total, one at a time, each until it is acked. The node
-        // is killed from the publisher's side the moment publish killAfter + 1 is on the wire, so
-        // that one is most likely in flight (at the members' node, in the room, or being written).
-        var acks = new List<Ack>();
-        var killedAt = 0.0;
-        void KillHost()
-        {
-            host.Kill();
-            killedAt = _clock.Elapsed.TotalSeconds;
-        }
-        var stream = Task.Run(async () =>
-        {
-            for (long n = 1; n <= total; n++)
-            {
-                var ack = await PublishUntilAckedAsync(publisher, room, n, n == killAfter + 1 ? KillHost : null);
-                lock (acks) acks.Add(ack);
-                await Task.Delay(StreamPace);
-            }
-        });
-        await stream.OrTimeout(2 * Patience);
-        var inFlight = acks[killAfter];
-        Log($"SIGKILL {host} at {killedAt:0.0} s, once publish {inFlight.N} was sent; it was acked {inFlight.At - killedAt:0.0} s later, " +
-            $"after {inFlight.Refusals} unavailable; {acks.Sum(a => a.Refusals)} unavailable in all; the room now lives on {await cluster.HostOfOnlyRoomAsync()}");
-        Assert.False(host.IsRunning);
-
-        // Each payload was applied once, in the order sent, in the one epoch: payload n at offset n.
-        Assert.Equal(Enumerable.Range(1, total).Select(n => (long)n), acks.Select(a => a.Offset));
-        Assert.All(acks, a => Assert.Equal((a.N, epoch), (a.Offset, a.Epoch)));
-
-        // The members that stayed joined on the survivors saw the whole stream: no gap, no repeat,
-        // the same epoch, and no news of lost history (there was none to lose).
-        foreach (var member in new[] { xavier, yvonne })
-        {
-            var seen = await ReadStreamUntilAsync(member, room, total);
-            AssertWholeStream(seen.Messages, epoch, from: 1, to: total, member.User);
-            Assert.DoesNotContain(seen.Joins, j => j.Str("epoch") != epoch || !j.Bool("recovered"));
-            if (seen.Joins.Count > 0) Log($"{member.User} was given {seen.Joins.Count} joined without id: {string.Join(", ", seen.Joins)}");
-        }
-
-        // A client that re-joins from the beginning, on a survivor, gets every acked message.
-        await using var late = await ConnectAsync(y, "late");
-        var (replayed, joined) = await JoinSinceAsync(late, room, epoch, 0);
-        AssertWholeStream(replayed, epoch, from: 1, to: total, late.User);
-        Assert.Equal((epoch, (long)total, true), (joined.Str("epoch"), joined.Long("offset"), joined.Bool("recovered")));
-        Log("done");
-    }
-
-    [PostgresFact]
-    public async Task Stopping_the_rooms_node_gracefully_hands_the_room_over_and_the_node_rejoins_on_its_ports()
-    {
-        const int before = 10, during = 10;
-        await using var cluster = await StartClusterAsync("room-node-stopped");
-        var room = NewRoom();
-        await TouchRoomAsync(cluster.Nodes[0], room);
-        var host = await cluster.HostOfOnlyRoomAsync();
-        var (x, y) = Others(cluster, host);
-        await using var xavier = await ConnectAsync(x, "xavier");
-        await using var yvonne = await ConnectAsync(y, "yvonne");
-        var epoch = (await xavier.JoinAsync(room)).Str("epoch");
-        Assert.Equal(epoch, (await yvonne.JoinAsync(room)).Str("epoch"));
-        for (long n = 1; n <= before; n++)
-        {
-            var ack = await PublishUntilAckedAsync(xavier, room, n);
-            Assert.Equal((n, epoch), (ack.Offset, ack.Epoch));
-        }
-
-        // SIGTERM: the node leaves the cluster and hands its shards off; the room starts on a survivor from its journal.
-        await host.StopAsync();
-        Log($"SIGTERM {host}: exited");
-        for (long n = before + 1; n <= before + during; n++)
-        {
-            var ack = await PublishUntilAckedAsync(xavier, room, n);
-            Assert.Equal((n, epoch), (ack.Offset, ack.Epoch));
-        }
-        Log($"the room lives on {await cluster.HostOfOnlyRoomAsync()}");
-        foreach (var member in new[] { xavier, yvonne })
-        {
-            var seen = await ReadStreamUntilAsync(member, room, before + during);
-            AssertWholeStream(seen.Messages, epoch, from: 1, to: before + during, member.User);
-            Assert.DoesNotContain(seen.Joins, j => j.Str("epoch") != epoch || !j.Bool("recovered"));
-        }
-
-        // Started again on the same ports, it rejoins the cluster (PROTOCOL §9.6) and serves the room's whole history.
-        await host.StartAsync();
-        await cluster.WaitForMembersAsync(3);
-        Log($"{host} started again and Up");
-        await using var back = await ConnectAsync(host, "back");
-        var (replayed, joined) = await JoinSinceAsync(back, room, epoch, 0);
-        AssertWholeStream(replayed, epoch, from: 1, to: before + during, back.User);
-        Assert.Equal((epoch, (long)(before + during), true), (joined.Str("epoch"), joined.Long("offset"), joined.Bool("recovered")));
-        var next = await PublishUntilAckedAsync(back, room, before + during + 1);
-        Assert.Equal(((long)(before + during + 1), epoch), (next.Offset, next.Epoch));
-        foreach (var member in new[] { xavier, yvonne })
-            AssertWholeStream((await ReadStreamUntilAsync(member, room, next.Offset)).Messages, epoch, from: next.Offset, to: next.Offset, member.User);
-        Log("done");
-    }
-
-    [PostgresFact]
-    public async Task Killing_every_node_and_starting_them_again_keeps_the_rooms_epoch_history_and_next_offset()
-    {
-        const int total = 20;
-        await using var cluster = await StartClusterAsync("every-node-killed");
-        var room = NewRoom();
-        string epoch;
-        await using (var writer = await ConnectAsync(cluster.Nodes[0], "writer"))
-        {
-            epoch = (await writer.JoinAsync(room)).Str("epoch");
-            for (long n = 1; n <= total; n++)
-            {
-                var ack = await PublishUntilAckedAsync(writer, room, n);
-                Assert.Equal((n, epoch), (ack.Offset, ack.Epoch));
-            }
-            cluster.KillAll();
-            Log($"SIGKILL every node after {total} acks");
-        }
-
-        await cluster.StartAllAsync();
-        Log("every node started again and Up");
-
-        // From every node: the same epoch and every acked message.
-        var readers = new List<TestClient>();
-        try
-        {
-            foreach (var node in cluster.Nodes)
-            {
-                var reader = await ConnectAsync(node, $"reader-{node.Name}");
-                readers.Add(reader);
-                var (replayed, joined) = await JoinSinceAsync(reader, room, epoch, 0);
-                AssertWholeStream(replayed, epoch, from: 1, to: total, reader.User);
-                Assert.Equal((epoch, (long)total, true), (joined.Str("epoch"), joined.Long("offset"), joined.Bool("recovered")));
-            }
-
-            // The stream goes on where it stopped: the last publish sent again with its key gets
-            // its first ack (and is not applied again), and the next one gets offset total + 1.
-            var again = await PublishUntilAckedAsync(readers[1], room, total);
-            Assert.Equal(((long)total, epoch), (again.Offset, again.Epoch));
-            var next = await PublishUntilAckedAsync(readers[1], room, total + 1);
-            Assert.Equal(((long)total + 1, epoch), (next.Offset, next.Epoch));
-            foreach (var reader in readers)
-            {
-                var seen = await ReadStreamUntilAsync(reader, room, total + 1);
-                AssertWholeStream(seen.Messages, epoch, from: total + 1, to: total + 1, reader.User);
-            }
-        }
-        finally
-        {
-            foreach (var reader in readers) await reader.DisposeAsync();
-        }
-        Log("done");
-    }
-
-    [PostgresFact]
-    public async Task A_room_passivated_again_and_again_comes_back_each_time_with_its_epoch_and_history()
-    {
-        const int passivations = 4, perCycle = 5;
-        await using var cluster = await StartClusterAsync("room-passivated", ("Broker:Rooms:IdleTimeout", "00:00:02"));
-        var room = NewRoom();
-        string? epoch = null;
-        long offset = 0;
-        for (var cycle = 0; cycle <= passivations; cycle++)
-        {
-            // Each cycle's clients come through other nodes than the last one's.
-            await using var reader = await ConnectAsync(cluster.Nodes[cycle % 3], $"reader-{cycle}");
-            if (epoch is null)
-            {
-                epoch = (await reader.JoinAsync(room)).Str("epoch");
-            }
-            else
-            {
-                // Back from passivation: the same epoch, and everything published before it.
-                var (replayed, joined) = await JoinSinceAsync(reader, room, epoch, 0);
-                AssertWholeStream(replayed, epoch, from: 1, to: offset, reader.User);
-                Assert.Equal((epoch, offset, true), (joined.Str("epoch"), joined.Long("offset"), joined.Bool("recovered")));
-            }
-            var host = await cluster.HostOfOnlyRoomAsync();
-            Log($"cycle {cycle}: the room is alive on {host}, at offset {offset}");
-            if (cycle == passivations) break;
-
-            await using var writer = await ConnectAsync(cluster.Nodes[(cycle + 1) % 3], $"writer-{cycle}");
-            var writerJoined = await writer.JoinAsync(room);
-            Assert.Equal((epoch, offset), (writerJoined.Str("epoch"), writerJoined.Long("offset")));
-            for (var i = 0; i < perCycle; i++)
-            {
-                var ack = await PublishUntilAckedAsync(writer, room, ++offset);
-                Assert.Equal((offset, epoch), (ack.Offset, ack.Epoch));
-            }
-            var seen = await ReadStreamUntilAsync(reader, room, offset);
-            AssertWholeStream(seen.Messages, epoch, from: offset - perCycle + 1, to: offset, reader.User);
-
-            // Everyone leaves (the sockets stay open): the room, empty and idle, passivates.
-            foreach (var member in new[] { reader, writer })
-            {
-                var id = member.NextId("leave");
-                await member.SendAsync(new { type = "leave", id, data = new { room } });
-                await member.ReceiveAsync("left", id);
-            }
-            await cluster.NoRoomActiveAsync(TimeSpan.FromSeconds(20));
-            Log($"cycle {cycle}: everyone left and the room passivated");
-        }
-        Log("done");
-    }
-
     // ---- the cluster ----
 
-    private async Task<BrokerProcessCluster> StartClusterAsync(string name, params (string Key, string Value)[] more)
+    private async Task<BrokerProcessCluster> StartClusterAsync(string name, params (string Key, string Value)[] more) =>
+        await StartClusterAsync(name, await postgres.CreateDatabaseAsync(), more);
+
+    private async Task<BrokerProcessCluster> StartClusterAsync(string name, string database, params (string Key, string Value)[] more)
     {
         var settings = new Dictionary<string, string>
         {
             ["Broker:Persistence:Provider"] = "postgresql",
-            ["Broker:Persistence:ConnectionString"] = await postgres.CreateDatabaseAsync(),
+            ["Broker:Persistence:ConnectionString"] = database,
         };
         foreach (var (key, value) in more) settings[key] = value;
         var cluster = await BrokerProcessCluster.StartAsync(name, 3, settings);
@@ -287,6 +72,53 @@ public sealed class DurableRoomNodeTests(PostgresServer postgres, ITestOutputHel
         var client = await TestClient.ConnectAuthenticatedAsync(node.WebSocketUri(), TestTokens.Valid(user), autoPong: true);
         Assert.Equal(user, client.User);
         return client;
+    }
+
+    // ---- the database ----
+
+    /// <summary>
+    /// Arms a deferred trigger on the journal table: once <c>broker_test_hold.armed</c> is set, the
+    /// next transaction that writes a journal row sleeps 3 s inside its COMMIT (and disarms it in
+    /// the same transaction, so <c>armed</c> false means that write committed).
+    /// </summary>
+    private async Task HoldNextJournalCommitAsync(Npgsql.NpgsqlConnection db)
+    {
+        var journal = await ScalarTextAsync(db, "SELECT table_name FROM information_schema.columns " +
+            "WHERE table_schema = 'public' AND column_name = 'sequence_number' AND table_name LIKE '%journal%' AND table_name NOT LIKE '%meta%' ORDER BY table_name LIMIT 1");
+        Assert.False(string.IsNullOrEmpty(journal), "no journal table in the room store");
+        Log($"journal table: {journal}");
+        await ExecuteAsync(db, $$"""
+            CREATE TABLE broker_test_hold (armed boolean NOT NULL);
+            INSERT INTO broker_test_hold VALUES (false);
+            CREATE FUNCTION broker_test_hold() RETURNS trigger LANGUAGE plpgsql AS $fn$
+            BEGIN
+              IF (SELECT armed FROM broker_test_hold) THEN
+                UPDATE broker_test_hold SET armed = false;
+                PERFORM pg_sleep(3);
+              END IF;
+              RETURN NULL;
+            END $fn$;
+            CREATE CONSTRAINT TRIGGER broker_test_hold AFTER INSERT ON "{{journal}}"
+              DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION broker_test_hold();
+            """);
+    }
+
+    private static async Task ExecuteAsync(Npgsql.NpgsqlConnection db, string sql)
+    {
+        await using var command = new Npgsql.NpgsqlCommand(sql, db);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private static async Task<long> ScalarAsync(Npgsql.NpgsqlConnection db, string sql)
+    {
+        await using var command = new Npgsql.NpgsqlCommand(sql, db);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static async Task<string?> ScalarTextAsync(Npgsql.NpgsqlConnection db, string sql)
+    {
+        await using var command = new Npgsql.NpgsqlCommand(sql, db);
+        return await command.ExecuteScalarAsync() as string;
     }
 
     // ---- the stream ----
