@@ -43,6 +43,10 @@ public sealed class FanOutRun : IAsyncDisposable
     public IReadOnlyList<Subscriber> Subscribers => _subscribers;
     public IReadOnlyList<Publisher> Publishers => _publishers;
     public DeliveryWindow? Window { get; private set; }
+    /// <summary>Where the BrokerClient publishers record every ack, when the run checks them (durable scenario).</summary>
+    public AckLedger? Acks { get; private init; }
+    /// <summary>The room every subscriber and publisher joined.</summary>
+    public string Room { get; private init; } = "";
     public IReadOnlyCollection<string> Failures => _failures;
     public bool Failed => !_failures.IsEmpty;
     /// <summary>True once the run is being torn down (closes from then on are ours).</summary>
@@ -56,10 +60,10 @@ public sealed class FanOutRun : IAsyncDisposable
 
     /// <summary>Connects and joins everyone; <paramref name="distinctUsers"/> bounds the user ids subscribers use (see the docs: presence).</summary>
     public static async Task<FanOutRun> StartAsync(ServerKind kind, IReadOnlyList<Uri> endpoints, int subscribers, int publishers,
-        int padding, string room, int distinctUsers, TimeSpan deadline, int slowReceiveBuffer = 0, int slowEvery = 0)
+        int padding, string room, int distinctUsers, TimeSpan deadline, int slowReceiveBuffer = 0, int slowEvery = 0, AckLedger? acks = null)
     {
         ClientSockets.NextRun(subscribers + publishers);
-        var run = new FanOutRun(Dialect.For(kind), endpoints.Count);
+        var run = new FanOutRun(Dialect.For(kind), endpoints.Count) { Acks = acks, Room = room };
         using var setup = new CancellationTokenSource(deadline);
         try
         {
