@@ -249,7 +249,11 @@ public sealed class PostgresServer : IAsyncDisposable
         {
             if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
                 return new(null, null, null, "the benchmark starts PostgreSQL with initdb and pg_ctl on Linux or macOS only");
-            var bin = FindBinDirectory();
+            // BROKER_BENCH_PG_BIN picks the programs (another version); a folder without them means none.
+            var chosen = Environment.GetEnvironmentVariable("BROKER_BENCH_PG_BIN");
+            if (chosen is { Length: > 0 } && !HasServer(chosen))
+                return new(null, null, null, $"no PostgreSQL server programs (initdb, pg_ctl, postgres) in BROKER_BENCH_PG_BIN={chosen}");
+            var bin = chosen is { Length: > 0 } ? chosen : FindBinDirectory();
             if (bin is null)
                 return new(null, null, null, "no PostgreSQL server programs (initdb, pg_ctl, postgres) in /usr/lib/postgresql/*/bin or on PATH (Debian: apt-get install postgresql)");
             if (!Environment.IsPrivilegedProcess) return new(bin, null, null, null);

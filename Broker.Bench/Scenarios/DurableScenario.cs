@@ -33,10 +33,14 @@ public static class DurableScenario
         public FanOutScenario.Measured? FanOut { get; set; }
         /// <summary>"5/5 rooms in 0.4 s" after a restart on the same store (every room at its last ack; the time its first joins took).</summary>
         public string Restart { get; set; } = "n/a";
+        /// <summary>What the store held at the end (durable stores).</summary>
+        public StoreContents? StoreRows { get; set; }
         public bool Correct { get; set; }
     }
 
-    private sealed record PublishResult(long Acks, TimeSpan Elapsed, LongHistogram Latency, double ServerMicrosPerPublish)
+    private sealed record StoreContents(long JournalRows, long Snapshots, long LargestSnapshotBytes);
+
+    private sealed record PublishResult(long Acks, TimeSpan Elapsed, LongHistogram Latency, double ServerMicrosPerPublish, double ServerCpuPercent)
     {
         public double PerSecond => Elapsed.TotalSeconds > 0 ? Acks / Elapsed.TotalSeconds : 0;
     }
@@ -114,8 +118,13 @@ public static class DurableScenario
             }
             NoteServerLog(report, store, server.LogProblems);
             Step(store, "broker stopped");
-            if (store != Memory) run.Restart = await CheckRestartAsync(store, settings, ledger, report);
-            Step(store, "restart checked");
+            if (store != Memory)
+            {
+                run.Restart = await CheckRestartAsync(store, settings, ledger, report);
+                Step(store, "restart checked");
+                try { run.StoreRows = await ReadStoreAsync(store, settings); }
+                catch (System.Data.Common.DbException e) { report.Notes.Add($"durable: {store}: could not read the store afterwards: {e.Message}"); }
+            }
         }
         catch (Exception e)
         {
@@ -174,7 +183,8 @@ public static class DurableScenario
                 if (publisher.JoinedAt is { Offset: not 0 } joined)
                     report.Failures.Add($"{store} publish: room {publisher.Room} was not fresh (joined at offset {joined.Offset})");
             }
-            return new PublishResult(acks, elapsed, latency.Merge(), (after.CpuMs - before.CpuMs) * 1000 / Math.Max(1, acks));
+            return new PublishResult(acks, elapsed, latency.Merge(), (after.CpuMs - before.CpuMs) * 1000 / Math.Max(1, acks),
+                (after.CpuMs - before.CpuMs) / elapsed.TotalMilliseconds * 100);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -230,47 +240,94 @@ public static class DurableScenario
 
     private static void AddTable(ScenarioReport report, BenchOptions options, int subscribers, List<StoreRun> runs)
     {
-        var rate = options.RateFor(subscribers);
-        var table = new Table($"durable: {options.Publishers} publishers each to a room of its own, {Window} publishes in flight each; " +
-                              $"fan-out: 1 room, {subscribers} subscribers, {options.Publishers} publishers, latency at {rate:0} publishes/s open loop",
-            "store", "publishes/s", "vs memory", "ack p50 ms", "ack p99 ms", "ack max ms", "server µs/publish",
-            "fan-out deliveries/s", "vs memory", "delivery p50 ms", "delivery p99 ms", "after restart", "checked");
         var memory = runs.FirstOrDefault(r => r.Store == Memory);
         var memoryPublishes = memory?.Publish?.PerSecond ?? 0;
         var memoryDeliveries = memory?.FanOut?.Throughput.DeliveriesPerSecond ?? 0;
+
+        var publishes = new Table($"durable publish: {options.Publishers} publishers, each to a room of its own, {Window} publishes in flight each",
+            "store", "publishes/s", "vs memory", "ack p50 ms", "ack p99 ms", "ack max ms", "server µs/publish", "server CPU %",
+            "after restart", "journal rows left", "largest snapshot KiB", "checked");
         foreach (var run in runs)
         {
-            if (run.Skipped is not null || run.SetupFailed is not null)
+            if (NotRun(run) is { } why)
             {
-                table.Add(run.Store, run.Skipped is { } skipped ? $"skipped: {skipped}" : $"set-up failed: {run.SetupFailed}");
+                publishes.Add(WhyRow(run.Store, why, 12));
                 continue;
             }
-            var publish = run.Publish;
-            var fanOut = run.FanOut;
-            var complete = fanOut is { Latency.Complete: true, Throughput.Complete: true };
-            table.Add(run.Store,
-                publish is null ? "failed" : Fmt.Rate(publish.PerSecond),
-                publish is null ? "" : Fmt.Ratio(publish.PerSecond, memoryPublishes),
-                publish is null ? "" : Fmt.Ms(publish.Latency.GetValueAtPercentile(50)),
-                publish is null ? "" : Fmt.Ms(publish.Latency.GetValueAtPercentile(99)),
-                publish is null ? "" : Fmt.Ms(publish.Latency.GetMaxValue()),
-                publish is null ? "" : $"{publish.ServerMicrosPerPublish:0}",
-                fanOut is null ? "failed" : Fmt.Rate(fanOut.Throughput.DeliveriesPerSecond),
-                fanOut is null ? "" : Fmt.Ratio(fanOut.Throughput.DeliveriesPerSecond, memoryDeliveries),
-                fanOut is null ? "" : Fmt.Ms(fanOut.Latency.Latency.GetValueAtPercentile(50)),
-                fanOut is null ? "" : Fmt.Ms(fanOut.Latency.Latency.GetValueAtPercentile(99)),
-                run.Restart,
-                run.Correct && complete ? $"ok ({(publish?.Acks ?? 0) + (fanOut is null ? 0 : fanOut.Latency.Deliveries + fanOut.Throughput.Deliveries):N0})" : "FAILED");
-            if (run.Store != Memory && fanOut is not null && memoryDeliveries > 0)
-            {
-                var ratio = fanOut.Throughput.DeliveriesPerSecond / memoryDeliveries;
-                report.Check($"durable {run.Store}: fan-out deliveries/s within 10% of memory rooms", Fmt.Ratio(fanOut.Throughput.DeliveriesPerSecond, memoryDeliveries), ratio >= 0.9);
-            }
+            var p = run.Publish;
+            publishes.Add(run.Store,
+                p is null ? "failed" : Fmt.Rate(p.PerSecond), p is null ? "" : Fmt.Ratio(p.PerSecond, memoryPublishes),
+                p is null ? "" : Fmt.Ms(p.Latency.GetValueAtPercentile(50)), p is null ? "" : Fmt.Ms(p.Latency.GetValueAtPercentile(99)),
+                p is null ? "" : Fmt.Ms(p.Latency.GetMaxValue()), p is null ? "" : $"{p.ServerMicrosPerPublish:0}", p is null ? "" : $"{p.ServerCpuPercent:0}",
+                run.Restart, run.StoreRows?.JournalRows.ToString("N0") ?? "n/a",
+                run.StoreRows is { } rows ? Fmt.KiB(rows.LargestSnapshotBytes) : "n/a",
+                run.Correct ? $"ok ({p?.Acks ?? 0:N0})" : "FAILED");
         }
-        report.Tables.Add(table);
-        report.Notes.Add($"durable: publishes/s = acks of the measured phase ({PhaseOf(options).TotalSeconds:0.##} s) over its length; ack latency from the publish call to its ack " +
-                         $"with {Window} in flight per publisher (closed loop: it includes waiting behind the publisher's own window); a witness member per room checks every message. " +
-                         "checked counts acks plus fan-out deliveries.");
+        report.Tables.Add(publishes);
+
+        var rate = options.RateFor(subscribers);
+        var fanOuts = new Table($"durable fan-out: 1 room, {subscribers} subscribers, {options.Publishers} publishers, latency at {rate:0} publishes/s open loop",
+            "store", "deliveries/s", "vs memory", "p50 ms", "p99 ms", "max ms", "server µs/delivery", "server CPU %", "client CPU %", "checked");
+        foreach (var run in runs)
+        {
+            if (NotRun(run) is { } why)
+            {
+                fanOuts.Add(WhyRow(run.Store, why, 10));
+                continue;
+            }
+            if (run.FanOut is not { } f)
+            {
+                fanOuts.Add(run.Store, "failed");
+                continue;
+            }
+            var deliveries = f.Throughput.DeliveriesPerSecond;
+            fanOuts.Add(run.Store, Fmt.Rate(deliveries), Fmt.Ratio(deliveries, memoryDeliveries),
+                Fmt.Ms(f.Latency.Latency.GetValueAtPercentile(50)), Fmt.Ms(f.Latency.Latency.GetValueAtPercentile(99)), Fmt.Ms(f.Latency.Latency.GetMaxValue()),
+                $"{f.CpuMicrosPerDelivery:0.00}", $"{f.CpuPercent:0}", $"{f.ClientCpuPercent:0}",
+                run.Correct && f.Latency.Complete && f.Throughput.Complete ? $"ok ({f.Latency.Deliveries + f.Throughput.Deliveries:N0})" : "FAILED");
+            if (run.Store != Memory && memoryDeliveries > 0)
+                report.Check($"durable {run.Store}: fan-out deliveries/s within 10% of memory rooms", Fmt.Ratio(deliveries, memoryDeliveries), deliveries >= 0.9 * memoryDeliveries);
+        }
+        report.Tables.Add(fanOuts);
+
+        report.Notes.Add($"durable publish: publishes/s = acks of the measured phase ({PhaseOf(options).TotalSeconds:0.##} s, after a warm-up) over its length; ack latency " +
+                         $"from the publish call to its ack, {Window} in flight per publisher (closed loop: it includes waiting behind the publisher's own window); " +
+                         "a witness member per room checks every message; server µs/publish is the broker's CPU time over the acks.");
+        report.Notes.Add("durable: after restart = the broker SIGKILLed after the fan-out, a new one on the same store, every room joined at once: how many came back at " +
+                         "their last acked epoch and offset, and how long those first joins (each room's recovery) took. journal rows left and largest snapshot: " +
+                         "read from the store afterwards (rows the snapshots' clean-up has not deleted; the biggest snapshot blob).");
+    }
+
+    /// <summary>A row for a store that did not run: the reason in its last column ("checked"), so the figures' columns stay narrow.</summary>
+    private static string[] WhyRow(string store, string why, int columns)
+    {
+        var cells = Enumerable.Repeat("", columns).ToArray();
+        cells[0] = store;
+        cells[^1] = why;
+        return cells;
+    }
+
+    private static string? NotRun(StoreRun run) =>
+        run.Skipped is { } skipped ? $"skipped: {skipped}" : run.SetupFailed is { } failed ? $"set-up failed: {failed}" : null;
+
+    /// <summary>What the store holds after the run: journal rows, and the largest snapshot (Akka.Persistence.Sql's default tables).</summary>
+    private static async Task<StoreContents> ReadStoreAsync(string store, Dictionary<string, string> settings)
+    {
+        var connectionString = settings["Broker:Persistence:ConnectionString"];
+        await using System.Data.Common.DbConnection connection = store == Sqlite
+            ? new Microsoft.Data.Sqlite.SqliteConnection(new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString)
+            : new Npgsql.NpgsqlConnection(new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString);
+        await connection.OpenAsync();
+        async Task<long> ScalarAsync(string sql)
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            return Convert.ToInt64(await command.ExecuteScalarAsync() ?? 0L, System.Globalization.CultureInfo.InvariantCulture);
+        }
+        var length = store == Sqlite ? "length" : "octet_length";
+        return new StoreContents(await ScalarAsync("select count(*) from journal"),
+            await ScalarAsync("select count(*) from snapshot"),
+            await ScalarAsync($"select coalesce(max({length}(snapshot)), 0) from snapshot"));
     }
 
     /// <summary>The file system a folder is on (from /proc/mounts), so the report says what a commit's flush costs.</summary>
