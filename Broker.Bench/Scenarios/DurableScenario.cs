@@ -23,6 +23,9 @@ public static class DurableScenario
 
     private const string Memory = "memory", Sqlite = "sqlite", PostgreSql = "postgresql";
 
+    /// <summary>The broker's count of journal failures (a write or recovery the store did not take).</summary>
+    private const string StoreFailures = "broker_room_store_failures_total";
+
     /// <summary>What one store measured; <see cref="Skipped"/> or <see cref="SetupFailed"/> instead when it did not run.</summary>
     private sealed class StoreRun(string store)
     {
@@ -35,6 +38,11 @@ public static class DurableScenario
         public string Restart { get; set; } = "n/a";
         /// <summary>What the store held at the end (durable stores).</summary>
         public StoreContents? StoreRows { get; set; }
+        /// <summary>Times a room's journal failed (broker_room_store_failures_total) during the publish phase and the fan-out.</summary>
+        public double PublishJournalFailures { get; set; }
+        public double FanOutJournalFailures { get; set; }
+        /// <summary>Publishes the rooms did not apply twice because their key had been seen (client retries of applied writes).</summary>
+        public double Deduplicated { get; set; }
         public bool Correct { get; set; }
     }
 
@@ -109,10 +117,19 @@ public static class DurableScenario
             {
                 Step(store, "broker ready");
                 run.Publish = await MeasurePublishAsync(server, store, options, ledger, report);
+                var afterPublish = await server.CounterAsync(StoreFailures);
+                run.PublishJournalFailures = afterPublish;
                 Step(store, "publish phase done");
                 run.FanOut = await FanOutScenario.MeasureAsync(ServerKind.Broker, [server.WebSocketUri], [server], subscribers, options, report,
                     acks: ledger, label: $"{store} fan-out", phase: PhaseOf(options));
+                run.FanOutJournalFailures = await server.CounterAsync(StoreFailures) - afterPublish;
+                run.Deduplicated = await server.CounterAsync("broker_publishes_deduplicated_total");
                 Step(store, "fan-out phase done");
+                if (run.PublishJournalFailures + run.FanOutJournalFailures > 0)
+                    report.Notes.Add($"durable: {store}: a room's journal failed {run.PublishJournalFailures + run.FanOutJournalFailures:0} times ({StoreFailures}): " +
+                                     "the publishes it was writing and every publish until a new journal recovered were refused with unavailable; BrokerClient " +
+                                     "retried them (same idempotency key, each on its own backoff), so they were applied after later ones of the same publisher: " +
+                                     $"the order failures above follow from that. {run.Deduplicated:0} retries were of publishes already applied (deduplicated).");
                 // A crash, not a shutdown: whatever was acked must be in the store already (and it is quicker).
                 server.Kill();
             }
@@ -246,12 +263,12 @@ public static class DurableScenario
 
         var publishes = new Table($"durable publish: {options.Publishers} publishers, each to a room of its own, {Window} publishes in flight each",
             "store", "publishes/s", "vs memory", "ack p50 ms", "ack p99 ms", "ack max ms", "server µs/publish", "server CPU %",
-            "after restart", "journal rows left", "largest snapshot KiB", "checked");
+            "journal failures", "after restart", "journal rows left", "largest snapshot KiB", "checked");
         foreach (var run in runs)
         {
             if (NotRun(run) is { } why)
             {
-                publishes.Add(WhyRow(run.Store, why, 12));
+                publishes.Add(WhyRow(run.Store, why, 13));
                 continue;
             }
             var p = run.Publish;
@@ -259,7 +276,7 @@ public static class DurableScenario
                 p is null ? "failed" : Fmt.Rate(p.PerSecond), p is null ? "" : Fmt.Ratio(p.PerSecond, memoryPublishes),
                 p is null ? "" : Fmt.Ms(p.Latency.GetValueAtPercentile(50)), p is null ? "" : Fmt.Ms(p.Latency.GetValueAtPercentile(99)),
                 p is null ? "" : Fmt.Ms(p.Latency.GetMaxValue()), p is null ? "" : $"{p.ServerMicrosPerPublish:0}", p is null ? "" : $"{p.ServerCpuPercent:0}",
-                run.Restart, run.StoreRows?.JournalRows.ToString("N0") ?? "n/a",
+                run.Store == Memory ? "n/a" : $"{run.PublishJournalFailures:0}", run.Restart, run.StoreRows?.JournalRows.ToString("N0") ?? "n/a",
                 run.StoreRows is { } rows ? Fmt.KiB(rows.LargestSnapshotBytes) : "n/a",
                 run.Correct ? $"ok ({p?.Acks ?? 0:N0})" : "FAILED");
         }
@@ -267,12 +284,12 @@ public static class DurableScenario
 
         var rate = options.RateFor(subscribers);
         var fanOuts = new Table($"durable fan-out: 1 room, {subscribers} subscribers, {options.Publishers} publishers, latency at {rate:0} publishes/s open loop",
-            "store", "deliveries/s", "vs memory", "p50 ms", "p99 ms", "max ms", "server µs/delivery", "server CPU %", "client CPU %", "checked");
+            "store", "deliveries/s", "vs memory", "p50 ms", "p99 ms", "max ms", "server µs/delivery", "server CPU %", "client CPU %", "journal failures", "checked");
         foreach (var run in runs)
         {
             if (NotRun(run) is { } why)
             {
-                fanOuts.Add(WhyRow(run.Store, why, 10));
+                fanOuts.Add(WhyRow(run.Store, why, 11));
                 continue;
             }
             if (run.FanOut is not { } f)
@@ -283,7 +300,7 @@ public static class DurableScenario
             var deliveries = f.Throughput.DeliveriesPerSecond;
             fanOuts.Add(run.Store, Fmt.Rate(deliveries), Fmt.Ratio(deliveries, memoryDeliveries),
                 Fmt.Ms(f.Latency.Latency.GetValueAtPercentile(50)), Fmt.Ms(f.Latency.Latency.GetValueAtPercentile(99)), Fmt.Ms(f.Latency.Latency.GetMaxValue()),
-                $"{f.CpuMicrosPerDelivery:0.00}", $"{f.CpuPercent:0}", $"{f.ClientCpuPercent:0}",
+                $"{f.CpuMicrosPerDelivery:0.00}", $"{f.CpuPercent:0}", $"{f.ClientCpuPercent:0}", run.Store == Memory ? "n/a" : $"{run.FanOutJournalFailures:0}",
                 run.Correct && f.Latency.Complete && f.Throughput.Complete ? $"ok ({f.Latency.Deliveries + f.Throughput.Deliveries:N0})" : "FAILED");
             if (run.Store != Memory && memoryDeliveries > 0)
                 report.Check($"durable {run.Store}: fan-out deliveries/s within 10% of memory rooms", Fmt.Ratio(deliveries, memoryDeliveries), deliveries >= 0.9 * memoryDeliveries);
