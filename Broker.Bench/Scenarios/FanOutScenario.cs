@@ -81,7 +81,13 @@ public static class FanOutScenario
             var after = await StatsAsync(servers);
             foreach (var failure in run.Failures) report.Failures.Add($"{label}: {failure}");
             if (acks is not null)
+            {
                 foreach (var problem in acks.Check(run.Room, run.Publishers.Sum(p => p.LastSent))) report.Failures.Add($"{label}: {problem}");
+                // The room's own stream, apart from the publishers' order: every acked offset, once, in order, at each witness.
+                if (await run.CheckWitnessOffsetsAsync(drain) && run.StreamProblems.Count == 0)
+                    report.Notes.Add($"{label}: every acked offset ({acks.Count(run.Room):N0}) reached each BrokerClient witness once and in order");
+                foreach (var problem in run.StreamProblems) report.Failures.Add($"{label}: {problem}");
+            }
             var allocated = (after.Allocated - before.Allocated) / Math.Max(1.0, throughput.Deliveries);
             var cpu = (after.CpuMs - before.CpuMs) / throughput.Elapsed.TotalMilliseconds * 100;
             var cpuPerDelivery = (after.CpuMs - before.CpuMs) * 1000 / Math.Max(1.0, throughput.Deliveries);
