@@ -16,9 +16,9 @@ try
 catch (Exception e) when (e is ArgumentException or FormatException)
 {
     Console.Error.WriteLine(e.Message);
-    Console.Error.WriteLine("usage: dotnet run -c Release --project Broker.Bench -- <fan-out|idle|cluster|detection|slow-consumer|all|soak>… [--smoke] " +
+    Console.Error.WriteLine("usage: dotnet run -c Release --project Broker.Bench -- <fan-out|idle|cluster|detection|slow-consumer|durable|all|soak>… [--smoke] " +
                             "[--subscribers 1000,10000] [--publishers 4] [--rate N] [--seconds 10] [--idle 50000] [--servers broker,raw,signalr] " +
-                            "[--minutes 10 (soak; not part of all or --smoke)]");
+                            "[--minutes 10 (soak; not part of all or --smoke)] [--stores memory,sqlite,postgresql] [--pg-fsync] (durable)");
     return 2;
 }
 
@@ -47,6 +47,7 @@ foreach (var scenario in options.Scenarios)
             "cluster" => await ClusterScenario.RunAsync(options),
             "detection" => await DetectionScenario.RunAsync(options),
             "slow-consumer" => await SlowConsumerScenario.RunAsync(options),
+            "durable" => await DurableScenario.RunAsync(options),
             "soak" => await SoakScenario.RunAsync(options),
             _ => throw new ArgumentException(scenario),
         };

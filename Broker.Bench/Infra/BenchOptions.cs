@@ -2,12 +2,16 @@ namespace Broker.Bench.Infra;
 
 /// <summary>
 /// The command line: <c>&lt;scenario&gt;… [--smoke] [--subscribers 1000,10000] [--publishers 4]
-/// [--rate 100] [--seconds 10] [--idle 50000] [--servers broker,raw,signalr] [--minutes 10] [--verbose]</c>.
+/// [--rate 100] [--seconds 10] [--idle 50000] [--servers broker,raw,signalr] [--minutes 10]
+/// [--stores memory,sqlite,postgresql] [--pg-fsync] [--verbose]</c>.
 /// <c>--smoke</c> shrinks every size so the whole tool runs in seconds (CI).
 /// </summary>
 public sealed class BenchOptions
 {
-    public static readonly string[] AllScenarios = ["fan-out", "idle", "cluster", "detection", "slow-consumer"];
+    public static readonly string[] AllScenarios = ["fan-out", "idle", "cluster", "detection", "slow-consumer", "durable"];
+
+    /// <summary>The room stores the durable scenario compares (<c>--stores</c>); memory is the reference.</summary>
+    public static readonly string[] AllStores = ["memory", "sqlite", "postgresql"];
 
     /// <summary>Scenarios only run when named: not part of <c>all</c> or <c>--smoke</c> (the soak takes minutes).</summary>
     public static readonly string[] ExplicitScenarios = ["soak"];
@@ -15,6 +19,8 @@ public sealed class BenchOptions
     public List<string> Scenarios { get; } = new();
     public bool Smoke { get; private set; }
     public int[] Subscribers { get; private set; } = [1000, 10_000];
+    /// <summary>Whether <c>--subscribers</c> was given (scenarios with a size of their own use it only then).</summary>
+    public bool SubscribersGiven { get; private set; }
     public int Publishers { get; private set; } = 4;
     /// <summary>Open-loop publishes/s for the latency phase; 0 = 100 per 1k subscribers scaled to 100k deliveries/s.</summary>
     public double Rate { get; private set; }
@@ -25,6 +31,10 @@ public sealed class BenchOptions
     /// <summary>How long the soak's chaos and load phase lasts (<c>--minutes</c>).</summary>
     public TimeSpan SoakDuration { get; private set; } = TimeSpan.FromMinutes(10);
     public bool Verbose { get; private set; }
+    /// <summary>The durable scenario's stores, in order (<c>--stores</c>).</summary>
+    public string[] Stores { get; private set; } = AllStores;
+    /// <summary>The durable scenario's PostgreSQL runs with fsync on (<c>--pg-fsync</c>); off by default, synchronous_commit on either way.</summary>
+    public bool PgFsync { get; private set; }
     /// <summary>Extra configuration for every broker process (<c>--set Key=Value</c>, repeatable): tuning experiments.</summary>
     public Dictionary<string, string> BrokerSettings { get; } = new();
 
@@ -42,7 +52,13 @@ public sealed class BenchOptions
                     var setting = Next().Split('=', 2);
                     options.BrokerSettings[setting[0]] = setting.Length > 1 ? setting[1] : "";
                     break;
-                case "--subscribers": options.Subscribers = Next().Split(',').Select(int.Parse).ToArray(); break;
+                case "--subscribers": options.Subscribers = Next().Split(',').Select(int.Parse).ToArray(); options.SubscribersGiven = true; break;
+                case "--stores":
+                    options.Stores = Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                    if (options.Stores.FirstOrDefault(s => !AllStores.Contains(s)) is { } unknown)
+                        throw new ArgumentException($"unknown store '{unknown}' ({string.Join(", ", AllStores)})");
+                    break;
+                case "--pg-fsync": options.PgFsync = true; break;
                 case "--publishers": options.Publishers = int.Parse(Next()); break;
                 case "--rate": options.Rate = double.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--seconds": options.Phase = TimeSpan.FromSeconds(double.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture)); break;
@@ -59,6 +75,7 @@ public sealed class BenchOptions
         {
             if (options.Scenarios.Count == 0) options.Scenarios.AddRange(AllScenarios);
             options.Subscribers = [50];
+            options.SubscribersGiven = false;
             options.Publishers = 2;
             options.Phase = TimeSpan.FromSeconds(1.5);
             options.IdleConnections = 200;

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Threading.Channels;
 using Broker.Bench.Infra;
+using Broker.Bench.Soak;
 using HdrHistogram;
 
 namespace Broker.Bench.Load;
@@ -43,10 +44,46 @@ public sealed class FanOutRun : IAsyncDisposable
     public IReadOnlyList<Subscriber> Subscribers => _subscribers;
     public IReadOnlyList<Publisher> Publishers => _publishers;
     public DeliveryWindow? Window { get; private set; }
+    /// <summary>Where the BrokerClient publishers record every ack, when the run checks them (durable scenario).</summary>
+    public AckLedger? Acks { get; private init; }
+    /// <summary>The room every subscriber and publisher joined.</summary>
+    public string Room { get; private init; } = "";
     public IReadOnlyCollection<string> Failures => _failures;
     public bool Failed => !_failures.IsEmpty;
     /// <summary>True once the run is being torn down (closes from then on are ours).</summary>
     public bool Stopping => _stop.IsCancellationRequested;
+
+    private readonly ConcurrentQueue<string> _streamProblems = new();
+
+    /// <summary>What the witnesses' offset checks found (durable runs), kept apart from the payload checks' first 20 failures.</summary>
+    public IReadOnlyCollection<string> StreamProblems => _streamProblems;
+
+    public void StreamProblem(string what)
+    {
+        if (_streamProblems.Count < 10) _streamProblems.Enqueue(what);
+    }
+
+    /// <summary>
+    /// With an ack ledger: waits (up to <paramref name="timeout"/>) until every witness has been
+    /// delivered as many room offsets as the room acked, each once and in order; records a stream
+    /// problem for each one that has not. True when all have.
+    /// </summary>
+    public async Task<bool> CheckWitnessOffsetsAsync(TimeSpan timeout)
+    {
+        if (Acks is null) return true;
+        var acked = Acks.Count(Room);
+        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        var witnesses = _subscribers.Where(s => s.Offsets is not null).ToArray();
+        while (witnesses.Any(w => w.OffsetsDelivered < acked) && Stopwatch.GetTimestamp() < deadline) await Task.Delay(10);
+        var ok = true;
+        foreach (var witness in witnesses)
+        {
+            if (witness.OffsetsDelivered == acked) continue;
+            ok = false;
+            StreamProblem($"witness subscriber {witness.Id}: {witness.OffsetsDelivered} room offsets delivered, {acked} acked");
+        }
+        return ok;
+    }
 
     public void Fail(string reason)
     {
@@ -56,10 +93,10 @@ public sealed class FanOutRun : IAsyncDisposable
 
     /// <summary>Connects and joins everyone; <paramref name="distinctUsers"/> bounds the user ids subscribers use (see the docs: presence).</summary>
     public static async Task<FanOutRun> StartAsync(ServerKind kind, IReadOnlyList<Uri> endpoints, int subscribers, int publishers,
-        int padding, string room, int distinctUsers, TimeSpan deadline, int slowReceiveBuffer = 0, int slowEvery = 0)
+        int padding, string room, int distinctUsers, TimeSpan deadline, int slowReceiveBuffer = 0, int slowEvery = 0, AckLedger? acks = null)
     {
         ClientSockets.NextRun(subscribers + publishers);
-        var run = new FanOutRun(Dialect.For(kind), endpoints.Count);
+        var run = new FanOutRun(Dialect.For(kind), endpoints.Count) { Acks = acks, Room = room };
         using var setup = new CancellationTokenSource(deadline);
         try
         {
@@ -74,13 +111,20 @@ public sealed class FanOutRun : IAsyncDisposable
                     if (kind == ServerKind.Broker && OfficialClient.IsWitness(subscriber.Id))
                     {
                         var official = await OfficialClient.ConnectAsync(endpoints[subscriber.Node], token, ct);
-                        official.MessageReceived += message => subscriber.OnRecord(message.Payload.Span);
+                        if (acks is not null) subscriber.Offsets = new StreamChecker();
+                        official.MessageReceived += message =>
+                        {
+                            subscriber.OnRoomMessage(message.Epoch, message.Offset);
+                            subscriber.OnRecord(message.Payload.Span);
+                        };
                         official.Closed += closed =>
                         {
                             if (!run.Stopping) run.Fail($"witness subscriber {subscriber.Id} closed: {closed.Code} {closed.Reason}");
                         };
                         subscriber.Official = official;
-                        await official.JoinAsync(room, ct);
+                        subscriber.Offsets?.OnJoinSent();
+                        var joined = await official.JoinAsync(room, ct);
+                        subscriber.Offsets?.OnJoined(joined.Epoch, joined.Offset, joined.Recovered, answersJoin: true);
                         return;
                     }
                     var slow = slowEvery > 0 && subscriber.Id % slowEvery == slowEvery - 1;

@@ -33,7 +33,7 @@ public sealed class Publisher : IRecordSink
     /// <summary>Publishes through the project's <see cref="Broker.Client.BrokerClient"/> instead (broker runs).</summary>
     public Broker.Client.BrokerClient? Official { get; set; }
     private readonly string _room = "";
-    private readonly Queue<Task<long>> _acks = new();
+    private readonly Queue<Task<Broker.Client.PublishAck>> _acks = new();
     /// <summary>The last sequence number sent (sequences start at 1 and continue across phases).</summary>
     public long LastSent => Volatile.Read(ref _lastSent);
     private long _lastSent;
@@ -65,22 +65,25 @@ public sealed class Publisher : IRecordSink
         var payload = new byte[Payload.MaxLength(_padding)]; // the client may write it after this call returns
         var length = Payload.Write(payload, Index, sequence, intended, _padding);
         Volatile.Write(ref _lastSent, sequence);
-        _acks.Enqueue(Official!.PublishAsync(_room, payload.AsMemory(0, length), excludeSelf: true, cancellationToken: cancellationToken));
-        while (_acks.Count > 0 && (_acks.Peek().IsCompleted || _acks.Count > 2000))
+        _acks.Enqueue(Official!.PublishWithAckAsync(_room, payload.AsMemory(0, length), excludeSelf: true, cancellationToken: cancellationToken));
+        while (_acks.Count > 0 && (_acks.Peek().IsCompleted || _acks.Count > 2000)) await CollectAckAsync();
+    }
+
+    /// <summary>The oldest outstanding ack: into the run's ledger when it keeps one, a refusal fails the run.</summary>
+    private async Task CollectAckAsync()
+    {
+        try
         {
-            try { await _acks.Dequeue(); }
-            catch (Exception e) when (e is not OperationCanceledException) { _run.Fail($"publisher {Index}: publish failed: {e.Message}"); }
+            var ack = await _acks.Dequeue();
+            _run.Acks?.Record(_room, Index, ack);
         }
+        catch (Exception e) when (e is not OperationCanceledException) { _run.Fail($"publisher {Index}: publish failed: {e.Message}"); }
     }
 
     /// <summary>Waits for every outstanding ack (BrokerClient publishers).</summary>
     public async Task FlushAcksAsync()
     {
-        while (_acks.Count > 0)
-        {
-            try { await _acks.Dequeue(); }
-            catch (Exception e) when (e is not OperationCanceledException) { _run.Fail($"publisher {Index}: publish failed: {e.Message}"); }
-        }
+        while (_acks.Count > 0) await CollectAckAsync();
     }
 
     /// <summary>Sends what the pacer schedules until the schedule completes; records how late each send left.</summary>

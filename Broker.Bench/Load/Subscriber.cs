@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Broker.Bench.Soak;
 
 namespace Broker.Bench.Load;
 
@@ -34,10 +35,31 @@ public sealed class Subscriber : IRecordSink
     public bool Healthy { get; set; } = true;
     public long Received => Volatile.Read(ref _received);
     public LatencyRecorder? Latency { get; set; }
+    /// <summary>A witness's check of the room's offsets (durable runs): consecutive within the epoch, none twice.</summary>
+    public StreamChecker? Offsets { get; set; }
+    /// <summary>Room offsets the <see cref="Offsets"/> check accepted.</summary>
+    public long OffsetsDelivered
+    {
+        get
+        {
+            if (Offsets is not { } offsets) return 0;
+            lock (offsets) return offsets.Delivered;
+        }
+    }
     public LatencyRecorder? NodeLatency { get; set; }
 
     /// <summary>The next sequence number expected from <paramref name="publisher"/>.</summary>
     public long Next(int publisher) => Volatile.Read(ref _next[publisher]);
+
+    /// <summary>A room message's place in the stream, for <see cref="Offsets"/> (BrokerClient witnesses only).</summary>
+    public void OnRoomMessage(string? epoch, long offset)
+    {
+        if (Offsets is not { } offsets || epoch is null) return;
+        StreamVerdict verdict;
+        lock (offsets) verdict = offsets.OnMessage(epoch, offset);
+        if (verdict is not (StreamVerdict.InOrder or StreamVerdict.Started))
+            _run.StreamProblem($"witness subscriber {Id}: room offset {offset} of epoch {epoch}: {verdict}");
+    }
 
     public void OnRecord(ReadOnlySpan<byte> record)
     {

@@ -42,10 +42,18 @@ public static class FanOutScenario
         return report;
     }
 
-    /// <summary>One server (or cluster) under the fan-out load; null when set-up failed (recorded in the report).</summary>
+    /// <summary>
+    /// One server (or cluster) under the fan-out load; null when set-up failed (recorded in the report).
+    /// With <paramref name="acks"/>, every publisher's ack goes into it and is checked at the end
+    /// (offsets consecutive, one epoch); <paramref name="label"/> names the run in failures; <paramref name="phase"/>
+    /// replaces <c>--seconds</c> as the length of the latency and throughput phases.
+    /// </summary>
     public static async Task<Measured?> MeasureAsync(ServerKind kind, IReadOnlyList<Uri> endpoints, IReadOnlyList<ServerProcess> servers,
-        int subscribers, BenchOptions options, ScenarioReport report, bool perNode = false)
+        int subscribers, BenchOptions options, ScenarioReport report, bool perNode = false, AckLedger? acks = null, string? label = null,
+        TimeSpan? phase = null)
     {
+        label ??= $"{kind.Name()} {subscribers}";
+        var length = phase ?? options.Phase;
         var rate = options.RateFor(subscribers);
         var drain = TimeSpan.FromSeconds(options.Smoke ? 20 : 60);
         var setupStarted = DateTime.UtcNow;
@@ -53,11 +61,11 @@ public static class FanOutScenario
         try
         {
             run = await FanOutRun.StartAsync(kind, endpoints, subscribers, options.Publishers, options.Padding, "bench", DistinctUsers,
-                TimeSpan.FromSeconds(options.Smoke ? 30 : 300));
+                TimeSpan.FromSeconds(options.Smoke ? 30 : 300), acks: acks);
         }
         catch (Exception e)
         {
-            report.Failures.Add($"{kind.Name()} {subscribers}: set-up failed: {e.GetBaseException().Message}");
+            report.Failures.Add($"{label}: set-up failed: {e.GetBaseException().Message}");
             return null;
         }
         await using (run)
@@ -65,13 +73,21 @@ public static class FanOutScenario
             var setup = DateTime.UtcNow - setupStarted;
             // Warm-up: tiered JIT, pools and heaps settle; the first seconds otherwise dominate the p99.
             await run.OpenLoopAsync(rate, options.Smoke ? TimeSpan.FromSeconds(0.5) : TimeSpan.FromSeconds(8), drain);
-            var latency = await run.OpenLoopAsync(rate, options.Phase, drain, perNode);
+            var latency = await run.OpenLoopAsync(rate, length, drain, perNode);
             var before = await StatsAsync(servers);
             var clientBefore = ClientCpuMs();
-            var throughput = await run.SaturateAsync(Window, options.Phase, drain);
+            var throughput = await run.SaturateAsync(Window, length, drain);
             var clientCpu = (ClientCpuMs() - clientBefore) / throughput.Elapsed.TotalMilliseconds * 100;
             var after = await StatsAsync(servers);
-            foreach (var failure in run.Failures) report.Failures.Add($"{kind.Name()} {subscribers}: {failure}");
+            foreach (var failure in run.Failures) report.Failures.Add($"{label}: {failure}");
+            if (acks is not null)
+            {
+                foreach (var problem in acks.Check(run.Room, run.Publishers.Sum(p => p.LastSent))) report.Failures.Add($"{label}: {problem}");
+                // The room's own stream, apart from the publishers' order: every acked offset, once, in order, at each witness.
+                if (await run.CheckWitnessOffsetsAsync(drain) && run.StreamProblems.Count == 0)
+                    report.Notes.Add($"{label}: every acked offset ({acks.Count(run.Room):N0}) reached each BrokerClient witness once and in order");
+                foreach (var problem in run.StreamProblems) report.Failures.Add($"{label}: {problem}");
+            }
             var allocated = (after.Allocated - before.Allocated) / Math.Max(1.0, throughput.Deliveries);
             var cpu = (after.CpuMs - before.CpuMs) / throughput.Elapsed.TotalMilliseconds * 100;
             var cpuPerDelivery = (after.CpuMs - before.CpuMs) * 1000 / Math.Max(1.0, throughput.Deliveries);

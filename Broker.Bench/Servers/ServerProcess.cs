@@ -70,12 +70,20 @@ public sealed class ServerProcess : IAsyncDisposable
                 if (!line.StartsWith("READY ", StringComparison.Ordinal)) continue;
                 var server = new ServerProcess(process, kind, new Uri(line["READY ".Length..].Trim().TrimEnd('/') + "/"));
                 // Keep draining its console so a chatty server never blocks on a full pipe.
-                _ = Task.Run(async () =>
+                server._drained = Task.Run(async () =>
                 {
-                    try { while (await process.StandardOutput.ReadLineAsync() is { } l) if (Verbose) Console.Error.WriteLine($"[{kind.Name()}] {l}"); }
+                    try
+                    {
+                        while (await process.StandardOutput.ReadLineAsync() is { } l)
+                        {
+                            if (Verbose) Console.Error.WriteLine($"[{kind.Name()}] {l}");
+                            server.Observe(l);
+                        }
+                    }
                     catch (Exception) { }
                 });
                 if (kind == ServerKind.Broker) await server.WaitReadyAsync();
+                server._ready = true;
                 return server;
             }
         }
@@ -83,6 +91,33 @@ public sealed class ServerProcess : IAsyncDisposable
         {
             try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
             throw;
+        }
+    }
+
+    private readonly List<string> _problems = new();
+    private int _problemCount;
+
+    /// <summary>The first warnings and errors the server logged (console lines at Warning and above), and how many there were.</summary>
+    public (IReadOnlyList<string> Lines, int Count) LogProblems
+    {
+        get { lock (_problems) return (_problems.ToArray(), _problemCount); }
+    }
+
+    private volatile bool _ready;
+    private Task _drained = Task.CompletedTask;
+
+    private void Observe(string line)
+    {
+        // Readiness polls before the node has joined its cluster of one log an unhealthy check at error level: ours, not the server's.
+        if (!_ready && line.Contains("HealthChecks.DefaultHealthCheckService", StringComparison.Ordinal)) return;
+        // The simple console's single-line levels, and Akka's own stdout logger.
+        if (!line.StartsWith("warn:", StringComparison.Ordinal) && !line.StartsWith("fail:", StringComparison.Ordinal)
+            && !line.StartsWith("crit:", StringComparison.Ordinal) && !line.Contains("[WARNING]", StringComparison.Ordinal)
+            && !line.Contains("[ERROR]", StringComparison.Ordinal)) return;
+        lock (_problems)
+        {
+            _problemCount++;
+            if (_problems.Count < 20) _problems.Add(line.Length > 600 ? line[..600] + "…" : line);
         }
     }
 
@@ -153,6 +188,9 @@ public sealed class ServerProcess : IAsyncDisposable
             catch (OperationCanceledException) { _process.Kill(entireProcessTree: true); }
         }
         catch (Exception e) when (e is InvalidOperationException or IOException) { } // already gone (killed)
+        // The console's last lines (what LogProblems reports) arrive after the exit.
+        try { await _drained.WaitAsync(TimeSpan.FromSeconds(2)); }
+        catch (TimeoutException) { }
         _process.Dispose();
     }
 }
