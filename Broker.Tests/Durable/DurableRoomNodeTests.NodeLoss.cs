@@ -6,7 +6,7 @@ public sealed partial class DurableRoomNodeTests
     [PostgresFact]
     public async Task Killing_the_rooms_node_mid_stream_loses_no_acked_message_and_keeps_its_epoch()
     {
-        const int total = 60, killAfter = 20;
+        const int total = 50, killAfter = 20;
         await using var cluster = await StartClusterAsync("room-node-killed");
         var room = NewRoom();
         await TouchRoomAsync(cluster.Nodes[0], room);
