@@ -12,7 +12,7 @@ namespace Broker.Tests.Durable;
 /// owns a database of the shared server and a cluster of its own; the nodes' logs are kept (the
 /// folder is in the test output). Here: what the tests share.
 /// </summary>
-[Collection(PostgresCollection.Name)]
+[Collection(DurableNodesCollection.Name)]
 [Trait("Category", "Cluster")]
 public sealed partial class DurableRoomNodeTests(PostgresServer postgres, ITestOutputHelper output)
 {
@@ -246,4 +246,15 @@ public sealed partial class DurableRoomNodeTests(PostgresServer postgres, ITestO
     }
 
     private void Log(string what) => output.WriteLine($"{_clock.Elapsed.TotalSeconds,6:0.0} s  {what}");
+}
+
+/// <summary>
+/// The node-process tests run alone, after the parallel part of the suite: three broker processes
+/// and PostgreSQL load a 2-core machine enough to starve the timing tests running beside them
+/// (heartbeats of tens of milliseconds). A PostgreSQL server of their own.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class DurableNodesCollection : ICollectionFixture<PostgresServer>
+{
+    public const string Name = "durable-nodes";
 }
