@@ -56,19 +56,10 @@ public sealed partial class DurableRoomNodeTests
 
         // The members that stayed joined on the survivors saw the whole stream: no gap, no repeat,
         // the same epoch, and no news of lost history (there was none to lose).
-        foreach (var member in new[] { xavier, yvonne })
-        {
-            var seen = await ReadStreamUntilAsync(member, room, total);
-            AssertWholeStream(seen.Messages, epoch, from: 1, to: total, member.User);
-            Assert.DoesNotContain(seen.Joins, j => j.Str("epoch") != epoch || !j.Bool("recovered"));
-            if (seen.Joins.Count > 0) Log($"{member.User} was given {seen.Joins.Count} joined without id: {string.Join(", ", seen.Joins)}");
-        }
+        await AssertMembersSawWholeStreamAsync(room, epoch, total, xavier, yvonne);
 
         // A client that re-joins from the beginning, on a survivor, gets every acked message.
-        await using var late = await ConnectAsync(y, "late");
-        var (replayed, joined) = await JoinSinceAsync(late, room, epoch, 0);
-        AssertWholeStream(replayed, epoch, from: 1, to: total, late.User);
-        Assert.Equal((epoch, (long)total, true), (joined.Str("epoch"), joined.Long("offset"), joined.Bool("recovered")));
+        await AssertLateJoinerRecoversAllAsync(y, room, epoch, total);
         Log("done");
     }
 
@@ -130,16 +121,8 @@ public sealed partial class DurableRoomNodeTests
 
         // Applied once: its retry got the offset the killed node had written, and every later publish the next.
         Assert.All(acks, a => Assert.Equal((a.N, epoch), (a.Offset, a.Epoch)));
-        foreach (var member in new[] { xavier, yvonne })
-        {
-            var seen = await ReadStreamUntilAsync(member, room, total);
-            AssertWholeStream(seen.Messages, epoch, from: 1, to: total, member.User);
-            Assert.DoesNotContain(seen.Joins, j => j.Str("epoch") != epoch || !j.Bool("recovered"));
-        }
-        await using var late = await ConnectAsync(y, "late");
-        var (replayed, joined) = await JoinSinceAsync(late, room, epoch, 0);
-        AssertWholeStream(replayed, epoch, from: 1, to: total, late.User);
-        Assert.Equal((epoch, (long)total, true), (joined.Str("epoch"), joined.Long("offset"), joined.Bool("recovered")));
+        await AssertMembersSawWholeStreamAsync(room, epoch, total, xavier, yvonne);
+        await AssertLateJoinerRecoversAllAsync(y, room, epoch, total);
         Log("done");
     }
 
@@ -183,16 +166,8 @@ public sealed partial class DurableRoomNodeTests
         Log($"{total} acks; the room now lives on {await cluster.HostOfOnlyRoomAsync()}");
 
         Assert.All(acks, a => Assert.Equal((a.N, epoch), (a.Offset, a.Epoch)));
-        foreach (var member in new[] { xavier, yvonne })
-        {
-            var seen = await ReadStreamUntilAsync(member, room, total);
-            AssertWholeStream(seen.Messages, epoch, from: 1, to: total, member.User);
-            Assert.DoesNotContain(seen.Joins, j => j.Str("epoch") != epoch || !j.Bool("recovered"));
-        }
-        await using var late = await ConnectAsync(y, "late");
-        var (all, lateJoined) = await JoinSinceAsync(late, room, epoch, 0);
-        AssertWholeStream(all, epoch, from: 1, to: total, late.User);
-        Assert.Equal((epoch, (long)total, true), (lateJoined.Str("epoch"), lateJoined.Long("offset"), lateJoined.Bool("recovered")));
+        await AssertMembersSawWholeStreamAsync(room, epoch, total, xavier, yvonne);
+        await AssertLateJoinerRecoversAllAsync(y, room, epoch, total);
         Log("done");
     }
 
@@ -224,12 +199,7 @@ public sealed partial class DurableRoomNodeTests
             Assert.Equal((n, epoch), (ack.Offset, ack.Epoch));
         }
         Log($"the room lives on {await cluster.HostOfOnlyRoomAsync()}");
-        foreach (var member in new[] { xavier, yvonne })
-        {
-            var seen = await ReadStreamUntilAsync(member, room, before + during);
-            AssertWholeStream(seen.Messages, epoch, from: 1, to: before + during, member.User);
-            Assert.DoesNotContain(seen.Joins, j => j.Str("epoch") != epoch || !j.Bool("recovered"));
-        }
+        await AssertMembersSawWholeStreamAsync(room, epoch, before + during, xavier, yvonne);
 
         // Started again on the same ports, it rejoins the cluster (PROTOCOL §9.6) and serves the room's whole history.
         await host.StartAsync();

@@ -207,6 +207,27 @@ public sealed partial class DurableRoomNodeTests(PostgresServer postgres, ITestO
         }
     }
 
+    /// <summary>The members that stayed joined saw offsets 1..<paramref name="total"/> of one epoch, no gap, no repeat, and no news of lost history.</summary>
+    private async Task AssertMembersSawWholeStreamAsync(string room, string epoch, long total, params TestClient[] members)
+    {
+        foreach (var member in members)
+        {
+            var seen = await ReadStreamUntilAsync(member, room, total);
+            AssertWholeStream(seen.Messages, epoch, from: 1, to: total, member.User);
+            Assert.DoesNotContain(seen.Joins, j => j.Str("epoch") != epoch || !j.Bool("recovered"));
+            if (seen.Joins.Count > 0) Log($"{member.User} was given {seen.Joins.Count} joined without id: {string.Join(", ", seen.Joins)}");
+        }
+    }
+
+    /// <summary>A client that re-joins from the beginning on <paramref name="node"/> gets every acked message, same epoch, <c>recovered:true</c>.</summary>
+    private static async Task AssertLateJoinerRecoversAllAsync(BrokerProcess node, string room, string epoch, long total)
+    {
+        await using var late = await ConnectAsync(node, "late");
+        var (replayed, joined) = await JoinSinceAsync(late, room, epoch, 0);
+        AssertWholeStream(replayed, epoch, from: 1, to: total, late.User);
+        Assert.Equal((epoch, total, true), (joined.Str("epoch"), joined.Long("offset"), joined.Bool("recovered")));
+    }
+
     /// <summary>Offsets <paramref name="from"/>…<paramref name="to"/>, each once and in order, all in <paramref name="epoch"/>, payload n at offset n.</summary>
     private static void AssertWholeStream(List<Message> messages, string epoch, long from, long to, string who)
     {
