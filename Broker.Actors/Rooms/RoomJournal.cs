@@ -60,22 +60,62 @@ public sealed class RoomJournal : ReceivePersistentActor
         });
 
         Command<Append>(append => PersistAsync(append.Event, _ => Context.Parent.Tell(new Appended(LastSequenceNr))));
+        // One snapshot save and one clean-up in flight at a time: overlapping deletes of the same
+        // room's rows deadlock in PostgreSQL, and their timeouts open the journal's circuit breaker,
+        // which the writes share (docs/benchmarks.md, durable). A snapshot asked for while one is
+        // being saved is skipped: the room asks again after its next SnapshotEvery writes.
         Command<SaveRoomSnapshot>(save =>
-            SnapshotStore.Tell(new SaveSnapshot(new SnapshotMetadata(PersistenceId, save.SequenceNr, DateTime.UtcNow), save.Snapshot)));
+        {
+            if (_saving) return;
+            _saving = true;
+            SnapshotStore.Tell(new SaveSnapshot(new SnapshotMetadata(PersistenceId, save.SequenceNr, DateTime.UtcNow), save.Snapshot));
+        });
         Command<SaveSnapshotSuccess>(saved =>
         {
+            _saving = false;
             // The snapshot holds the whole window: older events and snapshots are clean-up.
-            DeleteMessages(saved.Metadata.SequenceNr);
-            DeleteSnapshots(new SnapshotSelectionCriteria(saved.Metadata.SequenceNr - 1));
+            _deleteUpTo = Math.Max(_deleteUpTo, saved.Metadata.SequenceNr);
+            CleanUp();
         });
-        Command<SaveSnapshotFailure>(failed => Log.Warning("room {0}: snapshot not saved ({1}); the journal keeps the events", roomId, failed.Cause.Message));
-        Command<DeleteMessagesFailure>(failed => Log.Warning("room {0}: old events not deleted ({1})", roomId, failed.Cause.Message));
-        Command<DeleteMessagesSuccess>(_ => { });
-        Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(_ => { });
+        Command<SaveSnapshotFailure>(failed =>
+        {
+            _saving = false;
+            Log.Warning("room {0}: snapshot not saved ({1}); the journal keeps the events", roomId, failed.Cause.Message);
+        });
+        Command<DeleteMessagesSuccess>(deleted =>
+        {
+            _deletedUpTo = Math.Max(_deletedUpTo, deleted.ToSequenceNr);
+            DeleteSnapshots(new SnapshotSelectionCriteria(deleted.ToSequenceNr - 1));
+        });
+        Command<DeleteMessagesFailure>(failed =>
+        {
+            _deleting = false;
+            Log.Warning("room {0}: old events not deleted ({1}); the next snapshot tries again", roomId, failed.Cause.Message);
+        });
+        Command<DeleteSnapshotsSuccess>(_ =>
+        {
+            _deleting = false;
+            CleanUp();
+        });
+        Command<DeleteSnapshotsFailure>(_ =>
+        {
+            _deleting = false;
+            CleanUp();
+        });
     }
 
     public override string PersistenceId { get; }
+
+    private bool _saving, _deleting;
+    private long _deleteUpTo, _deletedUpTo;
+
+    /// <summary>Deletes the events and snapshots a saved snapshot replaced, one clean-up at a time, up to the newest snapshot.</summary>
+    private void CleanUp()
+    {
+        if (_deleting || _deleteUpTo <= _deletedUpTo) return;
+        _deleting = true;
+        DeleteMessages(_deleteUpTo);
+    }
 
     /// <summary>The journal's id of a room: stable, so every incarnation on any node reads the same stream.</summary>
     public static string PersistenceIdOf(string roomId) => "room-" + roomId;
