@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Text;
 using Npgsql;
 
@@ -23,13 +24,20 @@ public sealed class PostgresServer : IAsyncDisposable
     private static readonly Lock LiveLock = new();
     private static readonly HashSet<PostgresServer> Live = [];
 
-    // A run that ends without disposing (Ctrl+C) must not leave a postmaster behind: pg_ctl detaches it.
-    static PostgresServer() => AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+    // A run that ends without disposing (Ctrl+C, SIGTERM, an unhandled exception) must not leave a
+    // postmaster behind: pg_ctl detaches it. Stopped synchronously, from the signal's handler (the
+    // runtime's default handling of SIGTERM then goes on) and at process exit.
+    private static readonly PosixSignalRegistration[] Signals = OperatingSystem.IsWindows() ? [] :
+        [.. new[] { PosixSignal.SIGTERM, PosixSignal.SIGINT, PosixSignal.SIGHUP, PosixSignal.SIGQUIT }.Select(signal => PosixSignalRegistration.Create(signal, _ => StopAll()))];
+
+    static PostgresServer() => AppDomain.CurrentDomain.ProcessExit += (_, _) => StopAll();
+
+    private static void StopAll()
     {
         PostgresServer[] live;
         lock (LiveLock) live = [.. Live];
-        foreach (var server in live) server.DisposeAsync().AsTask().GetAwaiter().GetResult();
-    };
+        foreach (var server in live) server.StopNow();
+    }
 
     private readonly string _root;
     private bool _running;
@@ -176,6 +184,34 @@ public sealed class PostgresServer : IAsyncDisposable
         }
         try { Directory.Delete(_root, recursive: true); }
         catch (IOException) { /* a temp folder; the OS cleans up what is still in use */ }
+        catch (UnauthorizedAccessException) { }
+    }
+
+    /// <summary>Stops the server at once (immediate: no checkpoint) and deletes its folder, without awaiting anything.</summary>
+    private void StopNow()
+    {
+        lock (LiveLock)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            Live.Remove(this);
+        }
+        var installation = Located.Value;
+        var pgCtl = Path.Combine(installation.BinDirectory!, "pg_ctl");
+        var info = new ProcessStartInfo(installation.RunAs is null ? pgCtl : installation.RunUser!);
+        if (installation.RunAs is { } runAs) foreach (var arg in new[] { "-u", runAs, "--", pgCtl }) info.ArgumentList.Add(arg);
+        foreach (var arg in new[] { "stop", "-w", "-D", DataDirectory, "-m", "immediate" }) info.ArgumentList.Add(arg);
+        info.WorkingDirectory = "/";
+        info.UseShellExecute = false;
+        info.RedirectStandardOutput = info.RedirectStandardError = true;
+        try
+        {
+            using var process = Process.Start(info);
+            process?.WaitForExit(15_000);
+        }
+        catch (System.ComponentModel.Win32Exception) { }
+        try { Directory.Delete(_root, recursive: true); }
+        catch (IOException) { }
         catch (UnauthorizedAccessException) { }
     }
 

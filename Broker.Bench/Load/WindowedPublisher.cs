@@ -7,13 +7,21 @@ namespace Broker.Bench.Load;
 
 /// <summary>
 /// A publisher with a room of its own: a <see cref="BrokerClient"/> that keeps a window of
-/// publishes in flight (the next one leaves when the oldest is acked) and times each from the call
-/// to its ack, and a witness member (a second BrokerClient) that checks what the room delivers:
+/// publishes in flight (the next one leaves when the oldest is acked, and no more than
+/// <see cref="MaxUndelivered"/> ahead of the witness) and times each from the call to its ack, and a witness member (a second BrokerClient) that checks what the room delivers:
 /// offsets through <see cref="StreamChecker"/> (no gap, duplicate or reorder within the epoch),
 /// and the payloads' sequence numbers 1, 2, 3, … Every ack goes into the <see cref="AckLedger"/>.
 /// </summary>
 public sealed class WindowedPublisher : IAsyncDisposable
 {
+    /// <summary>
+    /// Publishes the witness may lag behind: half the server's per-connection outbound queue (1,000
+    /// frames), so a witness slower than the acks is never cut off as a slow consumer (a memory room
+    /// acks before its members have read anything).
+    /// </summary>
+    public const int MaxUndelivered = 500;
+
+    private readonly SemaphoreSlim _deliveredSignal = new(0);
     private readonly BrokerClient _publisher;
     private readonly BrokerClient _witness;
     private readonly AckLedger _ledger;
@@ -89,6 +97,8 @@ public sealed class WindowedPublisher : IAsyncDisposable
         {
             if (inFlight.Count >= window) await CollectAsync(inFlight);
             var sequence = _sent + 1;
+            while (sequence - Delivered > MaxUndelivered && clock.Elapsed < duration)
+                await _deliveredSignal.WaitAsync(TimeSpan.FromMilliseconds(5), CancellationToken.None);
             // The client may write the payload after the call returns: a buffer per publish.
             var payload = new byte[Payload.MaxLength(_padding)];
             var started = Stopwatch.GetTimestamp();
@@ -143,6 +153,7 @@ public sealed class WindowedPublisher : IAsyncDisposable
             Problem($"witness: expected #{_nextSequence}, got #{sequence} ({(sequence > _nextSequence ? "lost" : "reordered or duplicated")})");
         _nextSequence = sequence + 1;
         Interlocked.Increment(ref _delivered);
+        if (_deliveredSignal.CurrentCount == 0) _deliveredSignal.Release();
     }
 
     private void Problem(string what)
@@ -155,5 +166,6 @@ public sealed class WindowedPublisher : IAsyncDisposable
         _stopping = true;
         await _publisher.DisposeAsync();
         await _witness.DisposeAsync();
+        _deliveredSignal.Dispose();
     }
 }

@@ -15,7 +15,9 @@ public sealed record ServerStats(
     int Gen0,
     int Gen1,
     int Gen2,
-    int Connections)
+    int Connections,
+    long JitMethods,
+    double JitMs)
 {
     /// <summary>Measures this process; with <paramref name="collect"/> a full blocking GC first (memory baselines).</summary>
     public static ServerStats Measure(int connections, bool collect)
@@ -35,7 +37,9 @@ public sealed record ServerStats(
             GC.CollectionCount(0),
             GC.CollectionCount(1),
             GC.CollectionCount(2),
-            connections);
+            connections,
+            System.Runtime.JitInfo.GetCompiledMethodCount(),
+            System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds);
     }
 
     /// <summary>VmRSS from /proc (what <c>top</c> calls RES), falling back to the runtime's working set.</summary>
