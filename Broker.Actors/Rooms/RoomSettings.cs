@@ -40,7 +40,7 @@ public sealed record RoomSettings(int HistorySize, TimeSpan IdleTimeout, TimeSpa
     public int IdempotencyKeysMax { get; init; } = 10_000;
 
     /// <summary>A durable room saves a snapshot of its history window (and trims its journal) after this many publishes.</summary>
-    public int SnapshotEvery { get; init; } = 100;
+    public int SnapshotEvery { get; init; } = 1000;
 
     /// <summary>
     /// Settings for rooms named <c>&lt;ns&gt;:&lt;rest&gt;</c>, by <c>ns</c> (Centrifugo's channel

@@ -294,8 +294,8 @@ public sealed class PersistenceOptions
     /// <c>Broker:Persistence:ConnectionString</c>): a database starting beside the broker gets this long. Default 00:00:15.
     /// </summary>
     public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(15);
-    /// <summary>A durable room saves a snapshot of its history window, and deletes older journal entries, every this many publishes. Default 100.</summary>
-    public int SnapshotEvery { get; set; } = 100;
+    /// <summary>A durable room saves a snapshot of its history window, and deletes older journal entries, every this many publishes. Default 1000 (recovery reads at most that many events; each snapshot copies the window and the keys).</summary>
+    public int SnapshotEvery { get; set; } = 1000;
 
     /// <summary>
     /// Set by the standalone host (<c>Broker.Host</c>), not by configuration: a single node with no
