@@ -194,14 +194,16 @@ public sealed class RoomHub : ReceiveActor, IWithTimers
     {
         if (!_byRoom.TryGetValue(rejected.RoomId, out var room) || !room.TryGet(rejected.ConnectionId, out var member)) return;
         if (!member.Answered(rejected.Seq, out _)) return; // stale: the member left, or its join was sent again
-        Deliver(room, member, ServerFrames.Error(rejected.RequestId, rejected.Code, rejected.Message));
         if (member.Settled && member.Joined)
         {
             member.Joined = false;
             room.Deactivate(member);
             if (_byConnection.TryGetValue(member.Connection, out var entry)) entry.Rooms.Remove(rejected.RoomId);
+            // Before the error reaches the socket: a client that publishes as soon as it reads the
+            // error must find its connection no longer in the room (forbidden, not a publish sent on).
             member.Connection.Tell(new ConnectionMessages.JoinRefused(rejected.RoomId));
         }
+        Deliver(room, member, ServerFrames.Error(rejected.RequestId, rejected.Code, rejected.Message));
         Settle(rejected.RoomId, room, member);
     }
 
