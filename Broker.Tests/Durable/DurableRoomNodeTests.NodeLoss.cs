@@ -43,8 +43,7 @@ public sealed partial class DurableRoomNodeTests
         await stream.OrTimeout(2 * Patience);
         var inFlight = acks[killAfter];
         // Whether the killed node had written it: then the survivor answered its retry from the key it recovered.
-        var deduplicated = 0.0;
-        foreach (var node in cluster.Running) deduplicated += await node.MetricAsync("broker_publishes_deduplicated_total");
+        var deduplicated = await DeduplicatedRetriesAsync(cluster);
         Log($"SIGKILL {host} at {killedAt:0.0} s, once publish {inFlight.N} was sent; it was acked {inFlight.At - killedAt:0.0} s later, " +
             $"after {inFlight.Refusals} unavailable; {acks.Sum(a => a.Refusals)} unavailable in all, {deduplicated} retries answered from the key; " +
             $"the room now lives on {await cluster.HostOfOnlyRoomAsync()}");
@@ -114,8 +113,7 @@ public sealed partial class DurableRoomNodeTests
         Log($"publish {lost} is in the journal; its node is gone");
 
         await stream.OrTimeout(2 * Patience);
-        var deduplicated = 0.0;
-        foreach (var node in cluster.Running) deduplicated += await node.MetricAsync("broker_publishes_deduplicated_total");
+        var deduplicated = await DeduplicatedRetriesAsync(cluster);
         Log($"{total} acks; publish {lost} acked after {acks[lost - 1].Refusals} unavailable, {deduplicated} retries answered from the key; " +
             $"the room now lives on {await cluster.HostOfOnlyRoomAsync()}");
 

@@ -207,6 +207,14 @@ public sealed partial class DurableRoomNodeTests(PostgresServer postgres, ITestO
         }
     }
 
+    /// <summary>Retries the running nodes answered from a key they had seen (<c>broker_publishes_deduplicated_total</c>, summed).</summary>
+    private static async Task<double> DeduplicatedRetriesAsync(BrokerProcessCluster cluster)
+    {
+        var deduplicated = 0.0;
+        foreach (var node in cluster.Running) deduplicated += await node.MetricAsync("broker_publishes_deduplicated_total");
+        return deduplicated;
+    }
+
     /// <summary>The members that stayed joined saw offsets 1..<paramref name="total"/> of one epoch, no gap, no repeat, and no news of lost history.</summary>
     private async Task AssertMembersSawWholeStreamAsync(string room, string epoch, long total, params TestClient[] members)
     {
