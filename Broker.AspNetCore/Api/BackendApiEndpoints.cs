@@ -105,7 +105,7 @@ public static class BackendApiEndpoints
             && (limitText.Count != 1 || !int.TryParse(limitText[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out limit)
                 || limit is < 1 or > RoomCommands.GetRoomInfo.MaxLimit))
         {
-            await BrokerHttp.Problem(context, 400, "limit must be a whole number from 1 to 1000");
+            await BrokerHttp.Problem(context, 400, "limit must be a whole number from 1 to 1000", ErrorCodes.BadRequest);
             return;
         }
         string? cursor = null;
@@ -114,7 +114,7 @@ public static class BackendApiEndpoints
             cursor = cursorText.Count == 1 ? cursorText[0] : null;
             if (cursor is null || !RoomMembersCursor.TryDecode(cursor, out _))
             {
-                await BrokerHttp.Problem(context, 400, "cursor must be the 'next' of a previous page");
+                await BrokerHttp.Problem(context, 400, "cursor must be the 'next' of a previous page", ErrorCodes.BadRequest);
                 return;
             }
         }
