@@ -19,7 +19,8 @@ public static class RoomMembersCursor
         lastUser = "";
         if (cursor.Length is 0 or > 1024) return false;
         var bytes = new byte[Base64Url.GetMaxDecodedLength(cursor.Length)];
-        if (!Base64Url.TryDecodeFromChars(cursor, bytes, out var written) || written == 0) return false;
+        // The status form: TryDecodeFromChars throws on characters outside the alphabet.
+        if (Base64Url.DecodeFromChars(cursor, bytes, out _, out var written) != System.Buffers.OperationStatus.Done || written == 0) return false;
         try
         {
             lastUser = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(bytes, 0, written);
