@@ -10,8 +10,12 @@ namespace Broker.Actors.Connections;
 /// </summary>
 public static class ConnectionMessages
 {
-    /// <summary>Host → supervisor: a socket was accepted; create its actor. Replies with the actor's <see cref="IActorRef"/>.</summary>
-    public sealed record Accept(ConnectionInfo Info, IConnectionTransport Transport);
+    /// <summary>
+    /// Host → supervisor: a socket was accepted; create its actor. Replies with the actor's
+    /// <see cref="IActorRef"/>. <paramref name="Heartbeat"/> is the one the transport reports pongs to
+    /// (null: the supervisor makes one).
+    /// </summary>
+    public sealed record Accept(ConnectionInfo Info, IConnectionTransport Transport, ConnectionHeartbeat? Heartbeat = null);
 
     /// <summary>
     /// A heartbeat tick: the supervisor's timer. Sent to a connection actor, it applies the heartbeat

@@ -96,7 +96,7 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
 
     private void OnAccept(Accept accept)
     {
-        var heartbeat = new ConnectionHeartbeat();
+        var heartbeat = accept.Heartbeat ?? new ConnectionHeartbeat();
         var props = ConnectionActor.Props(accept.Info, accept.Transport, _settings, _tokens, _services, heartbeat);
         if (_hasConnectionMailbox) props = props.WithMailbox(ConnectionMailbox);
         var child = Context.ActorOf(props, "c-" + accept.Info.ConnectionId);

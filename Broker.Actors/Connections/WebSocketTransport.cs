@@ -21,9 +21,11 @@ public sealed record TransportLimits(
 
 /// <summary>
 /// What a transport is told about its socket besides the socket itself: the stream to cork
-/// (null: frame by frame), where unexpected failures are logged, and the ids they are logged with.
+/// (null: frame by frame), where unexpected failures are logged, the ids they are logged with, and
+/// the connection's heartbeat (null: every frame goes to the actor, which reports signs of life).
 /// </summary>
-public sealed record TransportContext(string ConnectionId, string Route, ICorkable? Cork = null, ILogger? Log = null)
+public sealed record TransportContext(string ConnectionId, string Route, ICorkable? Cork = null, ILogger? Log = null,
+    ConnectionHeartbeat? Heartbeat = null)
 {
     /// <summary>No cork, no log: the transport as tests that build one over a bare stream use it.</summary>
     public static readonly TransportContext None = new("", "");
@@ -164,16 +166,23 @@ public sealed partial class WebSocketTransport : IConnectionTransport, IThreadPo
         _abort.Cancel();
     }
 
-    private static InboundFrame ApplyRateLimit(InboundFrame frame, InboundRateLimiter limiter)
+    private static InboundFrame ApplyRateLimit(InboundFrame frame, InboundRateLimiter limiter) =>
+        frame.Kind is InboundKind.Text or InboundKind.Binary ? Limited(frame, limiter.Check()) : frame;
+
+    private static InboundFrame Limited(InboundFrame frame, RateDecision decision) => decision switch
     {
-        if (frame.Kind is not (InboundKind.Text or InboundKind.Binary)) return frame;
-        return limiter.Check() switch
-        {
-            RateDecision.Allow => frame,
-            RateDecision.Reject => new InboundFrame(InboundKind.RateLimited, frame.Utf8),
-            _ => InboundFrame.Flooding,
-        };
-    }
+        RateDecision.Allow => frame,
+        RateDecision.Reject => new InboundFrame(InboundKind.RateLimited, frame.Utf8),
+        _ => InboundFrame.Flooding,
+    };
+
+    /// <summary>
+    /// A client's answer to <c>ping</c> exactly as every client of ours writes it. Read as this one
+    /// shared frame, it is not handed to the actor at all when the heartbeat is shared: a pong only
+    /// proves life, and the heartbeat sees that here (one actor turn and a parse fewer per ping).
+    /// Any other spelling of a pong takes the ordinary way.
+    /// </summary>
+    private static readonly InboundFrame BarePong = InboundFrame.Text("{\"type\":\"pong\"}"u8.ToArray());
 
     /// <summary>
     /// Drains the outbound queue onto the socket, then ends: the next frame to find the queue idle
@@ -302,7 +311,16 @@ public sealed partial class WebSocketTransport : IConnectionTransport, IThreadPo
             {
                 var frame = await ReadOneAsync(_abort.Token).ConfigureAwait(false);
                 if (frame is null) break;
+                _context.Heartbeat?.SignOfLife(); // any frame counts, read even while the actor is busy
                 if (draining || _closing.IsCancellationRequested) continue;
+                InboundFrame? limitedPong = null;
+                if (ReferenceEquals(frame, BarePong) && _context.Heartbeat is not null)
+                {
+                    // Still a frame for the rate limit: a client flooding pongs is limited like any other.
+                    var decision = limiter.Check();
+                    if (decision == RateDecision.Allow) continue;
+                    limitedPong = Limited(frame, decision);
+                }
                 try
                 {
                     await _acks.WaitAsync(_closing.Token).ConfigureAwait(false); // the previous frame's (or Started's) ack
@@ -312,7 +330,7 @@ public sealed partial class WebSocketTransport : IConnectionTransport, IThreadPo
                     draining = true;
                     continue;
                 }
-                connection.Tell(ApplyRateLimit(frame, limiter), acks);
+                connection.Tell(limitedPong ?? ApplyRateLimit(frame, limiter), acks);
                 if (frame.Kind is InboundKind.TooBig or InboundKind.InvalidUtf8) draining = true;
             }
         }
@@ -394,6 +412,7 @@ public sealed partial class WebSocketTransport : IConnectionTransport, IThreadPo
             if (type == WebSocketMessageType.Binary) return InboundFrame.Binary;
             var text = buffer is null ? ReadOnlySpan<byte>.Empty : buffer.AsSpan(0, count);
             if (!Utf8.IsValid(text)) return InboundFrame.InvalidUtf8;
+            if (text.SequenceEqual(BarePong.Utf8)) return BarePong;
             return InboundFrame.Text(text.ToArray());
         }
         catch (Exception e) when (IsExpected(e))
