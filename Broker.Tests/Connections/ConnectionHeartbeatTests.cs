@@ -100,7 +100,7 @@ public sealed class ConnectionHeartbeatTests
     }
 
     [Fact]
-    public void Signs_of_life_from_another_thread_while_ticking_never_turn_an_answering_client_silent()
+    public async Task Signs_of_life_from_another_thread_while_ticking_never_turn_an_answering_client_silent()
     {
         // One ticking thread, one reporting thread, as on a node: a client that answers every ping
         // before the next tick is never found silent.
@@ -121,8 +121,8 @@ public sealed class ConnectionHeartbeatTests
         {
             Assert.Equal(HeartbeatVerdict.Ping, heartbeat.Tick(tick * Interval, Interval));
             pinged.Release();
-            Assert.True(answered.Wait(TimeSpan.FromSeconds(5)));
+            Assert.True(await answered.WaitAsync(TimeSpan.FromSeconds(5)));
         }
-        Assert.True(reporter.Wait(TimeSpan.FromSeconds(5)));
+        await reporter.WaitAsync(TimeSpan.FromSeconds(5));
     }
 }
