@@ -312,7 +312,7 @@ public sealed partial class WebSocketTransport : IConnectionTransport, IThreadPo
                 // No token, as for sends: a cancelable receive registers on it for as long as it is
                 // pending (all of an idle socket's life), and all the registration would do is abort
                 // the socket, which the abort does already (see the constructor).
-                var frame = await ReadOneAsync(CancellationToken.None).ConfigureAwait(false);
+                var frame = await ReadOneAsync(_abort.Token).ConfigureAwait(false);
                 if (frame is null) break;
                 _context.Heartbeat?.SignOfLife(); // any frame counts, read even while the actor is busy
                 if (draining || _closing.IsCancellationRequested) continue;
