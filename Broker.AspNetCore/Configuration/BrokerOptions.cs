@@ -226,6 +226,12 @@ public sealed class RoomsOptions
     /// </summary>
     public int PresenceBurst { get; set; } = 50;
     /// <summary>
+    /// Members of one room on one node from which a broadcast is written by one thread per core
+    /// instead of the node's room hub alone (per-room order is kept: each connection is always
+    /// written by the same thread). Default 2000; 0: never split.
+    /// </summary>
+    public int ParallelFanOutThreshold { get; set; } = Broker.Actors.Rooms.RoomHub.DefaultParallelFanOutThreshold;
+    /// <summary>
     /// Rooms write each publish to the journal before the ack and keep their epoch and history
     /// across passivation, crashes and restarts (PROTOCOL §9.2). Unset (default): true when
     /// <c>Broker:Persistence:Provider</c> names a store, else false; true without a store is refused at start-up.
