@@ -66,7 +66,7 @@ public sealed partial class ConnectionActor
                 break;
             case PublishCommand publish:
                 services.RoomHub.Tell(new RoomCommands.PublishToRoom(
-                    publish.Room!, _info.ConnectionId, _user!.UserId, ServerFrames.RawJson(publish.Payload), publish.ExcludeSelf, publish.Id,
+                    publish.Room!, _info.ConnectionId, _user!.UserId, publish.PayloadUtf8, publish.ExcludeSelf, publish.Id,
                     IdempotencyKey: publish.IdempotencyKey));
                 break;
             case SendCommand send:

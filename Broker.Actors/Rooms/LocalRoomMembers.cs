@@ -17,6 +17,7 @@ internal sealed class LocalRoomMembers
     private readonly Dictionary<string, LocalMember> _byConnectionId = new(StringComparer.Ordinal);
     private LocalMember[]? _active;
     private IConnectionTransport[]? _sockets;
+    private LaneSlices? _slices;
 
     public int Count => _byConnectionId.Count;
 
@@ -55,11 +56,16 @@ internal sealed class LocalRoomMembers
         Changed();
     }
 
-    /// <summary>Its socket refused a frame: it gets nothing more (its actor is cutting it off).</summary>
-    public void Refuse(LocalMember member)
+    /// <summary>
+    /// Its socket refused a frame, seen by the hub itself: it gets nothing more (its actor is cutting
+    /// it off). False when it was refused already (a lane saw it first). A refusal seen on a lane is
+    /// not a change here: the lane skips the socket itself until the arrays are rebuilt anyway.
+    /// </summary>
+    public bool Refuse(LocalMember member)
     {
-        member.Refused = true;
+        if (!member.TryRefuse()) return false;
         Changed();
+        return true;
     }
 
     /// <summary>
@@ -100,12 +106,56 @@ internal sealed class LocalRoomMembers
         }
     }
 
+    /// <summary>
+    /// <see cref="Active"/> split by the lane that writes each member's socket, for a broadcast too
+    /// large for the hub's thread. Built on the hub's thread, read-only once handed to the lanes: a
+    /// lane still writing an older broadcast keeps the arrays it was given.
+    /// </summary>
+    public LaneSlices SlicesFor(FanOutLanes lanes)
+    {
+        if (_slices is not null) return _slices;
+        var active = Active;
+        var counts = new int[lanes.Count];
+        var viaActor = 0;
+        foreach (var member in active)
+        {
+            if (member.Outbound is null) viaActor++;
+            else counts[member.LaneIn(lanes)]++;
+        }
+        var slices = new LaneSlice[lanes.Count];
+        for (var lane = 0; lane < slices.Length; lane++)
+            slices[lane] = new LaneSlice(new LocalMember[counts[lane]], new IConnectionTransport[counts[lane]]);
+        var actors = viaActor == 0 ? [] : new LocalMember[viaActor];
+        Array.Clear(counts);
+        viaActor = 0;
+        foreach (var member in active)
+        {
+            if (member.Outbound is not { } socket)
+            {
+                actors[viaActor++] = member;
+                continue;
+            }
+            var lane = member.LaneIn(lanes);
+            var slice = slices[lane];
+            slice.Members[counts[lane]] = member;
+            slice.Sockets[counts[lane]++] = socket;
+        }
+        return _slices = new LaneSlices(slices, actors);
+    }
+
     private void Changed()
     {
         _active = null;
         _sockets = null;
+        _slices = null;
     }
 }
+
+/// <summary>One lane's members of a room: their sockets, and the members themselves index for index (for a refusal).</summary>
+internal sealed record LaneSlice(LocalMember[] Members, IConnectionTransport[] Sockets);
+
+/// <summary>A room's active members by lane, and those without a socket here (their actors deliver).</summary>
+internal sealed record LaneSlices(LaneSlice[] ByLane, LocalMember[] ViaActor);
 
 /// <summary>A local member of one room. Mutable: the broadcast loop flags it without copying.</summary>
 internal sealed class LocalMember(string connectionId, string userId, IActorRef connection, IConnectionTransport? outbound)
@@ -127,8 +177,20 @@ internal sealed class LocalMember(string connectionId, string userId, IActorRef 
     /// <summary>False until the room's join result has passed through the hub.</summary>
     public bool Active { get; set; }
 
-    /// <summary>Its socket refused a frame: nothing more is written to it (the actor is closing it).</summary>
-    public bool Refused { get; set; }
+    private int _refused;
+    private int _lane = -1;
+
+    /// <summary>
+    /// Its socket refused a frame: nothing more is written to it (the actor is closing it). Set by
+    /// the hub or by a fan-out lane, whichever saw the refusal first (<see cref="TryRefuse"/>).
+    /// </summary>
+    public bool Refused => Volatile.Read(ref _refused) != 0;
+
+    /// <summary>Marks it refused; true only for the first caller, on any thread (that one tells its actor).</summary>
+    public bool TryRefuse() => Interlocked.Exchange(ref _refused, 1) == 0;
+
+    /// <summary>The lane of <paramref name="lanes"/> that writes its socket (fixed for its connection), computed once.</summary>
+    public int LaneIn(FanOutLanes lanes) => _lane >= 0 ? _lane : _lane = lanes.LaneOf(ConnectionId);
 
     /// <summary>Whether a leave sent to the room is still unanswered (a join result before it must not activate).</summary>
     public bool LeavePending

@@ -378,7 +378,8 @@ public static class RoomActorHostingExtensions
             .WithActors((system, registry) =>
             {
                 registry.Register<RoomHubKey>(
-                    system.ActorOf(RoomHub.Props(registry.Get<RoomActor>(), settings.RejoinInterval, settings.AnswerTimeout), "room-hub"));
+                    system.ActorOf(RoomHub.Props(registry.Get<RoomActor>(), settings.RejoinInterval, settings.AnswerTimeout,
+                        settings.ParallelFanOutThreshold), "room-hub"));
                 var self = Akka.Cluster.Cluster.Get(system).SelfAddress;
                 var gauge = BrokerMetrics.ObserveHistory(historyBudget, $"{self.Host}:{self.Port}");
                 system.WhenTerminated.ContinueWith(_ => gauge.Dispose(), TaskScheduler.Default);

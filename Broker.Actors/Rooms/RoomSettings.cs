@@ -56,6 +56,12 @@ public sealed record RoomSettings(int HistorySize, TimeSpan IdleTimeout, TimeSpa
     /// </summary>
     public TimeSpan OccupancyInterval { get; init; } = DefaultOccupancyInterval;
 
+    /// <summary>
+    /// Local members from which one broadcast is written by several threads (<see cref="FanOutLanes"/>,
+    /// one per core) instead of the node's hub alone; 0: always the hub alone.
+    /// </summary>
+    public int ParallelFanOutThreshold { get; init; } = RoomHub.DefaultParallelFanOutThreshold;
+
     /// <summary>A durable room saves a snapshot of its history window (and trims its journal) after this many publishes.</summary>
     public int SnapshotEvery { get; init; } = 1000;
 

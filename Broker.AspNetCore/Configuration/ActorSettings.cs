@@ -33,6 +33,7 @@ public static class ActorSettings
             HistoryTtl = options.Rooms.HistoryTtl,
             IdempotencyWindow = options.Rooms.IdempotencyWindow,
             IdempotencyKeysMax = options.Rooms.IdempotencyKeysMax,
+            ParallelFanOutThreshold = options.Rooms.ParallelFanOutThreshold,
             SnapshotEvery = options.Persistence.SnapshotEvery,
             Presence = PresenceOf(options.Rooms.Presence) ?? PresenceMode.Full,
             MaxPresenceMembers = options.Rooms.MaxPresenceMembers,

@@ -238,6 +238,13 @@ public sealed class RoomsOptions
     /// </summary>
     public int MaxPresenceMembers { get; set; } = Broker.Actors.Rooms.RoomSettings.DefaultMaxPresenceMembers;
     /// <summary>
+    /// Members of one room on one node from which a broadcast is written by one thread per core
+    /// instead of the node's room hub alone (per-room order is kept: each connection is always
+    /// written by the same thread). Default 0: never split (off until the loss the 10k bench showed
+    /// with 2000 is understood, docs/benchmarks.md); 2000 is the size it was meant for.
+    /// </summary>
+    public int ParallelFanOutThreshold { get; set; } = Broker.Actors.Rooms.RoomHub.DefaultParallelFanOutThreshold;
+    /// <summary>
     /// Rooms write each publish to the journal before the ack and keep their epoch and history
     /// across passivation, crashes and restarts (PROTOCOL §9.2). Unset (default): true when
     /// <c>Broker:Persistence:Provider</c> names a store, else false; true without a store is refused at start-up.

@@ -40,6 +40,7 @@ public sealed class BrokerOptionsValidator(IHostEnvironment environment) : IVali
         Check(o.Auth.RefreshTimeout > TimeSpan.Zero, "Broker:Auth:RefreshTimeout must be positive");
         Check(o.Auth.TicketKey is null || System.Text.Encoding.UTF8.GetByteCount(o.Auth.TicketKey) >= 32, "Broker:Auth:TicketKey must be at least 32 bytes (UTF-8)");
         Check(o.Rooms.HistorySize >= 0, "Broker:Rooms:HistorySize must not be negative");
+        Check(o.Rooms.ParallelFanOutThreshold >= 0, "Broker:Rooms:ParallelFanOutThreshold must not be negative");
         Check(o.Rooms.HistoryMaxBytes > 0, "Broker:Rooms:HistoryMaxBytes must be positive");
         Check(o.Rooms.HistoryNodeMaxBytes >= 0, "Broker:Rooms:HistoryNodeMaxBytes must not be negative (0: 1/8 of the memory available)");
         Check(o.Rooms.RejoinInterval >= TimeSpan.FromMilliseconds(10), "Broker:Rooms:RejoinInterval must be at least 00:00:00.010");

@@ -19,9 +19,21 @@ public sealed record LeaveCommand(string? Id, string Room) : ClientCommand(Id);
 
 /// <summary>
 /// <c>publish</c> to a room. <see cref="Room"/> is null only for the route-wide broadcast of a route
-/// that allows it; <see cref="Payload"/> is any JSON value, kept detached from the inbound buffer.
+/// that allows it; <see cref="PayloadUtf8"/> is any JSON value, as the client's bytes (detached from
+/// the inbound buffer): what the room forwards, never parsed into a document on the way.
 /// </summary>
-public sealed record PublishCommand(string? Id, string? Room, JsonElement Payload, bool ExcludeSelf, string? IdempotencyKey = null) : ClientCommand(Id);
+public sealed record PublishCommand(string? Id, string? Room, byte[] PayloadUtf8, bool ExcludeSelf, string? IdempotencyKey = null) : ClientCommand(Id)
+{
+    /// <summary>The payload as a <see cref="JsonElement"/>, parsed on each call (for callers that inspect it; the hot path does not).</summary>
+    public JsonElement Payload
+    {
+        get
+        {
+            var reader = new Utf8JsonReader(PayloadUtf8);
+            return JsonElement.ParseValue(ref reader);
+        }
+    }
+}
 
 /// <summary><c>send</c> a direct message to every connection of a user.</summary>
 public sealed record SendCommand(string? Id, string User, JsonElement Payload) : ClientCommand(Id);

@@ -43,6 +43,15 @@ public static class FrameParser
         // Valid JSON can still escape a lone surrogate ("\ud800"), which no string can hold:
         // reading it would throw, and forwarding it would hand every other member a frame their
         // parsers may refuse. Refused first, before anything reads a string (issue #15).
+        // The common frame, a publish, in one pass without a document; anything it is unsure of,
+        // and every other type, takes the full parse below, which owns every rule and message.
+        if (PublishFrameReader.TryRead(utf8) is { } publish) return FrameParseResult.Ok(publish);
+        return ParseWithDocument(utf8, customTypes);
+    }
+
+    /// <summary>The full parse, through a <see cref="JsonDocument"/>: every type, every rule, every error message.</summary>
+    internal static FrameParseResult ParseWithDocument(ReadOnlySpan<byte> utf8, IReadOnlySet<string>? customTypes)
+    {
         if (!EscapesAreValidUtf16(utf8))
             return FrameParseResult.Fail("strings must be valid UTF-16: an escape is a lone surrogate");
         InboundEnvelope? envelope;
@@ -144,7 +153,7 @@ public static class FrameParser
             return FrameParseResult.Fail("publish needs a payload", id);
         if (publish.IdempotencyKey is { } key && !IsValidIdempotencyKey(key))
             return FrameParseResult.Fail($"idempotencyKey must be a string of 1 to {MaxIdempotencyKeyLength} characters", id);
-        return FrameParseResult.Ok(new PublishCommand(id, publish.Room, publish.Payload, publish.ExcludeSelf ?? false, publish.IdempotencyKey));
+        return FrameParseResult.Ok(new PublishCommand(id, publish.Room, ServerFrames.RawJson(publish.Payload), publish.ExcludeSelf ?? false, publish.IdempotencyKey));
     }
 
     private static FrameParseResult ParseSend(string? id, JsonElement data)
