@@ -10,10 +10,10 @@ namespace Broker.Bench.Load;
 /// recognises that <c>joined</c> and keeps what the scenario checks in it (<c>count</c>, the
 /// <c>members</c> list), follows the room's size through <c>presence</c> and <c>occupancy</c>
 /// frames (PROTOCOL §9.3), and checks the broadcast: one publisher's sequences 1, 2, 3, … with
-/// no gap, step back or repeat. Plain logic, so the tests drive it with strings; the scenario
-/// feeds it from a lean client's receive loop (one thread at a time per member).
+/// no gap, step back or repeat. Plain logic (no socket, no sink interface), so the tests drive it
+/// with strings; the scenario feeds it from a lean client's receive loop, one thread at a time.
 /// </summary>
-public sealed class BigRoomMember : IRecordSink
+public sealed class BigRoomMember
 {
     private static ReadOnlySpan<byte> JoinedPrefix => "{\"type\":\"joined\""u8;
     private static ReadOnlySpan<byte> OccupancyPrefix => "{\"type\":\"occupancy\""u8;
@@ -80,6 +80,7 @@ public sealed class BigRoomMember : IRecordSink
     /// <summary>The next broadcast sequence number it expects.</summary>
     public long Next => Volatile.Read(ref _next);
 
+    /// <summary>One frame the member received (never a ping).</summary>
     public void OnRecord(ReadOnlySpan<byte> record)
     {
         var now = Stopwatch.GetTimestamp();
@@ -97,7 +98,7 @@ public sealed class BigRoomMember : IRecordSink
         else if (record.StartsWith(JoinedPrefix)) _fail($"member {Id}: a joined without id (the room lost its history?): {Shorten(record)}");
     }
 
-    /// <summary>The answer to the scenario's join, which carries <c>"id":"j"</c> (<see cref="Dialect.Join"/>).</summary>
+    /// <summary>The answer to the scenario's join, which carries <c>"id":"j"</c> (the lean client's join frame).</summary>
     private static bool IsOwnJoined(ReadOnlySpan<byte> record) => record[JoinedPrefix.Length..].StartsWith(",\"id\":\"j\""u8);
 
     private void OnOwnJoined(ReadOnlySpan<byte> record, long now)
