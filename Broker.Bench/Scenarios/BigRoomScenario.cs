@@ -40,6 +40,8 @@ public static class BigRoomScenario
     /// <summary>Members that join and leave a room of their own first, so tiered JIT has compiled the join path before it is measured.</summary>
     private const int WarmUpMembers = 300;
 
+    private static int WarmUpSize(BenchOptions options) => options.Smoke ? 30 : WarmUpMembers;
+
     /// <summary>Heartbeat interval for the run: pings to 15k idle members would otherwise count towards the join phase's CPU.</summary>
     private static readonly TimeSpan Heartbeat = TimeSpan.FromMinutes(5);
 
@@ -86,7 +88,7 @@ public static class BigRoomScenario
         }
         AddTables(report, options, mode, joins, broadcasts);
         report.Notes.Add("big-room: only the broker runs this scenario (--servers is ignored): the raw Kestrel and SignalR baselines have no rooms with presence to compare.");
-        report.Notes.Add($"big-room: each size in a fresh broker process, after {WarmUpMembers} members joined and left a room of their own (JIT warm-up); "
+        report.Notes.Add($"big-room: each size in a fresh broker process, after {WarmUpSize(options)} members joined and left a room of their own (JIT warm-up); "
                          + $"members connect and authenticate first, then join with {JoinsInFlight} joins in flight (the next join leaves when one is answered); "
                          + $"heartbeat every {Heartbeat.TotalMinutes:0} min so pings stay out of the join phase.");
         report.Notes.Add("big-room: 'join all' and server CPU (utime+stime from /proc/<pid>/stat) run from the first join sent to the last joined received, / N; "
@@ -107,7 +109,7 @@ public static class BigRoomScenario
         });
         var dialect = Dialect.For(ServerKind.Broker);
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(options.Smoke ? 60 : 900));
-        await WarmUpAsync(server, dialect, options.Smoke ? 30 : WarmUpMembers, deadline.Token);
+        await WarmUpAsync(server, dialect, WarmUpSize(options), deadline.Token);
 
         var members = new BigRoomMember[n];
         var clients = new LeanClient?[n];
