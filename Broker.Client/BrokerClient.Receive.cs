@@ -220,9 +220,12 @@ public sealed partial class BrokerClient
         var offset = InboundFrame.Number(e, "offset");
         var recovered = InboundFrame.Bool(e, "recovered");
         var members = new List<string>();
-        if (e.TryGetProperty("members", out var list) && list.ValueKind == JsonValueKind.Array)
+        var listed = e.TryGetProperty("members", out var list) && list.ValueKind == JsonValueKind.Array;
+        if (listed)
             foreach (var member in list.EnumerateArray())
                 if (member.ValueKind == JsonValueKind.String) members.Add(member.GetString()!);
+        // A server before PROTOCOL §9.3 sends no count: its list is every member.
+        var count = e.TryGetProperty("count", out var n) && n.TryGetInt32(out var c) ? c : members.Count;
 
         RejoinOutcome? outcome = null;
         lock (_rooms)
@@ -230,7 +233,7 @@ public sealed partial class BrokerClient
             // Under the same lock as message delivery: live messages after this are counted from the joined offset.
             if (_rooms.Find(room) is { } cursor) outcome = RoomRecovery.Joined(cursor, epoch, offset, recovered);
         }
-        request.TrySetResult(new Reply(offset, new Joined(room, epoch, offset, members, recovered)));
+        request.TrySetResult(new Reply(offset, new Joined(room, epoch, offset, members, recovered) { Count = count, MembersListed = listed }));
         if (request.Rejoin && outcome is { } o)
             Raise(Recovered, new RoomRecovered(room, o.Recovered, o.EpochChanged, o.Missed));
     }

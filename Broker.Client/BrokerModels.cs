@@ -31,9 +31,19 @@ public sealed record Welcome(string Connection, string User, string Node, DateTi
 /// <param name="Room">The room.</param>
 /// <param name="Epoch">The room's history epoch; a new one means its history was lost.</param>
 /// <param name="Offset">The room's last offset when joined; live messages follow it.</param>
-/// <param name="Members">Users in the room.</param>
+/// <param name="Members">
+/// Users in the room when it lists them (presence <c>full</c>); empty in a <c>counts</c> or <c>off</c>
+/// room, or a full room past its threshold (PROTOCOL §9.3): see <see cref="MembersListed"/>.
+/// </param>
 /// <param name="Recovered">With a <c>since</c>: whether every missed message was still in history.</param>
-public sealed record Joined(string Room, string Epoch, long Offset, IReadOnlyList<string> Members, bool Recovered);
+public sealed record Joined(string Room, string Epoch, long Offset, IReadOnlyList<string> Members, bool Recovered)
+{
+    /// <summary>Users (not connections) in the room when joined; later changes arrive as <c>occupancy</c> or <c>presence</c>.</summary>
+    public int Count { get; init; }
+
+    /// <summary>Whether the server listed the members (false: the room sends counts, not names).</summary>
+    public bool MembersListed { get; init; }
+}
 
 /// <summary>
 /// A room message. <see cref="Payload"/> is the payload's raw UTF-8 JSON (a private copy, safe to

@@ -62,6 +62,20 @@ internal sealed class LocalRoomMembers
         Changed();
     }
 
+    /// <summary>
+    /// Whether any member gets broadcasts. Asked on every join result, so it does not rebuild
+    /// <see cref="Active"/> (which every join drops): that made N joins cost O(N²) (issue #18).
+    /// </summary>
+    public bool HasActive
+    {
+        get
+        {
+            if (_active is { } active) return active.Length > 0;
+            foreach (var member in _byConnectionId.Values) if (member.Active && !member.Refused) return true;
+            return false;
+        }
+    }
+
     /// <summary>The members that get broadcasts, in no particular order.</summary>
     public LocalMember[] Active => _active ??= _byConnectionId.Values.Where(m => m.Active && !m.Refused).ToArray();
 

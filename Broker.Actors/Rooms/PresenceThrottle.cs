@@ -81,5 +81,15 @@ public sealed class PresenceThrottle
         WindowOpen = _sentInWindow > 0;
     }
 
+    /// <summary>
+    /// Forgets the changes held (the room switched to counts: one count replaces them). The window
+    /// itself runs on, so what was announced in it still counts against its burst.
+    /// </summary>
+    public void Reset()
+    {
+        _held.Clear();
+        _heldIndex.Clear();
+    }
+
     private readonly record struct Held(string UserId, bool PresentBefore, bool PresentNow, string? ExcludeConnectionId);
 }

@@ -29,6 +29,7 @@ public sealed partial class RoomActor : ReceiveActor, IWithTimers, IWithUnbounde
     private readonly RoomSettings _settings;
     private readonly Dictionary<IActorRef, long> _rejoinsTaken = new(); // per hub: the last move it re-registered for
     private readonly PresenceThrottle _presence;
+    private readonly PresencePolicy _policy;
     private readonly List<PresenceChange> _presenceDue = [];
     private readonly IdempotencyKeys _keys;
     private readonly long _historyTtlMs;
@@ -43,6 +44,7 @@ public sealed partial class RoomActor : ReceiveActor, IWithTimers, IWithUnbounde
         var budget = historyBudget ?? new HistoryBudget(settings.HistoryNodeMaxBytes);
         _state = new RoomState(roomId, NewEpoch(), settings.HistorySize, settings.HistoryMaxBytes, budget.Open(Self));
         _presence = new PresenceThrottle(settings.PresenceBurst);
+        _policy = new PresencePolicy(settings.Presence, settings.MaxPresenceMembers);
         _keys = new IdempotencyKeys(settings.IdempotencyWindow, settings.IdempotencyKeysMax);
         _historyTtlMs = settings.HistoryTtl > TimeSpan.Zero ? (long)settings.HistoryTtl.TotalMilliseconds : long.MaxValue;
         _storeHealth = storeHealth;
@@ -63,8 +65,9 @@ public sealed partial class RoomActor : ReceiveActor, IWithTimers, IWithUnbounde
         Receive<RejoinRoom>(OnRejoin);
         Receive<FetchHistory>(OnFetchHistory);
         Receive<TrimHistory>(trim => TrimToNodeBudget(appending: false, trim.Hops));
-        Receive<GetRoomInfo>(_ => Sender.Tell(new RoomInfo(_state.RoomId, _state.Users(), _state.Offset, _state.Epoch)));
+        Receive<GetRoomInfo>(OnGetRoomInfo);
         Receive<PresenceWindowEnded>(_ => OnPresenceWindowEnded());
+        Receive<OccupancyIntervalEnded>(_ => OnOccupancyIntervalEnded());
         Receive<ReceiveTimeout>(_ => PassivateIfIdle());
         Receive<HandOff>(_ => StopWhenWritten());
         ReceiveJournal();
@@ -96,15 +99,17 @@ public sealed partial class RoomActor : ReceiveActor, IWithTimers, IWithUnbounde
     private void OnJoin(JoinRoom join)
     {
         var firstOfUser = _state.Join(new RoomMember(join.ConnectionId, join.UserId, join.Hub));
+        // Before the joined frame: the join that takes a full room past its threshold gets the count only.
+        var switched = firstOfUser && _policy.Observe(_state.UserCount);
         Context.Watch(join.Hub);
         ExpireHistory();
         var recovery = _state.Recover(join.SinceEpoch, join.SinceOffset);
         var frames = new byte[recovery.Missed.Count + 1][];
         for (var i = 0; i < recovery.Missed.Count; i++) frames[i] = recovery.Missed[i];
         frames[^1] = ServerFrames.Joined(join.RequestId,
-            new JoinedData(_state.RoomId, _state.Epoch, _state.Offset, _state.Users(), recovery.Recovered));
+            new JoinedData(_state.RoomId, _state.Epoch, _state.Offset, ListedUsers(), recovery.Recovered, _state.UserCount));
         join.Hub.Tell(new JoinResult(_state.RoomId, join.ConnectionId, join.Seq, _state.Epoch, _state.Offset, frames));
-        if (firstOfUser) OfferPresence(new PresenceChange(join.UserId, Joined: true, join.ConnectionId));
+        if (firstOfUser) Announce(new PresenceChange(join.UserId, Joined: true, join.ConnectionId), switched);
         UpdateIdleTimer();
     }
 
@@ -114,8 +119,20 @@ public sealed partial class RoomActor : ReceiveActor, IWithTimers, IWithUnbounde
         // Answered through the hub, after the join result it may follow: a join and a leave sent
         // back to back are answered joined, then left.
         if (leave.Reply) Sender.Tell(new LeaveResult(_state.RoomId, leave.ConnectionId, leave.Seq));
-        if (member is not null && userLeft) OfferPresence(new PresenceChange(member.UserId, Joined: false, null));
+        if (member is not null && userLeft) UserLeft(member.UserId);
         UpdateIdleTimer();
+    }
+
+    /// <summary>
+    /// The users a <c>joined</c> (or a resync's) lists: all of them in a room with full presence
+    /// (at most <c>MaxPresenceMembers</c>), else none: building the list is O(N) per join.
+    /// </summary>
+    private string[]? ListedUsers() => _policy.ListsMembers ? _state.Users() : null;
+
+    private void OnGetRoomInfo(GetRoomInfo ask)
+    {
+        var (users, next) = _state.UsersPage(ask.After, Math.Clamp(ask.Limit, 1, GetRoomInfo.MaxLimit));
+        Sender.Tell(new RoomInfo(_state.RoomId, users, _state.Offset, _state.Epoch, _state.UserCount, next));
     }
 
     private void OnPublish(PublishToRoom publish)
@@ -191,14 +208,16 @@ public sealed partial class RoomActor : ReceiveActor, IWithTimers, IWithUnbounde
                 if (_state.Join(new RoomMember(member.ConnectionId, member.UserId, rejoin.Hub))) arrived.Add((member.UserId, member.ConnectionId));
         }
 
+        var switched = arrived.Count > 0 && _policy.Observe(_state.UserCount);
         ExpireHistory();
         var sameEpoch = rejoin.SinceEpoch == _state.Epoch;
         // Same epoch: only what the hub had not delivered yet. A new epoch: all of it, from offset 1.
         var recovery = sameEpoch ? _state.Recover(rejoin.SinceEpoch, rejoin.SinceOffset) : _state.Recover(_state.Epoch, 0);
-        rejoin.Hub.Tell(new RejoinResult(_state.RoomId, rejoin.Attempt, _state.Epoch, _state.Offset, _state.Users(),
-            recovery.Missed.ToArray(), sameEpoch && recovery.Recovered));
+        rejoin.Hub.Tell(new RejoinResult(_state.RoomId, rejoin.Attempt, _state.Epoch, _state.Offset, ListedUsers(),
+            recovery.Missed.ToArray(), sameEpoch && recovery.Recovered, _state.UserCount));
         // After the result, so the rejoining members get their joined state before the news.
-        foreach (var (userId, connectionId) in arrived) OfferPresence(new PresenceChange(userId, Joined: true, connectionId));
+        if (switched) Announce(default, switched: true); // one count for all of them
+        else foreach (var (userId, connectionId) in arrived) Announce(new PresenceChange(userId, Joined: true, connectionId), switched: false);
         UpdateIdleTimer();
     }
 
@@ -208,7 +227,7 @@ public sealed partial class RoomActor : ReceiveActor, IWithTimers, IWithUnbounde
         var (first, frames, complete) = fetch.Epoch == _state.Epoch
             ? _state.Range(fetch.AfterOffset, fetch.UpToOffset)
             : (fetch.AfterOffset + 1, [], false);
-        Sender.Tell(new HistoryRange(_state.RoomId, fetch.Epoch, first, fetch.UpToOffset, frames, complete, _state.Users()));
+        Sender.Tell(new HistoryRange(_state.RoomId, fetch.Epoch, first, fetch.UpToOffset, frames, complete, ListedUsers(), _state.UserCount));
     }
 
     private void OnHubGone(IActorRef hub)
@@ -218,9 +237,59 @@ public sealed partial class RoomActor : ReceiveActor, IWithTimers, IWithUnbounde
         foreach (var connectionId in _state.MembersOn(hub))
         {
             var (member, userLeft) = _state.Leave(connectionId);
-            if (member is not null && userLeft) OfferPresence(new PresenceChange(member.UserId, Joined: false, null));
+            if (member is not null && userLeft) UserLeft(member.UserId);
         }
         UpdateIdleTimer();
+    }
+
+    private void UserLeft(string userId) => Announce(new PresenceChange(userId, Joined: false, null), _policy.Observe(_state.UserCount));
+
+    /// <summary>
+    /// A user joined or left: what the other members hear depends on the room's presence mode now
+    /// (<see cref="PresencePolicy"/>). A switch between full and counts is announced as a count:
+    /// leaving full, the <c>presence</c> frames still held are dropped (a count replaces them); back
+    /// in full, the members' lists are stale, and the count tells them how many there are.
+    /// </summary>
+    private void Announce(PresenceChange change, bool switched)
+    {
+        if (switched)
+        {
+            _presence.Reset();
+            _presenceDue.Clear();
+            OfferCount();
+            return;
+        }
+        switch (_policy.Effective)
+        {
+            case PresenceMode.Full:
+                OfferPresence(change);
+                break;
+            case PresenceMode.Counts:
+                OfferCount();
+                break;
+        }
+    }
+
+    /// <summary>The count changed: announced now, or at the interval's end (<see cref="PresencePolicy.CountChanged"/>).</summary>
+    private void OfferCount()
+    {
+        if (_policy.CountChanged(_state.UserCount, out var intervalStarted) is { } count) BroadcastOccupancy(count);
+        if (intervalStarted) Timers.StartSingleTimer(OccupancyIntervalEnded.Instance, OccupancyIntervalEnded.Instance, _settings.OccupancyInterval);
+    }
+
+    private void OnOccupancyIntervalEnded()
+    {
+        if (_policy.EndInterval(_state.UserCount) is { } count)
+        {
+            BroadcastOccupancy(count);
+            Timers.StartSingleTimer(OccupancyIntervalEnded.Instance, OccupancyIntervalEnded.Instance, _settings.OccupancyInterval);
+        }
+    }
+
+    private void BroadcastOccupancy(int count)
+    {
+        if (_state.MemberCount == 0) return; // nobody to tell
+        Broadcast(ServerFrames.Occupancy(new OccupancyData(_state.RoomId, count)), null);
     }
 
     /// <summary>A presence change: announced now, or held and coalesced until the window ends (<see cref="PresenceThrottle"/>).</summary>
@@ -274,6 +343,13 @@ public sealed partial class RoomActor : ReceiveActor, IWithTimers, IWithUnbounde
     }
 
     private static string NewEpoch() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+
+    /// <summary>Timer tick: the occupancy interval ended; announce the count if it changed.</summary>
+    private sealed class OccupancyIntervalEnded
+    {
+        public static readonly OccupancyIntervalEnded Instance = new();
+        private OccupancyIntervalEnded() { }
+    }
 
     /// <summary>Timer tick: the presence window ended; announce what was held.</summary>
     private sealed class PresenceWindowEnded

@@ -183,7 +183,7 @@ public sealed class RoomHub : ReceiveActor, IWithTimers
         if (!room.TryGet(result.ConnectionId, out var member) || !member.Answered(result.Seq, out _))
             return; // a stale answer: the member left, or its join was sent again
         if (link.Entity is null && !link.Moving) Link(result.RoomId, room, Sender, result.Epoch, result.Offset);
-        else if (room.Active.Length == 0 && result.Epoch == link.Epoch) link.Offset = Math.Max(link.Offset, result.Offset);
+        else if (!room.HasActive && result.Epoch == link.Epoch) link.Offset = Math.Max(link.Offset, result.Offset);
         foreach (var frame in result.Frames) Deliver(room, member, frame);
         if (member.Joined && !member.LeavePending && !member.Refused) room.Activate(member);
         Settle(result.RoomId, room, member);
@@ -300,7 +300,7 @@ public sealed class RoomHub : ReceiveActor, IWithTimers
         else
         {
             // History was lost: the new epoch from offset 1, then the news (PROTOCOL §9.1).
-            var joined = ServerFrames.Joined(null, new JoinedData(result.RoomId, result.Epoch, result.Offset, result.Users, Recovered: false));
+            var joined = ServerFrames.Joined(null, new JoinedData(result.RoomId, result.Epoch, result.Offset, result.Users, Recovered: false, result.Count));
             foreach (var member in stayed)
             {
                 foreach (var frame in result.Frames) Deliver(room, member, frame);
@@ -346,7 +346,7 @@ public sealed class RoomHub : ReceiveActor, IWithTimers
             else
             {
                 // History no longer has it: say so rather than skip offsets silently.
-                var joined = ServerFrames.Joined(null, new JoinedData(range.RoomId, range.Epoch, range.UpToOffset, range.Users, Recovered: false));
+                var joined = ServerFrames.Joined(null, new JoinedData(range.RoomId, range.Epoch, range.UpToOffset, range.Users, Recovered: false, range.Count));
                 DeliverToActive(room, joined);
             }
             BrokerMetrics.RoomGapFilled(range.Complete);

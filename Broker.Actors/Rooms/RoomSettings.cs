@@ -20,6 +20,8 @@ public sealed record RoomSettings(int HistorySize, TimeSpan IdleTimeout, TimeSpa
     public static readonly TimeSpan DefaultPresenceWindow = TimeSpan.FromSeconds(1);
     public static readonly TimeSpan DefaultHistoryTtl = TimeSpan.FromDays(1);
     public static readonly TimeSpan DefaultIdempotencyWindow = TimeSpan.FromMinutes(5);
+    public const int DefaultMaxPresenceMembers = 1000;
+    public static readonly TimeSpan DefaultOccupancyInterval = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// Whether rooms write each publish to the journal before the ack (PROTOCOL §9.2). Needs a
@@ -38,6 +40,21 @@ public sealed record RoomSettings(int HistorySize, TimeSpan IdleTimeout, TimeSpa
     /// that sends a new key with every publish can make a room hold (about 100 bytes a key).
     /// </summary>
     public int IdempotencyKeysMax { get; init; } = 10_000;
+
+    /// <summary>What a room tells its members about who is in it (PROTOCOL §9.3); default <see cref="PresenceMode.Full"/>.</summary>
+    public PresenceMode Presence { get; init; } = PresenceMode.Full;
+
+    /// <summary>
+    /// Users a <see cref="PresenceMode.Full"/> room lists at most: above it the room behaves as
+    /// <see cref="PresenceMode.Counts"/> until it shrinks below it again (<see cref="PresencePolicy"/>).
+    /// </summary>
+    public int MaxPresenceMembers { get; init; } = DefaultMaxPresenceMembers;
+
+    /// <summary>
+    /// The shortest time between two <c>occupancy</c> counts of one room in counts mode. Not a
+    /// configuration key: the contract says at most one per second; specs move it with virtual time.
+    /// </summary>
+    public TimeSpan OccupancyInterval { get; init; } = DefaultOccupancyInterval;
 
     /// <summary>A durable room saves a snapshot of its history window (and trims its journal) after this many publishes.</summary>
     public int SnapshotEvery { get; init; } = 1000;
@@ -65,10 +82,11 @@ public sealed record RoomSettings(int HistorySize, TimeSpan IdleTimeout, TimeSpa
             Durable = overrides.Durable ?? Durable,
             HistorySize = overrides.HistorySize ?? HistorySize,
             HistoryTtl = overrides.HistoryTtl ?? HistoryTtl,
+            Presence = overrides.Presence ?? Presence,
         };
     }
 }
 
 /// <summary>One room namespace's settings (<c>Broker:Rooms:Namespaces:&lt;ns&gt;:*</c>); null: the room default.</summary>
 /// <param name="Presence">The namespace's presence mode (PROTOCOL §9.3); null: the room default.</param>
-public sealed record RoomNamespaceSettings(bool? Durable = null, int? HistorySize = null, TimeSpan? HistoryTtl = null, string? Presence = null);
+public sealed record RoomNamespaceSettings(bool? Durable = null, int? HistorySize = null, TimeSpan? HistoryTtl = null, PresenceMode? Presence = null);

@@ -68,6 +68,37 @@ public sealed class RoomState
     /// <summary>Distinct user ids of the members, in no promised order (join order only until a user leaves).</summary>
     public string[] Users() => _connectionsPerUser.Keys.ToArray();
 
+    /// <summary>
+    /// One page of the users, ordered ordinally: the first <paramref name="limit"/> after
+    /// <paramref name="after"/> (null: from the start), and the last one returned when more remain
+    /// (the next page starts after it), else null. Ordering by id rather than by join keeps a walk
+    /// stable while users come and go: each user present throughout is returned exactly once.
+    /// O(N log limit) per page, and nothing per join: a page is an API call, a join is the hot path.
+    /// </summary>
+    public (string[] Users, string? Next) UsersPage(string? after, int limit)
+    {
+        limit = Math.Max(1, limit);
+        // The limit + 1 smallest ids after the cursor, in a max-heap: the one extra tells whether more remain.
+        var heap = new PriorityQueue<string, string>(limit + 1, ReverseOrdinal.Instance);
+        foreach (var user in _connectionsPerUser.Keys)
+        {
+            if (after is not null && string.CompareOrdinal(user, after) <= 0) continue;
+            if (heap.Count <= limit) heap.Enqueue(user, user);
+            else if (string.CompareOrdinal(user, heap.Peek()) < 0) heap.EnqueueDequeue(user, user);
+        }
+        var more = heap.Count > limit;
+        if (more) heap.Dequeue();
+        var page = new string[heap.Count];
+        for (var i = page.Length - 1; i >= 0; i--) page[i] = heap.Dequeue();
+        return (page, more ? page[^1] : null);
+    }
+
+    private sealed class ReverseOrdinal : IComparer<string>
+    {
+        public static readonly ReverseOrdinal Instance = new();
+        public int Compare(string? x, string? y) => string.CompareOrdinal(y, x);
+    }
+
     public bool IsMember(string connectionId) => _members.ContainsKey(connectionId);
 
     /// <summary>Adds a member; true when it is the user's first connection in the room (a presence <c>join</c>).</summary>

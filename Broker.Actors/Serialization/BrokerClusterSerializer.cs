@@ -52,7 +52,10 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
             WriteSeq(w, m.Seq);
             WriteOptional(w, "ik", m.IdempotencyKey);
         }, r => new PublishToRoom(r.S("r"), r.OS("c"), r.S("f"), r.Raw("p"), r.Bool("x"), r.OS("q"), r.Seq(), r.OS("ik"))),
-        Entry.Of<GetRoomInfo>("RG", (w, m) => w.WriteString("r", m.RoomId), r => new GetRoomInfo(r.S("r"))),
+        Entry.Of<GetRoomInfo>("RG", (w, m) =>
+        {
+            w.WriteString("r", m.RoomId); w.WriteNumber("l", m.Limit); WriteOptional(w, "a", m.After);
+        }, r => new GetRoomInfo(r.S("r"), (int)(r.OptionalLong("l") ?? GetRoomInfo.DefaultLimit), r.OS("a"))),
         Entry.Of<RoomBroadcast>("RB", (w, m) =>
         {
             w.WriteString("r", m.RoomId); WriteRaw(w, "fr", m.Frame); WriteOptional(w, "x", m.ExcludeConnectionId);
@@ -86,8 +89,8 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
         Entry.Of<RejoinResult>("RV", (w, m) =>
         {
             w.WriteString("r", m.RoomId); w.WriteNumber("a", m.Attempt); w.WriteString("e", m.Epoch); w.WriteNumber("o", m.Offset);
-            WriteStrings(w, "us", m.Users); WriteFrames(w, "fs", m.Frames); w.WriteBoolean("k", m.Continuous);
-        }, r => new RejoinResult(r.S("r"), r.Long("a"), r.S("e"), r.Long("o"), r.Strings("us"), r.Frames("fs"), r.Bool("k"))),
+            WriteOptionalStrings(w, "us", m.Users); WriteFrames(w, "fs", m.Frames); w.WriteBoolean("k", m.Continuous); w.WriteNumber("n", m.Count);
+        }, r => new RejoinResult(r.S("r"), r.Long("a"), r.S("e"), r.Long("o"), r.OptionalStrings("us"), r.Frames("fs"), r.Bool("k"), r.Int("n"))),
         Entry.Of<FetchHistory>("RF", (w, m) =>
         {
             w.WriteString("r", m.RoomId); w.WriteString("e", m.Epoch); w.WriteNumber("o", m.AfterOffset); w.WriteNumber("u", m.UpToOffset);
@@ -95,8 +98,8 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
         Entry.Of<HistoryRange>("RH", (w, m) =>
         {
             w.WriteString("r", m.RoomId); w.WriteString("e", m.Epoch); w.WriteNumber("o", m.FirstOffset); w.WriteNumber("u", m.UpToOffset);
-            WriteFrames(w, "fs", m.Frames); w.WriteBoolean("k", m.Complete); WriteStrings(w, "us", m.Users);
-        }, r => new HistoryRange(r.S("r"), r.S("e"), r.Long("o"), r.Long("u"), r.Frames("fs"), r.Bool("k"), r.Strings("us"))),
+            WriteFrames(w, "fs", m.Frames); w.WriteBoolean("k", m.Complete); WriteOptionalStrings(w, "us", m.Users); w.WriteNumber("n", m.Count);
+        }, r => new HistoryRange(r.S("r"), r.S("e"), r.Long("o"), r.Long("u"), r.Frames("fs"), r.Bool("k"), r.OptionalStrings("us"), r.Int("n"))),
         Entry.Of<PublishAccepted>("RA", (w, m) =>
         {
             w.WriteString("r", m.RoomId); WriteOptional(w, "q", m.RequestId); w.WriteNumber("o", m.Offset); w.WriteString("e", m.Epoch);
@@ -151,7 +154,8 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
         Entry.Of<RoomInfo>("RI", (w, m) =>
         {
             w.WriteString("r", m.RoomId); WriteStrings(w, "ms", m.Members); w.WriteNumber("o", m.Offset); w.WriteString("e", m.Epoch);
-        }, r => new RoomInfo(r.S("r"), r.Strings("ms"), r.Long("o"), r.S("e"))),
+            w.WriteNumber("n", m.Count); WriteOptional(w, "nx", m.Next);
+        }, r => new RoomInfo(r.S("r"), r.Strings("ms"), r.Long("o"), r.S("e"), r.Int("n"), r.OS("nx"))),
         Entry.Of<RegisterConnection>("UR", (w, m) =>
         {
             w.WriteString("u", m.UserId); w.WriteString("c", m.ConnectionId); WriteRef(w, "cr", m.Connection);
@@ -279,6 +283,7 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
         /// <summary>A hub's command number; absent is 0.</summary>
         public long Seq() => OptionalLong("s") ?? 0;
         public string[] Strings(string name) => D.GetProperty(name).EnumerateArray().Select(e => e.GetString()!).ToArray();
+        public string[]? OptionalStrings(string name) => D.TryGetProperty(name, out _) ? Strings(name) : null;
         public byte[] Raw(string name) => RawOf(D.GetProperty(name));
         public byte[][] Frames(string name) => D.GetProperty(name).EnumerateArray().Select(RawOf).ToArray();
         public IActorRef Ref(string name) => System.Provider.ResolveActorRef(S(name));
@@ -315,6 +320,12 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
         w.WriteStartArray(name);
         foreach (var value in values) w.WriteStringValue(value);
         w.WriteEndArray();
+    }
+
+    /// <summary>An array that may be absent (null: left out).</summary>
+    private static void WriteOptionalStrings(Utf8JsonWriter w, string name, string[]? values)
+    {
+        if (values is not null) WriteStrings(w, name, values);
     }
 
     private static void WriteRef(Utf8JsonWriter w, string name, IActorRef actor) =>

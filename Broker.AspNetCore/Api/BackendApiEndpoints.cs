@@ -4,6 +4,7 @@ using Broker.AspNetCore.Configuration;
 using Broker.AspNetCore.Embedding;
 using Broker.AspNetCore.Hosting;
 using Broker.AspNetCore.Http;
+using Broker.Contracts.Cluster;
 using Broker.Contracts.Protocol;
 using Microsoft.Extensions.Options;
 
@@ -98,7 +99,26 @@ public static class BackendApiEndpoints
     private static async Task GetRoomAsync(HttpContext context, string room, ApiAuthorization auth, IBrokerPublisher publisher)
     {
         if (await Refused(context, auth) || await BadRoom(context, room)) return;
-        await context.Response.WriteAsJsonAsync(await publisher.GetRoomAsync(room, context.RequestAborted), HostJsonContext.Default.RoomPresence);
+        var query = context.Request.Query;
+        var limit = RoomCommands.GetRoomInfo.DefaultLimit;
+        if (query.TryGetValue("limit", out var limitText)
+            && (limitText.Count != 1 || !int.TryParse(limitText[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out limit)
+                || limit is < 1 or > RoomCommands.GetRoomInfo.MaxLimit))
+        {
+            await BrokerHttp.Problem(context, 400, "limit must be a whole number from 1 to 1000", ErrorCodes.BadRequest);
+            return;
+        }
+        string? cursor = null;
+        if (query.TryGetValue("cursor", out var cursorText))
+        {
+            cursor = cursorText.Count == 1 ? cursorText[0] : null;
+            if (cursor is null || !RoomMembersCursor.TryDecode(cursor, out _))
+            {
+                await BrokerHttp.Problem(context, 400, "cursor must be the 'next' of a previous page", ErrorCodes.BadRequest);
+                return;
+            }
+        }
+        await context.Response.WriteAsJsonAsync(await publisher.GetRoomAsync(room, limit, cursor, context.RequestAborted), HostJsonContext.Default.RoomPresence);
     }
 
     private static async Task GetUserAsync(HttpContext context, string user, ApiAuthorization auth, IBrokerPublisher publisher)

@@ -34,11 +34,16 @@ public static class ActorSettings
             IdempotencyWindow = options.Rooms.IdempotencyWindow,
             IdempotencyKeysMax = options.Rooms.IdempotencyKeysMax,
             SnapshotEvery = options.Persistence.SnapshotEvery,
+            Presence = PresenceOf(options.Rooms.Presence) ?? PresenceMode.Full,
+            MaxPresenceMembers = options.Rooms.MaxPresenceMembers,
             Namespaces = options.Rooms.Namespaces.ToDictionary(
                 ns => ns.Key,
-                ns => new RoomNamespaceSettings(ns.Value.Durable, ns.Value.HistorySize, ns.Value.HistoryTtl, ns.Value.Presence),
+                ns => new RoomNamespaceSettings(ns.Value.Durable, ns.Value.HistorySize, ns.Value.HistoryTtl, PresenceOf(ns.Value.Presence)),
                 StringComparer.Ordinal),
         };
+
+    /// <summary>A configured presence mode; null when unset (the validator refused anything else at start-up).</summary>
+    private static PresenceMode? PresenceOf(string? value) => PresenceModes.TryParse(value, out var mode) ? mode : null;
 
     /// <summary><c>Broker:Rooms:Durable</c> in effect: as set, or true exactly when a store is configured.</summary>
     public static bool RoomsDurable(this BrokerOptions options) =>

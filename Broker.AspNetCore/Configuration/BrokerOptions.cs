@@ -226,6 +226,18 @@ public sealed class RoomsOptions
     /// </summary>
     public int PresenceBurst { get; set; } = 50;
     /// <summary>
+    /// What rooms tell their members about who is in them (PROTOCOL §9.3): <c>full</c> (default:
+    /// <c>joined</c> lists the members, <c>presence</c> frames announce joins and leaves),
+    /// <c>counts</c> (<c>joined</c> has the count, <c>occupancy</c> counts at most once a second) or
+    /// <c>off</c> (the count in <c>joined</c> only).
+    /// </summary>
+    public string Presence { get; set; } = "full";
+    /// <summary>
+    /// Users a <c>full</c> room lists at most: with more it behaves as <c>counts</c> until it has
+    /// fewer than this again (docs/protocol-notes.md). Default 1000; at least 1.
+    /// </summary>
+    public int MaxPresenceMembers { get; set; } = Broker.Actors.Rooms.RoomSettings.DefaultMaxPresenceMembers;
+    /// <summary>
     /// Rooms write each publish to the journal before the ack and keep their epoch and history
     /// across passivation, crashes and restarts (PROTOCOL §9.2). Unset (default): true when
     /// <c>Broker:Persistence:Provider</c> names a store, else false; true without a store is refused at start-up.

@@ -46,6 +46,8 @@ public sealed class BrokerOptionsValidator(IHostEnvironment environment) : IVali
         Check(o.Rooms.AnswerTimeout >= TimeSpan.FromMilliseconds(100), "Broker:Rooms:AnswerTimeout must be at least 00:00:00.100");
         Check(o.Rooms.PresenceWindow >= TimeSpan.FromMilliseconds(10), "Broker:Rooms:PresenceWindow must be at least 00:00:00.010");
         Check(o.Rooms.PresenceBurst >= 1, "Broker:Rooms:PresenceBurst must be at least 1");
+        Check(Actors.Rooms.PresenceModes.TryParse(o.Rooms.Presence, out _), "Broker:Rooms:Presence must be full, counts or off");
+        Check(o.Rooms.MaxPresenceMembers >= 1, "Broker:Rooms:MaxPresenceMembers must be at least 1");
         Check(o.Limits.JoinsPerSecondPerUser > 0, "Broker:Limits:JoinsPerSecondPerUser must be positive");
         Check(o.Limits.JoinBurstPerUser >= 1, "Broker:Limits:JoinBurstPerUser must be at least 1");
         Check(o.Jwt.ClockSkew >= TimeSpan.Zero && o.Jwt.ClockSkew <= TimeSpan.FromSeconds(30),
@@ -111,7 +113,7 @@ public sealed class BrokerOptionsValidator(IHostEnvironment environment) : IVali
             Check(hasStore || settings.Durable != true, $"{key}:Durable=true needs a store: set Broker:Persistence:Provider (sqlite or postgresql)");
             Check(settings.HistorySize is null or >= 0, $"{key}:HistorySize must not be negative");
             Check(settings.HistoryTtl is null || settings.HistoryTtl > TimeSpan.Zero, $"{key}:HistoryTtl must be positive");
-            Check(settings.Presence is null or "full" or "counts" or "off", $"{key}:Presence must be full, counts or off");
+            Check(settings.Presence is null || Actors.Rooms.PresenceModes.TryParse(settings.Presence, out _), $"{key}:Presence must be full, counts or off");
         }
     }
 }

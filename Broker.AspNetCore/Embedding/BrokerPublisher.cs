@@ -61,13 +61,21 @@ public sealed class BrokerPublisher(BrokerNode node, IOptions<BrokerOptions> opt
         return accepted.Offset;
     }
 
-    public async Task<RoomPresence> GetRoomAsync(string room, CancellationToken cancellationToken = default)
+    public Task<RoomPresence> GetRoomAsync(string room, CancellationToken cancellationToken = default) =>
+        GetRoomAsync(room, RoomCommands.GetRoomInfo.DefaultLimit, null, cancellationToken);
+
+    public async Task<RoomPresence> GetRoomAsync(string room, int limit, string? cursor, CancellationToken cancellationToken = default)
     {
         CheckRoom(room);
-        var answer = await AskAsync<object>(static n => n.Rooms, new RoomCommands.GetRoomInfo(room), cancellationToken);
+        var (after, _) = RoomPresence.CheckPage(limit, cursor);
+        var answer = await AskAsync<object>(static n => n.Rooms, new RoomCommands.GetRoomInfo(room, limit, after), cancellationToken);
         if (answer is RoomEvents.RoomUnavailable unavailable) throw new BrokerUnavailableException(unavailable.Message);
         var info = (RoomEvents.RoomInfo)answer;
-        return new RoomPresence(info.RoomId, info.Members, info.Offset, info.Epoch);
+        return new RoomPresence(info.RoomId, info.Members, info.Offset, info.Epoch)
+        {
+            Count = info.Count,
+            Next = info.Next is { } next ? RoomMembersCursor.Encode(next) : null,
+        };
     }
 
     public async Task<UserPresence> GetUserAsync(string user, CancellationToken cancellationToken = default)

@@ -48,9 +48,36 @@ public interface IBrokerPublisher
     /// </summary>
     Task<long> BroadcastToRouteAsync(string route, JsonElement payload, string from = BrokerPublisher.DefaultFrom, CancellationToken cancellationToken = default);
 
-    /// <summary>The members (user ids), offset and epoch of <paramref name="room"/>.</summary>
+    /// <summary>
+    /// The first page of <paramref name="room"/>'s members (up to 100 user ids, ordered ordinally),
+    /// its user count, offset and epoch; <see cref="RoomPresence.Next"/> continues when more remain.
+    /// </summary>
     /// <exception cref="ArgumentException">The room name does not match <c>^[A-Za-z0-9_.:-]{1,128}$</c>.</exception>
     Task<RoomPresence> GetRoomAsync(string room, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// One page of <paramref name="room"/>'s members (PROTOCOL §9.3): up to <paramref name="limit"/>
+    /// user ids (1 to 1000), ordered ordinally, after <paramref name="cursor"/> (a previous page's
+    /// <see cref="RoomPresence.Next"/>; null: from the first), with the room's user count, offset and epoch.
+    /// </summary>
+    /// <remarks>
+    /// The default implementation pages what <see cref="GetRoomAsync(string, CancellationToken)"/>
+    /// returns, for implementations written before paging; the broker's own asks the room for the page.
+    /// </remarks>
+    /// <exception cref="ArgumentException">A bad room name, a limit outside 1..1000, or a cursor this broker did not issue.</exception>
+    async Task<RoomPresence> GetRoomAsync(string room, int limit, string? cursor, CancellationToken cancellationToken = default)
+    {
+        var (after, _) = RoomPresence.CheckPage(limit, cursor);
+        var all = await GetRoomAsync(room, cancellationToken);
+        var sorted = all.Members.Where(m => after is null || string.CompareOrdinal(m, after) > 0).Order(StringComparer.Ordinal).ToArray();
+        var page = sorted.Take(limit).ToArray();
+        return all with
+        {
+            Members = page,
+            Count = Math.Max(all.Count, all.Members.Length),
+            Next = sorted.Length > limit ? RoomMembersCursor.Encode(page[^1]) : null,
+        };
+    }
 
     /// <summary>Whether <paramref name="user"/> is connected anywhere in the cluster, with how many connections, in which rooms.</summary>
     /// <exception cref="ArgumentException">The user id is empty or longer than 256 characters.</exception>
@@ -67,8 +94,29 @@ public interface IBrokerPublisher
 /// <summary>A room publish the room accepted: its offset and the room's epoch (PROTOCOL §9.1).</summary>
 public sealed record RoomPublished(long Offset, string Epoch);
 
-/// <summary>A room's members, offset and epoch (also the body of <c>GET /api/rooms/{room}</c>).</summary>
-public sealed record RoomPresence(string Room, string[] Members, long Offset, string Epoch);
+/// <summary>
+/// A room's members (one page of them), offset and epoch (also the body of <c>GET /api/rooms/{room}</c>).
+/// </summary>
+public sealed record RoomPresence(string Room, string[] Members, long Offset, string Epoch)
+{
+    /// <summary>Users in the room now (distinct users, not connections), whatever the page holds.</summary>
+    public int Count { get; init; }
+
+    /// <summary>The cursor of the next page when more members remain, else null (left out of the JSON).</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Next { get; init; }
+
+    /// <summary>Checks a page request; returns the user id the page starts after (null: the first page).</summary>
+    /// <exception cref="ArgumentException">A limit outside 1..1000, or a cursor this broker did not issue.</exception>
+    public static (string? After, int Limit) CheckPage(int limit, string? cursor)
+    {
+        if (limit is < 1 or > Contracts.Cluster.RoomCommands.GetRoomInfo.MaxLimit)
+            throw new ArgumentOutOfRangeException(nameof(limit), limit, "limit must be between 1 and 1000");
+        if (cursor is null) return (null, limit);
+        if (!RoomMembersCursor.TryDecode(cursor, out var after)) throw new ArgumentException("cursor is not one this broker issued", nameof(cursor));
+        return (after, limit);
+    }
+}
 
 /// <summary>A user's connections and rooms across the cluster (also the body of <c>GET /api/users/{user}</c>).</summary>
 public sealed record UserPresence(string User, bool Online, int Connections, string[] Rooms);

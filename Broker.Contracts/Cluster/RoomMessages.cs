@@ -36,8 +36,19 @@ public static class RoomCommands
         string RoomId, string? ConnectionId, string From, byte[] Payload, bool ExcludeSelf, string? RequestId, long Seq = 0,
         string? IdempotencyKey = null) : IWithRoomId;
 
-    /// <summary>Ask for members, offset and epoch. Replies <see cref="RoomEvents.RoomInfo"/>.</summary>
-    public sealed record GetRoomInfo(string RoomId) : IWithRoomId;
+    /// <summary>
+    /// Ask for one page of members, the count, offset and epoch. Replies <see cref="RoomEvents.RoomInfo"/>.
+    /// Members are ordered ordinally: up to <paramref name="Limit"/> of them after the user id
+    /// <paramref name="After"/> (null: from the first).
+    /// </summary>
+    public sealed record GetRoomInfo(string RoomId, int Limit = GetRoomInfo.DefaultLimit, string? After = null) : IWithRoomId
+    {
+        /// <summary>Members per page when the asker names no limit (PROTOCOL §9.3).</summary>
+        public const int DefaultLimit = 100;
+
+        /// <summary>The largest page a room returns.</summary>
+        public const int MaxLimit = 1000;
+    }
 
     /// <summary>
     /// Hub → room, after the incarnation it talked to is gone (its node died, or it was handed
@@ -92,22 +103,29 @@ public static class RoomEvents
     /// <summary>Reply to <see cref="RoomCommands.GetRoomInfo"/> from a durable room whose store is unreachable.</summary>
     public sealed record RoomUnavailable(string RoomId, string Message) : IClusterMessage;
 
-    /// <summary>Reply to <see cref="RoomCommands.GetRoomInfo"/>.</summary>
-    public sealed record RoomInfo(string RoomId, string[] Members, long Offset, string Epoch) : IClusterMessage;
+    /// <summary>
+    /// Reply to <see cref="RoomCommands.GetRoomInfo"/>: one page of <paramref name="Members"/>, the
+    /// room's user <paramref name="Count"/>, and <paramref name="Next"/>, the last user id of the page
+    /// when more remain (ask again with it as <c>After</c>), else null.
+    /// </summary>
+    public sealed record RoomInfo(string RoomId, string[] Members, long Offset, string Epoch, int Count = 0, string? Next = null) : IClusterMessage;
 
     /// <summary>
     /// Reply to <see cref="RoomCommands.RejoinRoom"/>: the room's position and members, and the
     /// <c>message</c> frames the hub's members lack. <paramref name="Continuous"/>: same epoch and
     /// the frames close the gap (nothing lost); otherwise the frames are the current epoch's
     /// history from offset 1 and the members must be told their history was lost.
+    /// <paramref name="Users"/> is null when the room does not list its members (PROTOCOL §9.3:
+    /// counts or off, or a full room past its threshold); <paramref name="Count"/> is its user count.
     /// </summary>
     public sealed record RejoinResult(
-        string RoomId, long Attempt, string Epoch, long Offset, string[] Users, byte[][] Frames, bool Continuous) : IClusterMessage;
+        string RoomId, long Attempt, string Epoch, long Offset, string[]? Users, byte[][] Frames, bool Continuous, int Count = 0) : IClusterMessage;
 
     /// <summary>
     /// Reply to <see cref="RoomCommands.FetchHistory"/>: the frames from <paramref name="FirstOffset"/>
     /// on, consecutive; <paramref name="Complete"/> when they cover the whole range asked for.
+    /// <paramref name="Users"/> and <paramref name="Count"/> as in <see cref="RejoinResult"/>.
     /// </summary>
     public sealed record HistoryRange(
-        string RoomId, string Epoch, long FirstOffset, long UpToOffset, byte[][] Frames, bool Complete, string[] Users) : IClusterMessage;
+        string RoomId, string Epoch, long FirstOffset, long UpToOffset, byte[][] Frames, bool Complete, string[]? Users, int Count = 0) : IClusterMessage;
 }

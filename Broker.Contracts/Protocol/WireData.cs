@@ -84,8 +84,11 @@ public sealed record PresenceData(string Room, string Event, string User);
 /// <summary><c>occupancy</c>: how many users are in a room now (PROTOCOL §9.3).</summary>
 public sealed record OccupancyData(string Room, int Count);
 
-/// <summary><c>joined</c>: the reply to <c>join</c>.</summary>
-public sealed record JoinedData(string Room, string Epoch, long Offset, IReadOnlyList<string> Members, bool Recovered);
+/// <summary>
+/// <c>joined</c>: the reply to <c>join</c>. <see cref="Count"/> is the room's users now;
+/// <see cref="Members"/> lists them only in a room with full presence (null: left out, PROTOCOL §9.3).
+/// </summary>
+public sealed record JoinedData(string Room, string Epoch, long Offset, IReadOnlyList<string>? Members, bool Recovered, int Count);
 
 /// <summary><c>left</c>: the reply to <c>leave</c>.</summary>
 public sealed record LeftData(string Room);

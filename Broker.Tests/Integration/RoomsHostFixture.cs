@@ -13,6 +13,9 @@ public sealed class RoomsHostFixture : HostFixture
         ["Broker:Rooms:HistorySize"] = HistorySize.ToString(),
         ["Broker:Limits:MaxRoomsPerConnection"] = MaxRoomsPerConnection.ToString(),
         ["Broker:ApiKey"] = ApiKey,
+        // Rooms named counts:* and quiet:* run the other presence modes (PROTOCOL §9.3).
+        ["Broker:Rooms:Namespaces:counts:Presence"] = "counts",
+        ["Broker:Rooms:Namespaces:quiet:Presence"] = "off",
     };
 
     protected override string Environment => "Development";

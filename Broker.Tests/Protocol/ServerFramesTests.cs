@@ -118,14 +118,25 @@ public sealed class ServerFramesTests
     }
 
     [Fact]
-    public void Joined_has_room_epoch_offset_members_and_recovered()
+    public void Joined_has_room_epoch_offset_members_recovered_and_count()
     {
-        var data = AssertEnvelope(Parse(ServerFrames.Joined("j1", new JoinedData("general", "e-1", 9, ["alice", "bob"], true))),
-            "joined", "j1", "room", "epoch", "offset", "members", "recovered");
+        var data = AssertEnvelope(Parse(ServerFrames.Joined("j1", new JoinedData("general", "e-1", 9, ["alice", "bob"], true, 2))),
+            "joined", "j1", "room", "epoch", "offset", "members", "recovered", "count");
 
         Assert.Equal(["alice", "bob"], data.GetProperty("members").EnumerateArray().Select(m => m.GetString()));
         Assert.True(data.GetProperty("recovered").GetBoolean());
         Assert.Equal(9, data.GetProperty("offset").GetInt64());
+        Assert.Equal(2, data.GetProperty("count").GetInt32());
+    }
+
+    [Fact]
+    public void Joined_of_a_room_that_counts_has_no_members_property()
+    {
+        var data = AssertEnvelope(Parse(ServerFrames.Joined("j1", new JoinedData("big", "e-1", 0, null, false, 15000))),
+            "joined", "j1", "room", "epoch", "offset", "recovered", "count");
+
+        Assert.False(data.TryGetProperty("members", out _));
+        Assert.Equal(15000, data.GetProperty("count").GetInt32());
     }
 
     [Fact]

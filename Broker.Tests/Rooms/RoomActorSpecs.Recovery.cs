@@ -71,7 +71,8 @@ public sealed partial class RoomActorSpecs
         var result = hubA.ExpectMsg<RejoinResult>();
         Assert.Equal((3L, epoch, 2L, false), (result.Attempt, result.Epoch, result.Offset, result.Continuous));
         Assert.Equal([1L, 2L], result.Frames.Select(f => Frame.Parse(f).Data().Long("offset")));
-        Assert.Equal(["bob", "alice"], result.Users);
+        Assert.Equal(["bob", "alice"], result.Users!);
+        Assert.Equal(2, result.Count);
         ExpectPresence(hubB, "join", "alice", excluding: "c1");
         // A member again without a join: its publishes are accepted.
         var ack = Publish(room, CreateTestProbe(), "c1", "alice", "3");

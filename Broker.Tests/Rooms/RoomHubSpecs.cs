@@ -215,7 +215,7 @@ public sealed partial class RoomHubSpecs : Akka.TestKit.Xunit2.TestKit
         foreach (var command in sent)
         {
             if (command is JoinRoom join)
-                Answer(join, frames: ServerFrames.Joined(join.RequestId, new JoinedData(RoomId, "e1", 0, ["alice"], false)));
+                Answer(join, frames: ServerFrames.Joined(join.RequestId, new JoinedData(RoomId, "e1", 0, ["alice"], false, 1)));
             else
                 _hub.Tell(new LeaveResult(RoomId, "c1", ((LeaveRoom)command).Seq), _room.Ref);
         }

@@ -171,7 +171,11 @@ export interface PresenceData {
   user: string;
 }
 
-/** `occupancy`: how many users are in a room, sent instead of `presence` when changes come too fast (PROTOCOL §9.3). The room's member list may then be stale. */
+/**
+ * `occupancy`: how many users are in a room (PROTOCOL §9.3). A `counts` room (or a `full` room past
+ * `MaxPresenceMembers`) sends it instead of `presence`, at most once a second; a `full` room sends
+ * it when changes come too fast to list. The room's member list may then be stale.
+ */
 export interface OccupancyData {
   room: string;
   count: number;
@@ -181,8 +185,9 @@ export interface JoinedData {
   room: string;
   epoch: string;
   offset: number;
-  members: string[];
-  /** Members now (§9.3). */
+  /** Users in the room; left out by a room that sends counts only (presence `counts` or `off`, §9.3). */
+  members?: string[];
+  /** Users now (not connections, §9.3). */
   count?: number;
   recovered: boolean;
 }
@@ -309,7 +314,12 @@ export interface RoomState {
   epoch: string | null;
   /** The last offset seen in order (the `since` of the next rejoin). */
   offset: number;
+  /** Kept only while `membersListed`. */
   members: Set<string>;
+  /** Users in the room as the server last said (`joined`, `occupancy`, `presence`). */
+  count: number;
+  /** Whether the room lists its members (full presence) or sends counts only. */
+  membersListed: boolean;
   /** Confirmed by the server on the current connection. */
   joined: boolean;
 }

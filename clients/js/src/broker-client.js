@@ -177,8 +177,10 @@ export class BrokerClient {
   /** When the current credential expires (unix ms), or null. */
   get expiresAt() { return this.#expiresAt; }
   /**
-   * Rooms this client is in or is rejoining: room → `{ epoch, offset, members: Set, joined }`.
+   * Rooms this client is in or is rejoining: room → `{ epoch, offset, members: Set, count, membersListed, joined }`.
    * `offset` is the last offset seen in order; `joined` is false while a rejoin is in flight.
+   * `count` is the room's users as the server last said (`joined`, `occupancy`, `presence`);
+   * `members` is kept only while `membersListed` (a room with full presence, PROTOCOL §9.3).
    * Read-only: change membership with join()/leave().
    */
   get rooms() { return this.#rooms; }
@@ -468,7 +470,7 @@ export class BrokerClient {
       case 'direct': return this.#events.emit('direct', data);
       case 'presence': return this.#onPresence(data);
       // Presence too fast to list (a storm, or a big room): only the count (PROTOCOL §9.3).
-      case 'occupancy': return this.#events.emit('occupancy', data);
+      case 'occupancy': return this.#onOccupancy(data);
       case 'joined': return this.#onJoined(frame, data);
       case 'left': return this.#settle(frame, data);
       case 'ack': return this.#settle(frame, data);
@@ -522,12 +524,19 @@ export class BrokerClient {
   }
 
   #onPresence(data) {
-    const members = this.#rooms.get(data.room)?.members;
-    if (members) {
-      if (data.event === 'join') members.add(data.user);
-      else if (data.event === 'leave') members.delete(data.user);
+    const entry = this.#rooms.get(data.room);
+    if (entry) {
+      if (data.event === 'join') entry.members.add(data.user);
+      else if (data.event === 'leave') entry.members.delete(data.user);
+      if (entry.membersListed) entry.count = entry.members.size;
     }
     this.#events.emit('presence', data);
+  }
+
+  #onOccupancy(data) {
+    const entry = this.#rooms.get(data.room);
+    if (entry && typeof data.count === 'number') entry.count = data.count;
+    this.#events.emit('occupancy', data);
   }
 
   #onJoined(frame, data) {
@@ -542,7 +551,7 @@ export class BrokerClient {
     }
     const recovering = entry.recovering;
     moveCursor(entry, data.epoch, data.offset);
-    entry.members = new Set(data.members ?? []);
+    takeMembers(entry, data);
     entry.joined = true;
     entry.rejoin = true;
     entry.recovering = null;
@@ -568,7 +577,9 @@ export class BrokerClient {
     const entry = data.room == null ? undefined : this.#rooms.get(data.room);
     if (!entry) return; // left meanwhile (the leave crossed the resync) or never joined
     moveCursor(entry, data.epoch, data.offset);
-    if (Array.isArray(data.members)) entry.members = new Set(data.members);
+    // Without a list, the members the client knew are still its best guess (the count is exact).
+    if (Array.isArray(data.members)) takeMembers(entry, data);
+    else if (typeof data.count === 'number') entry.count = data.count;
     this.#events.emit('resynced', {
       room: data.room,
       epoch: data.epoch,
@@ -844,6 +855,8 @@ export class BrokerClient {
  * @property {string | null} retired the epoch before this one: its late messages are stale
  * @property {number} offset
  * @property {Set<string>} members
+ * @property {number} count users in the room as the server last said
+ * @property {boolean} membersListed whether the server lists the members (full presence) or counts only
  * @property {boolean} joined
  * @property {boolean} rejoin
  * @property {{ epoch: string | null, missed: number } | null} recovering
@@ -855,10 +868,22 @@ function newRoomEntry(epoch, offset, { rejoin, recovering }) {
     retired: null,
     offset: offset ?? 0,
     members: new Set(),
+    count: 0,
+    membersListed: false,
     joined: false,
     rejoin,
     recovering: recovering === undefined ? null : { epoch: recovering ?? null, missed: 0 },
   };
+}
+
+/**
+ * A `joined` (a reply or a resync) sets the room's presence: the list when the room sends one
+ * (full presence), else none, and the count (a server before PROTOCOL §9.3 sends only the list).
+ */
+function takeMembers(entry, data) {
+  entry.membersListed = Array.isArray(data.members);
+  entry.members = new Set(entry.membersListed ? data.members : []);
+  entry.count = typeof data.count === 'number' ? data.count : entry.members.size;
 }
 
 /** Moves a room's cursor to another epoch (keeping the one it leaves, to drop its late copies). */

@@ -36,7 +36,7 @@ export function setup(options = {}) {
 /** Records every event the client emits, in order, as [name, payload]. */
 export function recordEvents(client) {
   const log = [];
-  for (const name of ['state', 'welcome', 'message', 'direct', 'presence', 'error', 'recovered', 'resynced', 'closed', 'refreshed']) {
+  for (const name of ['state', 'welcome', 'message', 'direct', 'presence', 'occupancy', 'error', 'recovered', 'resynced', 'closed', 'refreshed']) {
     client.on(name, (payload) => log.push([name, payload]));
   }
   return {
