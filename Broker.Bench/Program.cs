@@ -16,9 +16,9 @@ try
 catch (Exception e) when (e is ArgumentException or FormatException)
 {
     Console.Error.WriteLine(e.Message);
-    Console.Error.WriteLine("usage: dotnet run -c Release --project Broker.Bench -- <fan-out|idle|cluster|detection|slow-consumer|durable|all|soak>… [--smoke] " +
+    Console.Error.WriteLine("usage: dotnet run -c Release --project Broker.Bench -- <fan-out|idle|cluster|detection|slow-consumer|durable|big-room|all|soak>… [--smoke] " +
                             "[--subscribers 1000,10000] [--publishers 4] [--rate N] [--seconds 10] [--idle 50000] [--servers broker,raw,signalr] " +
-                            "[--minutes 10 (soak; not part of all or --smoke)] [--stores memory,sqlite,postgresql] [--pg-fsync] (durable)");
+                            "[--minutes 10 (soak; not part of all or --smoke)] [--stores memory,sqlite,postgresql] [--pg-fsync] (durable) [--set Broker:Rooms:Presence=counts|full|off] (big-room)");
     return 2;
 }
 
@@ -48,6 +48,7 @@ foreach (var scenario in options.Scenarios)
             "detection" => await DetectionScenario.RunAsync(options),
             "slow-consumer" => await SlowConsumerScenario.RunAsync(options),
             "durable" => await DurableScenario.RunAsync(options),
+            "big-room" => await BigRoomScenario.RunAsync(options),
             "soak" => await SoakScenario.RunAsync(options),
             _ => throw new ArgumentException(scenario),
         };

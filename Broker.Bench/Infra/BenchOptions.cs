@@ -8,7 +8,7 @@ namespace Broker.Bench.Infra;
 /// </summary>
 public sealed class BenchOptions
 {
-    public static readonly string[] AllScenarios = ["fan-out", "idle", "cluster", "detection", "slow-consumer", "durable"];
+    public static readonly string[] AllScenarios = ["fan-out", "idle", "cluster", "detection", "slow-consumer", "durable", "big-room"];
 
     /// <summary>The room stores the durable scenario compares (<c>--stores</c>); memory is the reference.</summary>
     public static readonly string[] AllStores = ["memory", "sqlite", "postgresql"];
