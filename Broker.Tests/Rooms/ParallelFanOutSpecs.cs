@@ -192,7 +192,7 @@ public sealed class ParallelFanOutSpecs : Akka.TestKit.Xunit2.TestKit
             Receive<JoinRoom>(join =>
             {
                 var offset = _offsets.GetValueOrDefault(join.RoomId);
-                var joined = ServerFrames.Joined(join.RequestId, new JoinedData(join.RoomId, "e1", offset, [], Recovered: false));
+                var joined = ServerFrames.Joined(join.RequestId, new JoinedData(join.RoomId, "e1", offset, [], Recovered: false, Count: 0));
                 Sender.Tell(new JoinResult(join.RoomId, join.ConnectionId, join.Seq, "e1", offset, [joined]));
             });
             Receive<LeaveRoom>(leave =>
