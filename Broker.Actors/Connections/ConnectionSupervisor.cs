@@ -52,7 +52,10 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
                 deadline.Connection.Tell(AuthDeadlineReached.Instance);
             }
         });
-        Receive<HeartbeatTick>(_ => OnHeartbeatTick());
+        Receive<HeartbeatTick>(tick =>
+        {
+            foreach (var connection in _connections.Keys) connection.Tell(tick);
+        });
         Receive<RouteBroadcast>(broadcast =>
         {
             var exclude = broadcast.ExcludeSender ? Sender : null;
@@ -96,16 +99,14 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
 
     private void OnAccept(Accept accept)
     {
-        var heartbeat = accept.Heartbeat ?? new ConnectionHeartbeat();
-        var props = ConnectionActor.Props(accept.Info, accept.Transport, _settings, _tokens, _services, heartbeat);
+        var props = ConnectionActor.Props(accept.Info, accept.Transport, _settings, _tokens, _services);
         if (_hasConnectionMailbox) props = props.WithMailbox(ConnectionMailbox);
         var child = Context.ActorOf(props, "c-" + accept.Info.ConnectionId);
         Context.Watch(child);
         // Every connection is counted pending here, ticket handshakes included: the one way into
         // "authenticated" is the connection's own Authenticated message (OnAuthenticated), so the
         // gauge moves once per connection and leaves from the state the entry records.
-        _connections[child] = new Entry(accept.Info, accept.Info.User?.UserId, accept.Transport, heartbeat,
-            Counted: ConnectionTelemetry.CountOpened(accept.Info, _settings.NodeName));
+        _connections[child] = new Entry(accept.Info, accept.Info.User?.UserId, Counted: ConnectionTelemetry.CountOpened(accept.Info, _settings.NodeName));
         _routes.Add(accept.Info.Route.Name, child);
         if (accept.Info.User is null && !accept.Info.Route.Anonymous)
             Timers.StartSingleTimer(DeadlineKey(accept.Info.ConnectionId), new DeadlineFor(child), _settings.AuthTimeout);
@@ -139,38 +140,10 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
         }
     }
 
-    /// <summary>
-    /// One pass over every connection per interval, pinging each socket directly: a message per
-    /// connection per tick (its mailbox run, dispatch and the actor's turn) was most of a ping's cost
-    /// (docs/benchmarks.md, "Heartbeat"). The actor hears only of a silent client, to close it, and of
-    /// a full queue, to cut a slow consumer off.
-    /// </summary>
-    private void OnHeartbeatTick()
-    {
-        var now = Context.System.Scheduler.Now.UtcTicks;
-        var interval = _settings.HeartbeatInterval.Ticks;
-        foreach (var (connection, entry) in _connections)
-        {
-            switch (entry.Heartbeat.Tick(now, interval))
-            {
-                case HeartbeatVerdict.Ping:
-                    if (!entry.Transport.TrySend(ServerFrames.Ping)) connection.Tell(OutboundRefused.Instance);
-                    break;
-                case HeartbeatVerdict.Silent:
-                    connection.Tell(HeartbeatSilent.Instance);
-                    break;
-            }
-        }
-    }
-
     private static string DeadlineKey(string connectionId) => "auth-" + connectionId;
 
-    /// <summary>
-    /// A live connection: who it is (known at accept for a ticket), its socket and heartbeat (the
-    /// tick pings it directly) and the gauge state it is counted in.
-    /// </summary>
-    private sealed record Entry(ConnectionInfo Info, string? UserId, IConnectionTransport Transport, ConnectionHeartbeat Heartbeat,
-        ConnectionTelemetry.GaugeState Counted);
+    /// <summary>A live connection: who it is (known at accept for a ticket) and the gauge state it is counted in.</summary>
+    private sealed record Entry(ConnectionInfo Info, string? UserId, ConnectionTelemetry.GaugeState Counted);
 
     private sealed record DeadlineFor(IActorRef Connection);
 }
