@@ -11,8 +11,9 @@ namespace Broker.Actors.Rooms;
 /// A durable room's side of its journal (<see cref="RoomJournal"/>). Publishes get their offsets
 /// in arrival order and wait, in that order, for the journal's writes: each one is broadcast and
 /// acked when its write is done, so no member sees and no publisher is told of a message that a
-/// crash could lose. Writes are pipelined (Akka's PersistAsync), so the journal is a queue beside
-/// the fan-out, not a lock on it.
+/// crash could lose. Writes are pipelined (Akka's PersistAsync), and the publishes that come while
+/// one is in flight are written together as one event (<see cref="RoomJournal"/>), so the journal
+/// is a queue beside the fan-out, not a lock on it.
 /// <para>
 /// When the journal fails (the database is down), the room stays up with its members and history:
 /// the writes it was waiting for are refused with <c>unavailable</c>, and so is every publish
@@ -202,12 +203,16 @@ public sealed partial class RoomActor
             BecomeReady();
             return;
         }
-        if (!_pending.TryDequeue(out var write)) return;
-        _sinceSnapshot++;
-        Accept(write.Publish, write.Publisher, write.Offset, write.Frame, write.AtMs);
-        if (write.Duplicates is { } duplicates)
-            foreach (var (publish, publisher) in duplicates)
-                publisher.Tell(new PublishAccepted(_state.RoomId, publish.RequestId, write.Offset, _state.Epoch, publish.Seq));
+        // One journal event may hold several writes (a batch): all of them are applied before a
+        // snapshot can be taken at its sequence number.
+        for (var i = 0; i < appended.Writes && _pending.TryDequeue(out var write); i++)
+        {
+            _sinceSnapshot++;
+            Accept(write.Publish, write.Publisher, write.Offset, write.Frame, write.AtMs);
+            if (write.Duplicates is { } duplicates)
+                foreach (var (publish, publisher) in duplicates)
+                    publisher.Tell(new PublishAccepted(_state.RoomId, publish.RequestId, write.Offset, _state.Epoch, publish.Seq));
+        }
         MaybeSnapshot();
         if (_pending.Count == 0)
         {

@@ -42,12 +42,10 @@ public sealed class RoomJournal : ReceivePersistentActor
             _eventsSinceSnapshot = 0;
         });
         Recover<RoomEpochStarted>(started => _epoch ??= started.Epoch);
-        Recover<RoomMessagePublished>(published =>
+        Recover<RoomMessagePublished>(Replay);
+        Recover<RoomMessagesPublished>(batch =>
         {
-            _offset = published.Offset;
-            Keep(new RoomSnapshotMessage(published.Offset, published.Frame, published.AtMs));
-            if (published.IdempotencyKey is { } key) _keys.Add(key, published.Offset, published.AtMs);
-            _eventsSinceSnapshot++;
+            foreach (var published in batch.Messages) Replay(published);
         });
         Recover<RecoveryCompleted>(_ =>
         {
@@ -59,7 +57,11 @@ public sealed class RoomJournal : ReceivePersistentActor
             _keys = new IdempotencyKeys(TimeSpan.Zero, 1);
         });
 
-        Command<Append>(append => PersistAsync(append.Event, _ => Context.Parent.Tell(new Appended(LastSequenceNr))));
+        Command<Append>(append =>
+        {
+            _toWrite.Enqueue(append.Event);
+            WriteNext();
+        });
         // One snapshot save and one clean-up in flight at a time: overlapping deletes of the same
         // room's rows deadlock in PostgreSQL, and their timeouts open the journal's circuit breaker,
         // which the writes share (docs/benchmarks.md, durable). A snapshot asked for while one is
@@ -109,6 +111,58 @@ public sealed class RoomJournal : ReceivePersistentActor
     private bool _saving, _deleting;
     private long _deleteUpTo, _deletedUpTo;
 
+    /// <summary>Events asked for while a write is in flight: the next write takes them, publishes batched.</summary>
+    private readonly Queue<IRoomJournalEvent> _toWrite = new();
+    private bool _writing;
+
+    /// <summary>Bounds on one batched event: its row stays a size every provider takes in one statement.</summary>
+    internal const int MaxBatchMessages = 500;
+    internal const long MaxBatchBytes = 512 * 1024;
+
+    /// <summary>
+    /// One write in flight at a time, of everything that queued behind the previous one: a lone
+    /// publish is written at once, as before; under load the publishes that came during a write go
+    /// out together as one <see cref="RoomMessagesPublished"/> row. The room is told how many of
+    /// its writes each journal write completed, so its state and the sequence number a snapshot
+    /// names always cover whole events.
+    /// </summary>
+    private void WriteNext()
+    {
+        if (_writing || _toWrite.Count == 0) return;
+        IRoomJournalEvent next;
+        var writes = 1;
+        if (_toWrite.Peek() is RoomMessagePublished)
+        {
+            var batch = new List<RoomMessagePublished>();
+            long bytes = 0;
+            while (batch.Count < MaxBatchMessages && _toWrite.TryPeek(out var queued) && queued is RoomMessagePublished published
+                   && (batch.Count == 0 || bytes + published.Frame.Length <= MaxBatchBytes))
+            {
+                _toWrite.Dequeue();
+                batch.Add(published);
+                bytes += published.Frame.Length;
+            }
+            next = batch.Count == 1 ? batch[0] : new RoomMessagesPublished(batch.ToArray());
+            writes = batch.Count;
+        }
+        else next = _toWrite.Dequeue();
+        _writing = true;
+        PersistAsync(next, _ =>
+        {
+            _writing = false;
+            Context.Parent.Tell(new Appended(LastSequenceNr, writes));
+            WriteNext();
+        });
+    }
+
+    private void Replay(RoomMessagePublished published)
+    {
+        _offset = published.Offset;
+        Keep(new RoomSnapshotMessage(published.Offset, published.Frame, published.AtMs));
+        if (published.IdempotencyKey is { } key) _keys.Add(key, published.Offset, published.AtMs);
+        _eventsSinceSnapshot++;
+    }
+
     /// <summary>Deletes the events and snapshots a saved snapshot replaced, one clean-up at a time, up to the newest snapshot.</summary>
     private void CleanUp()
     {
@@ -154,14 +208,14 @@ public sealed class RoomJournal : ReceivePersistentActor
     /// <summary>The failure in one line for the room, the logs and <c>/health/ready</c> (no connection strings: providers leave them out).</summary>
     private static string Describe(Exception e) => $"{e.GetBaseException().GetType().Name}: {e.GetBaseException().Message}";
 
-    /// <summary>Journal → room: what the journal holds. <paramref name="Epoch"/> is null for a room never written.</summary>
+    /// <summary>Journal → room: what the journal holds. <paramref name="Epoch"/> is null for a room never written; <paramref name="EventsSinceSnapshot"/> counts messages.</summary>
     public sealed record Recovered(string? Epoch, long Offset, RoomSnapshotMessage[] History, RoomSnapshotKey[] Keys, long SequenceNr, long EventsSinceSnapshot);
 
     /// <summary>Room → journal: write this event.</summary>
     public sealed record Append(IRoomJournalEvent Event);
 
-    /// <summary>Journal → room: the oldest outstanding write is done, at <paramref name="SequenceNr"/>.</summary>
-    public sealed record Appended(long SequenceNr);
+    /// <summary>Journal → room: the oldest <paramref name="Writes"/> outstanding writes are done, in one event at <paramref name="SequenceNr"/>.</summary>
+    public sealed record Appended(long SequenceNr, int Writes = 1);
 
     /// <summary>Room → journal: save this snapshot as of <paramref name="SequenceNr"/>, then drop what it replaces.</summary>
     public sealed record SaveRoomSnapshot(RoomSnapshot Snapshot, long SequenceNr);

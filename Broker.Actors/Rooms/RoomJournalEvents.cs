@@ -13,6 +13,15 @@ public sealed record RoomEpochStarted(string Epoch) : IRoomJournalEvent;
 public sealed record RoomMessagePublished(long Offset, byte[] Frame, long AtMs, string? IdempotencyKey) : IRoomJournalEvent;
 
 /// <summary>
+/// Consecutive accepted publishes written as one journal event (one row): the publishes that came
+/// while the previous write was in flight. Per message, a row costs the broker more CPU than the
+/// message itself (the store's row mapping, SQL building and the provider), so a busy room writes
+/// a few rows per second's batches rather than one per publish. Recovered exactly as the single
+/// events it replaces, in order.
+/// </summary>
+public sealed record RoomMessagesPublished(RoomMessagePublished[] Messages) : IRoomJournalEvent;
+
+/// <summary>
 /// A durable room's state at a journal position: epoch, offset, the history window and the
 /// idempotency keys still in their window. Recovery reads the latest one and the events after it.
 /// </summary>

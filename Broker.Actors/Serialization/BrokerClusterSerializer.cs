@@ -125,6 +125,23 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
         {
             w.WriteNumber("o", m.Offset); WriteRaw(w, "fr", m.Frame); w.WriteNumber("t", m.AtMs); WriteOptional(w, "ik", m.IdempotencyKey);
         }, r => new RoomMessagePublished(r.Long("o"), r.Raw("fr"), r.Long("t"), r.OS("ik"))),
+        Entry.Of<RoomMessagesPublished>("JB", (w, m) =>
+        {
+            // [offset, frame, atMs, key or null] per message: the frame is written as the JSON it is.
+            w.WriteStartArray("m");
+            foreach (var message in m.Messages)
+            {
+                w.WriteStartArray();
+                w.WriteNumberValue(message.Offset);
+                w.WriteRawValue(message.Frame, skipInputValidation: true);
+                w.WriteNumberValue(message.AtMs);
+                if (message.IdempotencyKey is { } key) w.WriteStringValue(key);
+                else w.WriteNullValue();
+                w.WriteEndArray();
+            }
+            w.WriteEndArray();
+        }, r => new RoomMessagesPublished(r.D.GetProperty("m").EnumerateArray()
+            .Select(m => new RoomMessagePublished(m[0].GetInt64(), RawOf(m[1]), m[2].GetInt64(), m[3].GetString())).ToArray())),
         Entry.Of<RoomSnapshot>("JS", (w, m) =>
         {
             w.WriteString("e", m.Epoch); w.WriteNumber("o", m.Offset);

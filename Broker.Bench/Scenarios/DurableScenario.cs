@@ -51,7 +51,7 @@ public static class DurableScenario
     private sealed record StoreContents(long JournalRows, long Snapshots, long LargestSnapshotBytes);
 
     private sealed record PublishResult(long Acks, TimeSpan Elapsed, LongHistogram Latency, double ServerMicrosPerPublish, double ServerCpuPercent,
-        double JitMethodsPerSecond, double JitPercent)
+        double JitMethodsPerSecond, double JitPercent, JitSettledWarmUp.Result? WarmUp)
     {
         public double PerSecond => Elapsed.TotalSeconds > 0 ? Acks / Elapsed.TotalSeconds : 0;
     }
@@ -126,7 +126,7 @@ public static class DurableScenario
                 run.PublishJournalFailures = afterPublish;
                 Step(store, "publish phase done");
                 run.FanOut = await FanOutScenario.MeasureAsync(ServerKind.Broker, [server.WebSocketUri], [server], subscribers, options, report,
-                    acks: ledger, label: $"{store} fan-out", phase: PhaseOf(options));
+                    acks: ledger, label: $"{store} fan-out", phase: PhaseOf(options), settleJit: true);
                 run.FanOutCorrect = report.Failures.Count == failures;
                 run.FanOutJournalFailures = await server.CounterAsync(StoreFailures) - afterPublish;
                 run.Deduplicated = await server.CounterAsync("broker_publishes_deduplicated_total");
@@ -184,9 +184,16 @@ public static class DurableScenario
                 for (var i = 0; i < options.Publishers; i++)
                     publishers.Add(await WindowedPublisher.StartAsync(server.WebSocketUri, i, $"durable-{i}", options.Padding, ledger, setup.Token));
             }
-            // As long as the fan-out's: tiered JIT is still compiling the store's code path (linq2db, the provider) for many seconds.
-            var warmUp = options.Smoke ? TimeSpan.FromSeconds(0.2) : TimeSpan.FromSeconds(8);
-            await Task.WhenAll(publishers.Select(p => p.RunAsync(Window, warmUp, null, CancellationToken.None)));
+            // Until the JIT has settled: tiered compilation of the store's code path (linq2db, the provider,
+            // Akka.Persistence) took most of the broker's CPU for 20–30 s after start (perf), so a fixed
+            // 8 s warm-up measured the compiler rather than the store.
+            JitSettledWarmUp.Result? warmUp = null;
+            if (options.Smoke)
+                await Task.WhenAll(publishers.Select(p => p.RunAsync(Window, TimeSpan.FromSeconds(0.2), null, CancellationToken.None)));
+            else
+                warmUp = await JitSettledWarmUp.RunAsync([server],
+                    slice => Task.WhenAll(publishers.Select(p => p.RunAsync(Window, slice, null, CancellationToken.None))),
+                    TimeSpan.FromSeconds(8), TimeSpan.FromSeconds(60));
 
             var latency = new LatencyRecorder();
             var acksBefore = publishers.Sum(p => ledger.Count(p.Room));
@@ -208,7 +215,7 @@ public static class DurableScenario
             }
             return new PublishResult(acks, elapsed, latency.Merge(), (after.CpuMs - before.CpuMs) * 1000 / Math.Max(1, acks),
                 (after.CpuMs - before.CpuMs) / elapsed.TotalMilliseconds * 100,
-                (after.JitMethods - before.JitMethods) / elapsed.TotalSeconds, (after.JitMs - before.JitMs) / elapsed.TotalMilliseconds * 100);
+                (after.JitMethods - before.JitMethods) / elapsed.TotalSeconds, (after.JitMs - before.JitMs) / elapsed.TotalMilliseconds * 100, warmUp);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -270,12 +277,12 @@ public static class DurableScenario
 
         var publishes = new Table($"durable publish: {options.Publishers} publishers, each to a room of its own, {Window} publishes in flight each",
             "store", "publishes/s", "vs memory", "ack p50 ms", "ack p99 ms", "ack max ms", "server µs/publish", "server CPU %", "JIT methods/s", "JIT %",
-            "journal failures", "after restart", "journal rows left", "largest snapshot KiB", "checked");
+            "warm-up s", "journal failures", "after restart", "journal rows left", "largest snapshot KiB", "checked");
         foreach (var run in runs)
         {
             if (NotRun(run) is { } why)
             {
-                publishes.Add(WhyRow(run.Store, why, 15));
+                publishes.Add(WhyRow(run.Store, why, 16));
                 continue;
             }
             var p = run.Publish;
@@ -283,7 +290,7 @@ public static class DurableScenario
                 p is null ? "failed" : Fmt.Rate(p.PerSecond), p is null ? "" : Fmt.Ratio(p.PerSecond, memoryPublishes),
                 p is null ? "" : Fmt.Ms(p.Latency.GetValueAtPercentile(50)), p is null ? "" : Fmt.Ms(p.Latency.GetValueAtPercentile(99)),
                 p is null ? "" : Fmt.Ms(p.Latency.GetMaxValue()), p is null ? "" : $"{p.ServerMicrosPerPublish:0}", p is null ? "" : $"{p.ServerCpuPercent:0}",
-                p is null ? "" : $"{p.JitMethodsPerSecond:0}", p is null ? "" : $"{p.JitPercent:0}",
+                p is null ? "" : $"{p.JitMethodsPerSecond:0}", p is null ? "" : $"{p.JitPercent:0}", WarmUpCell(p?.WarmUp),
                 run.Store == Memory ? "n/a" : $"{run.PublishJournalFailures:0}", run.Restart, run.StoreRows?.JournalRows.ToString("N0") ?? "n/a",
                 run.StoreRows is { } rows ? Fmt.KiB(rows.LargestSnapshotBytes) : "n/a",
                 run.PublishCorrect ? $"ok ({p?.Acks ?? 0:N0})" : "FAILED");
@@ -292,12 +299,13 @@ public static class DurableScenario
 
         var rate = options.RateFor(subscribers);
         var fanOuts = new Table($"durable fan-out: 1 room, {subscribers} subscribers, {options.Publishers} publishers, latency at {rate:0} publishes/s open loop",
-            "store", "deliveries/s", "vs memory", "p50 ms", "p99 ms", "max ms", "server µs/delivery", "server CPU %", "client CPU %", "journal failures", "checked");
+            "store", "deliveries/s", "vs memory", "p50 ms", "p99 ms", "max ms", "server µs/delivery", "server CPU %", "client CPU %", "JIT %", "warm-up s",
+            "journal failures", "checked");
         foreach (var run in runs)
         {
             if (NotRun(run) is { } why)
             {
-                fanOuts.Add(WhyRow(run.Store, why, 11));
+                fanOuts.Add(WhyRow(run.Store, why, 13));
                 continue;
             }
             if (run.FanOut is not { } f)
@@ -308,7 +316,7 @@ public static class DurableScenario
             var deliveries = f.Throughput.DeliveriesPerSecond;
             fanOuts.Add(run.Store, Fmt.Rate(deliveries), Fmt.Ratio(deliveries, memoryDeliveries),
                 Fmt.Ms(f.Latency.Latency.GetValueAtPercentile(50)), Fmt.Ms(f.Latency.Latency.GetValueAtPercentile(99)), Fmt.Ms(f.Latency.Latency.GetMaxValue()),
-                $"{f.CpuMicrosPerDelivery:0.00}", $"{f.CpuPercent:0}", $"{f.ClientCpuPercent:0}", run.Store == Memory ? "n/a" : $"{run.FanOutJournalFailures:0}",
+                $"{f.CpuMicrosPerDelivery:0.00}", $"{f.CpuPercent:0}", $"{f.ClientCpuPercent:0}", $"{f.JitPercent:0}", WarmUpCell(f.WarmUp), run.Store == Memory ? "n/a" : $"{run.FanOutJournalFailures:0}",
                 run.FanOutCorrect && f.Latency.Complete && f.Throughput.Complete ? $"ok ({f.Latency.Deliveries + f.Throughput.Deliveries:N0})" : "FAILED");
             if (run.Store != Memory && memoryDeliveries > 0)
                 report.Check($"durable {run.Store}: fan-out deliveries/s within 10% of memory rooms", Fmt.Ratio(deliveries, memoryDeliveries), deliveries >= 0.9 * memoryDeliveries);
@@ -318,11 +326,16 @@ public static class DurableScenario
         report.Notes.Add($"durable publish: publishes/s = acks of the measured phase ({PhaseOf(options).TotalSeconds:0.##} s, after a warm-up) over its length; ack latency " +
                          $"from the publish call to its ack, {Window} in flight per publisher (closed loop: it includes waiting behind the publisher's own window) " +
                          $"and at most {WindowedPublisher.MaxUndelivered} ahead of the room's witness member, which checks every message; server µs/publish is the " +
-                         "broker's CPU time over the acks; JIT = methods the broker's JIT compiled per second of the phase, and its compile time over the phase's length.");
+                         "broker's CPU time over the acks; JIT = methods the broker's JIT compiled per second of the phase, and its compile time over the phase's length. " +
+                         $"warm-up s = how long each phase's warm-up ran: until the broker's JIT compile time was under {JitSettledWarmUp.SettledJitShare * 100:0}% of " +
+                         "2 s of wall time (at least 8 s, at most 60 s; a * marks a warm-up that hit the cap with the JIT still busy).");
         report.Notes.Add("durable: after restart = the broker SIGKILLed after the fan-out, a new one on the same store, every room joined at once: how many came back at " +
                          "their last acked epoch and offset, and how long those first joins (each room's recovery) took. journal rows left and largest snapshot: " +
                          "read from the store afterwards (rows the snapshots' clean-up has not deleted; the biggest snapshot blob).");
     }
+
+    private static string WarmUpCell(JitSettledWarmUp.Result? warmUp) =>
+        warmUp is null ? "" : $"{warmUp.Took.TotalSeconds:0}{(warmUp.Settled ? "" : "*")}";
 
     /// <summary>A row for a store that did not run: the reason in its last column ("checked"), so the figures' columns stay narrow.</summary>
     private static string[] WhyRow(string store, string why, int columns)

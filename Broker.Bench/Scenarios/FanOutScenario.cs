@@ -22,7 +22,14 @@ public static class FanOutScenario
     public const int DistinctUsers = 64;
 
     public sealed record Measured(ServerKind Kind, int Subscribers, double Rate, PhaseResult Latency, PhaseResult Throughput,
-        double AllocatedPerDelivery, double CpuPercent, double CpuMicrosPerDelivery, double ClientCpuPercent, TimeSpan Setup);
+        double AllocatedPerDelivery, double CpuPercent, double CpuMicrosPerDelivery, double ClientCpuPercent, TimeSpan Setup)
+    {
+        /// <summary>The warm-up, when it waited for the JIT to settle (<c>settleJit</c>).</summary>
+        public JitSettledWarmUp.Result? WarmUp { get; init; }
+
+        /// <summary>The servers' JIT compile time over the throughput phase's wall time, in % (the busiest server).</summary>
+        public double JitPercent { get; init; }
+    }
 
     public static async Task<ScenarioReport> RunAsync(BenchOptions options)
     {
@@ -46,11 +53,12 @@ public static class FanOutScenario
     /// One server (or cluster) under the fan-out load; null when set-up failed (recorded in the report).
     /// With <paramref name="acks"/>, every publisher's ack goes into it and is checked at the end
     /// (offsets consecutive, one epoch); <paramref name="label"/> names the run in failures; <paramref name="phase"/>
-    /// replaces <c>--seconds</c> as the length of the latency and throughput phases.
+    /// replaces <c>--seconds</c> as the length of the latency and throughput phases. With <paramref name="settleJit"/>
+    /// the warm-up lasts until the servers' JIT has settled (<see cref="JitSettledWarmUp"/>, up to a minute) instead of 8 s.
     /// </summary>
     public static async Task<Measured?> MeasureAsync(ServerKind kind, IReadOnlyList<Uri> endpoints, IReadOnlyList<ServerProcess> servers,
         int subscribers, BenchOptions options, ScenarioReport report, bool perNode = false, AckLedger? acks = null, string? label = null,
-        TimeSpan? phase = null)
+        TimeSpan? phase = null, bool settleJit = false)
     {
         label ??= $"{kind.Name()} {subscribers}";
         var length = phase ?? options.Phase;
@@ -72,13 +80,20 @@ public static class FanOutScenario
         {
             var setup = DateTime.UtcNow - setupStarted;
             // Warm-up: tiered JIT, pools and heaps settle; the first seconds otherwise dominate the p99.
-            await run.OpenLoopAsync(rate, options.Smoke ? TimeSpan.FromSeconds(0.5) : TimeSpan.FromSeconds(8), drain);
+            var warmUp = options.Smoke ? TimeSpan.FromSeconds(0.5) : TimeSpan.FromSeconds(8);
+            JitSettledWarmUp.Result? settled = null;
+            if (settleJit && !options.Smoke)
+                settled = await JitSettledWarmUp.RunAsync(servers, slice => run.OpenLoopAsync(rate, slice, drain), warmUp, TimeSpan.FromSeconds(60));
+            else
+                await run.OpenLoopAsync(rate, warmUp, drain);
             var latency = await run.OpenLoopAsync(rate, length, drain, perNode);
             var before = await StatsAsync(servers);
+            var jitBefore = await JitSettledWarmUp.JitMsAsync(servers);
             var clientBefore = ClientCpuMs();
             var throughput = await run.SaturateAsync(Window, length, drain);
             var clientCpu = (ClientCpuMs() - clientBefore) / throughput.Elapsed.TotalMilliseconds * 100;
             var after = await StatsAsync(servers);
+            var jitPercent = (await JitSettledWarmUp.JitMsAsync(servers)).Zip(jitBefore, (a, b) => (a - b) / throughput.Elapsed.TotalMilliseconds * 100).DefaultIfEmpty(0).Max();
             foreach (var failure in run.Failures) report.Failures.Add($"{label}: {failure}");
             if (acks is not null)
             {
@@ -91,7 +106,11 @@ public static class FanOutScenario
             var allocated = (after.Allocated - before.Allocated) / Math.Max(1.0, throughput.Deliveries);
             var cpu = (after.CpuMs - before.CpuMs) / throughput.Elapsed.TotalMilliseconds * 100;
             var cpuPerDelivery = (after.CpuMs - before.CpuMs) * 1000 / Math.Max(1.0, throughput.Deliveries);
-            return new Measured(kind, subscribers, rate, latency, throughput, allocated, cpu, cpuPerDelivery, clientCpu, setup);
+            return new Measured(kind, subscribers, rate, latency, throughput, allocated, cpu, cpuPerDelivery, clientCpu, setup)
+            {
+                WarmUp = settled,
+                JitPercent = jitPercent,
+            };
         }
     }
 

@@ -163,6 +163,52 @@ public sealed class DurableRoomSpecs() : Akka.TestKit.Xunit2.TestKit(TestJournal
         Assert.Equal(21, ((PublishAccepted)Publish(room, "snap", 21, key: "k21")).Offset);
     }
 
+    [Fact]
+    public async Task Publishes_that_come_while_a_write_is_in_flight_are_written_as_one_event_acked_in_order_and_recovered_whole()
+    {
+        var settings = Durable with { HistorySize = 100, SnapshotEvery = 7 };
+        var room = StartRoom("batch", settings);
+        var epoch = ((PublishAccepted)Publish(room, "batch", 1)).Epoch;
+
+        // A slow store: while the next write is in flight, the other 59 publishes queue behind it.
+        await Journal.OnWrite.PassWithDelay(TimeSpan.FromMilliseconds(300));
+        var publisher = CreateTestProbe();
+        for (var n = 2; n <= 61; n++)
+            room.Tell(new PublishToRoom("batch", null, "server", Frame.Json("{\"n\":" + n + "}"), false, "p" + n, IdempotencyKey: "k" + n), publisher.Ref);
+        for (var n = 2; n <= 61; n++)
+        {
+            var accepted = publisher.ExpectMsg<PublishAccepted>(TimeSpan.FromSeconds(10));
+            Assert.Equal(("p" + n, (long)n, epoch), (accepted.RequestId, accepted.Offset, accepted.Epoch));
+        }
+        await Journal.OnWrite.Pass();
+
+        Watch(room);
+        room.Tell(PoisonPill.Instance);
+        ExpectTerminated(room);
+
+        // What the journal holds: the room's epoch, publish 1, publish 2 alone, then one event for
+        // the 59 that queued (a snapshot may have cut the stream in between, never a batch).
+        var parent = CreateTestProbe();
+        var journal = parent.ChildActorOf(RoomJournal.Props("batch", settings, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
+        var recovered = parent.ExpectMsg<RoomJournal.Recovered>(TimeSpan.FromSeconds(10));
+        Assert.Equal((epoch, 61L), (recovered.Epoch, recovered.Offset));
+        Assert.InRange(recovered.SequenceNr, 4, 5);
+        Assert.Equal(Enumerable.Range(1, 61).Select(n => (long)n), recovered.History.Select(m => m.Offset));
+        Assert.Equal(Enumerable.Range(2, 60).Select(n => "k" + n), recovered.Keys.Select(k => k.Key));
+        Watch(journal);
+        Sys.Stop(journal);
+        ExpectTerminated(journal);
+
+        room = StartRoom("batch", settings);
+        var (join, _) = Join(room, "batch", epoch, 0);
+        Assert.Equal(61, join.Offset);
+        Assert.Equal(Enumerable.Range(1, 61), join.Frames[..^1].Select(f => Data(f).GetProperty("payload").GetProperty("n").GetInt32()));
+        Assert.True(Data(join.Frames[^1]).GetProperty("recovered").GetBoolean());
+        // A key from inside the batch is still known after the restart.
+        Assert.Equal(30, ((PublishAccepted)Publish(room, "batch", 30, key: "k30")).Offset);
+        Assert.Equal(62, ((PublishAccepted)Publish(room, "batch", 62, key: "k62")).Offset);
+    }
+
     /// <summary>Publishes until the room takes one (it restarts its journal after a backoff).</summary>
     private PublishAccepted AwaitAccepted(IActorRef room, string roomId, int n)
     {

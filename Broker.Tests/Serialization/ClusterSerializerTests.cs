@@ -36,6 +36,7 @@ public sealed class ClusterSerializerTests() : Akka.TestKit.Xunit2.TestKit(Syste
         new RoomEpochStarted("0123456789abcdef"),
         new RoomMessagePublished(7, Frame, 1_700_000_000_000, "key-1"),
         new RoomMessagePublished(8, Frame, 1_700_000_000_001, null),
+        new RoomMessagesPublished([new RoomMessagePublished(9, Frame, 1_700_000_000_002, "key-\"ü\"-2"), new RoomMessagePublished(10, Frame, 1_700_000_000_003, null)]),
         new RoomSnapshot("e1", 8, [new RoomSnapshotMessage(7, Frame, 1_700_000_000_000), new RoomSnapshotMessage(8, Frame, 1_700_000_000_001)],
             [new RoomSnapshotKey("key-1", 7, 1_700_000_000_000)]),
         new RoomSnapshot("e1", 0, [], []),
