@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The docker-compose topology without Docker: three broker nodes as local processes on 127.0.0.1.
-#   node 1: http://127.0.0.1:5081  (Akka 4053, the seed)
-#   node 2: http://127.0.0.1:5082  (Akka 4054)
-#   node 3: http://127.0.0.1:5083  (Akka 4055)
+#   node 1: http://127.0.0.1:5081  (Akka 4053, bootstrap 8558)
+#   node 2: http://127.0.0.1:5082  (Akka 4054, bootstrap 8559)
+#   node 3: http://127.0.0.1:5083  (Akka 4055, bootstrap 8560)
+# The nodes form their cluster by Cluster Bootstrap with config discovery (PROTOCOL §9.6), not a
+# seed list: in any start order, and a node killed and started again joins the cluster the other
+# two kept (each node's command is in ./.cluster-logs/node-N.cmd: `bash .cluster-logs/node-1.cmd`).
 #   PostgreSQL: 127.0.0.1:5433, database broker (durable rooms, PROTOCOL §9.2)
 # Runs in Development (dev tokens, the built-in development key shared by all three nodes).
 # Ctrl+C stops all three gracefully, then PostgreSQL. Logs go to ./.cluster-logs/node-N.log.
@@ -15,7 +18,7 @@ cd "$(dirname "$0")/.."
 dotnet build Broker.Host -c Release -v quiet --nologo
 dll=Broker.Host/bin/Release/net10.0/Broker.Host.dll
 mkdir -p .cluster-logs
-seeds="akka.tcp://broker@127.0.0.1:4053"
+bootstrap_endpoints="127.0.0.1:8558,127.0.0.1:8559,127.0.0.1:8560"
 pids=()
 
 pg_port=5433
@@ -101,13 +104,18 @@ trap 'stop; exit 130' INT TERM
 start_pg
 
 for n in 1 2 3; do
-  ASPNETCORE_ENVIRONMENT=Development dotnet "$dll" \
-    --urls "http://127.0.0.1:508$n" \
-    --Broker:Cluster:Hostname=127.0.0.1 \
-    --Broker:Cluster:Port="405$((n + 2))" \
-    --Broker:Cluster:SeedNodes="$seeds" \
-    "${persistence[@]}" \
-    > ".cluster-logs/node-$n.log" 2>&1 &
+  cmd=(env ASPNETCORE_ENVIRONMENT=Development dotnet "$dll"
+    --urls "http://127.0.0.1:508$n"
+    --Broker:Cluster:Hostname=127.0.0.1
+    --Broker:Cluster:Port="405$((n + 2))"
+    --Broker:Cluster:Discovery=config
+    --Broker:Cluster:Bootstrap:Port="$((8557 + n))"
+    --Broker:Cluster:Bootstrap:Endpoints="$bootstrap_endpoints"
+    "${persistence[@]}")
+  # To start this node again by hand (after a kill): it rejoins the running cluster.
+  printf '%q ' "${cmd[@]}" > ".cluster-logs/node-$n.cmd"
+  echo ">> .cluster-logs/node-$n.log 2>&1" >> ".cluster-logs/node-$n.cmd"
+  "${cmd[@]}" > ".cluster-logs/node-$n.log" 2>&1 &
   pids+=($!)
 done
 

@@ -38,9 +38,9 @@ public sealed class TicketCodec
     {
         if (options.Auth.TicketKey is { Length: > 0 } secret) return new TicketCodec(Derive(Encoding.UTF8.GetBytes(secret)));
         if (keys.Hmac is { } hmac) return new TicketCodec(Derive(hmac.Key));
-        if (string.IsNullOrWhiteSpace(options.Cluster.SeedNodes)) return new TicketCodec(RandomNumberGenerator.GetBytes(32));
+        if (!options.Cluster.Clustered) return new TicketCodec(RandomNumberGenerator.GetBytes(32));
         throw new InvalidOperationException(
-            "Broker:Auth:TicketKey (or Broker:Jwt:SigningKey) is required when Broker:Cluster:SeedNodes is set: "
+            "Broker:Auth:TicketKey (or Broker:Jwt:SigningKey) is required when Broker:Cluster:SeedNodes or Broker:Cluster:Discovery is set: "
             + "tickets issued by one node must be checkable by every other.");
     }
 

@@ -325,7 +325,7 @@ public sealed class PersistenceOptions
     /// <summary>The provider in effect: <see cref="Provider"/>, or the default for this host.</summary>
     public string EffectiveProvider(ClusterOptions cluster) =>
         Provider is { Length: > 0 } configured ? configured.ToLowerInvariant()
-        : StandaloneDefault && string.IsNullOrWhiteSpace(cluster.SeedNodes) ? Sqlite : None;
+        : StandaloneDefault && !cluster.Clustered ? Sqlite : None;
 }
 
 /// <summary>One WebSocket route's policy.</summary>
@@ -357,13 +357,65 @@ public sealed class ClusterOptions
     public string Hostname { get; set; } = "127.0.0.1";
     /// <summary>Akka.Remote port; 0 picks any free port. Default 0.</summary>
     public int Port { get; set; }
-    /// <summary>Comma-separated <c>akka.tcp://broker@host:port</c>; empty means this node forms a cluster of its own.</summary>
+    /// <summary>
+    /// How the node finds its cluster (PROTOCOL §9.6): <c>seeds</c> (default: <see cref="SeedNodes"/>),
+    /// <c>config</c> (Akka.Management Cluster Bootstrap over <see cref="BootstrapOptions.Endpoints"/>)
+    /// or <c>kubernetes</c> (Cluster Bootstrap over the pods the API lists).
+    /// </summary>
+    public string Discovery { get; set; } = Seeds;
+
+    /// <summary>Comma-separated <c>akka.tcp://broker@host:port</c>; empty means this node forms a cluster of its own (with <c>seeds</c> discovery).</summary>
     public string? SeedNodes { get; set; }
+
+    /// <summary>Cluster Bootstrap's settings, for <c>config</c> and <c>kubernetes</c> discovery.</summary>
+    public BootstrapOptions Bootstrap { get; set; } = new();
     /// <summary>
     /// Comma-separated cluster roles. Rooms, users and tickets are hosted only on nodes with the
     /// <c>broker</c> role; a node without it serves sockets and uses the others'. Default <c>broker</c>.
     /// </summary>
     public string Roles { get; set; } = "broker";
+
+    public const string Seeds = "seeds";
+    public const string Config = "config";
+    public const string Kubernetes = "kubernetes";
+
+    /// <summary>The discovery method in effect, lower case.</summary>
+    public string EffectiveDiscovery => (Discovery ?? Seeds).Trim().ToLowerInvariant();
+
+    /// <summary>
+    /// Whether this node is meant to be part of a cluster of several (seeds listed, or a discovery
+    /// method): then an embedded store such as SQLite cannot serve it.
+    /// </summary>
+    public bool Clustered => EffectiveDiscovery != Seeds || !string.IsNullOrWhiteSpace(SeedNodes);
+}
+
+/// <summary>
+/// Akka.Management Cluster Bootstrap (PROTOCOL §9.6): each node serves Akka.Management's HTTP
+/// endpoint on <see cref="Port"/>; nodes probe each other's there and either join the cluster one
+/// of them is in or, when none is and all the contact points agree, the one with the lowest
+/// address forms it. So start order does not matter and a restarted node finds the running
+/// cluster instead of forming one of its own.
+/// </summary>
+public sealed class BootstrapOptions
+{
+    /// <summary>Akka.Management's HTTP port (the contact point). Default 8558.</summary>
+    public int Port { get; set; } = 8558;
+
+    /// <summary>For <c>config</c> discovery: comma-separated <c>host:port</c> of every node's bootstrap port (this node's included).</summary>
+    public string? Endpoints { get; set; }
+
+    /// <summary>Contact points that must be found before a new cluster may be formed. Default 2.</summary>
+    public int RequiredContactPoints { get; set; } = 2;
+
+    /// <summary>For <c>kubernetes</c> discovery: the pods' label selector, e.g. <c>app=broker</c>.</summary>
+    public string? LabelSelector { get; set; }
+
+    /// <summary>For <c>kubernetes</c> discovery: the pods' namespace; default the pod's own (its service account's).</summary>
+    public string? Namespace { get; set; }
+
+    /// <summary>The endpoints as <c>host:port</c> strings, trimmed.</summary>
+    public string[] EndpointList() =>
+        (Endpoints ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }
 
 /// <summary>Graceful shutdown of a node.</summary>

@@ -64,9 +64,43 @@ public sealed class BrokerOptionsValidator(IHostEnvironment environment) : IVali
         foreach (var (route, _) in o.Routes)
             Check(Contracts.Protocol.FrameParser.IsValidRoom(route), $"Broker:Routes:{route}: a route name may contain only A-Z a-z 0-9 _ . : -");
         Check(o.Cluster.Port is >= 0 and <= 65535, "Broker:Cluster:Port must be 0..65535");
+        ValidateDiscovery(o.Cluster, errors);
         ValidatePersistence(o, errors);
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    /// <summary>Cluster formation (PROTOCOL §9.6): a known method, and what that method needs.</summary>
+    private static void ValidateDiscovery(ClusterOptions c, List<string> errors)
+    {
+        void Check(bool ok, string message) { if (!ok) errors.Add(message); }
+        var method = c.EffectiveDiscovery;
+        Check(method is ClusterOptions.Seeds or ClusterOptions.Config or ClusterOptions.Kubernetes,
+            $"Broker:Cluster:Discovery must be seeds, config or kubernetes (got '{c.Discovery}')");
+        if (method == ClusterOptions.Seeds) return;
+        Check(string.IsNullOrWhiteSpace(c.SeedNodes),
+            $"Broker:Cluster:SeedNodes must be empty with Broker:Cluster:Discovery={method}: Cluster Bootstrap finds the seeds itself");
+        Check(c.Bootstrap.Port is > 0 and <= 65535, "Broker:Cluster:Bootstrap:Port must be 1..65535");
+        Check(c.Bootstrap.RequiredContactPoints >= 1, "Broker:Cluster:Bootstrap:RequiredContactPoints must be at least 1");
+        if (method == ClusterOptions.Config)
+        {
+            var endpoints = c.Bootstrap.EndpointList();
+            Check(endpoints.Length > 0,
+                "Broker:Cluster:Bootstrap:Endpoints is required with Broker:Cluster:Discovery=config: every node's host:port of its bootstrap port, comma-separated");
+            foreach (var endpoint in endpoints)
+                Check(IsHostPort(endpoint), $"Broker:Cluster:Bootstrap:Endpoints: '{endpoint}' is not host:port");
+            Check(endpoints.Length == 0 || endpoints.Length >= c.Bootstrap.RequiredContactPoints,
+                $"Broker:Cluster:Bootstrap:RequiredContactPoints ({c.Bootstrap.RequiredContactPoints}) is more than Broker:Cluster:Bootstrap:Endpoints lists ({endpoints.Length}): no cluster could ever form");
+        }
+        else
+            Check(!string.IsNullOrWhiteSpace(c.Bootstrap.LabelSelector),
+                "Broker:Cluster:Bootstrap:LabelSelector is required with Broker:Cluster:Discovery=kubernetes (e.g. app=broker)");
+    }
+
+    private static bool IsHostPort(string endpoint)
+    {
+        var colon = endpoint.LastIndexOf(':');
+        return colon > 0 && int.TryParse(endpoint[(colon + 1)..], out var port) && port is > 0 and <= 65535;
     }
 
     /// <summary>Durable rooms (PROTOCOL §9.2): a provider that exists, a store every node reaches, a connection string that parses.</summary>
@@ -74,11 +108,11 @@ public sealed class BrokerOptionsValidator(IHostEnvironment environment) : IVali
     {
         void Check(bool ok, string message) { if (!ok) errors.Add(message); }
         var provider = o.Persistence.EffectiveProvider(o.Cluster);
-        var clustered = !string.IsNullOrWhiteSpace(o.Cluster.SeedNodes);
+        var clustered = o.Cluster.Clustered;
         Check(provider is PersistenceOptions.None or PersistenceOptions.Sqlite or PersistenceOptions.PostgreSql,
             $"Broker:Persistence:Provider must be sqlite, postgresql or none (got '{o.Persistence.Provider}')");
         Check(!(provider == PersistenceOptions.Sqlite && clustered),
-            "Broker:Persistence:Provider=sqlite cannot serve a cluster (Broker:Cluster:SeedNodes is set): every node must reach the same store. " +
+            "Broker:Persistence:Provider=sqlite cannot serve a cluster (Broker:Cluster:SeedNodes or Broker:Cluster:Discovery is set): every node must reach the same store. " +
             "Use Broker:Persistence:Provider=postgresql with Broker:Persistence:ConnectionString.");
         if (provider == PersistenceOptions.PostgreSql)
         {

@@ -84,6 +84,8 @@ public static class BrokerServiceCollectionExtensions
         // The application's room rules; replace by registering your own IRoomAuthorizer.
         services.TryAddSingleton<IRoomAuthorizer>(AllowAllRooms.Instance);
         services.AddSingleton<Embedding.IBrokerPublisher, Embedding.BrokerPublisher>();
+        // Cluster Bootstrap's contact point (config and kubernetes discovery); does nothing with seeds.
+        services.AddHostedService<BootstrapContactPoint>();
         services.AddSingleton(sp => new Persistence.RoomStore(sp.GetRequiredService<IOptions<BrokerOptions>>().Value, environment));
         services.AddSingleton<RoomStoreHealth>();
         services.AddHealthChecks()
@@ -129,6 +131,7 @@ public static class BrokerServiceCollectionExtensions
                 Roles = options.Cluster.Roles.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 SeedNodes = seeds.Length > 0 ? seeds : null,
             })
+            .WithClusterFormation(options.Cluster)
             .AddRoomActor(rooms, storeHealth: sp.GetRequiredService<RoomStoreHealth>())
             .AddUserActor(rooms)
             .AddTicketActor(options.Auth.TicketTombstone)
@@ -163,8 +166,9 @@ public static class BrokerServiceCollectionExtensions
                     Akka.Persistence.Persistence.Instance.Apply(system).JournalFor(null);
                     Akka.Persistence.Persistence.Instance.Apply(system).SnapshotStoreFor(null);
                 }
-                // Alone (no seeds) the node forms a cluster of one, so one node and many run the same code.
-                if (seeds.Length == 0) Cluster.Get(system).Join(Cluster.Get(system).SelfAddress);
+                // Alone (no seeds, no discovery) the node forms a cluster of one, so one node and many
+                // run the same code. With a discovery method, Cluster Bootstrap joins or forms the cluster.
+                if (!options.Cluster.Clustered) Cluster.Get(system).Join(Cluster.Get(system).SelfAddress);
             });
     }
 

@@ -69,6 +69,9 @@ public sealed class BrokerProcess : IAsyncDisposable
         _log = new StreamWriter(new FileStream(logFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
     }
 
+    /// <summary>Akka.Management's port when the node forms its cluster by bootstrap, else 0.</summary>
+    public int BootstrapPort { get; init; }
+
     /// <summary>The built <c>Broker.Host.dll</c> the nodes run (see <see cref="LocateHostAssembly"/>).</summary>
     public static string HostAssembly => Located.Value;
 
@@ -95,8 +98,13 @@ public sealed class BrokerProcess : IAsyncDisposable
     /// <summary><c>ws://127.0.0.1:port/ws/{route}</c>.</summary>
     public Uri WebSocketUri(string route = "chat") => new($"ws://127.0.0.1:{HttpPort}/ws/{route}");
 
-    /// <summary>Starts the process and waits until <c>/health/ready</c> answers 200; fails early, with the log's tail, if it exits.</summary>
-    public async Task StartAsync()
+    /// <summary>
+    /// Starts the process and waits until <c>/health/ready</c> answers 200 (or, with
+    /// <paramref name="untilReady"/> false, only until <c>/health/live</c> does: a node that forms its
+    /// cluster by bootstrap is not ready until enough of the others are up); fails early, with the
+    /// log's tail, if it exits.
+    /// </summary>
+    public async Task StartAsync(bool untilReady = true)
     {
         if (IsRunning) throw new InvalidOperationException($"{this} is running already");
         var hostAssembly = HostAssembly;
@@ -133,7 +141,7 @@ public sealed class BrokerProcess : IAsyncDisposable
         process.BeginErrorReadLine();
         _process = process;
         WriteLog($"=== {Name} pid {process.Id}");
-        await WaitUntilReadyAsync(process);
+        await WaitUntilReadyAsync(process, untilReady ? "health/ready" : "health/live");
     }
 
     /// <summary>
@@ -291,7 +299,7 @@ public sealed class BrokerProcess : IAsyncDisposable
         return settings;
     }
 
-    private async Task WaitUntilReadyAsync(Process process)
+    private async Task WaitUntilReadyAsync(Process process, string probe)
     {
         var deadline = DateTime.UtcNow + StartDeadline;
         HttpStatusCode? last = null;
@@ -305,7 +313,7 @@ public sealed class BrokerProcess : IAsyncDisposable
             }
             try
             {
-                using var response = await Http.GetAsync("health/ready");
+                using var response = await Http.GetAsync(probe);
                 if (response.StatusCode == HttpStatusCode.OK) return;
                 last = response.StatusCode;
             }
@@ -314,7 +322,7 @@ public sealed class BrokerProcess : IAsyncDisposable
             await Task.Delay(100);
         }
         Kill();
-        throw new TimeoutException($"{this}: /health/ready was not 200 within {StartDeadline} (last: {last?.ToString() ?? "no answer"}); {LogFile}:\n{LogTail()}");
+        throw new TimeoutException($"{this}: /{probe} was not 200 within {StartDeadline} (last: {last?.ToString() ?? "no answer"}); {LogFile}:\n{LogTail()}");
     }
 
     private void Forget(Process process)
@@ -428,6 +436,45 @@ public sealed class BrokerProcessCluster : IAsyncDisposable
             await cluster.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> nodes that form their cluster by Cluster Bootstrap with <c>config</c>
+    /// discovery (PROTOCOL §9.6): no seed list, each node's bootstrap port in
+    /// <c>Broker:Cluster:Bootstrap:Endpoints</c>. Not started: the test picks the order.
+    /// </summary>
+    public static BrokerProcessCluster CreateBootstrapped(string name, int count, IReadOnlyDictionary<string, string> settings)
+    {
+        var ports = BrokerProcess.FreePorts(3 * count);
+        var logDirectory = Path.Combine(AppContext.BaseDirectory, "node-logs", $"{DateTime.Now:yyyyMMdd-HHmmss}-{name}-{Guid.NewGuid().ToString("N")[..6]}");
+        var endpoints = string.Join(",", Enumerable.Range(0, count).Select(i => $"127.0.0.1:{ports[2 * count + i]}"));
+        var nodes = Enumerable.Range(0, count).Select(i =>
+        {
+            var node = new Dictionary<string, string>
+            {
+                ["Broker:Cluster:Discovery"] = "config",
+                ["Broker:Cluster:Bootstrap:Endpoints"] = endpoints,
+                ["Broker:Cluster:Bootstrap:Port"] = ports[2 * count + i].ToString(CultureInfo.InvariantCulture),
+                // Detect and down a crashed node in seconds; and let bootstrap decide in about a
+                // second instead of its production margins (5 s stable margin, 1 s probes).
+                ["Broker:Akka:Hocon"] = """
+                    akka.cluster.split-brain-resolver.stable-after = 2s
+                    akka.cluster.failure-detector.acceptable-heartbeat-pause = 2s
+                    akka.management.cluster.bootstrap.contact-point-discovery.stable-margin = 1s
+                    akka.management.cluster.bootstrap.contact-point-discovery.interval = 500ms
+                    akka.management.cluster.bootstrap.contact-point.probe-interval = 500ms
+                    """,
+                ["Logging:LogLevel:Akka"] = "Information",
+                // A cluster cannot use the embedded store: the test's own settings pick one if needed.
+                ["Broker:Persistence:Provider"] = "none",
+            };
+            foreach (var (key, value) in settings) node[key] = value;
+            return new BrokerProcess($"node-{i + 1}", ports[i], ports[count + i], node, Path.Combine(logDirectory, $"node-{i + 1}.log"))
+            {
+                BootstrapPort = ports[2 * count + i],
+            };
+        }).ToArray();
+        return new BrokerProcessCluster(nodes, logDirectory);
     }
 
     /// <summary>Starts every node that is not running, all at once, and waits until every node sees all of them Up.</summary>
