@@ -47,6 +47,23 @@ public sealed class BrokerOptions
 
     /// <summary>Raw Akka settings for operators.</summary>
     public AkkaOptions Akka { get; set; } = new();
+
+    /// <summary>Where the operator's endpoints are served (PROTOCOL §9.5).</summary>
+    public ManagementOptions Management { get; set; } = new();
+}
+
+/// <summary>The management surface: <c>/metrics</c>, <c>/health/*</c> and <c>/admin</c>.</summary>
+public sealed class ManagementOptions
+{
+    /// <summary>
+    /// Unset (default): served on the client-facing URLs. Set (e.g. <c>http://0.0.0.0:9090</c>, several
+    /// separated by <c>;</c>): served only there, and the client-facing URLs answer 404 for them, so
+    /// the load balancer exposes clients' endpoints only and scrapes and probes go to the internal port.
+    /// </summary>
+    public string? Urls { get; set; }
+
+    /// <summary>The management URLs, split and trimmed.</summary>
+    public string[] UrlList() => (Urls ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }
 
 /// <summary>An escape hatch to Akka's own settings, for tuning without a rebuild.</summary>

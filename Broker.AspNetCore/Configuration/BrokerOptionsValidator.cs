@@ -65,6 +65,9 @@ public sealed class BrokerOptionsValidator(IHostEnvironment environment) : IVali
             Check(Contracts.Protocol.FrameParser.IsValidRoom(route), $"Broker:Routes:{route}: a route name may contain only A-Z a-z 0-9 _ . : -");
         Check(o.Cluster.Port is >= 0 and <= 65535, "Broker:Cluster:Port must be 0..65535");
         ValidateDiscovery(o.Cluster, errors);
+        foreach (var url in o.Management.UrlList())
+            Check(Observability.ManagementSurface.TryPort(url, out _),
+                $"Broker:Management:Urls: '{url}' is not a URL Kestrel can listen on (e.g. http://0.0.0.0:9090)");
         ValidatePersistence(o, errors);
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

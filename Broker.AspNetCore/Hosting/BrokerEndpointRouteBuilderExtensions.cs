@@ -23,6 +23,9 @@ public static class BrokerEndpointRouteBuilderExtensions
         // would open a DI scope that lives as long as the socket (memory per idle connection).
         var brokerOptions = app.Services.GetRequiredService<IOptions<BrokerOptions>>();
 
+        // First: with Broker:Management:Urls, each endpoint answers on its own side only (PROTOCOL §9.5).
+        app.UseBrokerManagementSurface(brokerOptions.Value.Management);
+
         // Just before UseWebSockets, which captures the upgrade feature this swaps: sockets get a
         // stream their write loop can cork, to send a backlog in one flush (docs/security.md).
         var limits = brokerOptions.Value.Limits;

@@ -43,6 +43,22 @@ public static class BrokerServiceCollectionExtensions
         var configured = builder.Configuration["urls"] is { Length: > 0 }
                          || builder.Configuration.GetSection("Kestrel:Endpoints").GetChildren().Any();
         if (!configured) builder.WebHost.UseUrls(DefaultUrl);
+        return builder.UseBrokerManagementUrls();
+    }
+
+    /// <summary>
+    /// Adds <c>Broker:Management:Urls</c> (PROTOCOL §9.5) to the URLs Kestrel listens on, beside the
+    /// client-facing ones; <see cref="Observability.ManagementSurface"/> keeps each endpoint on its
+    /// side. With Kestrel endpoints configured in <c>Kestrel:Endpoints</c>, add one for the
+    /// management URL there instead: this cannot merge with them.
+    /// </summary>
+    public static WebApplicationBuilder UseBrokerManagementUrls(this WebApplicationBuilder builder)
+    {
+        var management = builder.Configuration[$"{BrokerOptions.Section}:Management:Urls"];
+        if (string.IsNullOrWhiteSpace(management)) return builder;
+        var current = builder.Configuration["urls"] is { Length: > 0 } urls ? urls : DefaultUrl;
+        if (current.Contains(management, StringComparison.OrdinalIgnoreCase)) return builder; // added already
+        builder.WebHost.UseUrls($"{current};{management}");
         return builder;
     }
 
@@ -55,7 +71,7 @@ public static class BrokerServiceCollectionExtensions
     {
         builder.Services.AddBroker(builder.Configuration, builder.Environment);
         if (configure is not null) builder.Services.Configure(configure);
-        return builder;
+        return builder.UseBrokerManagementUrls();
     }
 
     /// <summary>Adds the broker: options bound from <c>Broker</c>, token validation, tickets, and an Akka cluster node.</summary>

@@ -3,7 +3,7 @@ namespace Broker.AspNetCore.Observability;
 /// <summary>The one-screen live view served at <c>GET /admin</c>; it polls <c>/admin/stats</c> every second.</summary>
 internal static class AdminPage
 {
-    public const string Html = """
+    public static readonly string Html = """
 <!doctype html>
 <html lang="en">
 <head>
@@ -38,12 +38,12 @@ internal static class AdminPage
 <div id="key">API key: <input id="apikey" type="password" size="30"> <button id="save">use</button></div>
 <div id="status"></div>
 <script>
+""" + AdminSignIn.CredentialsScript + """
 const $ = id => document.getElementById(id);
-$('save').onclick = () => { sessionStorage.setItem('brokerApiKey', $('apikey').value); $('key').style.display = 'none'; };
+$('save').onclick = () => { AdminCredentials.save($('apikey').value); $('key').style.display = 'none'; };
 async function poll() {
   try {
-    const key = sessionStorage.getItem('brokerApiKey');
-    const r = await fetch('/admin/stats', { headers: key ? { 'X-Api-Key': key } : {} });
+    const r = await fetch('/admin/stats', { headers: AdminCredentials.headers() });
     if (r.status === 401 || r.status === 403) { $('key').style.display = 'block'; $('status').textContent = 'credentials required'; return; }
     const s = await r.json();
     $('node').textContent = s.node;

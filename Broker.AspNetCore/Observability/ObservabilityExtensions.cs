@@ -25,21 +25,27 @@ public static class ObservabilityExtensions
 
     /// <summary>
     /// Maps <c>GET /metrics</c> (Prometheus text, unauthenticated like any scrape target: keep it on
-    /// the internal network), <c>GET /admin</c> and <c>GET /admin/stats</c>. The admin page is open in
-    /// Development; elsewhere its stats need the back-end API's credentials (X-Api-Key or a JWT
-    /// with scope <c>broker:publish</c>).
+    /// the internal network, or on <c>Broker:Management:Urls</c>), <c>GET /admin</c> and
+    /// <c>GET /admin/stats</c>. The console needs credentials (PROTOCOL §9.5): <c>X-Api-Key</c> or a
+    /// JWT with scope <c>broker:admin</c>; without them <c>/admin</c> answers 401 with a sign-in
+    /// page that asks for one and loads the console with it, so the console itself is never served
+    /// to someone without credentials.
     /// </summary>
     public static WebApplication MapBrokerObservability(this WebApplication app)
     {
         app.MapPrometheusScrapingEndpoint("/metrics");
-        app.MapGet("/admin", () => Results.Content(AdminPage.Html, "text/html; charset=utf-8"));
-        app.MapGet("/admin/stats", async (HttpContext context, AdminStats stats, ApiAuthorization auth, IHostEnvironment environment) =>
+        app.MapGet("/admin", async (HttpContext context, ApiAuthorization auth) =>
         {
-            if (!environment.IsDevelopment())
-            {
-                var (refusal, _) = await auth.AuthorizeAsync(context);
-                if (refusal is { } status) return Results.StatusCode(status);
-            }
+            var (refusal, _) = await auth.AuthorizeAsync(context, ApiAuthorization.AdminScope);
+            context.Response.Headers.CacheControl = "no-store";
+            if (refusal is { } status)
+                return Results.Content(AdminSignIn.Html(status), "text/html; charset=utf-8", statusCode: status);
+            return Results.Content(AdminPage.Html, "text/html; charset=utf-8");
+        });
+        app.MapGet("/admin/stats", async (HttpContext context, AdminStats stats, ApiAuthorization auth) =>
+        {
+            var (refusal, _) = await auth.AuthorizeAsync(context, ApiAuthorization.AdminScope);
+            if (refusal is { } status) return Results.StatusCode(status);
             var snapshot = await stats.SnapshotAsync(context.RequestAborted);
             return Results.Json(snapshot, AdminJsonContext.Default.AdminStatsResponse);
         });

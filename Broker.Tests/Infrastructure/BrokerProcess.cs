@@ -102,9 +102,10 @@ public sealed class BrokerProcess : IAsyncDisposable
     /// Starts the process and waits until <c>/health/ready</c> answers 200 (or, with
     /// <paramref name="untilReady"/> false, only until <c>/health/live</c> does: a node that forms its
     /// cluster by bootstrap is not ready until enough of the others are up); fails early, with the
-    /// log's tail, if it exits.
+    /// log's tail, if it exits. <paramref name="readinessUrl"/> probes another URL instead (the
+    /// management listener, when <c>Broker:Management:Urls</c> moves <c>/health</c> there).
     /// </summary>
-    public async Task StartAsync(bool untilReady = true)
+    public async Task StartAsync(bool untilReady = true, string? readinessUrl = null)
     {
         if (IsRunning) throw new InvalidOperationException($"{this} is running already");
         var hostAssembly = HostAssembly;
@@ -141,7 +142,7 @@ public sealed class BrokerProcess : IAsyncDisposable
         process.BeginErrorReadLine();
         _process = process;
         WriteLog($"=== {Name} pid {process.Id}");
-        await WaitUntilReadyAsync(process, untilReady ? "health/ready" : "health/live");
+        await WaitUntilReadyAsync(process, readinessUrl ?? (untilReady ? "health/ready" : "health/live"));
     }
 
     /// <summary>

@@ -17,7 +17,11 @@ public sealed class ObservabilityHost : HostFixture
         ["Broker:Heartbeat:Timeout"] = "00:00:01",
         [$"Broker:Routes:{Route}:AllowPublish"] = "true",
         ["Logging:LogLevel:Broker.Access"] = "Debug",
+        ["Broker:ApiKey"] = ApiKey,
     };
+
+    /// <summary>The back-end API key, which also opens the admin console (PROTOCOL §9.5).</summary>
+    public const string ApiKey = "observability-api-key-0123456789abcdef";
 
     protected override string Environment => "Development";
 
