@@ -286,6 +286,9 @@ public sealed class SseTransport : IConnectionTransport
                 // Bounded by the grace period Close started: TearDown releases this flush.
                 SseEvents.WriteFrame(_body, SseEvents.CloseFrame(_closedWith));
                 var flushed = await _body.FlushAsync().ConfigureAwait(false);
+                // A cancel Close made for a slow consumer's stuck flush may not have found one
+                // pending: it then cancels this flush instead. Flush again; only the teardown stops it.
+                if (flushed.IsCanceled && !_peerGone) flushed = await _body.FlushAsync().ConfigureAwait(false);
                 if (flushed.IsCanceled || flushed.IsCompleted) PeerGone();
             }
         }
