@@ -99,8 +99,7 @@ public sealed class SseClient : IAsyncDisposable
             throw new Xunit.Sdk.XunitException($"GET /sse/{route} answered {(int)response.StatusCode}: {body}");
         }
         var client = new SseClient(stream, posts, response, route, postToken, autoPong);
-        var welcome = await client.ReceiveAsync("welcome");
-        client.Welcome = welcome.Data();
+        await client.ReceiveAsync("welcome"); // the pump has set Welcome
         return client;
     }
 
@@ -246,6 +245,8 @@ public sealed class SseClient : IAsyncDisposable
                     var frame = Frame.Parse(data.ToString());
                     data.Clear();
                     hasData = false;
+                    // Set here, before any later ping is read: an auto-pong needs the session at once.
+                    if (frame.Type() == "welcome") Welcome = frame.Data();
                     if (frame.Type() == "close") closeEvent = frame.Data();
                     if (frame.Type() == "ping" && AutoPong) _ = PongAsync();
                     _events.Writer.TryWrite(frame);
