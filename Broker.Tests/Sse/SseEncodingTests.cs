@@ -55,3 +55,19 @@ public sealed class SseEncodingTests
         Assert.Equal(code, result.Code);
     }
 }
+
+/// <summary>The session id is a credential on anonymous routes: a connection's record text (dead letters, failures) never shows it.</summary>
+public sealed class SseSessionRedactionTests
+{
+    [Fact]
+    public void Connection_info_text_never_contains_the_session_id()
+    {
+        var session = SseSessions.NewId();
+        var info = new Broker.Actors.Connections.ConnectionInfo("c1", new Broker.Actors.Connections.RoutePolicy("open", true, true), "127.0.0.1", null, session);
+
+        var text = info.ToString();
+
+        Assert.DoesNotContain(session, text);
+        Assert.Contains("c1", text);
+    }
+}
