@@ -20,7 +20,10 @@ public sealed class SseHeartbeatHostFixture : HostFixture
 /// PROTOCOL §9.4's heartbeat over many periods: a POSTed pong (any POST) is life on a bidirectional
 /// route; a receive-only stream, which a plain EventSource reads and cannot answer, lives as long as
 /// the stream takes its pings.
+/// Alone, after the parallel tests (as the WebSocket heartbeat's long sessions): the rest of the
+/// suite would stretch a POSTed pong's round trip past a 50 ms interval.
 /// </summary>
+[Collection(TimingSensitiveCollection.Name)]
 public sealed class SseHeartbeatTests(SseHeartbeatHostFixture fixture) : IClassFixture<SseHeartbeatHostFixture>
 {
     private const int Periods = 40;
