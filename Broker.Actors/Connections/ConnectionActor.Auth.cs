@@ -83,7 +83,8 @@ public sealed partial class ConnectionActor
             user.UserId,
             _settings.NodeName,
             user.ExpiresAt?.ToUnixTimeMilliseconds(),
-            new HeartbeatData((long)_settings.HeartbeatInterval.TotalMilliseconds, (long)_settings.HeartbeatTimeout.TotalMilliseconds))));
+            new HeartbeatData((long)_settings.HeartbeatInterval.TotalMilliseconds, (long)_settings.HeartbeatTimeout.TotalMilliseconds),
+            _info.Session)));
     }
 
     /// <summary>The user directory counted this one past <c>Broker:Limits:MaxConnectionsPerUser</c>.</summary>

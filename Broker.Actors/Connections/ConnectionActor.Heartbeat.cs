@@ -32,4 +32,12 @@ public sealed partial class ConnectionActor
         _pingedAt = now;
         Send(ServerFrames.Ping);
     }
+
+    /// <summary>
+    /// The transport wrote and flushed the ping to a client that cannot answer it (a receive-only
+    /// SSE stream): that counts as life. A peer that stopped reading stalls the flush, so it never
+    /// sends this and is cut off at the next tick as a silent WebSocket would be; a vanished peer
+    /// ends the stream when a write fails. Transports whose client can answer never send it.
+    /// </summary>
+    private void OnStreamAlive() => _awaitingLife = false;
 }

@@ -151,6 +151,9 @@ public sealed partial class ConnectionActor : UntypedActor
             case TokenExpired:
                 OnTokenExpired();
                 return true;
+            case StreamAlive:
+                OnStreamAlive();
+                return true;
             default:
                 return false;
         }

@@ -19,6 +19,14 @@ public static class ConnectionMessages
     /// <summary>Supervisor → connection: the authentication deadline passed.</summary>
     public sealed class AuthDeadlineReached { public static readonly AuthDeadlineReached Instance = new(); private AuthDeadlineReached() { } }
 
+    /// <summary>
+    /// Transport → connection: a <c>ping</c> was written to the client's stream and flushed. Sent
+    /// only by a transport whose client has no way to answer (an SSE stream on a receive-only route,
+    /// read by a plain <c>EventSource</c>); there the stream taking the ping is the sign of life
+    /// (<see cref="Broker.Actors.Connections.ConnectionActor"/>'s heartbeat, PROTOCOL §9.4).
+    /// </summary>
+    public sealed class StreamAlive { public static readonly StreamAlive Instance = new(); private StreamAlive() { } }
+
     /// <summary>Connection → supervisor: the connection authenticated as <paramref name="UserId"/>.</summary>
     public sealed record Authenticated(string UserId);
 

@@ -28,8 +28,24 @@ public sealed record RoutePolicy(string Name, bool Anonymous, bool AllowPublish,
 /// <param name="ConnectionId">Unique across the cluster.</param>
 /// <param name="Route">The route's policy.</param>
 /// <param name="RemoteAddress">The client's IP, for the access log.</param>
-/// <param name="User">Set when the handshake already authenticated the client (ticket); null means first-message auth.</param>
-public sealed record ConnectionInfo(string ConnectionId, RoutePolicy Route, string RemoteAddress, Auth.AuthenticatedUser? User);
+/// <param name="User">Set when the handshake already authenticated the client (ticket, or an SSE stream's bearer token); null means first-message auth.</param>
+/// <param name="Session">An SSE session's id, announced in <c>welcome</c> (PROTOCOL §9.4); null on WebSocket. A secret: never logged.</param>
+public sealed record ConnectionInfo(string ConnectionId, RoutePolicy Route, string RemoteAddress, Auth.AuthenticatedUser? User, string? Session = null)
+{
+    /// <summary>
+    /// The record's text without <see cref="Session"/>: on an anonymous route the session id is the
+    /// only credential, and a record's text ends up in dead-letter and failure logs.
+    /// </summary>
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append("ConnectionId = ").Append(ConnectionId)
+            .Append(", Route = ").Append(Route)
+            .Append(", RemoteAddress = ").Append(RemoteAddress)
+            .Append(", User = ").Append(User)
+            .Append(", Session = ").Append(Session is null ? "null" : "(redacted)");
+        return true;
+    }
+}
 
 /// <summary>
 /// The cluster tiers a connection talks to: its node's <see cref="Rooms.RoomHub"/> (all room

@@ -36,6 +36,9 @@ public sealed class BrokerOptions
         ["notifications"] = new RouteOptions { AllowPublish = false },
     };
 
+    /// <summary>The Server-Sent Events fallback transport (<c>/sse/{route}</c>, PROTOCOL §9.4).</summary>
+    public SseOptions Sse { get; set; } = new();
+
     /// <summary>Cluster membership.</summary>
     public ClusterOptions Cluster { get; set; } = new();
 
@@ -365,6 +368,19 @@ public sealed class RouteOptions
     public bool RequireTicket { get; set; }
     /// <summary>Negotiate permessage-deflate when the client offers it. Default false.</summary>
     public bool Compression { get; set; }
+}
+
+/// <summary>Limits of the SSE fallback's <c>POST /sse/{route}/{session}</c> (docs/sse.md).</summary>
+public sealed class SseOptions
+{
+    /// <summary>
+    /// Largest POST body, all its envelopes together; a larger one gets 400 <c>too_large</c>. Each
+    /// envelope is also held to <see cref="LimitsOptions.MaxMessageBytes"/>, and a body may always be
+    /// that large. Default 1048576.
+    /// </summary>
+    public int MaxPostBytes { get; set; } = 1024 * 1024;
+    /// <summary>Most envelopes in one POST's JSON array; more get 400 <c>too_large</c>. Default 100.</summary>
+    public int MaxPostEnvelopes { get; set; } = 100;
 }
 
 /// <summary>Cluster membership (PROTOCOL §8).</summary>

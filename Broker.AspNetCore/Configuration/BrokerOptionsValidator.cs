@@ -29,6 +29,8 @@ public sealed class BrokerOptionsValidator(IHostEnvironment environment) : IVali
         Check(o.Limits.WriteBatchFrames > 0, "Broker:Limits:WriteBatchFrames must be positive (1 turns batching off)");
         Check(o.Limits.WriteBatchBytes is >= 1024 and <= 16 * 1024 * 1024, "Broker:Limits:WriteBatchBytes must be between 1024 and 16777216");
         Check(o.Limits.MaxRoomsPerConnection > 0, "Broker:Limits:MaxRoomsPerConnection must be positive");
+        Check(o.Sse.MaxPostBytes > 0, "Broker:Sse:MaxPostBytes must be positive");
+        Check(o.Sse.MaxPostEnvelopes > 0, "Broker:Sse:MaxPostEnvelopes must be positive");
         Check(o.Limits.MaxConnectionsPerUser >= 0, "Broker:Limits:MaxConnectionsPerUser must be 0 (unlimited) or positive");
         Check(o.Limits.MaxConnectionsPerIp >= 0, "Broker:Limits:MaxConnectionsPerIp must be 0 (unlimited) or positive");
         Check(o.Limits.AccessLogQueue >= 1, "Broker:Limits:AccessLogQueue must be at least 1");

@@ -7,6 +7,7 @@ using Broker.AspNetCore.Api;
 using Broker.AspNetCore.Auth;
 using Broker.AspNetCore.Http;
 using Broker.AspNetCore.Observability;
+using Broker.AspNetCore.Sse;
 using Broker.AspNetCore.WebSockets;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -16,7 +17,7 @@ namespace Broker.AspNetCore.Hosting;
 /// <summary>Maps the broker's endpoints (PROTOCOL §1) into an ASP.NET Core app.</summary>
 public static class BrokerEndpointRouteBuilderExtensions
 {
-    /// <summary>Maps <c>/ws/{route}</c>, <c>/auth/*</c>, <c>/api/*</c>, <c>/health/*</c> and the JS client at <c>/broker/*</c>, and closes sockets with 1001 on shutdown.</summary>
+    /// <summary>Maps <c>/ws/{route}</c>, <c>/sse/{route}</c>, <c>/auth/*</c>, <c>/api/*</c>, <c>/health/*</c> and the JS client at <c>/broker/*</c>, and closes sockets with 1001 on shutdown.</summary>
     public static WebApplication MapBroker(this WebApplication app)
     {
         // The socket endpoint's services are singletons, resolved once here: bound per request they
@@ -39,6 +40,15 @@ public static class BrokerEndpointRouteBuilderExtensions
         var ipLimiter = app.Services.GetRequiredService<ClientIpLimiter>();
         app.Map("/ws/{route}", (HttpContext context, string route) =>
             WebSocketEndpoint.HandleAsync(context, route, brokerOptions, node, tickets, loggers, clock, ipLimiter));
+        // The SSE fallback (PROTOCOL §9.4): the same routes, checks and connection actors, another transport.
+        var validator = app.Services.GetRequiredService<ITokenValidator>();
+        var sessions = app.Services.GetRequiredService<SseSessions>();
+        app.MapGet("/sse/{route}", (HttpContext context, string route) =>
+            SseStreamEndpoint.HandleAsync(context, route, brokerOptions, node, tickets, validator, sessions, loggers, clock, ipLimiter));
+        app.MapPost("/sse/{route}/{session}", (HttpContext context, string route, string session) =>
+            SsePostEndpoint.HandleAsync(context, route, session, brokerOptions, validator, sessions));
+        app.MapMethods("/sse/{route}/{session}", [HttpMethods.Options], (HttpContext context, string route) =>
+            SsePostEndpoint.PreflightAsync(context, route, brokerOptions));
         app.MapPost("/auth/ticket", IssueTicketAsync);
         app.MapBackendApi();
         // With the host app's JwtBearer in charge, the broker's dev tokens would be refused: the app issues tokens.

@@ -32,6 +32,7 @@ public sealed class BrokerNode
         && !ShuttingDown;
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Broker.Actors.Connections.WebSocketTransport> _openSockets = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Broker.AspNetCore.Sse.SseTransport> _openStreams = new();
 
     /// <summary>
     /// Tracks a socket until it is fully closed, so shutdown can wait for close handshakes. The
@@ -41,14 +42,23 @@ public sealed class BrokerNode
     internal void Track(string connectionId, Broker.Actors.Connections.WebSocketTransport transport) =>
         _openSockets[connectionId] = transport;
 
-    /// <summary>Sockets this node tracks until their close handshake is done: what shutdown waits for.</summary>
-    public int OpenSockets => _openSockets.Count;
+    /// <summary>Tracks an SSE stream as a socket: shutdown waits for its final <c>close</c> event too.</summary>
+    internal void Track(string connectionId, Broker.AspNetCore.Sse.SseTransport transport) =>
+        _openStreams[connectionId] = transport;
 
-    /// <summary>The socket is fully closed.</summary>
-    internal void Untrack(string connectionId) => _openSockets.TryRemove(connectionId, out _);
+    /// <summary>Sockets (and SSE streams) this node tracks until their close is done: what shutdown waits for.</summary>
+    public int OpenSockets => _openSockets.Count + _openStreams.Count;
 
-    /// <summary>Completes when every socket open now has finished its close handshake (or been aborted).</summary>
-    internal Task AllSocketsClosed() => Task.WhenAll(_openSockets.Values.Select(t => t.Completion));
+    /// <summary>The socket or stream is fully closed.</summary>
+    internal void Untrack(string connectionId)
+    {
+        _openSockets.TryRemove(connectionId, out _);
+        _openStreams.TryRemove(connectionId, out _);
+    }
+
+    /// <summary>Completes when every socket open now has finished its close handshake (or been aborted), and every stream has ended.</summary>
+    internal Task AllSocketsClosed() =>
+        Task.WhenAll(_openSockets.Values.Select(t => t.Completion).Concat(_openStreams.Values.Select(t => t.Completion)));
 
     /// <summary>
     /// Graceful shutdown of the sockets: readiness drops, every connection is closed with 1001 so
@@ -92,6 +102,7 @@ public sealed class BrokerNode
         system.WhenTerminated.ContinueWith(_ =>
         {
             foreach (var transport in _openSockets.Values) transport.Abort();
+            foreach (var stream in _openStreams.Values) stream.Abort();
         }, TaskScheduler.Default);
         _started.TrySetResult();
     }

@@ -97,6 +97,7 @@ public static class BrokerServiceCollectionExtensions
         services.AddSingleton(sp => TicketCodec.Create(sp.GetRequiredService<IOptions<BrokerOptions>>().Value, sp.GetRequiredService<JwtKeys>()));
         services.AddSingleton<BrokerNode>();
         services.AddSingleton<WebSockets.ClientIpLimiter>();
+        services.AddSingleton<Sse.SseSessions>();
         // The application's room rules; replace by registering your own IRoomAuthorizer.
         services.TryAddSingleton<IRoomAuthorizer>(AllowAllRooms.Instance);
         services.AddSingleton<Embedding.IBrokerPublisher, Embedding.BrokerPublisher>();

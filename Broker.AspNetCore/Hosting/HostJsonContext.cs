@@ -33,9 +33,13 @@ public sealed class ApiDisconnectRequest
 /// <summary>202 for a disconnect: how many connections were closed.</summary>
 public sealed record ApiDisconnectAccepted(int Disconnected);
 
+/// <summary>202 for <c>POST /sse/{route}/{session}</c>: how many envelopes were queued for the session.</summary>
+public sealed record SsePostAccepted(int Accepted);
+
 /// <summary>Source-generated JSON for the HTTP API's bodies.</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(HttpError))]
+[JsonSerializable(typeof(SsePostAccepted))]
 [JsonSerializable(typeof(TicketResponse))]
 [JsonSerializable(typeof(DevTokenResponse))]
 [JsonSerializable(typeof(ApiPublishRequest))]

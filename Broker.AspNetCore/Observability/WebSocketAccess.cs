@@ -35,6 +35,21 @@ public static class WebSocketAccess
         if (!alive) AccessLogActor.Write(loggers.CreateLogger(AccessLog.Category), closed, info.User?.UserId);
     }
 
+    /// <summary>
+    /// An SSE stream ended: logged and counted as a socket close. The client's status is 1000 when
+    /// it left on its own (a stream has no close code of its own), none when the broker ended it.
+    /// </summary>
+    public static void StreamClosed(BrokerNode node, ConnectionInfo info, Sse.SseTransport transport, long started, ILoggerFactory loggers)
+    {
+        var closed = new AccessEvents.Closed(
+            info.ConnectionId, info.Route.Name, node.NodeName, info.RemoteAddress,
+            Stopwatch.GetElapsedTime(started), transport.ClosedWith, transport.EndedByPeer ? 1000 : null,
+            transport.FramesIn, transport.BytesIn, transport.FramesOut, transport.BytesOut);
+        var alive = !node.System.WhenTerminated.IsCompleted;
+        ConnectionTelemetry.Closed(alive ? node.System : null, closed);
+        if (!alive) AccessLogActor.Write(loggers.CreateLogger(AccessLog.Category), closed, info.User?.UserId);
+    }
+
     /// <summary>The handshake was refused before the upgrade by <c>Broker:Limits:MaxConnectionsPerIp</c>.</summary>
     public static void LimitRefused(HttpContext context, string route, int status, string reason, ILoggerFactory loggers)
     {

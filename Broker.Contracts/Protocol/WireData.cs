@@ -45,12 +45,14 @@ public sealed class SendData
 }
 
 /// <summary><c>welcome</c>: sent once the connection is authenticated.</summary>
+/// <param name="Session">The SSE session id the client POSTs its frames to (PROTOCOL §9.4); absent on WebSocket.</param>
 public sealed record WelcomeData(
     string Connection,
     string User,
     string Node,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] long? ExpiresAt, // PROTOCOL §3: "unix ms or null", always present
-    HeartbeatData Heartbeat);
+    HeartbeatData Heartbeat,
+    string? Session = null);
 
 /// <summary>Heartbeat settings announced in <c>welcome</c>, in milliseconds.</summary>
 public sealed record HeartbeatData(long Interval, long Timeout);
