@@ -108,7 +108,7 @@ public static class SseStreamEndpoint
         response.Headers["X-Accel-Buffering"] = "no";
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
 
-        // The user is only known here for anonymous routes, from the connection id: the actor names it so.
+        // On an anonymous route the actor names the user after the connection id; the session records the same name.
         var sessionUser = user?.UserId ?? ReservedSubjects.AnonymousPrefix + info.ConnectionId;
         sessions.Add(sessionId, new SseSession(route, sessionUser, transport));
         node.Track(info.ConnectionId, transport);
