@@ -143,6 +143,7 @@ public sealed partial class BrokerClient
     private int _webSocketFailures;
     private long? _sseSince; // when SSE first got a welcome since the switch
     private bool _attemptOpened;
+    private bool _socketTried; // the attempt got past its token and ticket to a socket or stream
     private volatile string? _bearer; // the latest token: any valid one of the user authorizes SSE POSTs
 
     /// <summary>
@@ -173,7 +174,7 @@ public sealed partial class BrokerClient
                 }
                 return connection;
             }
-            catch (ConnectFailure) when (AgainAtOnce(transport, tries, cancellationToken))
+            catch (ConnectFailure failure) when (AgainAtOnce(transport, failure, tries, cancellationToken))
             {
             }
         }
@@ -185,8 +186,15 @@ public sealed partial class BrokerClient
     /// other transport, which has not failed yet. So even the first <see cref="ConnectAsync"/>
     /// (which does not retry) falls back.
     /// </summary>
-    private bool AgainAtOnce(BrokerTransport transport, int tries, CancellationToken cancellationToken)
+    private bool AgainAtOnce(BrokerTransport transport, ConnectFailure failure, int tries, CancellationToken cancellationToken)
     {
+        // A refused token or ticket, or a server that answered the upgrade with 401/403, says
+        // nothing about whether WebSockets get through.
+        if (!_socketTried || failure.Code != ClosePolicy.Abnormal)
+        {
+            if (_socketTried && transport == BrokerTransport.WebSocket) _webSocketFailures = 0;
+            return false;
+        }
         var switched = LearnFromFailure(transport);
         if (cancellationToken.IsCancellationRequested || tries >= Math.Max(1, _options.FallbackAfter)) return false;
         return switched || (_options.Transport == BrokerTransport.Auto && transport == BrokerTransport.WebSocket
@@ -236,6 +244,7 @@ public sealed partial class BrokerClient
     private async Task<BrokerConnection> OpenOnceAsync(BrokerTransport transport, CancellationToken cancellationToken)
     {
         _attemptOpened = false;
+        _socketTried = false;
         using var deadline = new CancellationTokenSource(_options.RequestTimeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         var token = linked.Token;
@@ -261,6 +270,7 @@ public sealed partial class BrokerClient
                 var ticket = await FetchTicketAsync(jwt!, token).ConfigureAwait(false);
                 uri = WithQuery(uri, "ticket=" + Uri.EscapeDataString(ticket));
             }
+            _socketTried = true;
             if (transport == BrokerTransport.Sse) return await OpenSseAsync(uri, token).ConfigureAwait(false);
 
             var socket = new ClientWebSocket();
@@ -315,7 +325,7 @@ public sealed partial class BrokerClient
         _sseHttp ??= _options.HttpMessageHandler is { } handler
             ? new HttpClient(handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan }
             : new HttpClient(new SocketsHttpHandler(), disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
-        var socket = new SseWebSocket(_sseHttp, uri, () => _bearer);
+        var socket = new SseWebSocket(_sseHttp, uri, () => _bearer, _options.MaxFrameBytes);
         var connection = new BrokerConnection(socket, _options.MaxFrameBytes, _time);
         try
         {

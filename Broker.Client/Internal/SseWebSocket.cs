@@ -34,13 +34,17 @@ internal sealed class SseWebSocket : WebSocket
     // The event being handed out by ReceiveAsync, and the parser's carry-over between reads.
     private byte[]? _event;
     private int _eventOffset;
-    private readonly byte[] _readBuffer = new byte[16 * 1024];
+    private readonly int _maxLineBytes;
+    private byte[] _readBuffer = new byte[16 * 1024];
     private int _readStart, _readEnd;
     private readonly MemoryStream _data = new();
     private bool _hasData;
 
-    public SseWebSocket(HttpClient http, Uri streamUrl, Func<string?> bearer)
+    /// <param name="maxFrameBytes">The largest frame accepted (<see cref="BrokerClientOptions.MaxFrameBytes"/>): a frame is one <c>data:</c> line, so it bounds a line.</param>
+    public SseWebSocket(HttpClient http, Uri streamUrl, Func<string?> bearer, int maxFrameBytes)
     {
+        // "data: " and the line end around the largest frame.
+        _maxLineBytes = maxFrameBytes + 16;
         _http = http;
         _streamUrl = streamUrl;
         _bearer = bearer;
@@ -110,6 +114,7 @@ internal sealed class SseWebSocket : WebSocket
             {
                 throw Dropped(e);
             }
+            // FrameTooBigException passes through: the receive loop reports it as 1009.
             if (next is null) throw Dropped(null);
             if (TryReadClose(next, out var code, out var reason))
             {
@@ -264,8 +269,10 @@ internal sealed class SseWebSocket : WebSocket
             }
             if (_readEnd == _readBuffer.Length)
             {
-                // A line longer than the buffer: move what there is into the event data and go on.
-                throw new IOException("An SSE line over 16 KiB without a line end.");
+                // A line longer than the buffer: a big frame. Grow up to the frame limit, as the
+                // WebSocket receive does; past it the connection is dropped as too big.
+                if (_readBuffer.Length >= _maxLineBytes) throw new FrameTooBigException(_maxLineBytes - 16);
+                Array.Resize(ref _readBuffer, (int)Math.Min(_maxLineBytes, (long)_readBuffer.Length * 2));
             }
             var read = await _stream!.ReadAsync(_readBuffer.AsMemory(_readEnd), _lifetime.Token).ConfigureAwait(false);
             if (read == 0) return null;

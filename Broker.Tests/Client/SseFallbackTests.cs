@@ -127,6 +127,21 @@ public sealed class SseFallbackTests(SharedHostFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task A_message_larger_than_the_read_buffer_arrives_whole_over_SSE()
+    {
+        await using var alice = NewClient(Host.WebSocketUri("chat"), "sse-big-alice", BrokerTransport.Sse);
+        var events = new ClientEvents(alice);
+        await alice.ConnectAsync().WaitAsync(Timeout);
+        await alice.JoinAsync("client-sse-big").WaitAsync(Timeout);
+        var text = new string('x', 40_000); // one data: line over the 16 KiB the stream is first read with
+
+        await alice.PublishAsync("client-sse-big", Json($"\"{text}\"")).WaitAsync(Timeout);
+
+        Assert.Equal($"\"{text}\"", Text(await events.MessageAsync()));
+        await alice.PingAsync().WaitAsync(Timeout);
+    }
+
+    [Fact]
     public async Task Many_frames_sent_at_once_arrive_in_order()
     {
         await using var alice = NewClient(Host.WebSocketUri("chat"), "sse-burst-alice", BrokerTransport.Sse);
