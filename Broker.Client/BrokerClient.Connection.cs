@@ -138,12 +138,113 @@ public sealed partial class BrokerClient
         return request;
     }
 
+    // The fallback's state (BrokerTransport.Auto); only touched by the connect path, one at a time.
+    private BrokerTransport _preferred = BrokerTransport.WebSocket;
+    private int _webSocketFailures;
+    private long? _sseSince; // when SSE first got a welcome since the switch
+    private bool _attemptOpened;
+    private bool _socketTried; // the attempt got past its token and ticket to a socket or stream
+    private volatile string? _bearer; // the latest token: any valid one of the user authorizes SSE POSTs
+
+    /// <summary>
+    /// One connection attempt up to <c>welcome</c> on the transport the fallback rules pick, and at
+    /// once a second one on the other transport when this attempt's failure makes them switch.
+    /// </summary>
+    private async Task<BrokerConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        for (var tries = 0; ; tries++)
+        {
+            var transport = NextTransport();
+            Transport = transport;
+            try
+            {
+                var connection = await OpenOnceAsync(transport, cancellationToken).ConfigureAwait(false);
+                if (_options.Transport == BrokerTransport.Auto)
+                {
+                    if (transport == BrokerTransport.WebSocket)
+                    {
+                        _preferred = BrokerTransport.WebSocket;
+                        _webSocketFailures = 0;
+                        _sseSince = null;
+                    }
+                    else
+                    {
+                        _sseSince ??= _time.GetTimestamp();
+                    }
+                }
+                return connection;
+            }
+            catch (ConnectFailure failure) when (AgainAtOnce(transport, failure, tries, cancellationToken))
+            {
+            }
+        }
+    }
+
+    /// <summary>
+    /// Auto: whether to try again within this attempt, without a backoff: a WebSocket that never
+    /// opened, until <see cref="BrokerClientOptions.FallbackAfter"/> of them in a row, and then the
+    /// other transport, which has not failed yet. So even the first <see cref="ConnectAsync"/>
+    /// (which does not retry) falls back.
+    /// </summary>
+    private bool AgainAtOnce(BrokerTransport transport, ConnectFailure failure, int tries, CancellationToken cancellationToken)
+    {
+        // A refused token or ticket, or a server that answered the upgrade with 401/403, says
+        // nothing about whether WebSockets get through.
+        if (!_socketTried || failure.Code != ClosePolicy.Abnormal)
+        {
+            if (_socketTried && transport == BrokerTransport.WebSocket) _webSocketFailures = 0;
+            return false;
+        }
+        var switched = LearnFromFailure(transport);
+        if (cancellationToken.IsCancellationRequested || tries >= Math.Max(1, _options.FallbackAfter)) return false;
+        return switched || (_options.Transport == BrokerTransport.Auto && transport == BrokerTransport.WebSocket
+            && !_attemptOpened && _preferred == BrokerTransport.WebSocket);
+    }
+
+    private BrokerTransport NextTransport()
+    {
+        if (_options.Transport != BrokerTransport.Auto) return _options.Transport;
+        if (_preferred == BrokerTransport.Sse && _sseSince is { } since && _time.GetElapsedTime(since) >= _options.RetryWebSocketAfter)
+            return BrokerTransport.WebSocket;
+        return _preferred;
+    }
+
+    /// <summary>
+    /// Auto: a WebSocket that never opened <see cref="BrokerClientOptions.FallbackAfter"/> times in a
+    /// row moves to SSE; a WebSocket retry from SSE that fails goes back to SSE; an SSE attempt that
+    /// fails before any SSE welcome goes back to WebSocket (the broker was likely down, not blocked).
+    /// True when the next attempt uses the other transport.
+    /// </summary>
+    private bool LearnFromFailure(BrokerTransport transport)
+    {
+        if (_options.Transport != BrokerTransport.Auto) return false;
+        var before = NextTransport();
+        if (transport == BrokerTransport.WebSocket)
+        {
+            if (_attemptOpened) _webSocketFailures = 0;
+            else if (_preferred == BrokerTransport.Sse) _sseSince = _time.GetTimestamp();
+            else if (++_webSocketFailures >= Math.Max(1, _options.FallbackAfter))
+            {
+                _preferred = BrokerTransport.Sse;
+                _sseSince = null;
+            }
+        }
+        else if (!_attemptOpened && _sseSince is null)
+        {
+            _preferred = BrokerTransport.WebSocket;
+            _webSocketFailures = 0;
+        }
+        return NextTransport() != before;
+    }
+
     /// <summary>
     /// One connection attempt up to <c>welcome</c>, bounded by the request timeout. Failures come out
     /// as <see cref="ConnectFailure"/> carrying the close code (or 4401/4403 for an HTTP 401/403).
     /// </summary>
-    private async Task<BrokerConnection> OpenAsync(CancellationToken cancellationToken)
+    private async Task<BrokerConnection> OpenOnceAsync(BrokerTransport transport, CancellationToken cancellationToken)
     {
+        _attemptOpened = false;
+        _socketTried = false;
         using var deadline = new CancellationTokenSource(_options.RequestTimeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         var token = linked.Token;
@@ -162,12 +263,15 @@ public sealed partial class BrokerClient
                 }
             }
 
-            var uri = _options.Url!;
+            _bearer = jwt;
+            var uri = transport == BrokerTransport.Sse ? _options.SseUrl ?? SseWebSocket.StreamUrlFor(_options.Url!) : _options.Url!;
             if (_options.Authentication == BrokerAuthentication.Ticket)
             {
                 var ticket = await FetchTicketAsync(jwt!, token).ConfigureAwait(false);
                 uri = WithQuery(uri, "ticket=" + Uri.EscapeDataString(ticket));
             }
+            _socketTried = true;
+            if (transport == BrokerTransport.Sse) return await OpenSseAsync(uri, token).ConfigureAwait(false);
 
             var socket = new ClientWebSocket();
             socket.Options.CollectHttpResponseDetails = true;
@@ -180,6 +284,7 @@ public sealed partial class BrokerClient
                 try
                 {
                     await socket.ConnectAsync(uri, token).ConfigureAwait(false);
+                    _attemptOpened = true;
                 }
                 catch (Exception e) when (e is WebSocketException or HttpRequestException or IOException)
                 {
@@ -211,6 +316,42 @@ public sealed partial class BrokerClient
         catch (BrokerException e) when (!cancellationToken.IsCancellationRequested)
         {
             throw new ConnectFailure(ClosePolicy.Abnormal, e.Message, e);
+        }
+    }
+
+    /// <summary>The SSE stream up to its welcome (authenticated by its GET: no auth frame).</summary>
+    private async Task<BrokerConnection> OpenSseAsync(Uri uri, CancellationToken token)
+    {
+        _sseHttp ??= _options.HttpMessageHandler is { } handler
+            ? new HttpClient(handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan }
+            : new HttpClient(new SocketsHttpHandler(), disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
+        var socket = new SseWebSocket(_sseHttp, uri, () => _bearer, _options.MaxFrameBytes);
+        var connection = new BrokerConnection(socket, _options.MaxFrameBytes, _time);
+        try
+        {
+            try
+            {
+                await socket.ConnectAsync(token).ConfigureAwait(false);
+                _attemptOpened = true;
+            }
+            catch (Exception e) when (e is WebSocketException or HttpRequestException or IOException)
+            {
+                throw socket.RefusedWith switch
+                {
+                    HttpStatusCode.Unauthorized => new ConnectFailure(CloseCodes.Unauthorized, "HTTP 401 on the SSE stream", e, ErrorCodes.Unauthorized),
+                    HttpStatusCode.Forbidden => new ConnectFailure(CloseCodes.Forbidden, "HTTP 403 on the SSE stream", e, ErrorCodes.Forbidden),
+                    // Not served (an older broker, a proxy): final when SSE was asked for; Auto goes back to WebSocket.
+                    HttpStatusCode.NotFound or HttpStatusCode.NotAcceptable or HttpStatusCode.BadRequest when _options.Transport == BrokerTransport.Sse
+                        => new ConnectFailure(4000 + (int)socket.RefusedWith!.Value, e.Message, e),
+                    _ => new ConnectFailure(ClosePolicy.Abnormal, e.Message, e),
+                };
+            }
+            return await ReadWelcomeAsync(connection).ConfigureAwait(false);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
         }
     }
 
@@ -608,6 +749,7 @@ public sealed partial class BrokerClient
             if (connection.Ended) return;
             var token = await _options.TokenProvider!(CancellationToken.None).AsTask()
                 .WaitAsync(_options.RequestTimeout, _time).ConfigureAwait(false);
+            _bearer = token;
             var start = _time.GetTimestamp();
             var reply = await RequestAsync(connection, ReplyKind.Refreshed, start, "token refresh", token,
                 static (w, t, id) => WriteAuth(w, t, id), CancellationToken.None).ConfigureAwait(false);

@@ -46,6 +46,7 @@ public sealed partial class BrokerClient : IAsyncDisposable
 
     private bool _retriedWithNewToken; // only touched by the connect path, one at a time
     private HttpClient? _http;
+    private HttpClient? _sseHttp; // no overall timeout: an SSE stream is open for the session's life
 
     /// <summary>Creates a client; nothing happens until <see cref="ConnectAsync"/>.</summary>
     public BrokerClient(BrokerClientOptions options)
@@ -112,6 +113,12 @@ public sealed partial class BrokerClient : IAsyncDisposable
 
     /// <summary>The <c>welcome</c> of the current (or last) connection.</summary>
     public Welcome? Welcome { get; private set; }
+
+    /// <summary>
+    /// The transport of the current connection (or of the attempt in progress):
+    /// <see cref="BrokerTransport.WebSocket"/>, or <see cref="BrokerTransport.Sse"/> after the fallback.
+    /// </summary>
+    public BrokerTransport Transport { get; private set; } = BrokerTransport.WebSocket;
 
     /// <summary>When the current credential expires, moved forward by every refresh.</summary>
     public DateTimeOffset? ExpiresAt
@@ -460,6 +467,7 @@ public sealed partial class BrokerClient : IAsyncDisposable
         await CloseAsync().ConfigureAwait(false);
         _messages?.Writer.TryComplete();
         _http?.Dispose();
+        _sseHttp?.Dispose();
     }
 
     /// <summary>Whether <paramref name="room"/> is a valid room name (<c>^[A-Za-z0-9_.:-]{1,128}$</c>).</summary>

@@ -12,6 +12,23 @@ public enum BrokerAuthentication
     Ticket,
 }
 
+/// <summary>Which transport a <see cref="BrokerClient"/> connects with (PROTOCOL §9.4).</summary>
+public enum BrokerTransport
+{
+    /// <summary>
+    /// WebSocket; after <see cref="BrokerClientOptions.FallbackAfter"/> attempts in a row whose
+    /// socket never opened, Server-Sent Events, with a WebSocket attempt again on the first
+    /// reconnect <see cref="BrokerClientOptions.RetryWebSocketAfter"/> after the switch.
+    /// </summary>
+    Auto,
+
+    /// <summary>WebSocket only.</summary>
+    WebSocket,
+
+    /// <summary>Server-Sent Events only: a streaming <c>GET /sse/{route}</c> and a POST per batch of frames.</summary>
+    Sse,
+}
+
 /// <summary>Settings of a <see cref="BrokerClient"/>. Every property has a documented default.</summary>
 public sealed class BrokerClientOptions
 {
@@ -61,11 +78,23 @@ public sealed class BrokerClientOptions
     /// <summary>Where tickets are requested. Default <c>http(s)://{host:port of Url}/auth/ticket</c>.</summary>
     public Uri? TicketUrl { get; set; }
 
-    /// <summary>Handler for the ticket request (<c>POST /auth/ticket</c>). Default: a private <see cref="SocketsHttpHandler"/>.</summary>
+    /// <summary>Handler for the ticket request (<c>POST /auth/ticket</c>) and the SSE transport's requests. Default: a private <see cref="SocketsHttpHandler"/>.</summary>
     public HttpMessageHandler? HttpMessageHandler { get; set; }
 
     /// <summary>Adjusts each new socket's options (an <c>Origin</c> header, <c>DangerousDeflateOptions</c> for compression, a proxy…).</summary>
     public Action<ClientWebSocketOptions>? ConfigureWebSocket { get; set; }
+
+    /// <summary>The transport. Default <see cref="BrokerTransport.Auto"/> (WebSocket, falling back to SSE).</summary>
+    public BrokerTransport Transport { get; set; } = BrokerTransport.Auto;
+
+    /// <summary>With <see cref="BrokerTransport.Auto"/>: WebSocket attempts in a row that never opened before SSE is tried. Default 2.</summary>
+    public int FallbackAfter { get; set; } = 2;
+
+    /// <summary>With <see cref="BrokerTransport.Auto"/> on SSE: the first reconnect this long after the switch tries WebSocket again. Default 5 min.</summary>
+    public TimeSpan RetryWebSocketAfter { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>The SSE stream. Default: <see cref="Url"/> with its last <c>/ws/</c> segment as <c>/sse/</c>, over http(s).</summary>
+    public Uri? SseUrl { get; set; }
 
     /// <summary>Random source for backoff jitter (tests make it deterministic). Default <see cref="Random.Shared"/>.</summary>
     public Random? Random { get; set; }

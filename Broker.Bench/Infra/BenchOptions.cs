@@ -28,6 +28,11 @@ public sealed class BenchOptions
     public int IdleConnections { get; private set; } = 50_000;
     public ServerKind[] Servers { get; private set; } = [ServerKind.Broker, ServerKind.Raw, ServerKind.SignalR];
     public int Padding { get; private set; } = 64;
+    /// <summary>
+    /// fan-out: <c>--transport sse</c> measures the broker a second time in the same run with every
+    /// subscriber on the SSE fallback (PROTOCOL §9.4), beside its WebSocket subscribers.
+    /// </summary>
+    public bool SseSubscribers { get; private set; }
     /// <summary>How long the soak's chaos and load phase lasts (<c>--minutes</c>).</summary>
     public TimeSpan SoakDuration { get; private set; } = TimeSpan.FromMinutes(10);
     public bool Verbose { get; private set; }
@@ -65,6 +70,14 @@ public sealed class BenchOptions
                 case "--idle": options.IdleConnections = int.Parse(Next()); break;
                 case "--minutes": options.SoakDuration = TimeSpan.FromMinutes(double.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture)); break;
                 case "--padding": options.Padding = int.Parse(Next()); break;
+                case "--transport":
+                    options.SseSubscribers = Next() switch
+                    {
+                        "sse" => true,
+                        "websocket" => false,
+                        var other => throw new ArgumentException($"--transport is sse or websocket, not '{other}'"),
+                    };
+                    break;
                 case "--servers": options.Servers = Next().Split(',').Select(ServerKinds.Parse).ToArray(); break;
                 case "all": options.Scenarios.AddRange(AllScenarios); break;
                 case var s when AllScenarios.Contains(s) || ExplicitScenarios.Contains(s): options.Scenarios.Add(s); break;

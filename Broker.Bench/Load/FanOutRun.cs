@@ -93,7 +93,8 @@ public sealed class FanOutRun : IAsyncDisposable
 
     /// <summary>Connects and joins everyone; <paramref name="distinctUsers"/> bounds the user ids subscribers use (see the docs: presence).</summary>
     public static async Task<FanOutRun> StartAsync(ServerKind kind, IReadOnlyList<Uri> endpoints, int subscribers, int publishers,
-        int padding, string room, int distinctUsers, TimeSpan deadline, int slowReceiveBuffer = 0, int slowEvery = 0, AckLedger? acks = null)
+        int padding, string room, int distinctUsers, TimeSpan deadline, int slowReceiveBuffer = 0, int slowEvery = 0, AckLedger? acks = null,
+        bool sseSubscribers = false)
     {
         ClientSockets.NextRun(subscribers + publishers);
         var run = new FanOutRun(Dialect.For(kind), endpoints.Count) { Acks = acks, Room = room };
@@ -108,9 +109,11 @@ public sealed class FanOutRun : IAsyncDisposable
                 async (subscriber, ct) =>
                 {
                     var token = tokens[subscriber.Id % tokens.Length];
-                    if (kind == ServerKind.Broker && OfficialClient.IsWitness(subscriber.Id))
+                    // SSE subscribers are BrokerClients on the fallback transport (the lean client speaks WebSocket only).
+                    if (kind == ServerKind.Broker && (sseSubscribers || OfficialClient.IsWitness(subscriber.Id)))
                     {
-                        var official = await OfficialClient.ConnectAsync(endpoints[subscriber.Node], token, ct);
+                        var official = await OfficialClient.ConnectAsync(endpoints[subscriber.Node], token, ct,
+                            sseSubscribers ? Broker.Client.BrokerTransport.Sse : Broker.Client.BrokerTransport.WebSocket);
                         if (acks is not null) subscriber.Offsets = new StreamChecker();
                         official.MessageReceived += message =>
                         {

@@ -15,11 +15,13 @@ public static class OfficialClient
 
     public static bool IsWitness(int subscriberId) => subscriberId % WitnessEvery == WitnessEvery / 2;
 
-    public static async Task<BrokerClient> ConnectAsync(Uri endpoint, string token, CancellationToken cancellationToken)
+    public static async Task<BrokerClient> ConnectAsync(Uri endpoint, string token, CancellationToken cancellationToken,
+        BrokerTransport transport = BrokerTransport.WebSocket)
     {
         var client = new BrokerClient(new BrokerClientOptions
         {
             Url = endpoint,
+            Transport = transport,
             TokenProvider = _ => ValueTask.FromResult(token),
             Reconnect = new ReconnectOptions { Enabled = false },
             RequestTimeout = TimeSpan.FromSeconds(30),

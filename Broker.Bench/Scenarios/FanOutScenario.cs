@@ -22,8 +22,11 @@ public static class FanOutScenario
     public const int DistinctUsers = 64;
 
     public sealed record Measured(ServerKind Kind, int Subscribers, double Rate, PhaseResult Latency, PhaseResult Throughput,
-        double AllocatedPerDelivery, double CpuPercent, double CpuMicrosPerDelivery, double ClientCpuPercent, TimeSpan Setup)
+        double AllocatedPerDelivery, double CpuPercent, double CpuMicrosPerDelivery, double ClientCpuPercent, TimeSpan Setup,
+        bool SseSubscribers = false)
     {
+        public string Name => SseSubscribers ? $"{Kind.Name()} (SSE subscribers)" : Kind.Name();
+
         /// <summary>The warm-up, when it waited for the JIT to settle (<c>settleJit</c>).</summary>
         public JitSettledWarmUp.Result? WarmUp { get; init; }
 
@@ -44,6 +47,14 @@ public static class FanOutScenario
                 var measured = await MeasureAsync(server.Kind, [server.WebSocketUri], [server], subscribers, options, report);
                 if (measured is not null) results.Add(measured);
             }
+            if (options.SseSubscribers && options.Servers.Contains(ServerKind.Broker))
+            {
+                // A fresh broker process, so neither run inherits the other's heap or JIT state.
+                Console.Error.WriteLine($"fan-out: broker with {subscribers} SSE subscribers…");
+                await using var server = await ServerProcess.StartAsync(ServerKind.Broker);
+                var measured = await MeasureAsync(server.Kind, [server.WebSocketUri], [server], subscribers, options, report, sseSubscribers: true);
+                if (measured is not null) results.Add(measured);
+            }
             AddTable(report, options, subscribers, results);
         }
         return report;
@@ -58,9 +69,9 @@ public static class FanOutScenario
     /// </summary>
     public static async Task<Measured?> MeasureAsync(ServerKind kind, IReadOnlyList<Uri> endpoints, IReadOnlyList<ServerProcess> servers,
         int subscribers, BenchOptions options, ScenarioReport report, bool perNode = false, AckLedger? acks = null, string? label = null,
-        TimeSpan? phase = null, bool settleJit = false)
+        TimeSpan? phase = null, bool settleJit = false, bool sseSubscribers = false)
     {
-        label ??= $"{kind.Name()} {subscribers}";
+        label ??= $"{kind.Name()}{(sseSubscribers ? " SSE" : "")} {subscribers}";
         var length = phase ?? options.Phase;
         var rate = options.RateFor(subscribers);
         var drain = TimeSpan.FromSeconds(options.Smoke ? 20 : 60);
@@ -69,7 +80,7 @@ public static class FanOutScenario
         try
         {
             run = await FanOutRun.StartAsync(kind, endpoints, subscribers, options.Publishers, options.Padding, "bench", DistinctUsers,
-                TimeSpan.FromSeconds(options.Smoke ? 30 : 300), acks: acks);
+                TimeSpan.FromSeconds(options.Smoke ? 30 : 300), acks: acks, sseSubscribers: sseSubscribers);
         }
         catch (Exception e)
         {
@@ -106,7 +117,7 @@ public static class FanOutScenario
             var allocated = (after.Allocated - before.Allocated) / Math.Max(1.0, throughput.Deliveries);
             var cpu = (after.CpuMs - before.CpuMs) / throughput.Elapsed.TotalMilliseconds * 100;
             var cpuPerDelivery = (after.CpuMs - before.CpuMs) * 1000 / Math.Max(1.0, throughput.Deliveries);
-            return new Measured(kind, subscribers, rate, latency, throughput, allocated, cpu, cpuPerDelivery, clientCpu, setup)
+            return new Measured(kind, subscribers, rate, latency, throughput, allocated, cpu, cpuPerDelivery, clientCpu, setup, sseSubscribers)
             {
                 WarmUp = settled,
                 JitPercent = jitPercent,
@@ -144,7 +155,7 @@ public static class FanOutScenario
         foreach (var r in results)
         {
             var rateValue = r.Throughput.DeliveriesPerSecond;
-            table.Add(r.Kind.Name(), Fmt.Rate(rateValue), Fmt.Ratio(rateValue, raw), Fmt.Ratio(rateValue, signalR),
+            table.Add(r.Name, Fmt.Rate(rateValue), Fmt.Ratio(rateValue, raw), Fmt.Ratio(rateValue, signalR),
                 Fmt.Ms(r.Latency.Latency.GetValueAtPercentile(50)), Fmt.Ms(r.Latency.Latency.GetValueAtPercentile(99)),
                 Fmt.Ms(r.Latency.Latency.GetMaxValue()), Fmt.Ms(r.Latency.PacingLag.GetValueAtPercentile(99)),
                 $"{r.AllocatedPerDelivery:0}", $"{r.CpuMicrosPerDelivery:0.00}", $"{r.CpuPercent:0}", $"{r.ClientCpuPercent:0}",
@@ -152,7 +163,7 @@ public static class FanOutScenario
         }
         report.Tables.Add(table);
 
-        var broker = results.FirstOrDefault(r => r.Kind == ServerKind.Broker);
+        var broker = results.FirstOrDefault(r => r.Kind == ServerKind.Broker && !r.SseSubscribers);
         if (broker is null) return;
         var b = broker.Throughput.DeliveriesPerSecond;
         if (raw > 0) report.Check($"fan-out {subscribers}: deliveries/s ≥ 0.7× raw Kestrel", Fmt.Ratio(b, raw), b >= 0.7 * raw);

@@ -9,10 +9,10 @@ internal readonly record struct CloseInfo(int Code, string? Reason);
 internal sealed class FrameTooBigException(int limit) : Exception($"Inbound frame over {limit} bytes.");
 
 /// <summary>
-/// One WebSocket connection: the socket, its single-writer send path and receive buffer, and what
+/// One connection (a WebSocket, or an SSE session behind the same surface): the socket, its single-writer send path and receive buffer, and what
 /// the watchdog and token refresh need. A new one per (re)connect; never reused.
 /// </summary>
-internal sealed class BrokerConnection(ClientWebSocket socket, int maxFrameBytes, TimeProvider time) : IDisposable
+internal sealed class BrokerConnection(WebSocket socket, int maxFrameBytes, TimeProvider time) : IDisposable
 {
     private const int InitialReceiveBuffer = 16 * 1024;
 
@@ -25,7 +25,8 @@ internal sealed class BrokerConnection(ClientWebSocket socket, int maxFrameBytes
     private int _abortCode;
     private long _expiresAtMs;
 
-    public ClientWebSocket Socket { get; } = socket;
+    /// <summary>A <see cref="ClientWebSocket"/>, or the SSE fallback's <see cref="SseWebSocket"/>.</summary>
+    public WebSocket Socket { get; } = socket;
 
     public Welcome? Welcome { get; set; }
 

@@ -38,4 +38,31 @@ public sealed class ChatDemoBrowserTests(ITestOutputHelper output)
         Assert.True(File.Exists(screenshot), $"no screenshot at {screenshot}");
         output.WriteLine($"screenshot: {screenshot}");
     }
+
+    /// <summary>
+    /// <c>e2e/browser/sse-fallback.e2e.mjs</c>: the page cannot open a WebSocket (an init script
+    /// makes every one fail before the demo's scripts run), so the client library falls back to
+    /// SSE by itself and chats both ways with a page on a WebSocket, recovers after a server-side
+    /// disconnect; and a plain <c>EventSource</c> on the receive-only route gets a room's notifications.
+    /// </summary>
+    [BrowserFact]
+    public async Task A_page_without_WebSocket_chats_over_SSE_and_a_plain_EventSource_receives_notifications()
+    {
+        if (BrowserPrerequisites.Missing() is { } missing)
+            Assert.Fail($"BROKER_REQUIRE_JS_TESTS=1 but the browser test cannot run: {missing}");
+
+        await using var host = await BrokerTestHost.StartAsync(
+            new Dictionary<string, string?> { ["Broker:ApiKey"] = ApiKey },
+            environment: "Development",
+            endpoints: app => app.MapBrokerDemo());
+        var screenshot = Path.Combine(JsNodeProcess.RepositoryRoot, "artifacts", "browser", "chat-demo-sse.png");
+
+        var run = await JsNodeProcess.RunAsync(ScriptTimeout,
+            Path.Combine(BrowserPrerequisites.DriverDirectory, "sse-fallback.e2e.mjs"), host.BaseUri.ToString(), ApiKey, screenshot);
+
+        output.WriteLine(run.Output);
+        Assert.True(run.ExitCode == 0, $"sse-fallback.e2e.mjs {(run.TimedOut ? "was killed after " + ScriptTimeout : "exited with " + run.ExitCode)}:\n{run.Output}");
+        Assert.True(File.Exists(screenshot), $"no screenshot at {screenshot}");
+        output.WriteLine($"screenshot: {screenshot}");
+    }
 }

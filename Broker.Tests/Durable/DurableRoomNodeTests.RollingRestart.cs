@@ -57,7 +57,8 @@ public sealed partial class DurableRoomNodeTests
                     catch (Exception) when (publisher.Closed.IsCompleted)
                     {
                         refusedSince ??= _clock.Elapsed.TotalSeconds;
-                        lock (closes) closes.Add((await publisher.Closed).Status);
+                        var publisherClose = (await publisher.Closed).Status;
+                        lock (closes) closes.Add(publisherClose);
                         await publisher.DisposeAsync();
                         publisherNode = Stayer(publisherNode);
                         publisher = await ConnectAsync(publisherNode, "publisher");
@@ -87,8 +88,9 @@ public sealed partial class DurableRoomNodeTests
                 }
                 catch (Exception) when (member.Closed.IsCompleted)
                 {
-                    lock (closes) closes.Add((await member.Closed).Status);
-                    if (stop.IsCancellationRequested && (await member.Closed).Status == 1000) return;
+                    var memberClose = (await member.Closed).Status;
+                    lock (closes) closes.Add(memberClose);
+                    if (stop.IsCancellationRequested && memberClose == 1000) return;
                     await member.DisposeAsync();
                     memberNode = Stayer(memberNode);
                     member = await ConnectAsync(memberNode, "member");

@@ -74,6 +74,17 @@ export interface RetryOptions {
 
 export declare const DefaultRetry: Readonly<RetryOptions>;
 
+/** When transport 'auto' uses SSE (docs/clients.md, "SSE fallback"). */
+export interface FallbackOptions {
+  /** WebSocket attempts in a row that never opened before the next one is SSE. Default 2. */
+  after: number;
+  /** On SSE, the first reconnect this long (ms) after the switch tries WebSocket again. Default 300000. */
+  retryWebSocketAfter: number;
+}
+
+/** `ws(s)://host/…/ws/{route}` → `http(s)://host/…/sse/{route}` (the SSE transport's stream). */
+export declare function sseUrlFor(wsUrl: string): string;
+
 /** The delay before reconnect attempt `attempt` (0-based): in [base·(1−jitter), base], base = min(maxDelay, initialDelay·factor^attempt). */
 export declare function backoffDelay(attempt: number, options: Omit<ReconnectOptions, 'maxAttempts'>, random?: () => number): number;
 
@@ -125,8 +136,24 @@ export interface BrokerClientOptions {
   refresh?: Partial<{ fraction: number; minMargin: number }>;
   /** Per request attempt (including the wait for a connection) and for the handshake. Default 10000 ms. */
   requestTimeout?: number;
+  /** Not needed with transport 'sse'. */
   WebSocket?: WebSocketConstructor;
+  /** Ticket requests, and the SSE transport's stream (streamed body) and POSTs. */
   fetch?: FetchLike;
+  /**
+   * 'auto' (default): WebSocket, falling back to SSE (PROTOCOL §9.4) after `fallback.after`
+   * WebSocket attempts in a row that never opened; 'websocket': never SSE; 'sse': SSE only.
+   */
+  transport?: 'auto' | 'websocket' | 'sse';
+  fallback?: Partial<FallbackOptions>;
+  /** The SSE stream's url. Default: `url` with its last `/ws/` segment as `/sse/`, http(s). */
+  sseUrl?: string;
+  /**
+   * Reads the SSE stream where the url carries the credential (auth 'ticket' or 'none').
+   * Default globalThis.EventSource; null streams with fetch instead. With auth 'jwt' fetch is
+   * always used, as only it can send `Authorization: Bearer`.
+   */
+  EventSource?: (new (url: string) => { onmessage: ((event: { data: string }) => void) | null; onerror: ((event: unknown) => void) | null; close(): void }) | null;
   /** Where a relative url is resolved (default globalThis.location). */
   location?: { href: string };
   /** Injectable for deterministic tests. */
@@ -331,6 +358,8 @@ export class BrokerClient {
   readonly connectionId: string | null;
   readonly welcome: WelcomeData | null;
   readonly expiresAt: number | null;
+  /** The transport of the current connection or attempt; null before the first. */
+  readonly transport: 'websocket' | 'sse' | null;
   /** Read-only view: rooms joined or being rejoined. */
   readonly rooms: ReadonlyMap<string, Readonly<RoomState>>;
 

@@ -7,8 +7,9 @@ import { Emitter } from './emitter.js';
 import { backoffDelay, DefaultReconnect, DefaultRetry } from './backoff.js';
 import { CloseCodes, closeAction } from './close-codes.js';
 import { BrokerError } from './errors.js';
+import { SseSocket, sseUrlFor } from './sse-socket.js';
 
-export { BrokerError, CloseCodes, closeAction, backoffDelay, DefaultReconnect, DefaultRetry };
+export { BrokerError, CloseCodes, closeAction, backoffDelay, DefaultReconnect, DefaultRetry, sseUrlFor };
 
 /** Room names the server accepts (PROTOCOL §3); checked before anything is sent. */
 export const ROOM_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
@@ -89,6 +90,18 @@ const REPLIES = Object.freeze({ join: 'joined', leave: 'left', publish: 'ack', s
 
 const DefaultRefresh = Object.freeze({ fraction: 0.1, minMargin: 5000 });
 
+/**
+ * When `transport: 'auto'` falls back to SSE and comes back (docs/clients.md, "SSE fallback"):
+ * after `after` WebSocket attempts in a row that never opened, and, once on SSE, a WebSocket
+ * attempt again on the first reconnect `retryWebSocketAfter` ms after the switch.
+ */
+const DefaultFallback = Object.freeze({ after: 2, retryWebSocketAfter: 5 * 60_000 });
+
+const TRANSPORTS = new Set(['auto', 'websocket', 'sse']);
+
+/** The close codes SseSocket reports for an SSE stream refused with 400, 404 or 406. */
+const SSE_NOT_SERVED = new Set([4400, 4404, 4406]);
+
 /** The requests retried after an `unavailable` (PROTOCOL §9.1): the server never applied them. */
 const RETRIED = new Set(['join', 'publish', 'send']);
 
@@ -130,6 +143,20 @@ export class BrokerClient {
   #connectWaiters = [];
   /** @type {Map<string, RoomEntry>} */
   #rooms = new Map();
+  /** The transport of the current (or last) attempt: 'websocket' | 'sse' | null before the first. */
+  #transport = null;
+  /** Whether the current attempt got as far as a socket (not stopped by its token or ticket). */
+  #socketTried = false;
+  /** Whether the current attempt's socket opened (a WebSocket's open; an SSE stream's welcome). */
+  #opened = false;
+  /** 'auto' only: the transport the next attempt uses unless a WebSocket retry is due. */
+  #preferred = 'websocket';
+  /** 'auto' only: consecutive WebSocket attempts that never opened. */
+  #webSocketFailures = 0;
+  /** 'auto' only: when SSE first got a welcome since the switch (null: not yet). */
+  #sseSince = null;
+  /** The bearer token of SSE requests: the latest one the client got. */
+  #bearer = null;
 
   /** @param {import('./broker-client.d.ts').BrokerClientOptions} options */
   constructor(options) {
@@ -139,13 +166,18 @@ export class BrokerClient {
       throw new TypeError(`options.auth must be 'jwt', 'ticket' or 'none', not ${auth}`);
     }
     if (auth !== 'none' && options.token == null) throw new TypeError(`options.token is required with auth '${auth}'`);
+    const transport = options.transport ?? 'auto';
+    if (!TRANSPORTS.has(transport)) throw new TypeError(`options.transport must be 'auto', 'websocket' or 'sse', not ${transport}`);
     const url = resolveWebSocketUrl(options.url, options.location ?? globalThis.location);
     const WebSocketImpl = options.WebSocket ?? globalThis.WebSocket;
-    if (typeof WebSocketImpl !== 'function') {
-      throw new TypeError('no WebSocket implementation: pass options.WebSocket (Node 20 needs --experimental-websocket)');
+    if (transport !== 'sse' && typeof WebSocketImpl !== 'function') {
+      throw new TypeError('no WebSocket implementation: pass options.WebSocket (Node 20 needs --experimental-websocket), or transport: \'sse\'');
     }
     const fetchImpl = options.fetch ?? (globalThis.fetch ? (...args) => globalThis.fetch(...args) : undefined);
     if (auth === 'ticket' && typeof fetchImpl !== 'function') throw new TypeError('ticket auth needs fetch: pass options.fetch');
+    if (transport === 'sse' && typeof fetchImpl !== 'function') throw new TypeError('the SSE transport needs fetch: pass options.fetch');
+    const sseUrl = options.sseUrl == null ? null : new URL(options.sseUrl, new URL(url.replace(/^ws/, 'http'))).toString();
+    const EventSourceImpl = options.EventSource === undefined ? globalThis.EventSource : options.EventSource;
 
     this.#options = {
       url,
@@ -158,12 +190,17 @@ export class BrokerClient {
       requestTimeout: options.requestTimeout ?? 10000,
       WebSocket: WebSocketImpl,
       fetch: fetchImpl,
+      transport,
+      fallback: { ...DefaultFallback, ...options.fallback },
+      sseUrl,
+      EventSource: typeof EventSourceImpl === 'function' ? EventSourceImpl : null,
       random: options.random ?? Math.random,
       now: options.now ?? (() => Date.now()),
       setTimeout: options.setTimeout ?? ((fn, ms) => globalThis.setTimeout(fn, ms)),
       clearTimeout: options.clearTimeout ?? ((handle) => globalThis.clearTimeout(handle)),
     };
     this.#idPrefix = Math.floor(this.#options.random() * 36 ** 6).toString(36);
+    if (transport === 'sse') this.#preferred = 'sse';
   }
 
   /** 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed' */
@@ -174,6 +211,11 @@ export class BrokerClient {
   get connectionId() { return this.#welcome?.connection ?? null; }
   /** The last `welcome` data, or null. */
   get welcome() { return this.#welcome; }
+  /**
+   * The transport of the current connection (or of the attempt in progress): 'websocket', or
+   * 'sse' after the fallback (or with `transport: 'sse'`); null before the first attempt.
+   */
+  get transport() { return this.#transport; }
   /** When the current credential expires (unix ms), or null. */
   get expiresAt() { return this.#expiresAt; }
   /**
@@ -290,9 +332,13 @@ export class BrokerClient {
   async #open() {
     const generation = ++this.#generation;
     this.#lastServerError = null;
+    const transport = this.#nextTransport();
+    this.#transport = transport;
+    this.#socketTried = false;
+    this.#opened = false;
     let credentials;
     try {
-      credentials = await this.#credentials();
+      credentials = await this.#credentials(transport === 'sse' ? this.#sseUrl() : this.#options.url);
     } catch (error) {
       if (generation !== this.#generation) return;
       if (error.code === 'unauthorized') return this.#ended({ code: CloseCodes.Unauthorized, reason: error.message }, error);
@@ -302,10 +348,18 @@ export class BrokerClient {
     if (generation !== this.#generation) return;
 
     let socket;
+    this.#socketTried = true;
     try {
-      socket = new this.#options.WebSocket(credentials.url);
+      socket = transport === 'sse'
+        ? new SseSocket(credentials.url, {
+          fetch: this.#options.fetch,
+          authorization: () => this.#bearer,
+          // EventSource cannot send a header, so only where the URL carries the credential.
+          EventSource: this.#options.auth === 'jwt' ? null : this.#options.EventSource,
+        })
+        : new this.#options.WebSocket(credentials.url);
     } catch (error) {
-      const failure = new BrokerError('disconnected', `could not open the WebSocket: ${error?.message ?? error}`, { cause: error });
+      const failure = new BrokerError('disconnected', `could not open the ${transport === 'sse' ? 'SSE stream' : 'WebSocket'}: ${error?.message ?? error}`, { cause: error });
       return this.#ended({ code: CloseCodes.Abnormal, reason: failure.message }, failure);
     }
     this.#socket = socket;
@@ -318,11 +372,55 @@ export class BrokerClient {
     this.#timers.handshake = this.#after(this.#options.requestTimeout, () => this.#drop(socket, 'handshake timeout'));
   }
 
+  /**
+   * The transport of the next attempt. 'auto' uses the preferred one, except that on SSE a
+   * reconnect `retryWebSocketAfter` after the switch tries WebSocket once more.
+   */
+  #nextTransport() {
+    const { transport, fallback } = this.#options;
+    if (transport !== 'auto') return transport;
+    if (this.#preferred === 'sse' && this.#sseSince !== null && this.#options.now() - this.#sseSince >= fallback.retryWebSocketAfter) {
+      return 'websocket';
+    }
+    return this.#preferred;
+  }
+
+  /**
+   * 'auto': what the attempt that just ended says about the transports. A WebSocket that never
+   * opened `after` times in a row (a proxy that strips Upgrade, a runtime that blocks it) moves
+   * to SSE; a WebSocket retry from SSE that fails goes back to SSE at once; an SSE attempt that
+   * fails before any SSE welcome goes back to WebSocket (the broker was likely just down).
+   * Returns true when the next attempt uses another transport (it then goes without backoff).
+   */
+  #learnFromAttempt() {
+    if (this.#options.transport !== 'auto' || !this.#socketTried) return false;
+    const before = this.#nextTransport();
+    if (this.#transport === 'websocket') {
+      if (this.#opened) {
+        this.#webSocketFailures = 0;
+      } else if (this.#preferred === 'sse') {
+        this.#sseSince = this.#options.now(); // the retry failed: next one after another period
+      } else if (++this.#webSocketFailures >= this.#options.fallback.after) {
+        this.#preferred = 'sse';
+        this.#sseSince = null;
+      }
+    } else if (!this.#opened && this.#sseSince === null) {
+      this.#preferred = 'websocket';
+      this.#webSocketFailures = 0;
+    }
+    return this.#nextTransport() !== before;
+  }
+
+  #sseUrl() {
+    return this.#options.sseUrl ?? sseUrlFor(this.#options.url);
+  }
+
   /** The token (JWT mode) or the ticket-bearing URL (ticket mode) for one attempt. */
-  async #credentials() {
-    const { auth, url } = this.#options;
+  async #credentials(url) {
+    const { auth } = this.#options;
     if (auth === 'none') return { url, token: null };
     const token = await this.#freshToken();
+    this.#bearer = token;
     if (auth === 'jwt') return { url, token };
     const ticket = await this.#fetchTicket(token);
     const withTicket = new URL(url);
@@ -363,7 +461,9 @@ export class BrokerClient {
 
   #onOpen(socket, token) {
     if (socket !== this.#socket) return;
-    if (this.#options.auth === 'jwt') this.#sendFrame({ type: 'auth', data: { token } });
+    this.#opened = true;
+    // An SSE stream is authenticated by its GET (header or ticket): it opens with the welcome.
+    if (this.#options.auth === 'jwt' && this.#transport === 'websocket') this.#sendFrame({ type: 'auth', data: { token } });
   }
 
   #onSocketClosed(socket, event) {
@@ -400,10 +500,16 @@ export class BrokerClient {
     }
 
     let action = closeAction(close.code);
+    // 'auto' tried SSE on a guess: a broker (or proxy) that refuses it as a request it does not
+    // serve is no reason to stop; the next attempt goes back to WebSocket.
+    if (action === 'stop' && this.#options.transport === 'auto' && this.#transport === 'sse' && !this.#opened && SSE_NOT_SERVED.has(close.code)) {
+      action = 'reconnect';
+    }
     if (action === 'reauth') {
       action = this.#authRetried ? 'stop' : 'retry-now';
       this.#authRetried = true;
     }
+    const switching = this.#learnFromAttempt();
     if (action === 'reconnect' && this.#attempt >= this.#options.reconnect.maxAttempts) action = 'stop';
 
     if (action === 'stop') {
@@ -411,7 +517,8 @@ export class BrokerClient {
       return;
     }
     // A refused credential is retried at once with a fresh one; anything else backs off.
-    const delay = action === 'retry-now' ? 0 : backoffDelay(this.#attempt++, this.#options.reconnect, this.#options.random);
+    // So does a switch of transport: the other one has not failed yet.
+    const delay = action === 'retry-now' || switching ? 0 : backoffDelay(this.#attempt++, this.#options.reconnect, this.#options.random);
     this.#events.emit('closed', { code: close.code, reason: close.reason, willReconnect: true, delay });
     this.#setState('reconnecting');
     this.#timers.reconnect = this.#after(delay, () => {
@@ -485,6 +592,14 @@ export class BrokerClient {
     this.#timers.handshake = null;
     this.#welcome = data;
     this.#attempt = 0;
+    if (this.#options.transport === 'auto') {
+      if (this.#transport === 'websocket') {
+        this.#preferred = 'websocket';
+        this.#sseSince = null;
+      } else {
+        this.#sseSince ??= this.#options.now();
+      }
+    }
     this.#authRetried = false;
     this.#startWatchdog(data.heartbeat);
     this.#expiresAt = null; // a new credential: its expiry is not compared with the old one's
@@ -801,6 +916,8 @@ export class BrokerClient {
       return;
     }
     if (generation !== this.#generation || this.#state !== 'connected') return;
+    // Any valid token of the session's user authorizes its POSTs: the new one from now on.
+    this.#bearer = token;
     try {
       await this.#request('auth', { token }, { internal: true });
     } catch (error) {

@@ -16,6 +16,8 @@ export function test(name, fn) {
 /**
  * A client wired to a fake socket class and a virtual clock. `tokens` counts token-provider
  * calls; the provider returns `token-1`, `token-2`, … so tests can tell fresh tokens apart.
+ * WebSocket only unless a test passes `transport` (the SSE fallback has its own tests, which
+ * give it a fake fetch; here a socket that never opens must stay a WebSocket failure).
  */
 export function setup(options = {}) {
   const clock = new FakeClock();
@@ -25,6 +27,7 @@ export function setup(options = {}) {
     url: 'ws://broker.test/ws/chat',
     token: async () => `token-${++tokens.calls}`,
     WebSocket,
+    transport: 'websocket',
     requestTimeout: 10000,
     ...clock.options,
     ...options,
