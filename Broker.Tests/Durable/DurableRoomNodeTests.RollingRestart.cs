@@ -14,7 +14,8 @@ public sealed partial class DurableRoomNodeTests
     [Fact]
     public async Task A_rolling_restart_of_every_node_under_publish_load_loses_no_acked_message()
     {
-        await using var cluster = await StartClusterAsync("rolling-restart");
+        // A history window that holds the whole run (a few hundred publishes), so a late joiner can be checked for all of them.
+        await using var cluster = await StartClusterAsync("rolling-restart", ("Broker:Rooms:HistorySize", "10000"));
         var room = NewRoom();
         BrokerProcess? leaving = null;
         BrokerProcess Stayer(BrokerProcess? avoid) =>
@@ -30,6 +31,10 @@ public sealed partial class DurableRoomNodeTests
         var publisherNode = cluster.Nodes[0];
         var publisher = await ConnectAsync(publisherNode, "publisher");
         var epoch = (await publisher.JoinAsync(room)).Str("epoch");
+        // Joined before the first publish, so its stream starts at offset 1.
+        var memberNode = cluster.Nodes[1];
+        var member = await ConnectAsync(memberNode, "member");
+        Assert.Equal(epoch, (await member.JoinAsync(room)).Str("epoch"));
         var publishing = Task.Run(async () =>
         {
             double? refusedSince = null;
@@ -71,9 +76,6 @@ public sealed partial class DurableRoomNodeTests
         });
 
         // The member: reads the stream; when its node leaves it re-joins on a staying node with since.
-        var memberNode = cluster.Nodes[1];
-        var member = await ConnectAsync(memberNode, "member");
-        Assert.Equal(epoch, (await member.JoinAsync(room)).Str("epoch"));
         var seen = new List<Message>();
         var reading = Task.Run(async () =>
         {
