@@ -118,17 +118,9 @@ public sealed partial class WebSocketTransport : IConnectionTransport
     public bool TrySend(byte[] utf8Frame)
     {
         var max = _limits.OutboundQueueBytes;
-        if (max > 0)
-        {
-            var queued = Interlocked.Add(ref _queuedBytes, utf8Frame.Length);
-            if (queued > max && queued != utf8Frame.Length)
-            {
-                Interlocked.Add(ref _queuedBytes, -utf8Frame.Length);
-                return false;
-            }
-        }
+        if (!OutboundByteBudget.TryReserve(ref _queuedBytes, max, utf8Frame.Length)) return false;
         if (_outbound.Writer.TryWrite(utf8Frame)) return true;
-        if (max > 0) Interlocked.Add(ref _queuedBytes, -utf8Frame.Length);
+        OutboundByteBudget.Release(ref _queuedBytes, max, utf8Frame.Length);
         return false;
     }
 
@@ -136,7 +128,7 @@ public sealed partial class WebSocketTransport : IConnectionTransport
     private bool TryTake(ChannelReader<byte[]> reader, out byte[] frame)
     {
         if (!reader.TryRead(out frame!)) return false;
-        if (_limits.OutboundQueueBytes > 0) Interlocked.Add(ref _queuedBytes, -frame.Length);
+        OutboundByteBudget.Release(ref _queuedBytes, _limits.OutboundQueueBytes, frame.Length);
         return true;
     }
 

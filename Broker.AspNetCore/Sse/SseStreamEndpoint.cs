@@ -74,10 +74,7 @@ public static class SseStreamEndpoint
         using var ipSlot = ipLimiter.TryAcquire(clientIp);
         if (ipSlot is null)
         {
-            WebSocketAccess.LimitRefused(context, route, StatusCodes.Status429TooManyRequests, "too many connections from this address", loggers);
-            context.Response.Headers.RetryAfter = "5";
-            await BrokerHttp.Problem(context, StatusCodes.Status429TooManyRequests,
-                $"too many connections from this address (at most {ipLimiter.Max}); close one and retry");
+            await ipLimiter.RefuseAsync(context, route, loggers);
             return;
         }
 

@@ -119,17 +119,9 @@ public sealed class SseTransport : IConnectionTransport
     public bool TrySend(byte[] utf8Frame)
     {
         var max = _limits.OutboundQueueBytes;
-        if (max > 0)
-        {
-            var queued = Interlocked.Add(ref _queuedBytes, utf8Frame.Length);
-            if (queued > max && queued != utf8Frame.Length)
-            {
-                Interlocked.Add(ref _queuedBytes, -utf8Frame.Length);
-                return false;
-            }
-        }
+        if (!OutboundByteBudget.TryReserve(ref _queuedBytes, max, utf8Frame.Length)) return false;
         if (_outbound.Writer.TryWrite(utf8Frame)) return true;
-        if (max > 0) Interlocked.Add(ref _queuedBytes, -utf8Frame.Length);
+        OutboundByteBudget.Release(ref _queuedBytes, max, utf8Frame.Length);
         return false;
     }
 
@@ -243,7 +235,7 @@ public sealed class SseTransport : IConnectionTransport
                 var pinged = false;
                 while (frames < _limits.WriteBatchFrames && reader.TryRead(out var frame))
                 {
-                    if (_limits.OutboundQueueBytes > 0) Interlocked.Add(ref _queuedBytes, -frame.Length);
+                    OutboundByteBudget.Release(ref _queuedBytes, _limits.OutboundQueueBytes, frame.Length);
                     if (_discardQueued) continue;
                     SseEvents.WriteFrame(_body, frame);
                     frames++;

@@ -68,4 +68,19 @@ public sealed class ClientIpLimiter
         public static readonly Unlimited Instance = new();
         public void Dispose() { }
     }
+
+    /// <summary>The <c>Retry-After</c> of a refusal: a slot frees only when one of the address's connections closes.</summary>
+    private const string RetryAfterSeconds = "5";
+
+    /// <summary>
+    /// Answers a client past the cap, for WebSocket and SSE alike: the refusal in the access log, then
+    /// 429 with <c>Retry-After</c> and the error body.
+    /// </summary>
+    public Task RefuseAsync(HttpContext context, string route, ILoggerFactory loggers)
+    {
+        Observability.WebSocketAccess.LimitRefused(context, route, StatusCodes.Status429TooManyRequests, "too many connections from this address", loggers);
+        context.Response.Headers.RetryAfter = RetryAfterSeconds;
+        return Http.BrokerHttp.Problem(context, StatusCodes.Status429TooManyRequests,
+            $"too many connections from this address (at most {Max}); close one and retry");
+    }
 }

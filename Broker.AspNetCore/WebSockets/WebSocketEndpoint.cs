@@ -59,10 +59,7 @@ public static class WebSocketEndpoint
         using var ipSlot = ipLimiter.TryAcquire(clientIp);
         if (ipSlot is null)
         {
-            WebSocketAccess.LimitRefused(context, route, StatusCodes.Status429TooManyRequests, "too many connections from this address", loggers);
-            context.Response.Headers.RetryAfter = IpLimitRetryAfterSeconds;
-            await BrokerHttp.Problem(context, StatusCodes.Status429TooManyRequests,
-                $"too many connections from this address (at most {ipLimiter.Max}); close one and retry");
+            await ipLimiter.RefuseAsync(context, route, loggers);
             return;
         }
         AuthenticatedUser? user = null;
@@ -147,9 +144,6 @@ public static class WebSocketEndpoint
             node.Untrack(info.ConnectionId);
         }
     }
-
-    /// <summary>The <c>Retry-After</c> of a per-IP refusal: a slot frees only when one of the address's sockets closes.</summary>
-    private const string IpLimitRetryAfterSeconds = "5";
 
     /// <summary>A close handshake on a socket no transport loop runs on, bounded like the transport's own.</summary>
     private static async Task CloseUnstartedAsync(WebSocket socket, Close close, TimeSpan closeGrace, CancellationToken aborted)
