@@ -128,7 +128,11 @@ public sealed class ThreeNodeCluster : IAsyncDisposable
         while (DateTime.UtcNow < deadline)
         {
             var room = $"room-{Guid.NewGuid():N}";
-            (await http.GetAsync(new Uri(seed.BaseUri, $"/api/rooms/{room}"))).EnsureSuccessStatusCode();
+            using var response = await http.GetAsync(new Uri(seed.BaseUri, $"/api/rooms/{room}"));
+            // 503 unavailable is PROTOCOL §9.1's "retry": on a just-formed cluster a room's first
+            // answer can outlast the ask timeout while the shard is being allocated.
+            if (response.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable) continue;
+            response.EnsureSuccessStatusCode();
             if (wanted(await HostOfAsync(room))) return room;
         }
         throw new InvalidOperationException("no room landed on the wanted node");
