@@ -259,9 +259,8 @@ public sealed class RoomsOptions
     public int MaxPresenceMembers { get; set; } = Broker.Actors.Rooms.RoomSettings.DefaultMaxPresenceMembers;
     /// <summary>
     /// Members of one room on one node from which a broadcast is written by one thread per core
-    /// instead of the node's room hub alone (per-room order is kept: each connection is always
-    /// written by the same thread). Default 0: never split (off until the loss the 10k bench showed
-    /// with 2000 is understood, docs/benchmarks.md); 2000 is the size it was meant for.
+    /// instead of the node's room hub alone (per-room order is kept: the hub waits until every
+    /// thread has written the broadcast before it handles anything else). Default 2000; 0: never split.
     /// </summary>
     public int ParallelFanOutThreshold { get; set; } = Broker.Actors.Rooms.RoomHub.DefaultParallelFanOutThreshold;
     /// <summary>
