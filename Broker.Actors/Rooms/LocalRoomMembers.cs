@@ -17,7 +17,7 @@ internal sealed class LocalRoomMembers
     private readonly Dictionary<string, LocalMember> _byConnectionId = new(StringComparer.Ordinal);
     private LocalMember[]? _active;
     private IConnectionTransport[]? _sockets;
-    private FanOutSlices? _slices;
+    private LaneSlices? _slices;
 
     public int Count => _byConnectionId.Count;
 
@@ -58,7 +58,8 @@ internal sealed class LocalRoomMembers
 
     /// <summary>
     /// Its socket refused a frame, seen by the hub itself: it gets nothing more (its actor is cutting
-    /// it off). False when it was refused already.
+    /// it off). False when it was refused already (a lane saw it first). A refusal seen on a lane is
+    /// not a change here: the lane skips the socket itself until the arrays are rebuilt anyway.
     /// </summary>
     public bool Refuse(LocalMember member)
     {
@@ -106,24 +107,24 @@ internal sealed class LocalRoomMembers
     }
 
     /// <summary>
-    /// <see cref="Active"/> split into the slices of <paramref name="fanOut"/> (a member's slice is
-    /// fixed by its connection), for a broadcast too large for the hub's thread alone. Built on the
-    /// hub's thread; the helpers only read it, and only while the hub waits for them.
+    /// <see cref="Active"/> split by the lane that writes each member's socket, for a broadcast too
+    /// large for the hub's thread. Built on the hub's thread, read-only once handed to the lanes: a
+    /// lane still writing an older broadcast keeps the arrays it was given.
     /// </summary>
-    public FanOutSlices SlicesFor(ParallelFanOut fanOut)
+    public LaneSlices SlicesFor(FanOutLanes lanes)
     {
         if (_slices is not null) return _slices;
         var active = Active;
-        var counts = new int[fanOut.Slices];
+        var counts = new int[lanes.Count];
         var viaActor = 0;
         foreach (var member in active)
         {
             if (member.Outbound is null) viaActor++;
-            else counts[member.SliceIn(fanOut)]++;
+            else counts[member.LaneIn(lanes)]++;
         }
-        var slices = new FanOutSlice[fanOut.Slices];
-        for (var slice = 0; slice < slices.Length; slice++)
-            slices[slice] = new FanOutSlice(new LocalMember[counts[slice]], new IConnectionTransport[counts[slice]]);
+        var slices = new LaneSlice[lanes.Count];
+        for (var lane = 0; lane < slices.Length; lane++)
+            slices[lane] = new LaneSlice(new LocalMember[counts[lane]], new IConnectionTransport[counts[lane]]);
         var actors = viaActor == 0 ? [] : new LocalMember[viaActor];
         Array.Clear(counts);
         viaActor = 0;
@@ -134,16 +135,13 @@ internal sealed class LocalRoomMembers
                 actors[viaActor++] = member;
                 continue;
             }
-            var index = member.SliceIn(fanOut);
-            var slice = slices[index];
-            slice.Members[counts[index]] = member;
-            slice.Sockets[counts[index]++] = socket;
+            var lane = member.LaneIn(lanes);
+            var slice = slices[lane];
+            slice.Members[counts[lane]] = member;
+            slice.Sockets[counts[lane]++] = socket;
         }
-        return _slices = new FanOutSlices(slices, actors);
+        return _slices = new LaneSlices(slices, actors);
     }
-
-    /// <summary>Members were refused during a parallel broadcast (flagged on them, see <see cref="LocalMember.TryRefuse"/>): the arrays are rebuilt without them.</summary>
-    public void RefusedDuringFanOut() => Changed();
 
     private void Changed()
     {
@@ -153,11 +151,11 @@ internal sealed class LocalRoomMembers
     }
 }
 
-/// <summary>One slice of a room's members for <see cref="ParallelFanOut"/>: their sockets, and the members themselves index for index (for a refusal).</summary>
-internal sealed record FanOutSlice(LocalMember[] Members, IConnectionTransport[] Sockets);
+/// <summary>One lane's members of a room: their sockets, and the members themselves index for index (for a refusal).</summary>
+internal sealed record LaneSlice(LocalMember[] Members, IConnectionTransport[] Sockets);
 
-/// <summary>A room's active members by slice, and those without a socket here (their actors deliver).</summary>
-internal sealed record FanOutSlices(FanOutSlice[] BySlice, LocalMember[] ViaActor);
+/// <summary>A room's active members by lane, and those without a socket here (their actors deliver).</summary>
+internal sealed record LaneSlices(LaneSlice[] ByLane, LocalMember[] ViaActor);
 
 /// <summary>A local member of one room. Mutable: the broadcast loop flags it without copying.</summary>
 internal sealed class LocalMember(string connectionId, string userId, IActorRef connection, IConnectionTransport? outbound)
@@ -180,19 +178,19 @@ internal sealed class LocalMember(string connectionId, string userId, IActorRef 
     public bool Active { get; set; }
 
     private int _refused;
-    private int _slice = -1;
+    private int _lane = -1;
 
     /// <summary>
     /// Its socket refused a frame: nothing more is written to it (the actor is closing it). Set by
-    /// the hub's thread or a fan-out helper, whichever saw the refusal first (<see cref="TryRefuse"/>).
+    /// the hub or by a fan-out lane, whichever saw the refusal first (<see cref="TryRefuse"/>).
     /// </summary>
     public bool Refused => Volatile.Read(ref _refused) != 0;
 
     /// <summary>Marks it refused; true only for the first caller, on any thread (that one tells its actor).</summary>
     public bool TryRefuse() => Interlocked.Exchange(ref _refused, 1) == 0;
 
-    /// <summary>Its slice in <paramref name="fanOut"/>'s broadcasts (fixed for its connection), computed once.</summary>
-    public int SliceIn(ParallelFanOut fanOut) => _slice >= 0 ? _slice : _slice = fanOut.SliceOf(ConnectionId);
+    /// <summary>The lane of <paramref name="lanes"/> that writes its socket (fixed for its connection), computed once.</summary>
+    public int LaneIn(FanOutLanes lanes) => _lane >= 0 ? _lane : _lane = lanes.LaneOf(ConnectionId);
 
     /// <summary>Whether a leave sent to the room is still unanswered (a join result before it must not activate).</summary>
     public bool LeavePending

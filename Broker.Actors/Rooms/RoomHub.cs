@@ -48,10 +48,12 @@ public sealed class RoomHub : ReceiveActor, IWithTimers
     public static readonly TimeSpan DefaultFirstAnswerTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// Local members from which a broadcast is written by the hub's thread and the fan-out helpers
-    /// together (<see cref="ParallelFanOut"/>); 0: always the hub alone. Below ~2000 handing the
-    /// writes over would cost more than it saves (a wake-up per helper against a few hundred
-    /// microseconds of writes).
+    /// Local members from which a broadcast is written by the fan-out lanes rather than the hub's
+    /// own thread; 0: never. Below ~2000 handing the writes over would cost more than it saves (a
+    /// wake-up per lane against a few hundred microseconds of writes). (The lanes were off for a
+    /// while: the 10k bench reported lost deliveries with them on. That was the bench: its members
+    /// read nothing until all 10k had joined, and on a loaded machine the broker closed the early
+    /// ones for heartbeat silence; docs/benchmarks.md.)
     /// </summary>
     public const int DefaultParallelFanOutThreshold = 2000;
 
@@ -64,19 +66,19 @@ public sealed class RoomHub : ReceiveActor, IWithTimers
     private readonly Dictionary<long, PendingPublish> _publishes = new();
     private long _seq;
     private readonly int _parallelThreshold;
-    private readonly int _fanOutThreads;
-    private ParallelFanOut? _fanOut; // made for the first broadcast that needs it
+    private readonly int _laneCount;
+    private FanOutLanes? _lanes; // made for the first broadcast that needs them
 
     /// <param name="parallelFanOutThreshold">See <see cref="DefaultParallelFanOutThreshold"/>; 0: never parallel.</param>
-    /// <param name="fanOutThreads">Threads a large broadcast is written by, the hub's own included; default one per core.</param>
+    /// <param name="fanOutLanes">Threads a large broadcast is split over; default one per core.</param>
     public RoomHub(IActorRef rooms, TimeSpan? rejoinInterval = null, TimeSpan? firstAnswerTimeout = null,
-        int parallelFanOutThreshold = DefaultParallelFanOutThreshold, int? fanOutThreads = null)
+        int parallelFanOutThreshold = DefaultParallelFanOutThreshold, int? fanOutLanes = null)
     {
         _rooms = rooms;
         _rejoinInterval = rejoinInterval ?? DefaultRejoinInterval;
         _firstAnswerTimeout = firstAnswerTimeout ?? DefaultFirstAnswerTimeout;
         _parallelThreshold = parallelFanOutThreshold;
-        _fanOutThreads = fanOutThreads ?? ParallelFanOut.DefaultThreads;
+        _laneCount = fanOutLanes ?? FanOutLanes.DefaultCount;
         Receive<LocalJoin>(local => OnJoin(local.Join, local.Outbound));
         Receive<JoinRoom>(join => OnJoin(join, null));
         Receive<LeaveRoom>(OnLeave);
@@ -104,12 +106,12 @@ public sealed class RoomHub : ReceiveActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(IActorRef rooms, TimeSpan? rejoinInterval = null, TimeSpan? firstAnswerTimeout = null,
-        int parallelFanOutThreshold = DefaultParallelFanOutThreshold, int? fanOutThreads = null) =>
-        Akka.Actor.Props.Create(() => new RoomHub(rooms, rejoinInterval, firstAnswerTimeout, parallelFanOutThreshold, fanOutThreads));
+        int parallelFanOutThreshold = DefaultParallelFanOutThreshold, int? fanOutLanes = null) =>
+        Akka.Actor.Props.Create(() => new RoomHub(rooms, rejoinInterval, firstAnswerTimeout, parallelFanOutThreshold, fanOutLanes));
 
     protected override void PostStop()
     {
-        _fanOut?.Dispose();
+        _lanes?.Dispose();
         base.PostStop();
     }
 
@@ -394,6 +396,7 @@ public sealed class RoomHub : ReceiveActor, IWithTimers
     private void OnConnectionGone(IActorRef connection)
     {
         if (!_byConnection.Remove(connection, out var entry)) return;
+        IConnectionTransport? socket = null;
         foreach (var roomId in entry.Rooms)
         {
             var leave = new LeaveRoom(roomId, entry.ConnectionId, null, Reply: false);
@@ -402,10 +405,13 @@ public sealed class RoomHub : ReceiveActor, IWithTimers
                 _rooms.Tell(leave);
                 continue;
             }
+            if (room.TryGet(entry.ConnectionId, out var gone)) socket ??= gone.Outbound;
             room.Remove(entry.ConnectionId);
             SendCommand(room, null, leave);
             RemoveIfIdle(roomId, room);
         }
+        // Queued behind every frame the lane has for it: the lane's refusal record of the socket goes last.
+        if (socket is not null && _lanes is { } lanes) lanes.Post(lanes.LaneOf(entry.ConnectionId), new FanOutJob.Forget(socket));
     }
 
     // ---- the room's stream on this node ----
@@ -538,10 +544,11 @@ public sealed class RoomHub : ReceiveActor, IWithTimers
 
     // ---- delivery ----
     //
-    // Every frame reaches a member's socket from the hub's thread, or, for a broadcast to at least
-    // _parallelThreshold local members, from the hub's thread and the fan-out helpers together
-    // while the hub waits for them (ParallelFanOut). Either way a frame is on its sockets' queues
-    // before the hub handles its next message, so per-room order is the hub's order.
+    // A frame reaches a member's socket either from the hub's thread or from the member's fan-out
+    // lane (a broadcast to at least _parallelThreshold members is split over the lanes). Per-room
+    // order holds because a member's lane is fixed and runs its jobs in order, and because the hub
+    // writes itself only while no lane has anything queued (FanOutLanes.Busy): until then every
+    // frame, a single joined or left included, goes through the member's lane behind the others.
 
     private void DeliverToActive(LocalRoomMembers room, byte[] frame) => Broadcast(room, frame, exclude: null, stamp: 0);
 
@@ -553,9 +560,9 @@ public sealed class RoomHub : ReceiveActor, IWithTimers
     private void Broadcast(LocalRoomMembers members, byte[] frame, string? exclude, long stamp)
     {
         var active = members.Active;
-        if (_parallelThreshold > 0 && active.Length >= _parallelThreshold)
+        if (LanesFor(active.Length) is { } lanes)
         {
-            BroadcastInParallel(members, _fanOut ??= new ParallelFanOut(_fanOutThreads), frame, exclude, stamp);
+            BroadcastOnLanes(members, lanes, frame, exclude, stamp);
             return;
         }
         var delivered = 0;
@@ -582,20 +589,34 @@ public sealed class RoomHub : ReceiveActor, IWithTimers
         BrokerMetrics.Delivered(stamp, delivered);
     }
 
-    private static void BroadcastInParallel(LocalRoomMembers members, ParallelFanOut fanOut, byte[] frame, string? exclude, long stamp)
+    /// <summary>The lanes a write must go through now: for a large broadcast, and for anything while they have work queued; else null.</summary>
+    private FanOutLanes? LanesFor(int members)
     {
-        var slices = members.SlicesFor(fanOut);
+        if (_lanes is { Busy: true } busy) return busy;
+        if (_parallelThreshold <= 0 || members < _parallelThreshold) return null;
+        return _lanes ??= new FanOutLanes(_laneCount);
+    }
+
+    private static void BroadcastOnLanes(LocalRoomMembers members, FanOutLanes lanes, byte[] frame, string? exclude, long stamp)
+    {
+        var slices = members.SlicesFor(lanes);
         IConnectionTransport? excludeSocket = null;
         if (exclude is not null && members.TryGet(exclude, out var excluded)) excludeSocket = excluded.Outbound;
-        var delivered = fanOut.Write(slices.BySlice, frame, excludeSocket, out var refused);
-        if (refused) members.RefusedDuringFanOut();
+        var busy = 0;
+        foreach (var slice in slices.ByLane) if (slice.Sockets.Length > 0) busy++;
+        if (busy == 0) BrokerMetrics.Delivered(stamp, 0);
+        else
+        {
+            var broadcast = new FanOutBroadcast(frame, excludeSocket, stamp, busy);
+            for (var lane = 0; lane < slices.ByLane.Length; lane++)
+                if (slices.ByLane[lane].Sockets.Length > 0) lanes.Post(lane, new FanOutJob.Slice(slices.ByLane[lane], broadcast));
+        }
         ConnectionCommands.Deliver? viaActor = null;
         foreach (var member in slices.ViaActor)
             if (member.ConnectionId != exclude) member.Connection.Tell(viaActor ??= new ConnectionCommands.Deliver(frame, stamp));
-        BrokerMetrics.Delivered(stamp, delivered);
     }
 
-    /// <summary>Queues one frame for a member; false when its socket refused it (the actor is told once).</summary>
+    /// <summary>Queues one frame for a member; false when its socket refused it (the actor is told once) or the write went to its lane.</summary>
     private bool Deliver(LocalRoomMembers members, LocalMember member, byte[] frame)
     {
         if (member.Outbound is not { } outbound)
@@ -604,6 +625,11 @@ public sealed class RoomHub : ReceiveActor, IWithTimers
             return false;
         }
         if (member.Refused) return false;
+        if (_lanes is { Busy: true } lanes)
+        {
+            lanes.Post(member.LaneIn(lanes), new FanOutJob.Single(member, outbound, frame));
+            return false;
+        }
         if (outbound.TrySend(frame)) return true;
         Refused(members, member);
         return false;

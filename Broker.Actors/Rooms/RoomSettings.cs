@@ -57,7 +57,7 @@ public sealed record RoomSettings(int HistorySize, TimeSpan IdleTimeout, TimeSpa
     public TimeSpan OccupancyInterval { get; init; } = DefaultOccupancyInterval;
 
     /// <summary>
-    /// Local members from which one broadcast is written by several threads (<see cref="ParallelFanOut"/>,
+    /// Local members from which one broadcast is written by several threads (<see cref="FanOutLanes"/>,
     /// one per core) instead of the node's hub alone; 0: always the hub alone.
     /// </summary>
     public int ParallelFanOutThreshold { get; init; } = RoomHub.DefaultParallelFanOutThreshold;

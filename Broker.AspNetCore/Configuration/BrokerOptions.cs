@@ -259,8 +259,9 @@ public sealed class RoomsOptions
     public int MaxPresenceMembers { get; set; } = Broker.Actors.Rooms.RoomSettings.DefaultMaxPresenceMembers;
     /// <summary>
     /// Members of one room on one node from which a broadcast is written by one thread per core
-    /// instead of the node's room hub alone (per-room order is kept: the hub waits until every
-    /// thread has written the broadcast before it handles anything else). Default 2000; 0: never split.
+    /// instead of the node's room hub alone (per-room order is kept: each connection is always
+    /// written by the same thread, and the hub writes itself only when those threads have nothing
+    /// queued). Default 2000; 0: never split.
     /// </summary>
     public int ParallelFanOutThreshold { get; set; } = Broker.Actors.Rooms.RoomHub.DefaultParallelFanOutThreshold;
     /// <summary>

@@ -135,9 +135,13 @@ public sealed class FanOutRun : IAsyncDisposable
                         subscriber.Id, ct, slow ? slowReceiveBuffer : 0);
                     await client.JoinAsync(room, ct);
                     subscriber.Client = client;
+                    // Read (and answer pings) from the join on, not once everyone has joined: on a
+                    // loaded machine the set-up of 10k members outlasted two heartbeat intervals,
+                    // the broker rightly closed the early members for silence, and their close
+                    // frames sat unread, so the run saw open sockets that received nothing.
+                    var loop = run.ReadUntilClosedAsync(subscriber, client);
+                    lock (run._loops) run._loops.Add(loop);
                 });
-            foreach (var subscriber in run._subscribers)
-                if (subscriber.Client is { } lean) run._loops.Add(lean.RunAsync(subscriber, run._stop.Token));
 
             for (var p = 0; p < publishers; p++)
             {
@@ -169,6 +173,14 @@ public sealed class FanOutRun : IAsyncDisposable
             await run.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>A lean subscriber's receive loop; a close the run did not ask for fails it, with the server's code.</summary>
+    private async Task ReadUntilClosedAsync(Subscriber subscriber, LeanClient client)
+    {
+        await client.RunAsync(subscriber, _stop.Token);
+        if (!Stopping && subscriber.Healthy)
+            Fail($"subscriber {subscriber.Id} closed: {client.CloseStatus?.ToString() ?? "no close frame"} {client.CloseDescription}");
     }
 
     /// <summary>

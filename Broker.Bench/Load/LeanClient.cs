@@ -48,6 +48,9 @@ public sealed class LeanClient : IAsyncDisposable
     /// <summary>The close status the server sent, if a close frame arrived.</summary>
     public WebSocketCloseStatus? CloseStatus { get; private set; }
 
+    /// <summary>The close reason the server sent with <see cref="CloseStatus"/>.</summary>
+    public string? CloseDescription { get; private set; }
+
     public WebSocketState State => _socket.State;
 
     /// <summary>Stopwatch timestamp of the last message received (pings included): a client's watchdog for a silent server.</summary>
@@ -131,6 +134,7 @@ public sealed class LeanClient : IAsyncDisposable
         finally
         {
             CloseStatus = _socket.CloseStatus;
+            CloseDescription = _socket.CloseStatusDescription;
             ClosedAt = Stopwatch.GetTimestamp();
         }
     }

@@ -106,6 +106,7 @@ public static class FanOutScenario
             var after = await StatsAsync(servers);
             var jitPercent = (await JitSettledWarmUp.JitMsAsync(servers)).Zip(jitBefore, (a, b) => (a - b) / throughput.Elapsed.TotalMilliseconds * 100).DefaultIfEmpty(0).Max();
             foreach (var failure in run.Failures) report.Failures.Add($"{label}: {failure}");
+            if (run.Failed && kind == ServerKind.Broker) report.Failures.Add($"{label}: counted: {await FanOutDiagnosis.DescribeAsync(run, servers)}");
             if (acks is not null)
             {
                 foreach (var problem in acks.Check(run.Room, run.Publishers.Sum(p => p.LastSent))) report.Failures.Add($"{label}: {problem}");

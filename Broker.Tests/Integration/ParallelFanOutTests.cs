@@ -2,7 +2,7 @@ namespace Broker.Tests.Integration;
 
 /// <summary>
 /// A room larger than <c>Broker:Rooms:ParallelFanOutThreshold</c> (set to 5 here) through the real
-/// host: its broadcasts are written by the hub and its fan-out helpers, and every real WebSocket member still
+/// host: its broadcasts are written by the fan-out lanes, and every real WebSocket member still
 /// sees one order, offsets 1, 2, 3, … with nothing lost or twice, under concurrent publishers.
 /// </summary>
 public sealed class ParallelFanOutTests
