@@ -155,6 +155,7 @@ function renderRooms(report) {
     const tr = row(cell(r.room), cell(r.connections, 'num'), cell(byNode));
     tr.dataset.testid = 'room';
     tr.dataset.room = r.room;
+    tr.dataset.nodes = String(Object.keys(r.byNode).length);
     return tr;
   });
   $('rooms').replaceChildren(...rows);
