@@ -28,10 +28,26 @@ public sealed class AdminConsoleClusterFixture : IAsyncLifetime
 /// across nodes, a user found on two nodes and disconnected, and the cut-offs that follow.
 /// </summary>
 [Trait("Category", "Cluster")]
-public sealed class AdminConsoleClusterTests(AdminConsoleClusterFixture fixture) : IClassFixture<AdminConsoleClusterFixture>
+public sealed class AdminConsoleClusterTests(AdminConsoleClusterFixture fixture) : IClassFixture<AdminConsoleClusterFixture>, IAsyncLifetime
 {
     private const string ApiKey = AdminConsoleClusterFixture.ApiKey;
+    private readonly List<TestClient> _clients = [];
     private ClusterNode[] Nodes => fixture.Cluster.Nodes;
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    /// <summary>Every client a test opened is closed after it, passed or failed: the next test counts connections.</summary>
+    public async Task DisposeAsync()
+    {
+        foreach (var client in _clients) await client.DisposeAsync();
+    }
+
+    private async Task<TestClient> ConnectAsync(int node, string user, bool autoPong = true)
+    {
+        var client = await TestClient.ConnectAuthenticatedAsync(Nodes[node].WebSocketUri(), TestTokens.Valid(user), autoPong);
+        _clients.Add(client);
+        return client;
+    }
 
     [Fact]
     public async Task The_report_from_one_node_lists_every_member_with_its_own_connection_count()
@@ -40,7 +56,7 @@ public sealed class AdminConsoleClusterTests(AdminConsoleClusterFixture fixture)
         int[] perNode = [1, 2, 3];
         for (var node = 0; node < 3; node++)
         for (var i = 0; i < perNode[node]; i++)
-            clients.Add(await TestClient.ConnectAuthenticatedAsync(Nodes[node].WebSocketUri(), TestTokens.Valid($"count-{node}-{i}"), autoPong: true));
+            clients.Add(await ConnectAsync(node, $"count-{node}-{i}"));
 
         JsonElement report = default;
         await Eventually.TrueAsync(async () =>
@@ -65,7 +81,6 @@ public sealed class AdminConsoleClusterTests(AdminConsoleClusterFixture fixture)
         Assert.Single(report.GetProperty("members").EnumerateArray(), m => m.Bool("isLeader"));
         Assert.Equal(report.Str("leader"), report.GetProperty("members").EnumerateArray().Single(m => m.Bool("isLeader")).Str("node"));
 
-        foreach (var client in clients) await client.DisposeAsync();
     }
 
     [Fact]
@@ -75,7 +90,7 @@ public sealed class AdminConsoleClusterTests(AdminConsoleClusterFixture fixture)
         var before = await LatestConnectionsAsync(node);
         var clients = new List<TestClient>();
         for (var i = 0; i < 4; i++)
-            clients.Add(await TestClient.ConnectAuthenticatedAsync(node.WebSocketUri(), TestTokens.Valid($"sample-{i}"), autoPong: true));
+            clients.Add(await ConnectAsync(1, $"sample-{i}"));
         await Eventually.TrueAsync(async () => await LatestConnectionsAsync(node) == before + 4, TimeSpan.FromSeconds(10), "a sample with the four new connections");
         foreach (var client in clients) await client.DisposeAsync();
         await Eventually.TrueAsync(async () => await LatestConnectionsAsync(node) == before, TimeSpan.FromSeconds(10), "a sample without them");
@@ -89,7 +104,7 @@ public sealed class AdminConsoleClusterTests(AdminConsoleClusterFixture fixture)
         var clients = new List<TestClient>();
         async Task JoinAsync(int node, string user, string room)
         {
-            var client = await TestClient.ConnectAuthenticatedAsync(Nodes[node].WebSocketUri(), TestTokens.Valid(user), autoPong: true);
+            var client = await ConnectAsync(node, user);
             await client.JoinAsync(room);
             clients.Add(client);
         }
@@ -125,15 +140,14 @@ public sealed class AdminConsoleClusterTests(AdminConsoleClusterFixture fixture)
             return now.EnumerateArray().Any(r => r.Str("room") == busy && r.GetProperty("connections").GetInt32() == 4);
         }, TimeSpan.FromSeconds(10), "the busy room down to four after a leave and a close");
 
-        foreach (var client in clients) await client.DisposeAsync();
     }
 
     [Fact]
     public async Task A_user_on_two_nodes_is_found_and_disconnected_and_the_cut_offs_are_listed()
     {
         var user = $"lookup-{Guid.NewGuid():N}"[..20];
-        var first = await TestClient.ConnectAuthenticatedAsync(Nodes[1].WebSocketUri(), TestTokens.Valid(user), autoPong: true);
-        var second = await TestClient.ConnectAuthenticatedAsync(Nodes[2].WebSocketUri(), TestTokens.Valid(user), autoPong: true);
+        var first = await ConnectAsync(1, user);
+        var second = await ConnectAsync(2, user);
         await first.JoinAsync("lookup-lobby");
         await second.JoinAsync("lookup-news");
 
@@ -175,15 +189,13 @@ public sealed class AdminConsoleClusterTests(AdminConsoleClusterFixture fixture)
         Assert.Contains(report.GetProperty("cutOffs").GetProperty("counts").EnumerateArray(),
             c => c.GetProperty("code").GetInt32() == CloseCodes.Disconnected && c.Str("reason") == "disconnected" && c.GetProperty("count").GetInt64() >= 2);
 
-        await first.DisposeAsync();
-        await second.DisposeAsync();
     }
 
     [Fact]
     public async Task A_silent_client_cut_off_by_the_heartbeat_is_listed_with_its_reason()
     {
         var user = $"silent-{Guid.NewGuid():N}"[..20];
-        await using var silent = await TestClient.ConnectAuthenticatedAsync(Nodes[2].WebSocketUri(), TestTokens.Valid(user), autoPong: false);
+        var silent = await ConnectAsync(2, user, autoPong: false);
         var close = await silent.ExpectCloseAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(CloseCodes.Policy, close.Status);
 
