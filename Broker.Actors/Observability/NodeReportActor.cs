@@ -25,6 +25,10 @@ public sealed record NodeReportSettings(TimeSpan SampleInterval, int Samples, in
 /// </summary>
 public sealed class NodeReportActor : ReceiveActor, IWithTimers
 {
+    /// <summary>The most rooms one report lists.</summary>
+    public const int MaxTopRooms = 1000;
+
+    private readonly TimeSpan _interval;
     private readonly LocalActivity _activity = new();
     private readonly NodeSeries _series;
     private readonly CutOffLog _cutOffs;
@@ -32,6 +36,7 @@ public sealed class NodeReportActor : ReceiveActor, IWithTimers
 
     public NodeReportActor(string node, IActorRef connections, BrokerCounters counters, TimeProvider time, NodeReportSettings settings)
     {
+        _interval = settings.SampleInterval;
         _series = new NodeSeries(settings.Samples);
         _cutOffs = new CutOffLog(settings.RecentCutOffs);
         Receive<Tick>(_ => connections.Tell(ConnectionMessages.GetStats.Instance));
@@ -55,13 +60,7 @@ public sealed class NodeReportActor : ReceiveActor, IWithTimers
             node, _stats.Connections, _stats.Authenticated, _series.Samples(),
             _activity.Busiest(Math.Clamp(ask.TopRooms, 0, MaxTopRooms)), _activity.RoomsWithMembers,
             _cutOffs.Counts(), _cutOffs.Recent())));
-        _interval = settings.SampleInterval;
     }
-
-    private readonly TimeSpan _interval;
-
-    /// <summary>The most rooms one report lists.</summary>
-    public const int MaxTopRooms = 1000;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
