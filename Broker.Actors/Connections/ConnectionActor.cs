@@ -137,7 +137,10 @@ public sealed partial class ConnectionActor : UntypedActor
                 Send(ServerFrames.Error(rejected.RequestId, rejected.Code, rejected.Message));
                 return true;
             case JoinRefused refused:
-                if (_rooms.Remove(refused.RoomId) && _services is not null) UpdateUserRooms(_services);
+                if (!_rooms.Remove(refused.RoomId)) return true;
+                // Out of the room as much as after a leave: the access log and the console's room counts say so.
+                ConnectionTelemetry.Left(Context.System, _info, _user!.UserId, refused.RoomId);
+                if (_services is not null) UpdateUserRooms(_services);
                 return true;
             case UserEvents.DirectDelivered delivered:
                 Send(ServerFrames.SendAck(delivered.RequestId, delivered.Delivered));

@@ -7,6 +7,8 @@ using Akka.Serialization;
 using Broker.Actors.Rooms;
 using Broker.Contracts.Cluster;
 using static Broker.Contracts.Cluster.ConnectionCommands;
+using static Broker.Contracts.Cluster.NodeReportEvents;
+using static Broker.Contracts.Cluster.NodeReportQueries;
 using static Broker.Contracts.Cluster.RoomCommands;
 using static Broker.Contracts.Cluster.RoomEvents;
 using static Broker.Contracts.Cluster.RouteCommands;
@@ -217,6 +219,78 @@ public sealed class BrokerClusterSerializer : SerializerWithStringManifest
         {
             w.WriteString("u", m.UserId); w.WriteNumber("n", m.Disconnected);
         }, r => new UserDisconnected(r.S("u"), r.Int("n"))),
+        Entry.Of<GetUserConnections>("UC", (w, m) => w.WriteString("u", m.UserId), r => new GetUserConnections(r.S("u"))),
+        Entry.Of<UserConnections>("UL", (w, m) =>
+        {
+            // [connection id, node, [rooms]] per connection.
+            w.WriteString("u", m.UserId);
+            w.WriteStartArray("cs");
+            foreach (var connection in m.Connections)
+            {
+                w.WriteStartArray();
+                w.WriteStringValue(connection.ConnectionId);
+                w.WriteStringValue(connection.Node);
+                w.WriteStartArray();
+                foreach (var room in connection.Rooms) w.WriteStringValue(room);
+                w.WriteEndArray();
+                w.WriteEndArray();
+            }
+            w.WriteEndArray();
+        }, r => new UserConnections(r.S("u"), r.D.GetProperty("cs").EnumerateArray()
+            .Select(c => new UserConnection(c[0].GetString()!, c[1].GetString()!, c[2].EnumerateArray().Select(e => e.GetString()!).ToArray())).ToArray())),
+        // The operator console's per-node report (NodeReportMessages.cs): asked once per member and poll.
+        Entry.Of<GetNodeReport>("NG", (w, m) => w.WriteNumber("n", m.TopRooms), r => new GetNodeReport(r.Int("n"))),
+        Entry.Of<NodeReport>("NR", (w, m) =>
+        {
+            w.WriteString("nd", m.Node); w.WriteNumber("c", m.Connections); w.WriteNumber("a", m.Authenticated);
+            // [at ms, connections, publishes/s, deliveries/s] per sample.
+            w.WriteStartArray("ss");
+            foreach (var sample in m.Samples)
+            {
+                w.WriteStartArray();
+                w.WriteNumberValue(sample.AtMs); w.WriteNumberValue(sample.Connections);
+                w.WriteNumberValue(sample.PublishesPerSecond); w.WriteNumberValue(sample.DeliveriesPerSecond);
+                w.WriteEndArray();
+            }
+            w.WriteEndArray();
+            // [room, connections] per room.
+            w.WriteStartArray("rs");
+            foreach (var room in m.Rooms)
+            {
+                w.WriteStartArray();
+                w.WriteStringValue(room.Room); w.WriteNumberValue(room.Connections);
+                w.WriteEndArray();
+            }
+            w.WriteEndArray();
+            w.WriteNumber("rn", m.RoomsWithMembers);
+            // [code, reason, count] per kind of cut-off.
+            w.WriteStartArray("cn");
+            foreach (var count in m.CutOffCounts)
+            {
+                w.WriteStartArray();
+                w.WriteNumberValue(count.Code); w.WriteStringValue(count.Reason); w.WriteNumberValue(count.Count);
+                w.WriteEndArray();
+            }
+            w.WriteEndArray();
+            // [at ms, connection id, user or null, route, code, reason] per cut-off.
+            w.WriteStartArray("co");
+            foreach (var cutOff in m.RecentCutOffs)
+            {
+                w.WriteStartArray();
+                w.WriteNumberValue(cutOff.AtMs); w.WriteStringValue(cutOff.ConnectionId);
+                if (cutOff.User is { } user) w.WriteStringValue(user);
+                else w.WriteNullValue();
+                w.WriteStringValue(cutOff.Route); w.WriteNumberValue(cutOff.Code); w.WriteStringValue(cutOff.Reason);
+                w.WriteEndArray();
+            }
+            w.WriteEndArray();
+        }, r => new NodeReport(r.S("nd"), r.Int("c"), r.Int("a"),
+            r.D.GetProperty("ss").EnumerateArray().Select(s => new NodeSample(s[0].GetInt64(), s[1].GetInt32(), s[2].GetDouble(), s[3].GetDouble())).ToArray(),
+            r.D.GetProperty("rs").EnumerateArray().Select(s => new RoomConnections(s[0].GetString()!, s[1].GetInt32())).ToArray(),
+            r.Int("rn"),
+            r.D.GetProperty("cn").EnumerateArray().Select(s => new CutOffCount(s[0].GetInt32(), s[1].GetString()!, s[2].GetInt64())).ToArray(),
+            r.D.GetProperty("co").EnumerateArray()
+                .Select(s => new CutOff(s[0].GetInt64(), s[1].GetString()!, s[2].GetString(), s[3].GetString()!, s[4].GetInt32(), s[5].GetString()!)).ToArray())),
         // The fan-out stamp is node-local: a delivery from another node is not timed.
         Entry.Of<Deliver>("CD", (w, m) => WriteRaw(w, "fr", m.Frame), r => new Deliver(r.Raw("fr"))),
         Entry.Of<CloseConnection>("CC", (w, m) =>

@@ -79,6 +79,15 @@ public sealed class UserActor : ReceiveActor
             _connections.Count > 0,
             _connections.Count,
             _connections.Values.SelectMany(e => e.Rooms).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray())));
+        Receive<GetUserConnections>(_ =>
+        {
+            // A connection on this node has a local path (no host): name it by this node's address.
+            var self = Akka.Cluster.Cluster.Get(Context.System).SelfAddress;
+            Sender.Tell(new UserConnections(_userId, _connections
+                .Select(c => new UserConnection(c.Key, NodeName(c.Value.Connection.Path.Address.HasLocalScope ? self : c.Value.Connection.Path.Address), c.Value.Rooms))
+                .OrderBy(c => c.Node, StringComparer.Ordinal).ThenBy(c => c.ConnectionId, StringComparer.Ordinal)
+                .ToArray()));
+        });
         Receive<Terminated>(t =>
         {
             foreach (var (id, entry) in _connections)
@@ -93,6 +102,9 @@ public sealed class UserActor : ReceiveActor
 
     public static Props Props(string userId, TimeSpan idleTimeout) =>
         Akka.Actor.Props.Create(() => new UserActor(userId, idleTimeout));
+
+    /// <summary>A node's name as the host gives it (<c>host:port</c> of its Akka address).</summary>
+    private static string NodeName(Address address) => $"{address.Host}:{address.Port}";
 
     private void Remove(string connectionId)
     {

@@ -129,7 +129,17 @@ public static class BackendApiEndpoints
 
     private static async Task DisconnectUserAsync(HttpContext context, string user, ApiAuthorization auth, IBrokerPublisher publisher)
     {
-        if (await Refused(context, auth) || await BadUser(context, user)) return;
+        if (await Refused(context, auth)) return;
+        await DisconnectAuthorizedAsync(context, user, publisher);
+    }
+
+    /// <summary>
+    /// The disconnect once the caller is authorized (also the console's <c>POST /admin/users/{user}/disconnect</c>):
+    /// 400 for a bad user or body, else 202 <c>{"disconnected":n}</c>.
+    /// </summary>
+    internal static async Task DisconnectAuthorizedAsync(HttpContext context, string user, IBrokerPublisher publisher)
+    {
+        if (await BadUser(context, user)) return;
         var body = await ReadBodyAsync(context, 1024); // null when larger: refused below
         ApiDisconnectRequest? request;
         try { request = body is [] ? new ApiDisconnectRequest() : body is null ? null : JsonSerializer.Deserialize(body, HostJsonContext.Default.ApiDisconnectRequest); }
@@ -153,7 +163,7 @@ public static class BackendApiEndpoints
     }
 
     /// <summary>Answers 400 for a user id that is empty or longer than <see cref="FrameParser.MaxUserLength"/>.</summary>
-    private static async Task<bool> BadUser(HttpContext context, string user)
+    internal static async Task<bool> BadUser(HttpContext context, string user)
     {
         if (user.Length is > 0 and <= FrameParser.MaxUserLength) return false;
         await BrokerHttp.Problem(context, 400, "user must be 1 to 256 characters");

@@ -65,6 +65,12 @@ public sealed class ManagementOptions
     /// </summary>
     public string? Urls { get; set; }
 
+    /// <summary>
+    /// How long the console waits for each node's report (<c>/admin/cluster</c>); a node that takes
+    /// longer is shown as not answering, and the page still answers. Default 2 s.
+    /// </summary>
+    public TimeSpan ReportTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>The management URLs, split and trimmed.</summary>
     public string[] UrlList() => (Urls ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }

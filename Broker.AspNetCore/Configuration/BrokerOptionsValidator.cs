@@ -70,6 +70,8 @@ public sealed class BrokerOptionsValidator(IHostEnvironment environment) : IVali
         foreach (var url in o.Management.UrlList())
             Check(Observability.ManagementSurface.TryPort(url, out _),
                 $"Broker:Management:Urls: '{url}' is not a URL Kestrel can listen on (e.g. http://0.0.0.0:9090)");
+        Check(o.Management.ReportTimeout > TimeSpan.Zero && o.Management.ReportTimeout <= TimeSpan.FromSeconds(30),
+            "Broker:Management:ReportTimeout must be more than 0 and at most 00:00:30");
         ValidatePersistence(o, errors);
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

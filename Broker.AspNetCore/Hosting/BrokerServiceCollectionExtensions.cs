@@ -8,6 +8,7 @@ using Akka.Remote.Hosting;
 using Broker.Actors.Auth;
 using Broker.AspNetCore.Configuration;
 using Broker.Actors.Connections;
+using Broker.Actors.Observability;
 using Broker.Actors.Rooms;
 using Broker.Actors.Serialization;
 using Broker.Actors.Tickets;
@@ -166,6 +167,8 @@ public static class BrokerServiceCollectionExtensions
                 sp.GetRequiredService<BrokerNode>().Start(system, supervisor, registry.Get<RoomActor>(), registry.Get<UserActor>(),
                     registry.Get<TicketActor>(), nodeName);
             })
+            // The console's view of this node, asked by the console on any node (after the supervisor it reads).
+            .AddNodeReportActor(sp.GetRequiredService<BrokerCounters>(), sp.GetRequiredService<TimeProvider>())
             .AddStartup((system, _) =>
             {
                 // However shutdown starts (host stop, SIGTERM, being downed), sockets close with 1001

@@ -9,9 +9,13 @@ namespace Broker.AspNetCore.Observability;
 /// </summary>
 internal static class AdminSignIn
 {
-    /// <summary>The credential the console's requests carry: an API key as <c>X-Api-Key</c>, a JWT (three dot-separated parts) as a bearer token.</summary>
+    /// <summary>
+    /// The credential the console's requests carry: an API key as <c>X-Api-Key</c>, a JWT (three
+    /// dot-separated parts) as a bearer token. A <c>var</c>: the console is written into the sign-in
+    /// page's document, whose global scope it shares, and runs this again.
+    /// </summary>
     public const string CredentialsScript = """
-const AdminCredentials = {
+var AdminCredentials = {
   save(value) { sessionStorage.setItem('brokerAdminCredential', value.trim()); },
   headers() {
     const value = sessionStorage.getItem('brokerAdminCredential');

@@ -37,6 +37,9 @@ public static class UserCommands
     /// <summary>Ask for online status. Replies <see cref="UserEvents.UserStatus"/>.</summary>
     public sealed record GetUserStatus(string UserId) : IWithUserId;
 
+    /// <summary>Ask for each connection of the user, with its node and rooms (the operator console). Replies <see cref="UserEvents.UserConnections"/>.</summary>
+    public sealed record GetUserConnections(string UserId) : IWithUserId;
+
     /// <summary>
     /// Close every connection of the user, on any node, with this close code and reason (the
     /// operator's disconnect). Replies <see cref="UserEvents.UserDisconnected"/>. Code and reason
@@ -66,4 +69,10 @@ public static class UserEvents
 
     /// <summary>Online status across the cluster.</summary>
     public sealed record UserStatus(string UserId, bool Online, int Connections, string[] Rooms) : IClusterMessage;
+
+    /// <summary>Every connection of the user across the cluster, ordered by node then connection id.</summary>
+    public sealed record UserConnections(string UserId, UserConnection[] Connections) : IClusterMessage;
+
+    /// <summary>One connection of a user: its id, its node (<c>host:port</c>, the node's name) and the rooms it is in.</summary>
+    public sealed record UserConnection(string ConnectionId, string Node, string[] Rooms);
 }

@@ -19,7 +19,9 @@ public sealed class AdminAndHealthTests(ObservabilityHost host)
         var page = await AdminAsync("/admin", apiKey: ObservabilityHost.ApiKey);
         page.EnsureSuccessStatusCode();
         Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
-        Assert.Contains("/admin/stats", await page.Content.ReadAsStringAsync());
+        var html = await page.Content.ReadAsStringAsync();
+        Assert.Contains("/admin/cluster", html);
+        Assert.Contains("uPlot", html); // the chart library comes inlined, with the page
 
         await using var client = await TestClient.ConnectAsync(host.WebSocketUri, autoPong: true);
         await client.SendAsync(new { type = "auth", data = new { token = TestTokens.Valid("admin-viewer") } });
@@ -48,7 +50,8 @@ public sealed class AdminAndHealthTests(ObservabilityHost host)
         Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
         var signIn = await anonymous.Content.ReadAsStringAsync();
         Assert.Contains("sign in", signIn);
-        Assert.DoesNotContain("/admin/stats", signIn); // none of the console
+        Assert.DoesNotContain("/admin/cluster", signIn); // none of the console
+        Assert.DoesNotContain("uPlot", signIn);
         Assert.Equal(HttpStatusCode.Unauthorized, (await AdminAsync("/admin/stats")).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await AdminAsync("/admin/stats", apiKey: "wrong-key")).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await AdminAsync("/admin", bearer: "not-a-jwt")).StatusCode);
@@ -61,6 +64,41 @@ public sealed class AdminAndHealthTests(ObservabilityHost host)
 
         Assert.Equal(HttpStatusCode.OK, (await AdminAsync("/admin", bearer: TestTokens.Valid("operator", scope: "broker:admin"))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await AdminAsync("/admin/stats", apiKey: ObservabilityHost.ApiKey)).StatusCode);
+    }
+
+    /// <summary>PROTOCOL §9.5 for the console's JSON endpoints: 401 without credentials, 403 for a token without broker:admin, with the error body.</summary>
+    [Theory]
+    [InlineData("GET", "/admin/cluster")]
+    [InlineData("GET", "/admin/users/console-probe")]
+    [InlineData("POST", "/admin/users/console-probe/disconnect")]
+    public async Task The_console_endpoints_refuse_callers_without_the_admin_credential(string method, string path)
+    {
+        using var anonymous = await AdminApi.SendAsync(host.Http.BaseAddress!, new HttpMethod(method), path);
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        Assert.Equal("unauthorized", (await anonymous.Content.ReadFromJsonAsync<JsonElement>()).Str("code"));
+        using var wrongKey = await AdminApi.SendAsync(host.Http.BaseAddress!, new HttpMethod(method), path, apiKey: "wrong-key");
+        Assert.Equal(HttpStatusCode.Unauthorized, wrongKey.StatusCode);
+        using var scopeless = await AdminApi.SendAsync(host.Http.BaseAddress!, new HttpMethod(method), path, bearer: TestTokens.Valid("alice"));
+        Assert.Equal(HttpStatusCode.Forbidden, scopeless.StatusCode);
+        Assert.Equal("forbidden", (await scopeless.Content.ReadFromJsonAsync<JsonElement>()).Str("code"));
+        using var publisher = await AdminApi.SendAsync(host.Http.BaseAddress!, new HttpMethod(method), path, bearer: TestTokens.Valid("backend", scope: "broker:publish"));
+        Assert.Equal(HttpStatusCode.Forbidden, publisher.StatusCode);
+
+        using var operatorCall = await AdminApi.SendAsync(host.Http.BaseAddress!, new HttpMethod(method), path, bearer: TestTokens.Valid("operator", scope: "broker:admin"));
+        Assert.True(operatorCall.IsSuccessStatusCode, $"{method} {path} as an operator: {(int)operatorCall.StatusCode}");
+    }
+
+    [Fact]
+    public async Task The_cluster_report_of_a_single_node_lists_it_as_the_answering_leader()
+    {
+        await using var client = await TestClient.ConnectAuthenticatedAsync(host.WebSocketUri, TestTokens.Valid("report-viewer"), autoPong: true);
+        var report = await AdminApi.GetAsync(host.Http.BaseAddress!, "/admin/cluster", ObservabilityHost.ApiKey);
+        var member = Assert.Single(report.GetProperty("members").EnumerateArray());
+        Assert.True(member.Bool("answered"));
+        Assert.True(member.Bool("isSelf"));
+        Assert.True(member.Bool("isLeader"));
+        Assert.Equal("Up", member.Str("status"));
+        Assert.Equal(report.Str("self"), member.Str("node"));
     }
 
     private Task<HttpResponseMessage> AdminAsync(string path, string? apiKey = null, string? bearer = null)

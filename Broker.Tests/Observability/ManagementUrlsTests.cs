@@ -33,8 +33,10 @@ public sealed class ManagementUrlsTests
         Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
         Assert.Contains("broker_cluster_members", await metrics.Content.ReadAsStringAsync());
         Assert.Equal(HttpStatusCode.Unauthorized, (await management.GetAsync("admin")).StatusCode);
-        using (var signedIn = new HttpRequestMessage(HttpMethod.Get, "admin/stats"))
+        foreach (var path in new[] { "admin/stats", "admin/cluster", "admin/users/someone", "admin" })
         {
+            // The console (page and data) works entirely on the management listener.
+            using var signedIn = new HttpRequestMessage(HttpMethod.Get, path);
             signedIn.Headers.Add("X-Api-Key", ApiKey);
             Assert.Equal(HttpStatusCode.OK, (await management.SendAsync(signedIn)).StatusCode);
         }
@@ -43,7 +45,7 @@ public sealed class ManagementUrlsTests
         Assert.Equal(HttpStatusCode.NotFound, (await management.GetAsync("broker/broker-client.js")).StatusCode);
 
         // The client-facing URL: none of the management endpoints, whatever Host header is sent.
-        foreach (var path in new[] { "metrics", "health/ready", "health/live", "admin", "admin/stats" })
+        foreach (var path in new[] { "metrics", "health/ready", "health/live", "admin", "admin/stats", "admin/cluster", "admin/users/someone" })
             Assert.Equal(HttpStatusCode.NotFound, (await node.Http.GetAsync(path)).StatusCode);
         using (var spoofed = new HttpRequestMessage(HttpMethod.Get, "metrics"))
         {
