@@ -9,7 +9,7 @@
 // Exit code 0 when every step passed. Broker.Tests/Observability/AdminConsoleBrowserTests starts
 // the cluster and runs this; it can also be aimed at a running broker whose <user> is connected twice.
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { assert, by, launchChromium, startRunTimer, step, STEP_MS } from './harness.mjs';
 
 const [baseUrl, apiKey, unauthorizedShot, consoleShot, user, room, nodesArg] = process.argv.slice(2);
 if (!baseUrl || !apiKey || !unauthorizedShot || !consoleShot || !user || !room || !nodesArg) {
@@ -18,30 +18,9 @@ if (!baseUrl || !apiKey || !unauthorizedShot || !consoleShot || !user || !room |
 }
 const nodes = Number(nodesArg);
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-/** The bound on every single wait. */
-const STEP_MS = 15_000;
-/** The bound on the whole run, should a wait outside Playwright's control hang. */
-const RUN_MS = 120_000;
-
-const runTimer = setTimeout(() => {
-  console.error(`FAIL: the run took longer than ${RUN_MS} ms`);
-  process.exit(2);
-}, RUN_MS);
+const runTimer = startRunTimer();
 
 const pageErrors = [];
-const by = (testId) => `[data-testid="${testId}"]`;
-
-function assert(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-/** Runs one named step and prints how long it took. */
-async function step(name, action) {
-  const started = Date.now();
-  await action();
-  console.log(`ok   ${name} (${Date.now() - started} ms)`);
-}
 
 /** What each chart holds now: its number of points and its latest values. */
 function chartState(page) {
@@ -51,14 +30,7 @@ function chartState(page) {
   }));
 }
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  timeout: STEP_MS,
-  // No sandbox (CI runs as root in a container); nothing that phones home or updates itself.
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--disable-quic', '--no-first-run', '--disable-sync'],
-});
+const browser = await launchChromium();
 
 let page;
 let failed = false;

@@ -9,7 +9,7 @@
 // and runs this; it can also be aimed at `dotnet run --project Broker.Host --Broker:ApiKey=…`.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { assert, by, launchChromium, startRunTimer, step, STEP_MS } from './harness.mjs';
 
 const [baseUrl, apiKey, screenshotPath, historyArg] = process.argv.slice(2);
 const historySize = historyArg ? Number(historyArg) : undefined;
@@ -18,27 +18,10 @@ if (!baseUrl || !apiKey || !screenshotPath) {
   process.exit(64);
 }
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-/** The bound on every single wait. */
-const STEP_MS = 15_000;
-/** The bound on the whole run, should a wait outside Playwright's control hang. */
-const RUN_MS = 120_000;
-
-const runTimer = setTimeout(() => {
-  console.error(`FAIL: the run took longer than ${RUN_MS} ms`);
-  process.exit(2);
-}, RUN_MS);
+const runTimer = startRunTimer();
 
 const pageErrors = [];
 
-/** Runs one named step and prints how long it took. */
-async function step(name, action) {
-  const started = Date.now();
-  await action();
-  console.log(`ok   ${name} (${Date.now() - started} ms)`);
-}
-
-const by = (testId) => `[data-testid="${testId}"]`;
 
 async function openAs(browser, name) {
   const context = await browser.newContext({ viewport: { width: 1180, height: 760 }, deviceScaleFactor: 1 });
@@ -90,10 +73,6 @@ async function say(page, text) {
   await page.fill(by('composer-input'), text);
   await page.press(by('composer-input'), 'Enter');
   await waitForMessages(page, [text]); // the room echoes it back with its offset
-}
-
-function assert(condition, message) {
-  if (!condition) throw new Error(message);
 }
 
 /** The path of a screenshot next to the main one: `<screenshotPath without .png><suffix>.png`. */
@@ -155,14 +134,7 @@ async function disconnect(user, reconnect = true) {
   return JSON.parse(body).disconnected;
 }
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  timeout: STEP_MS,
-  // No sandbox (CI runs as root in a container); nothing that phones home or updates itself.
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--disable-quic', '--no-first-run', '--disable-sync'],
-});
+const browser = await launchChromium();
 
 let alice;
 let bob;

@@ -9,7 +9,7 @@
 // Exit code 0 when every step passed. Broker.Tests/Demo/ChatDemoBrowserTests runs this.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { assert, by, launchChromium, startRunTimer, step, STEP_MS } from './harness.mjs';
 
 const [baseUrl, apiKey, screenshotPath] = process.argv.slice(2);
 if (!baseUrl || !apiKey || !screenshotPath) {
@@ -17,26 +17,9 @@ if (!baseUrl || !apiKey || !screenshotPath) {
   process.exit(64);
 }
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const STEP_MS = 15_000;
-const RUN_MS = 120_000;
-const runTimer = setTimeout(() => {
-  console.error(`FAIL: the run took longer than ${RUN_MS} ms`);
-  process.exit(2);
-}, RUN_MS);
+const runTimer = startRunTimer();
 
 const pageErrors = [];
-const by = (testId) => `[data-testid="${testId}"]`;
-
-async function step(name, action) {
-  const started = Date.now();
-  await action();
-  console.log(`ok   ${name} (${Date.now() - started} ms)`);
-}
-
-function assert(condition, message) {
-  if (!condition) throw new Error(message);
-}
 
 /**
  * Runs before any page script: every WebSocket fails to connect, as one behind a proxy that
@@ -127,13 +110,7 @@ async function api(pathname, body) {
   return JSON.parse(text);
 }
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  timeout: STEP_MS,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--disable-quic', '--no-first-run', '--disable-sync'],
-});
+const browser = await launchChromium();
 
 let alice;
 let bob;
