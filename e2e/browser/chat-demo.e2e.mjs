@@ -10,6 +10,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { assert, by, launchChromium, startRunTimer, step, STEP_MS } from './harness.mjs';
+import { say, signIn, waitForMember, waitForMessages, waitForState, watchPage } from './chat-page.mjs';
 
 const [baseUrl, apiKey, screenshotPath, historyArg] = process.argv.slice(2);
 const historySize = historyArg ? Number(historyArg) : undefined;
@@ -27,36 +28,9 @@ async function openAs(browser, name) {
   const context = await browser.newContext({ viewport: { width: 1180, height: 760 }, deviceScaleFactor: 1 });
   const page = await context.newPage();
   page.setDefaultTimeout(STEP_MS);
-  page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
-  page.on('response', (response) => {
-    // Without the query string: a socket's URL carries its ticket, a credential.
-    if (response.status() >= 400) console.log(`     [${name}] HTTP ${response.status()} ${response.url().split('?')[0]}`);
-  });
-  page.on('console', (message) => {
-    if (message.type() === 'error') console.log(`     [${name} console] ${message.text()}`);
-  });
-  await page.goto(baseUrl, { waitUntil: 'load' });
-  await page.fill(by('name-input'), name);
-  await page.click(by('connect-button'));
-  await waitForState(page, 'connected');
-  await page.locator(`${by('room-item')}[data-room="lobby"]`).waitFor();
+  watchPage(page, name, pageErrors);
+  await signIn(page, baseUrl, name);
   return page;
-}
-
-function waitForState(page, state) {
-  return page.locator(`${by('state-badge')}[data-state="${state}"]`).waitFor({ timeout: STEP_MS });
-}
-
-function waitForMember(page, user, present = true) {
-  return page.locator(`${by('member')}[data-user="${user}"]`).waitFor({ state: present ? 'visible' : 'detached', timeout: STEP_MS });
-}
-
-/** Waits until every text in `expected` is shown as a room message. */
-function waitForMessages(page, expected) {
-  return page.waitForFunction((wanted) => {
-    const shown = [...document.querySelectorAll('[data-testid="message"] [data-testid="message-text"]')].map((e) => e.textContent);
-    return wanted.every((text) => shown.includes(text));
-  }, expected, { timeout: STEP_MS });
 }
 
 /** The room messages shown, in page order. */
@@ -67,12 +41,6 @@ function shownMessages(page) {
     text: item.querySelector('[data-testid="message-text"]').textContent,
     own: item.classList.contains('own'),
   })));
-}
-
-async function say(page, text) {
-  await page.fill(by('composer-input'), text);
-  await page.press(by('composer-input'), 'Enter');
-  await waitForMessages(page, [text]); // the room echoes it back with its offset
 }
 
 /** The path of a screenshot next to the main one: `<screenshotPath without .png><suffix>.png`. */

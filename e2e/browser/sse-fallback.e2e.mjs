@@ -10,6 +10,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { assert, by, launchChromium, startRunTimer, step, STEP_MS } from './harness.mjs';
+import { say, signIn, waitForMember, waitForMessages, waitForState, watchPage } from './chat-page.mjs';
 
 const [baseUrl, apiKey, screenshotPath] = process.argv.slice(2);
 if (!baseUrl || !apiKey || !screenshotPath) {
@@ -57,46 +58,16 @@ async function openAs(browser, name, { blocked }) {
   page.setDefaultTimeout(STEP_MS);
   page.sse = [];
   page.sockets = 0;
-  page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
+  watchPage(page, name, pageErrors);
   page.on('websocket', () => page.sockets++);
   page.on('request', (request) => {
     const url = new URL(request.url());
     if (url.pathname.startsWith('/sse/')) page.sse.push(`${request.method()} ${url.pathname.replace(/\/sse\/chat\/.+$/, '/sse/chat/{session}')}`);
   });
-  page.on('response', (response) => {
-    if (response.status() >= 400) console.log(`     [${name}] HTTP ${response.status()} ${response.url().split('?')[0]}`);
-  });
-  page.on('console', (message) => {
-    if (message.type() === 'error') console.log(`     [${name} console] ${message.text()}`);
-  });
-  await page.goto(baseUrl, { waitUntil: 'load' });
-  await page.fill(by('name-input'), name);
-  await page.click(by('connect-button'));
-  await waitForState(page, 'connected');
-  await page.locator(`${by('room-item')}[data-room="lobby"]`).waitFor();
+  await signIn(page, baseUrl, name);
   return page;
 }
 
-function waitForState(page, state) {
-  return page.locator(`${by('state-badge')}[data-state="${state}"]`).waitFor({ timeout: STEP_MS });
-}
-
-function waitForMember(page, user, present = true) {
-  return page.locator(`${by('member')}[data-user="${user}"]`).waitFor({ state: present ? 'visible' : 'detached', timeout: STEP_MS });
-}
-
-function waitForMessages(page, expected) {
-  return page.waitForFunction((wanted) => {
-    const shown = [...document.querySelectorAll('[data-testid="message"] [data-testid="message-text"]')].map((e) => e.textContent);
-    return wanted.every((text) => shown.includes(text));
-  }, expected, { timeout: STEP_MS });
-}
-
-async function say(page, text) {
-  await page.fill(by('composer-input'), text);
-  await page.press(by('composer-input'), 'Enter');
-  await waitForMessages(page, [text]);
-}
 
 async function api(pathname, body) {
   const response = await fetch(new URL(pathname, baseUrl), {
