@@ -85,6 +85,7 @@ public sealed partial class ConnectionActor
             user.ExpiresAt?.ToUnixTimeMilliseconds(),
             new HeartbeatData((long)_settings.HeartbeatInterval.TotalMilliseconds, (long)_settings.HeartbeatTimeout.TotalMilliseconds),
             _info.Session)));
+        _heartbeat.Arm(); // after welcome: the supervisor's tick may ping from now on, and nothing precedes welcome (§3)
     }
 
     /// <summary>The user directory counted this one past <c>Broker:Limits:MaxConnectionsPerUser</c>.</summary>

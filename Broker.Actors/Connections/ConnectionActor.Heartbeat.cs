@@ -3,34 +3,36 @@ using Broker.Contracts.Protocol;
 
 namespace Broker.Actors.Connections;
 
-/// <summary>The heartbeat: a ping each tick of the supervisor's timer, a close for a client silent since the last one.</summary>
+/// <summary>
+/// The heartbeat. On a node the supervisor's tick walks every connection's
+/// <see cref="ConnectionHeartbeat"/> and pings the socket itself (no message per connection); the
+/// actor reports signs of life and holds, and closes a connection the tick found silent. A
+/// <see cref="ConnectionMessages.HeartbeatTick"/> sent to the actor applies the same rule here (specs
+/// and test kits drive one connection that way).
+/// </summary>
 public sealed partial class ConnectionActor
 {
-    private bool _awaitingLife; // a ping went out and no frame has come in since
-    private long _pingedAt; // the scheduler's UtcTicks when that ping went out
+    private readonly ConnectionHeartbeat _heartbeat;
 
     private void OnHeartbeatTick()
     {
-        // Before auth the deadline governs (PROTOCOL §2), and nothing may precede welcome (§3).
-        if (_user is null) return;
-        var now = Context.System.Scheduler.Now.UtcTicks;
-        // While a handler, the room rules or a token check hold the stream, the client's frames
-        // wait unread: its silence proves nothing.
-        if (_awaitingLife && _held is null)
+        switch (_heartbeat.Tick(Context.System.Scheduler.Now.UtcTicks, _settings.HeartbeatInterval.Ticks))
         {
-            // Ticks queue up while the node is stalled, and the one right behind the tick that sent
-            // the ping is no new interval: the client has had no time to answer it (with a short
-            // interval this closed live clients). A clock that went backwards does not save a
-            // silent client.
-            var sincePing = now - _pingedAt;
-            if (sincePing >= 0 && sincePing < _settings.HeartbeatInterval.Ticks / 2) return;
-            ConnectionTelemetry.HeartbeatTerminated();
-            CloseWith(Close.HeartbeatTimeout);
-            return;
+            case HeartbeatVerdict.Ping:
+                Send(ServerFrames.Ping);
+                break;
+            case HeartbeatVerdict.Silent:
+                OnHeartbeatSilent();
+                break;
         }
-        _awaitingLife = true;
-        _pingedAt = now;
-        Send(ServerFrames.Ping);
+    }
+
+    /// <summary>No frame since the last ping, as of the last tick (PROTOCOL §5).</summary>
+    private void OnHeartbeatSilent()
+    {
+        if (_closed) return;
+        ConnectionTelemetry.HeartbeatTerminated();
+        CloseWith(Close.HeartbeatTimeout);
     }
 
     /// <summary>
@@ -39,5 +41,5 @@ public sealed partial class ConnectionActor
     /// sends this and is cut off at the next tick as a silent WebSocket would be; a vanished peer
     /// ends the stream when a write fails. Transports whose client can answer never send it.
     /// </summary>
-    private void OnStreamAlive() => _awaitingLife = false;
+    private void OnStreamAlive() => _heartbeat.SignOfLife();
 }

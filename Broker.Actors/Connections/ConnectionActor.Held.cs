@@ -24,6 +24,7 @@ public sealed partial class ConnectionActor
     private (int HoldId, CancellationToken Token) Hold(TimeSpan? timeout = null, string? requestId = null, string timeoutMessage = "")
     {
         var held = _held = new CancellationTokenSource();
+        _heartbeat.Hold(true);
         var holdId = ++_holdId;
         if (timeout is { } after)
             _holdTimer = Context.System.Scheduler.ScheduleTellOnceCancelable(
@@ -45,6 +46,7 @@ public sealed partial class ConnectionActor
         _holdTimer = null;
         if (_held is not { } held) return;
         _held = null;
+        _heartbeat.Hold(false);
         held.Cancel(); // a step still running learns nobody waits for it
         held.Dispose();
     }

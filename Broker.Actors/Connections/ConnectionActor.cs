@@ -43,10 +43,12 @@ public sealed partial class ConnectionActor : UntypedActor
     private AuthenticatedUser? _user;
     private bool _closed;
 
+    /// <param name="heartbeat">The state the supervisor's tick reads; a connection made without one (specs) keeps its own.</param>
     public ConnectionActor(ConnectionInfo info, IConnectionTransport transport, ConnectionSettings settings, ITokenValidator tokens,
-        ConnectionServices? services = null)
+        ConnectionServices? services = null, ConnectionHeartbeat? heartbeat = null)
     {
         _info = info;
+        _heartbeat = heartbeat ?? new ConnectionHeartbeat();
         _transport = transport;
         _settings = settings;
         _tokens = tokens;
@@ -55,8 +57,8 @@ public sealed partial class ConnectionActor : UntypedActor
     }
 
     public static Props Props(ConnectionInfo info, IConnectionTransport transport, ConnectionSettings settings, ITokenValidator tokens,
-        ConnectionServices? services = null) =>
-        Akka.Actor.Props.Create(() => new ConnectionActor(info, transport, settings, tokens, services));
+        ConnectionServices? services = null, ConnectionHeartbeat? heartbeat = null) =>
+        Akka.Actor.Props.Create(() => new ConnectionActor(info, transport, settings, tokens, services, heartbeat));
 
     private ILoggingAdapter Log => _log ??= Context.GetLogger();
 
@@ -70,6 +72,7 @@ public sealed partial class ConnectionActor : UntypedActor
     protected override void PostStop()
     {
         // Reached on every stop, including a crash the supervisor turned into Stop: never leave a socket open.
+        _heartbeat.End();
         if (!_closed) _transport.Close(Close.Internal);
         EndHold(); // nobody is left to answer
         _expiry?.Cancel();
@@ -90,7 +93,7 @@ public sealed partial class ConnectionActor : UntypedActor
         switch (message)
         {
             case InboundFrame frame:
-                _awaitingLife = false;
+                _heartbeat.SignOfLife();
                 if (!HandleTransportVerdict(frame)) OnFirstFrame(frame);
                 return true;
             case TokenChecked checkedToken:
@@ -106,7 +109,7 @@ public sealed partial class ConnectionActor : UntypedActor
         switch (message)
         {
             case InboundFrame frame:
-                _awaitingLife = false;
+                _heartbeat.SignOfLife();
                 if (!HandleTransportVerdict(frame)) OnFrame(frame);
                 return true;
             // Only here: an unauthenticated socket must see nothing (welcome comes first, PROTOCOL §3).
@@ -234,6 +237,9 @@ public sealed partial class ConnectionActor : UntypedActor
             case HeartbeatTick:
                 OnHeartbeatTick();
                 return true;
+            case HeartbeatSilent:
+                OnHeartbeatSilent();
+                return true;
             case CloseConnection close:
                 CloseWith(Close.Of(close.Code, close.Reason));
                 return true;
@@ -285,6 +291,7 @@ public sealed partial class ConnectionActor : UntypedActor
         Log.Info("Connection {ConnectionId} cut off: outbound queue full", _info.ConnectionId);
         ConnectionTelemetry.SlowConsumer();
         _closed = true;
+        _heartbeat.End();
         _transport.Close(Close.SlowConsumer, discardQueued: true);
         Context.Stop(Self);
     }
@@ -293,12 +300,14 @@ public sealed partial class ConnectionActor : UntypedActor
     {
         if (_closed) return;
         _closed = true;
+        _heartbeat.End();
         _transport.Close(close);
         Context.Stop(Self);
     }
 
     private void StopQuietly()
     {
+        _heartbeat.End();
         if (!_closed)
         {
             _closed = true;

@@ -10,11 +10,22 @@ namespace Broker.Actors.Connections;
 /// </summary>
 public static class ConnectionMessages
 {
-    /// <summary>Host → supervisor: a socket was accepted; create its actor. Replies with the actor's <see cref="IActorRef"/>.</summary>
-    public sealed record Accept(ConnectionInfo Info, IConnectionTransport Transport);
+    /// <summary>
+    /// Host → supervisor: a socket was accepted; create its actor. Replies with the actor's
+    /// <see cref="IActorRef"/>. <paramref name="Heartbeat"/> is the one the transport reports pongs to
+    /// (null: the supervisor makes one).
+    /// </summary>
+    public sealed record Accept(ConnectionInfo Info, IConnectionTransport Transport, ConnectionHeartbeat? Heartbeat = null);
 
-    /// <summary>Supervisor → connection: a heartbeat tick (ping, or terminate if silent since the last one).</summary>
+    /// <summary>
+    /// A heartbeat tick: the supervisor's timer. Sent to a connection actor, it applies the heartbeat
+    /// rule to that connection alone (ping, or terminate if silent since the last one); on a node the
+    /// supervisor applies it to every connection itself.
+    /// </summary>
     public sealed class HeartbeatTick { public static readonly HeartbeatTick Instance = new(); private HeartbeatTick() { } }
+
+    /// <summary>Supervisor → connection: its heartbeat tick found the connection silent since the last ping (close it).</summary>
+    public sealed class HeartbeatSilent { public static readonly HeartbeatSilent Instance = new(); private HeartbeatSilent() { } }
 
     /// <summary>Supervisor → connection: the authentication deadline passed.</summary>
     public sealed class AuthDeadlineReached { public static readonly AuthDeadlineReached Instance = new(); private AuthDeadlineReached() { } }

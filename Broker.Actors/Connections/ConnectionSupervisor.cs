@@ -52,10 +52,7 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
                 deadline.Connection.Tell(AuthDeadlineReached.Instance);
             }
         });
-        Receive<HeartbeatTick>(tick =>
-        {
-            foreach (var connection in _connections.Keys) connection.Tell(tick);
-        });
+        Receive<HeartbeatTick>(_ => OnHeartbeatTick());
         Receive<RouteBroadcast>(broadcast =>
         {
             var exclude = broadcast.ExcludeSender ? Sender : null;
@@ -87,8 +84,17 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
     public static Props Props(ConnectionSettings settings, ITokenValidator tokens, ConnectionServices? services = null) =>
         Akka.Actor.Props.Create(() => new ConnectionSupervisor(settings, tokens, services));
 
-    protected override void PreStart() =>
-        Timers.StartPeriodicTimer(HeartbeatTimer, HeartbeatTick.Instance, _settings.HeartbeatInterval);
+    protected override void PreStart() => ScheduleNextTick();
+
+    /// <summary>
+    /// The next tick one whole interval after this one, not at a fixed rate: the scheduler's wheel
+    /// fires a periodic timer up to a wheel tick (10 ms) early or late, so two fixed-rate ticks can
+    /// come two thirds of an interval apart, and a client whose pong was still in flight was judged
+    /// silent (seen with a 30 ms interval under load). Re-armed after each pass, a client always
+    /// has at least an interval to answer; a stalled node ticks later instead of in a burst.
+    /// </summary>
+    private void ScheduleNextTick() =>
+        Timers.StartSingleTimer(HeartbeatTimer, HeartbeatTick.Instance, _settings.HeartbeatInterval);
 
     protected override SupervisorStrategy SupervisorStrategy() =>
         new OneForOneStrategy(ex =>
@@ -99,14 +105,16 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
 
     private void OnAccept(Accept accept)
     {
-        var props = ConnectionActor.Props(accept.Info, accept.Transport, _settings, _tokens, _services);
+        var heartbeat = accept.Heartbeat ?? new ConnectionHeartbeat();
+        var props = ConnectionActor.Props(accept.Info, accept.Transport, _settings, _tokens, _services, heartbeat);
         if (_hasConnectionMailbox) props = props.WithMailbox(ConnectionMailbox);
         var child = Context.ActorOf(props, "c-" + accept.Info.ConnectionId);
         Context.Watch(child);
         // Every connection is counted pending here, ticket handshakes included: the one way into
         // "authenticated" is the connection's own Authenticated message (OnAuthenticated), so the
         // gauge moves once per connection and leaves from the state the entry records.
-        _connections[child] = new Entry(accept.Info, accept.Info.User?.UserId, Counted: ConnectionTelemetry.CountOpened(accept.Info, _settings.NodeName));
+        _connections[child] = new Entry(accept.Info, accept.Info.User?.UserId, accept.Transport, heartbeat,
+            Counted: ConnectionTelemetry.CountOpened(accept.Info, _settings.NodeName));
         _routes.Add(accept.Info.Route.Name, child);
         if (accept.Info.User is null && !accept.Info.Route.Anonymous)
             Timers.StartSingleTimer(DeadlineKey(accept.Info.ConnectionId), new DeadlineFor(child), _settings.AuthTimeout);
@@ -140,10 +148,39 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
         }
     }
 
+    /// <summary>
+    /// One pass over every connection per interval, pinging each socket directly: a message per
+    /// connection per tick (its mailbox run, dispatch and the actor's turn) was most of a ping's cost
+    /// (docs/benchmarks.md, "Heartbeat"). The actor hears only of a silent client, to close it, and of
+    /// a full queue, to cut a slow consumer off.
+    /// </summary>
+    private void OnHeartbeatTick()
+    {
+        ScheduleNextTick();
+        var now = Context.System.Scheduler.Now.UtcTicks;
+        var interval = _settings.HeartbeatInterval.Ticks;
+        foreach (var (connection, entry) in _connections)
+        {
+            switch (entry.Heartbeat.Tick(now, interval))
+            {
+                case HeartbeatVerdict.Ping:
+                    if (!entry.Transport.TrySend(ServerFrames.Ping)) connection.Tell(OutboundRefused.Instance);
+                    break;
+                case HeartbeatVerdict.Silent:
+                    connection.Tell(HeartbeatSilent.Instance);
+                    break;
+            }
+        }
+    }
+
     private static string DeadlineKey(string connectionId) => "auth-" + connectionId;
 
-    /// <summary>A live connection: who it is (known at accept for a ticket) and the gauge state it is counted in.</summary>
-    private sealed record Entry(ConnectionInfo Info, string? UserId, ConnectionTelemetry.GaugeState Counted);
+    /// <summary>
+    /// A live connection: who it is (known at accept for a ticket), its socket and heartbeat (the
+    /// tick pings it directly) and the gauge state it is counted in.
+    /// </summary>
+    private sealed record Entry(ConnectionInfo Info, string? UserId, IConnectionTransport Transport, ConnectionHeartbeat Heartbeat,
+        ConnectionTelemetry.GaugeState Counted);
 
     private sealed record DeadlineFor(IActorRef Connection);
 }

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Net.WebSockets;
 using System.Text.Unicode;
-using System.Threading.Channels;
 using Akka.Actor;
 using Broker.Actors.Observability;
 using Broker.Contracts.Protocol;
@@ -22,9 +21,11 @@ public sealed record TransportLimits(
 
 /// <summary>
 /// What a transport is told about its socket besides the socket itself: the stream to cork
-/// (null: frame by frame), where unexpected failures are logged, and the ids they are logged with.
+/// (null: frame by frame), where unexpected failures are logged, the ids they are logged with, and
+/// the connection's heartbeat (null: every frame goes to the actor, which reports signs of life).
 /// </summary>
-public sealed record TransportContext(string ConnectionId, string Route, ICorkable? Cork = null, ILogger? Log = null)
+public sealed record TransportContext(string ConnectionId, string Route, ICorkable? Cork = null, ILogger? Log = null,
+    ConnectionHeartbeat? Heartbeat = null)
 {
     /// <summary>No cork, no log: the transport as tests that build one over a bare stream use it.</summary>
     public static readonly TransportContext None = new("", "");
@@ -34,11 +35,12 @@ public sealed record TransportContext(string ConnectionId, string Route, ICorkab
 /// Runs one WebSocket with two loops of its own. Inbound: whole messages (size-checked while
 /// fragments are assembled, UTF-8 checked, rate-limited by a token bucket) handed to the connection
 /// actor one frame per ack, so a busy actor slows its own socket and no one else's. Outbound: a bounded
-/// channel drained by a loop that writes to the socket; a full channel means a slow consumer.
-/// When more than one frame is queued and the socket's stream can be corked, the loop sends them
-/// all in one write and flush (each still its own WebSocket message).
+/// queue (<see cref="OutboundFrames"/>) drained onto the socket by a thread-pool item started when a
+/// frame finds it idle; a full queue means a slow consumer. Nothing outbound waits while the socket
+/// is idle. When more than one frame is queued and the socket's stream can be corked, the drain sends
+/// them all in one write and flush (each still its own WebSocket message).
 /// </summary>
-public sealed partial class WebSocketTransport : IConnectionTransport
+public sealed partial class WebSocketTransport : IConnectionTransport, IThreadPoolWorkItem
 {
     private readonly WebSocket _socket;
     private readonly TransportLimits _limits;
@@ -46,7 +48,7 @@ public sealed partial class WebSocketTransport : IConnectionTransport
     private readonly KeyValuePair<string, object?>[] _routeTag; // shared by every socket of the route
     private int _failureLogged;
     private readonly TimeProvider _clock; // the inbound rate limiter's only clock
-    private readonly Channel<byte[]> _outbound;
+    private readonly OutboundFrames _outbound;
     /// <summary>Acks from the connection actor: each one lets the read loop hand over the next frame.</summary>
     private readonly SemaphoreSlim _acks = new(0, int.MaxValue);
 
@@ -58,9 +60,10 @@ public sealed partial class WebSocketTransport : IConnectionTransport
     private volatile bool _discardQueued;
     private volatile bool _abortedFromOutside; // Abort(): the host tore the socket down, not the actor
     private volatile bool _inboundFaulted; // the WebSocket layer failed a receive (protocol violation or dropped peer)
+    private volatile bool _sendFailed; // a send failed: the socket is gone, what is queued from now on is dropped
+    private int _finish; // FinishStarted | FinishWanted: the close handshake runs once both are set
     private Close _closedWith = Contracts.Protocol.Close.Normal;
     private long _framesIn, _bytesIn, _framesOut, _bytesOut;
-    private long _queuedBytes; // bytes of the frames in _outbound, when OutboundQueueBytes bounds them
 
     /// <param name="clock">The clock the inbound rate limiter refills by: the host's <see cref="TimeProvider"/>.</param>
     /// <param name="context">The socket's corkable stream, logger and ids; <see cref="TransportContext.None"/> when omitted.</param>
@@ -71,12 +74,7 @@ public sealed partial class WebSocketTransport : IConnectionTransport
         _context = context ?? TransportContext.None;
         _routeTag = BrokerMetrics.RouteTag(_context.Route);
         _clock = clock;
-        _outbound = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(limits.OutboundQueue)
-        {
-            SingleReader = true,
-            SingleWriter = false,
-            FullMode = BoundedChannelFullMode.Wait, // TryWrite returns false when full: our slow-consumer signal
-        });
+        _outbound = new OutboundFrames(limits.OutboundQueue, limits.OutboundQueueBytes);
         // Abort unblocks any pending send/receive, so a peer that stops reading can't pin us.
         _abort.Token.Register(static s => ((WebSocket)s!).Abort(), socket);
     }
@@ -106,7 +104,17 @@ public sealed partial class WebSocketTransport : IConnectionTransport
         // Queued directly rather than Task.Run: the latter keeps an unwrap promise per socket alive.
         ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Transport.ReadLoopAsync(state.Connection, state.Acks),
             (Transport: this, Connection: connection, Acks: (IActorRef)acks), preferLocal: false);
-        _ = FinishAsync(WriteLoopAsync());
+        // The close handshake belongs to a started transport only: an unstarted one (the endpoint
+        // could not start its actor) is closed by the endpoint itself.
+        if ((Interlocked.Or(ref _finish, FinishStarted) & FinishWanted) != 0) _ = FinishAsync();
+    }
+
+    private const int FinishStarted = 1, FinishWanted = 2;
+
+    /// <summary>The outbound side is over (queue completed and drained, or a send failed): close once started.</summary>
+    private void BeginFinish()
+    {
+        if ((Interlocked.Or(ref _finish, FinishWanted) & (FinishStarted | FinishWanted)) == FinishStarted) _ = FinishAsync();
     }
 
     /// <summary>
@@ -117,20 +125,25 @@ public sealed partial class WebSocketTransport : IConnectionTransport
     /// </summary>
     public bool TrySend(byte[] utf8Frame)
     {
-        var max = _limits.OutboundQueueBytes;
-        if (!OutboundByteBudget.TryReserve(ref _queuedBytes, max, utf8Frame.Length)) return false;
-        if (_outbound.Writer.TryWrite(utf8Frame)) return true;
-        OutboundByteBudget.Release(ref _queuedBytes, max, utf8Frame.Length);
-        return false;
+        switch (_outbound.TryEnqueue(utf8Frame))
+        {
+            case OutboundFrames.Enqueued.Refused:
+                return false;
+            case OutboundFrames.Enqueued.StartDrain:
+                StartDrain();
+                return true;
+            default:
+                return true;
+        }
     }
 
-    /// <summary>Takes the next queued frame, if any, and frees its bytes.</summary>
-    private bool TryTake(ChannelReader<byte[]> reader, out byte[] frame)
-    {
-        if (!reader.TryRead(out frame!)) return false;
-        OutboundByteBudget.Release(ref _queuedBytes, _limits.OutboundQueueBytes, frame.Length);
-        return true;
-    }
+    /// <summary>
+    /// Queued rather than run on the caller's thread: the caller may be the room hub walking ten
+    /// thousand sockets, which must not wait for one socket's send.
+    /// </summary>
+    private void StartDrain() => ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+
+    void IThreadPoolWorkItem.Execute() => _ = DrainAsync();
 
     public void Close(Close close, bool discardQueued = false)
     {
@@ -138,7 +151,7 @@ public sealed partial class WebSocketTransport : IConnectionTransport
         _closedWith = close;
         _discardQueued = discardQueued;
         _closing.Cancel();
-        _outbound.Writer.TryComplete();
+        if (_outbound.Complete()) StartDrain();
         // Whatever happens next, the socket is gone by the grace period.
         _abort.CancelAfter(_limits.CloseGrace);
     }
@@ -149,97 +162,119 @@ public sealed partial class WebSocketTransport : IConnectionTransport
         _abortedFromOutside = true;
         Interlocked.Exchange(ref _closeRequested, 1);
         _closing.Cancel();
-        _outbound.Writer.TryComplete();
+        if (_outbound.Complete()) StartDrain();
         _abort.Cancel();
     }
 
-    private static InboundFrame ApplyRateLimit(InboundFrame frame, InboundRateLimiter limiter)
+    private static InboundFrame ApplyRateLimit(InboundFrame frame, InboundRateLimiter limiter) =>
+        frame.Kind is InboundKind.Text or InboundKind.Binary ? Limited(frame, limiter.Check()) : frame;
+
+    private static InboundFrame Limited(InboundFrame frame, RateDecision decision) => decision switch
     {
-        if (frame.Kind is not (InboundKind.Text or InboundKind.Binary)) return frame;
-        return limiter.Check() switch
+        RateDecision.Allow => frame,
+        RateDecision.Reject => new InboundFrame(InboundKind.RateLimited, frame.Utf8),
+        _ => InboundFrame.Flooding,
+    };
+
+    /// <summary>
+    /// A client's answer to <c>ping</c> exactly as every client of ours writes it. Read as this one
+    /// shared frame, it is not handed to the actor at all when the heartbeat is shared: a pong only
+    /// proves life, and the heartbeat sees that here (one actor turn and a parse fewer per ping).
+    /// Any other spelling of a pong takes the ordinary way.
+    /// </summary>
+    private static readonly InboundFrame BarePong = InboundFrame.Text("{\"type\":\"pong\"}"u8.ToArray());
+
+    /// <summary>
+    /// Drains the outbound queue onto the socket, then ends: the next frame to find the queue idle
+    /// starts another drain. When the queue is completed (<see cref="Close"/>) and drained, or a send
+    /// failed, the close handshake follows.
+    /// </summary>
+    private async Task DrainAsync()
+    {
+        bool completed;
+        do
         {
-            RateDecision.Allow => frame,
-            RateDecision.Reject => new InboundFrame(InboundKind.RateLimited, frame.Utf8),
-            _ => InboundFrame.Flooding,
-        };
+            try
+            {
+                await SendQueuedAsync().ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                // The peer is gone or the socket was aborted (or, logged, a bug): nothing more can be
+                // written, so what is queued from now on is dropped and the close handshake is tried.
+                Unexpected(e, "write");
+                _sendFailed = true;
+                BeginFinish();
+            }
+        }
+        while (!_outbound.TryEndDrain(out completed));
+        if (completed) BeginFinish();
     }
 
     /// <summary>
-    /// Drains the outbound queue onto the socket until <see cref="Close"/> completes it or a send
-    /// fails. A plain loop rather than a stream stage: per delivery it allocates nothing when the
-    /// socket accepts the frame at once, and a backlog is written without a hop per frame. A frame
-    /// that has others behind it starts a corked batch: up to <see cref="TransportLimits.WriteBatchFrames"/>
-    /// frames go into the stream's buffer and out in one write and flush, so a member that reads
-    /// promptly keeps up with a burst instead of paying a flush per frame (#15).
+    /// Writes what is queued. A plain loop rather than a stream stage: per delivery it allocates
+    /// nothing when the socket accepts the frame at once (the async method then completes
+    /// synchronously), and a backlog is written without a hop per frame. A frame that has others
+    /// behind it starts a corked batch: up to <see cref="TransportLimits.WriteBatchFrames"/> frames go
+    /// into the stream's buffer and out in one write and flush, so a member that reads promptly keeps
+    /// up with a burst instead of paying a flush per frame (#15).
     /// </summary>
-    private async Task WriteLoopAsync()
+    private async Task SendQueuedAsync()
     {
-        var reader = _outbound.Reader;
         var cork = _limits.WriteBatchFrames > 1 ? _context.Cork : null;
+        // Counted once per drain, not per frame: metric updates are a visible share of the
+        // per-delivery cost (docs/benchmarks.md).
+        long frames = 0, bytes = 0, flushes = 0;
         try
         {
-            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            while (_outbound.TryTake(out var frame))
             {
-                // Counted once per drained batch, not per frame: metric updates are a visible
-                // share of the per-delivery cost (docs/benchmarks.md).
-                long frames = 0, bytes = 0, flushes = 0;
+                if (_discardQueued || _sendFailed) continue;
+                if (cork is null || !_outbound.HasMore)
+                {
+                    // No token: registering one per send was a visible share of fan-out CPU, and the
+                    // abort already ends a stuck send (it aborts the socket, see the constructor).
+                    await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
+                    frames++;
+                    bytes += frame.Length;
+                    flushes++;
+                    continue;
+                }
+                // Others are queued behind it: the sends below complete at once into the
+                // stream's buffer (or write early past its cap), the uncork writes them out.
+                cork.Cork();
+                var batched = 0;
                 try
                 {
-                    while (TryTake(reader, out var frame))
+                    do
                     {
-                        if (_discardQueued) continue;
-                        if (cork is null || !reader.TryPeek(out _))
-                        {
-                            // No token: registering one per send was a visible share of fan-out CPU, and the
-                            // abort already ends a stuck send (it aborts the socket, see the constructor).
-                            await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
-                            frames++;
-                            bytes += frame.Length;
-                            flushes++;
-                            continue;
-                        }
-                        // Others are queued behind it: the sends below complete at once into the
-                        // stream's buffer (or write early past its cap), the uncork writes them out.
-                        cork.Cork();
-                        var batched = 0;
-                        try
-                        {
-                            do
-                            {
-                                await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
-                                frames++;
-                                bytes += frame.Length;
-                            }
-                            while (++batched < _limits.WriteBatchFrames && TryTake(reader, out frame) && !_discardQueued);
-                        }
-                        catch
-                        {
-                            // Uncorked whatever happens, or the close frame FinishAsync sends would be held.
-                            await UncorkQuietlyAsync(cork).ConfigureAwait(false);
-                            throw;
-                        }
-                        flushes += await cork.UncorkAsync().ConfigureAwait(false);
-                        // A full batch with more behind it: let other sockets' loops have the thread
-                        // first (the loop's state machine exists already, so this allocates nothing).
-                        if (batched == _limits.WriteBatchFrames && reader.TryPeek(out _)) await Task.Yield();
+                        await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
+                        frames++;
+                        bytes += frame.Length;
                     }
+                    while (++batched < _limits.WriteBatchFrames && !_discardQueued && _outbound.TryTake(out frame));
                 }
-                finally
+                catch
                 {
-                    if (frames > 0)
-                    {
-                        Interlocked.Add(ref _framesOut, frames);
-                        Interlocked.Add(ref _bytesOut, bytes);
-                        BrokerMetrics.FramesOut.Add(frames);
-                        BrokerMetrics.BytesOut.Add(bytes);
-                    }
-                    if (flushes > 0) BrokerMetrics.SocketFlushes.Add(flushes, _routeTag.AsSpan());
+                    // Uncorked whatever happens, or the close frame FinishAsync sends would be held.
+                    await UncorkQuietlyAsync(cork).ConfigureAwait(false);
+                    throw;
                 }
+                flushes += await cork.UncorkAsync().ConfigureAwait(false);
+                // A full batch with more behind it: let other sockets' drains have the thread first.
+                if (batched == _limits.WriteBatchFrames && _outbound.HasMore) await Task.Yield();
             }
         }
-        catch (Exception e) when (IsExpected(e))
+        finally
         {
-            // The peer is gone or the socket was aborted: the outbound side is done either way.
+            if (frames > 0)
+            {
+                Interlocked.Add(ref _framesOut, frames);
+                Interlocked.Add(ref _bytesOut, bytes);
+                BrokerMetrics.FramesOut.Add(frames);
+                BrokerMetrics.BytesOut.Add(bytes);
+            }
+            if (flushes > 0) BrokerMetrics.SocketFlushes.Add(flushes, _routeTag.AsSpan());
         }
     }
 
@@ -274,9 +309,21 @@ public sealed partial class WebSocketTransport : IConnectionTransport
         {
             while (true)
             {
+                // No token, as for sends: a cancelable receive registers on it for as long as it is
+                // pending (all of an idle socket's life), and all the registration would do is abort
+                // the socket, which the abort does already (see the constructor).
                 var frame = await ReadOneAsync(_abort.Token).ConfigureAwait(false);
                 if (frame is null) break;
+                _context.Heartbeat?.SignOfLife(); // any frame counts, read even while the actor is busy
                 if (draining || _closing.IsCancellationRequested) continue;
+                InboundFrame? limitedPong = null;
+                if (ReferenceEquals(frame, BarePong) && _context.Heartbeat is not null)
+                {
+                    // Still a frame for the rate limit: a client flooding pongs is limited like any other.
+                    var decision = limiter.Check();
+                    if (decision == RateDecision.Allow) continue;
+                    limitedPong = Limited(frame, decision);
+                }
                 try
                 {
                     await _acks.WaitAsync(_closing.Token).ConfigureAwait(false); // the previous frame's (or Started's) ack
@@ -286,7 +333,7 @@ public sealed partial class WebSocketTransport : IConnectionTransport
                     draining = true;
                     continue;
                 }
-                connection.Tell(ApplyRateLimit(frame, limiter), acks);
+                connection.Tell(limitedPong ?? ApplyRateLimit(frame, limiter), acks);
                 if (frame.Kind is InboundKind.TooBig or InboundKind.InvalidUtf8) draining = true;
             }
         }
@@ -368,6 +415,7 @@ public sealed partial class WebSocketTransport : IConnectionTransport
             if (type == WebSocketMessageType.Binary) return InboundFrame.Binary;
             var text = buffer is null ? ReadOnlySpan<byte>.Empty : buffer.AsSpan(0, count);
             if (!Utf8.IsValid(text)) return InboundFrame.InvalidUtf8;
+            if (text.SequenceEqual(BarePong.Utf8)) return BarePong;
             return InboundFrame.Text(text.ToArray());
         }
         catch (Exception e) when (IsExpected(e))
@@ -381,16 +429,16 @@ public sealed partial class WebSocketTransport : IConnectionTransport
         }
     }
 
-    private async Task FinishAsync(Task outboundDone)
+    /// <summary>
+    /// The close handshake, once the outbound side is over: started by the drain that found the
+    /// queue completed (Close or Abort completes it, and the abort, which only ever follows one of
+    /// them, ends a send stuck on a peer that stopped reading), or by a failed send. Nothing of it
+    /// exists before: an idle connection should hold nothing it does not need (docs/benchmarks.md).
+    /// </summary>
+    private async Task FinishAsync()
     {
         try
         {
-            // The write loop ends when Close or Abort completes the queue, and the abort (which
-            // only ever follows one of them) cancels a send stuck on a peer that stopped reading,
-            // so this cannot hang. No abort-watching task is made before the close: an idle
-            // connection should hold nothing it does not need (docs/benchmarks.md).
-            try { await outboundDone.ConfigureAwait(false); }
-            catch (Exception e) { Unexpected(e, "write"); /* then close as for any other failure */ }
             var aborted = Task.Delay(Timeout.Infinite, _abort.Token);
 
             if (!_abort.IsCancellationRequested && _socket.State is WebSocketState.Open or WebSocketState.CloseReceived)

@@ -107,12 +107,15 @@ public static class WebSocketEndpoint
             new RoutePolicy(route.ToLowerInvariant(), routeOptions.Anonymous, routeOptions.AllowPublish, routeOptions.AllowBroadcast),
             clientIp,
             user);
+        // Shared by the transport (a pong is seen there and goes no further), the actor and the supervisor's tick.
+        var heartbeat = new ConnectionHeartbeat();
         var transport = new WebSocketTransport(socket, new TransportLimits(
                 limits.MaxMessageBytes, limits.RatePerSecond, limits.RateBurst, limits.OutboundQueue, limits.CloseGrace, limits.WriteBatchFrames,
                 limits.OutboundQueueBytes),
             clock,
             // Null cork when the upgrade did not go through the wrapper (HTTP/2, UseWebSockets called by the app first).
-            new TransportContext(info.ConnectionId, info.Route.Name, CorkedUpgrade.StreamOf(context), loggers.CreateLogger(WebSocketTransport.LogCategory)));
+            new TransportContext(info.ConnectionId, info.Route.Name, CorkedUpgrade.StreamOf(context), loggers.CreateLogger(WebSocketTransport.LogCategory),
+                heartbeat));
 
         node.Track(info.ConnectionId, transport);
         try
@@ -121,7 +124,7 @@ public static class WebSocketEndpoint
             var accepted = false;
             try
             {
-                await node.Connections.Ask<IActorRef>(new ConnectionMessages.Accept(info, transport), limits.AskTimeout);
+                await node.Connections.Ask<IActorRef>(new ConnectionMessages.Accept(info, transport, heartbeat), limits.AskTimeout);
                 accepted = true;
             }
             catch (Exception e)

@@ -128,6 +128,52 @@ public sealed class ConnectionSupervisorSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public async Task Over_forty_periods_the_tick_pings_every_connection_once_each_and_closes_the_one_that_stops_answering_at_the_next()
+    {
+        // The supervisor pings the sockets itself (no message per connection): the rule must hold
+        // period after period, for the ones that answer and for the one that stops.
+        const string pong = """{"type":"pong"}""";
+        var answering = await AcceptUserAsync("alice");
+        var stopping = await AcceptUserAsync("bob");
+        var pending = await AcceptAsync(Chat); // never authenticates: the deadline governs it, not the heartbeat
+        Watch(stopping.Actor);
+
+        for (var period = 1; period <= 40; period++)
+        {
+            Sys.Advance(Settings.HeartbeatInterval);
+            await answering.Transport.ExpectFrameAsync(FrameTypes.Ping, Timeout);
+            await answering.Transport.SendTextAsync(pong, Timeout);
+            if (period <= 21) await stopping.Transport.ExpectFrameAsync(FrameTypes.Ping, Timeout);
+            if (period <= 20) await stopping.Transport.SendTextAsync(pong, Timeout);
+            if (period == 22)
+            {
+                Assert.Equal(new ProbeTransport.Closed(Close.HeartbeatTimeout, false), await stopping.Transport.ExpectClosedAsync(Timeout));
+                await ExpectTerminatedAsync(stopping.Actor, Timeout);
+            }
+            if (period == 5) Sys.Advance(Settings.AuthTimeout); // let the pending one's deadline pass mid-run
+        }
+
+        await answering.Transport.Outbound.ExpectNoMsgAsync(Quiet);
+        Assert.Equal(1 + 40, answering.Transport.Sent.Count); // welcome, then exactly one ping per period
+        Assert.Null(answering.Transport.ClosedWith);
+        Assert.DoesNotContain(pending.Transport.Sent, f => f.Type == FrameTypes.Ping);
+        Assert.Equal(Close.AuthTimeout, pending.Transport.ClosedWith?.Close);
+    }
+
+    [Fact]
+    public async Task A_socket_whose_queue_is_full_when_the_tick_pings_is_cut_off_as_a_slow_consumer()
+    {
+        var full = await AcceptUserAsync("alice");
+        full.Transport.Capacity = full.Transport.Sent.Count; // welcome filled it
+        Watch(full.Actor);
+
+        Sys.Advance(Settings.HeartbeatInterval);
+
+        Assert.Equal(new ProbeTransport.Closed(Close.SlowConsumer, true), await full.Transport.ExpectClosedAsync(Timeout));
+        await ExpectTerminatedAsync(full.Actor, Timeout);
+    }
+
+    [Fact]
     public async Task Silent_connection_is_terminated_after_two_intervals_while_a_live_one_stays()
     {
         var silent = await AcceptUserAsync("alice");
