@@ -43,13 +43,18 @@ public sealed class SteadyHeartbeatHostFixture : HostFixture
     };
 }
 
-/// <summary>Token refresh from the client's side, on a live connection that keeps answering pings.</summary>
+/// <summary>
+/// Token refresh from the client's side, on a live connection that keeps answering pings, over
+/// each transport: on WebSocket a pong frame shows life, on SSE only a POST does (PROTOCOL §9.4).
+/// </summary>
 public sealed class TokenRefreshTests(SteadyHeartbeatHostFixture fixture) : IClassFixture<SteadyHeartbeatHostFixture>
 {
     private static readonly TimeSpan Timeout = ClientEvents.Timeout;
 
-    [Fact]
-    public async Task The_token_is_refreshed_before_it_expires_and_pings_are_answered_meanwhile()
+    [Theory]
+    [InlineData(BrokerTransport.WebSocket)]
+    [InlineData(BrokerTransport.Sse)]
+    public async Task The_token_is_refreshed_before_it_expires_and_pings_are_answered_meanwhile(BrokerTransport transport)
     {
         var lifetime = TimeSpan.FromSeconds(4);
         var calls = 0;
@@ -57,10 +62,11 @@ public sealed class TokenRefreshTests(SteadyHeartbeatHostFixture fixture) : ICla
         await using var client = new BrokerClient(new BrokerClientOptions
         {
             Url = fixture.Host.WebSocketUri("chat"),
+            Transport = transport,
             TokenProvider = _ =>
             {
                 if (Interlocked.Increment(ref calls) == 4) fourthCall.TrySetResult();
-                return ValueTask.FromResult(TestTokens.Valid("refreshing", lifetime));
+                return ValueTask.FromResult(TestTokens.Valid("refreshing-" + transport, lifetime));
             },
             RequestTimeout = Timeout,
         });
@@ -79,5 +85,6 @@ public sealed class TokenRefreshTests(SteadyHeartbeatHostFixture fixture) : ICla
         Assert.False(events.TryTakeClosed(out var closed), $"closed: {closed}");
         Assert.Equal(welcome.Connection, client.Welcome!.Connection);
         Assert.Equal(BrokerClientState.Connected, client.State);
+        Assert.Equal(transport, client.Transport);
     }
 }

@@ -8,7 +8,7 @@ namespace Broker.Tests.Client;
 /// <summary>
 /// The .NET client's SSE fallback (PROTOCOL §9.4) against the real broker: the switch when a
 /// WebSocket cannot open, chat with WebSocket clients, recovery with <c>since</c> after a drop,
-/// tickets, and pings answered by POSTed pongs while the token is refreshed.
+/// and tickets (pings answered by POSTed pongs while the token is refreshed: TokenRefreshTests).
 /// </summary>
 public sealed class SseFallbackTests(SharedHostFixture fixture) : IClassFixture<SharedHostFixture>
 {
@@ -160,45 +160,5 @@ public sealed class SseFallbackTests(SharedHostFixture fixture) : IClassFixture<
         var received = new List<string>();
         for (var i = 0; i < 150; i++) received.Add(Text(await events.MessageAsync()));
         Assert.Equal(Enumerable.Range(1, 150).Select(i => i.ToString()), received);
-    }
-}
-
-/// <summary>Over SSE on a broker pinging every 2 s: pongs are POSTed and the token refreshed over several intervals.</summary>
-public sealed class SseHeartbeatClientTests(SteadyHeartbeatHostFixture fixture) : IClassFixture<SteadyHeartbeatHostFixture>
-{
-    private static readonly TimeSpan Timeout = ClientEvents.Timeout;
-
-    [Fact]
-    public async Task Over_SSE_pings_are_answered_and_the_token_is_refreshed_past_its_expiry()
-    {
-        var lifetime = TimeSpan.FromSeconds(4);
-        var calls = 0;
-        var fourthCall = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var client = new BrokerClient(new BrokerClientOptions
-        {
-            Url = fixture.Host.WebSocketUri("chat"),
-            Transport = BrokerTransport.Sse,
-            TokenProvider = _ =>
-            {
-                if (Interlocked.Increment(ref calls) == 4) fourthCall.TrySetResult();
-                return ValueTask.FromResult(TestTokens.Valid("sse-refreshing", lifetime));
-            },
-            RequestTimeout = Timeout,
-        });
-        var events = new ClientEvents(client);
-        var welcome = await client.ConnectAsync().WaitAsync(Timeout);
-        var firstExpiry = welcome.ExpiresAt!.Value;
-
-        // Three refreshes at half the remaining lifetime: past the first token's expiry and over
-        // several 2 s heartbeat intervals, so the server would have ended the session (4401 token
-        // expired, or 1008 heartbeat timeout: on SSE only a POST shows life) had either gone wrong.
-        await fourthCall.Task.WaitAsync(Timeout);
-
-        Assert.True(DateTimeOffset.UtcNow > firstExpiry, "the first token has expired");
-        await client.PingAsync().WaitAsync(Timeout);
-        Assert.True(client.ExpiresAt > firstExpiry);
-        Assert.False(events.TryTakeClosed(out var closed), $"closed: {closed}");
-        Assert.Equal(welcome.Connection, client.Welcome!.Connection);
-        Assert.Equal(BrokerTransport.Sse, client.Transport);
     }
 }
