@@ -90,8 +90,10 @@ public sealed class ConnectionSupervisor : ReceiveActor, IWithTimers
     /// The next tick one whole interval after this one, not at a fixed rate: the scheduler's wheel
     /// fires a periodic timer up to a wheel tick (10 ms) early or late, so two fixed-rate ticks can
     /// come two thirds of an interval apart, and a client whose pong was still in flight was judged
-    /// silent (seen with a 30 ms interval under load). Re-armed after each pass, a client always
-    /// has at least an interval to answer; a stalled node ticks later instead of in a burst.
+    /// silent (seen with a 30 ms interval under load). Re-armed as each tick is handled, the next one
+    /// comes at least an interval later, so a client always has that long to answer; a stalled
+    /// node ticks later instead of in a burst (which also keeps the half-interval guard in
+    /// ConnectionHeartbeat.Tick for ticks sent to an actor directly, as specs do).
     /// </summary>
     private void ScheduleNextTick() =>
         Timers.StartSingleTimer(HeartbeatTimer, HeartbeatTick.Instance, _settings.HeartbeatInterval);
