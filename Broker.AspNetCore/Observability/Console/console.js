@@ -85,10 +85,13 @@ class NodeChart {
       data.push(ys);
     }
     const nodes = withSamples.map((m) => m.node).join(',');
+    // Each node's own latest value: at the newest second a node that samples later in the second
+    // has no point yet, so the column at the right edge would hide it.
+    const last = withSamples.map((m) => m.samples[m.samples.length - 1][this.field]).join(',');
     if (this.plot && nodes === this.nodes) {
       this.plot.setData(data);
       this.element.dataset.points = String(xs.length);
-      this.element.dataset.last = String(data.slice(1).map((ys) => ys[ys.length - 1]).join(','));
+      this.element.dataset.last = last;
       return;
     }
     if (this.plot) this.plot.destroy();
@@ -103,6 +106,7 @@ class NodeChart {
       legend: { live: false },
     }, data, this.element);
     this.element.dataset.points = String(xs.length);
+    this.element.dataset.last = last;
   }
 
   resize() {
