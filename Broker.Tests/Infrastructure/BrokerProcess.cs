@@ -72,6 +72,12 @@ public sealed class BrokerProcess : IAsyncDisposable
     /// <summary>Akka.Management's port when the node forms its cluster by bootstrap, else 0.</summary>
     public int BootstrapPort { get; init; }
 
+    /// <summary>
+    /// Settings worked out at each start, over those given when the node was made (the seed order
+    /// of <see cref="BrokerProcessCluster"/>, which depends on which peers are running then).
+    /// </summary>
+    public Func<IReadOnlyDictionary<string, string>>? SettingsAtStart { get; init; }
+
     /// <summary>The built <c>Broker.Host.dll</c> the nodes run (see <see cref="LocateHostAssembly"/>).</summary>
     public static string HostAssembly => Located.Value;
 
@@ -297,6 +303,8 @@ public sealed class BrokerProcess : IAsyncDisposable
             ["Logging:Console:FormatterOptions:SingleLine"] = "true",
         };
         foreach (var (key, value) in _settings) settings[key] = value;
+        if (SettingsAtStart?.Invoke() is { } atStart)
+            foreach (var (key, value) in atStart) settings[key] = value;
         return settings;
     }
 
@@ -407,10 +415,8 @@ public sealed class BrokerProcessCluster : IAsyncDisposable
     {
         var ports = BrokerProcess.FreePorts(2 * count);
         var logDirectory = Path.Combine(AppContext.BaseDirectory, "node-logs", $"{DateTime.Now:yyyyMMdd-HHmmss}-{name}-{Guid.NewGuid().ToString("N")[..6]}");
-        var seeds = string.Join(",", Enumerable.Range(0, count).Select(i => $"akka.tcp://broker@127.0.0.1:{ports[count + i]}"));
         var common = new Dictionary<string, string>
         {
-            ["Broker:Cluster:SeedNodes"] = seeds,
             // Detect and down a crashed node in seconds, not the production defaults; and form the
             // cluster sooner: the first seed waits seed-node-timeout for the others before it forms
             // one alone, and the others ask again at that interval.
@@ -423,9 +429,15 @@ public sealed class BrokerProcessCluster : IAsyncDisposable
             ["Logging:LogLevel:Akka"] = "Information",
         };
         foreach (var (key, value) in settings) common[key] = value;
-        var nodes = Enumerable.Range(0, count)
-            .Select(i => new BrokerProcess($"node-{i + 1}", ports[i], ports[count + i], common, Path.Combine(logDirectory, $"node-{i + 1}.log")))
-            .ToArray();
+        var nodes = new BrokerProcess[count];
+        for (var i = 0; i < count; i++)
+        {
+            var self = i;
+            nodes[i] = new BrokerProcess($"node-{i + 1}", ports[i], ports[count + i], common, Path.Combine(logDirectory, $"node-{i + 1}.log"))
+            {
+                SettingsAtStart = () => new Dictionary<string, string> { ["Broker:Cluster:SeedNodes"] = SeedNodesFor(nodes, self) },
+            };
+        }
         var cluster = new BrokerProcessCluster(nodes, logDirectory);
         try
         {
@@ -437,6 +449,22 @@ public sealed class BrokerProcessCluster : IAsyncDisposable
             await cluster.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The seed list node <paramref name="self"/> starts with. Akka lets the first seed join itself
+    /// once <c>seed-node-timeout</c> passes without an answer, so a node started while a peer runs
+    /// (a restart) lists the running peers first and itself last: it can only join them, never form
+    /// a second cluster because their <c>InitJoinAck</c> came a moment late. With no peer running
+    /// (the first start, or after every node was stopped) the order is the fixed one, whose first
+    /// seed may form the cluster alone.
+    /// </summary>
+    private static string SeedNodesFor(BrokerProcess[] nodes, int self)
+    {
+        var ordered = nodes.Any(n => n != nodes[self] && n.IsRunning)
+            ? nodes.Where(n => n != nodes[self]).OrderByDescending(n => n.IsRunning).Append(nodes[self])
+            : nodes;
+        return string.Join(",", ordered.Select(n => $"akka.tcp://broker@127.0.0.1:{n.AkkaPort}"));
     }
 
     /// <summary>
