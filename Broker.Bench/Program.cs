@@ -18,10 +18,19 @@ catch (Exception e) when (e is ArgumentException or FormatException)
     Console.Error.WriteLine(e.Message);
     Console.Error.WriteLine("usage: dotnet run -c Release --project Broker.Bench -- <fan-out|idle|cluster|detection|slow-consumer|durable|big-room|all|soak>… [--smoke] " +
                             "[--subscribers 1000,10000] [--publishers 4] [--rate N] [--seconds 10] [--idle 50000] [--servers broker,raw,signalr] [--transport sse (fan-out: the broker again with SSE subscribers)] " +
-                            "[--minutes 10 (soak; not part of all or --smoke)] [--stores memory,sqlite,postgresql] [--pg-fsync] (durable) [--set Broker:Rooms:Presence=counts|full|off] (big-room)");
+                            "[--minutes 10 (soak; not part of all or --smoke)] [--stores memory,sqlite,postgresql] [--pg-fsync] (durable) [--server-cpus 0 (servers on these CPUs, the load generator on the rest)] [--rounds 3 (fan-out: each server N times, alternating)] [--set Broker:Rooms:Presence=counts|full|off] (big-room)");
     return 2;
 }
 
+if (options.ServerCpus.Length > 0)
+{
+    try { CpuPinning.Apply(options.ServerCpus); }
+    catch (Exception e) when (e is ArgumentException or PlatformNotSupportedException)
+    {
+        Console.Error.WriteLine(e.Message);
+        return 2;
+    }
+}
 ServerProcess.Verbose = options.Verbose;
 ServerProcess.BrokerSettings = options.BrokerSettings;
 ResourceLimits.RaiseFileLimit();
@@ -31,6 +40,7 @@ ThreadPool.SetMinThreads(Math.Max(workers, 8), io);
 Console.WriteLine($"Broker.Bench: {Machine.Describe()}");
 Console.WriteLine($"command: dotnet run -c Release --project Broker.Bench -- {string.Join(' ', args)}");
 Console.WriteLine($"load average before: {Machine.LoadAverage()}");
+Console.WriteLine($"placement: {CpuPinning.Describe()}");
 Console.WriteLine();
 
 var reports = new List<ScenarioReport>();

@@ -3,7 +3,7 @@ namespace Broker.Bench.Infra;
 /// <summary>
 /// The command line: <c>&lt;scenario&gt;… [--smoke] [--subscribers 1000,10000] [--publishers 4]
 /// [--rate 100] [--seconds 10] [--idle 50000] [--servers broker,raw,signalr] [--minutes 10]
-/// [--stores memory,sqlite,postgresql] [--pg-fsync] [--verbose]</c>.
+/// [--stores memory,sqlite,postgresql] [--pg-fsync] [--server-cpus 0] [--rounds 3] [--verbose]</c>.
 /// <c>--smoke</c> shrinks every size so the whole tool runs in seconds (CI).
 /// </summary>
 public sealed class BenchOptions
@@ -42,6 +42,10 @@ public sealed class BenchOptions
     public bool PgFsync { get; private set; }
     /// <summary>Extra configuration for every broker process (<c>--set Key=Value</c>, repeatable): tuning experiments.</summary>
     public Dictionary<string, string> BrokerSettings { get; } = new();
+    /// <summary>CPUs the servers run on, the load generator on the rest (<c>--server-cpus 0</c>, see <see cref="CpuPinning"/>); empty: not pinned.</summary>
+    public int[] ServerCpus { get; private set; } = [];
+    /// <summary>fan-out: how many times each server is measured, alternating (<c>--rounds 3</c>); the targets use the median ratio.</summary>
+    public int Rounds { get; private set; } = 1;
 
     public static BenchOptions Parse(string[] args)
     {
@@ -64,6 +68,8 @@ public sealed class BenchOptions
                         throw new ArgumentException($"unknown store '{unknown}' ({string.Join(", ", AllStores)})");
                     break;
                 case "--pg-fsync": options.PgFsync = true; break;
+                case "--rounds": options.Rounds = Math.Max(1, int.Parse(Next())); break;
+                case "--server-cpus": options.ServerCpus = Next().Split(',').Select(int.Parse).ToArray(); break;
                 case "--publishers": options.Publishers = int.Parse(Next()); break;
                 case "--rate": options.Rate = double.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--seconds": options.Phase = TimeSpan.FromSeconds(double.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture)); break;

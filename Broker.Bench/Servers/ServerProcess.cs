@@ -48,7 +48,10 @@ public sealed class ServerProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         var self = Environment.ProcessPath!;
-        info.FileName = self;
+        // taskset execs the server in its own place: the pid, and so the CPU measured, are the server's.
+        var (fileName, prefix) = CpuPinning.Launcher(self);
+        info.FileName = fileName;
+        foreach (var argument in prefix) info.ArgumentList.Add(argument);
         if (Path.GetFileNameWithoutExtension(self) == "dotnet")
             info.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
         info.ArgumentList.Add("serve");
