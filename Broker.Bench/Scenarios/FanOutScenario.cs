@@ -160,8 +160,10 @@ public static class FanOutScenario
         double frames = 0, flushes = 0;
         foreach (var server in servers)
         {
-            frames += await server.CounterAsync("broker_frames_out_total");
-            flushes += await server.CounterAsync("broker_socket_flushes_total");
+            // One scrape for both counters, so they are read at the same moment.
+            var metrics = await server.MetricsAsync();
+            frames += ServerProcess.Counter(metrics, "broker_frames_out_total");
+            flushes += ServerProcess.Counter(metrics, "broker_socket_flushes_total");
         }
         return (frames, flushes);
     }
@@ -204,11 +206,12 @@ public static class FanOutScenario
         var brokers = results.Where(r => r.Kind == ServerKind.Broker && !r.SseSubscribers).ToList();
         if (brokers.Count == 0) return;
         // Several rounds: the median of the rounds' own ratios (one noisy pair does not decide).
-        var vsRaw = Median(brokers.Select(b => Ratio(b, Reference(results, ServerKind.Raw, b.Round))));
+        var rawRatios = brokers.Select(b => Ratio(b, Reference(results, ServerKind.Raw, b.Round))).ToList();
+        var vsRaw = Median(rawRatios);
         var vsSignalR = Median(brokers.Select(b => Ratio(b, Reference(results, ServerKind.SignalR, b.Round))));
         var median = rounds > 1 ? $" (median of {rounds} rounds)" : "";
         if (rounds > 1)
-            report.Notes.Add($"fan-out {subscribers}: broker vs raw by round {string.Join(", ", brokers.Select(b => Ratio(b, Reference(results, ServerKind.Raw, b.Round)) is { } x ? Fmt.Ratio(x, 1) : "n/a"))}; " +
+            report.Notes.Add($"fan-out {subscribers}: broker vs raw by round {string.Join(", ", rawRatios.Select(x => x is { } r ? Fmt.Ratio(r, 1) : "n/a"))}; " +
                              $"server µs/delivery broker {string.Join(", ", brokers.Select(b => $"{b.CpuMicrosPerDelivery:0.00}"))}, " +
                              $"raw {string.Join(", ", results.Where(r => r.Kind == ServerKind.Raw).Select(r => $"{r.CpuMicrosPerDelivery:0.00}"))}");
         if (vsRaw is { } toRaw)

@@ -138,9 +138,11 @@ public sealed class ServerProcess : IAsyncDisposable
     public Task<string> MetricsAsync() => _http.GetStringAsync("metrics");
 
     /// <summary>Sum of every series of a Prometheus counter whose labels contain <paramref name="labelFilter"/>.</summary>
-    public async Task<double> CounterAsync(string name, string labelFilter = "")
+    public async Task<double> CounterAsync(string name, string labelFilter = "") => Counter(await MetricsAsync(), name, labelFilter);
+
+    /// <summary>Sum of every series of counter <paramref name="name"/> in one <c>/metrics</c> text (several counters from one scrape).</summary>
+    public static double Counter(string text, string name, string labelFilter = "")
     {
-        var text = await MetricsAsync();
         double sum = 0;
         foreach (var line in text.Split('\n'))
         {
