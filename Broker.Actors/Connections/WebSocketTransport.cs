@@ -22,10 +22,12 @@ public sealed record TransportLimits(
 /// <summary>
 /// What a transport is told about its socket besides the socket itself: the stream to cork
 /// (null: frame by frame), where unexpected failures are logged, the ids they are logged with, and
-/// the connection's heartbeat (null: every frame goes to the actor, which reports signs of life).
+/// the connection's heartbeat (null: every frame goes to the actor, which reports signs of life), and
+/// whether the route compresses (its frames then always go through the socket, which deflates them;
+/// otherwise a corked batch's frames are written straight into the cork).
 /// </summary>
 public sealed record TransportContext(string ConnectionId, string Route, ICorkable? Cork = null, ILogger? Log = null,
-    ConnectionHeartbeat? Heartbeat = null)
+    ConnectionHeartbeat? Heartbeat = null, bool Compressed = false)
 {
     /// <summary>No cork, no log: the transport as tests that build one over a bare stream use it.</summary>
     public static readonly TransportContext None = new("", "");
@@ -217,11 +219,13 @@ public sealed partial class WebSocketTransport : IConnectionTransport, IThreadPo
     /// synchronously), and a backlog is written without a hop per frame. A frame that has others
     /// behind it starts a corked batch: up to <see cref="TransportLimits.WriteBatchFrames"/> frames go
     /// into the stream's buffer and out in one write and flush, so a member that reads promptly keeps
-    /// up with a burst instead of paying a flush per frame (#15).
+    /// up with a burst instead of paying a flush per frame (#15). Inside a batch, an uncompressed
+    /// frame is framed and copied into that buffer directly, not sent through the socket (#18).
     /// </summary>
     private async Task SendQueuedAsync()
     {
         var cork = _limits.WriteBatchFrames > 1 ? _context.Cork : null;
+        var holdDirectly = !_context.Compressed;
         // Counted once per drain, not per frame: metric updates are a visible share of the
         // per-delivery cost (docs/benchmarks.md).
         long frames = 0, bytes = 0, flushes = 0;
@@ -248,7 +252,11 @@ public sealed partial class WebSocketTransport : IConnectionTransport, IThreadPo
                 {
                     do
                     {
-                        await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
+                        // Straight into the cork while the socket may still send data (the state is a
+                        // field read; a closed or aborted socket's SendAsync throws as it should).
+                        if (!(holdDirectly && (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+                              && cork.TryHoldTextMessage(frame)))
+                            await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
                         frames++;
                         bytes += frame.Length;
                     }

@@ -10,7 +10,9 @@ namespace Broker.AspNetCore.WebSockets;
 /// a flush), so the pongs and close frames the socket sends on its own never wait. Corked, writes
 /// are copied into a pooled buffer of at most <c>capacity</c> bytes (written early when the next
 /// write would overflow it; a write larger than the buffer goes out on its own), and
-/// <see cref="UncorkAsync"/> writes them in one write and flush. Reads are untouched.
+/// <see cref="UncorkAsync"/> writes them in one write and flush. The write loop can also put whole
+/// text messages straight into the held buffer (<see cref="TryHoldTextMessage"/>), framed here
+/// rather than by the socket. Reads are untouched.
 /// </summary>
 /// <remarks>
 /// The socket's send lock serializes its own writes, but an uncork comes from the write loop,
@@ -55,6 +57,25 @@ public sealed class CorkableStream(Stream inner, int capacity) : Stream, ICorkab
                 ArrayPool<byte>.Shared.Return(_held);
                 _held = null;
             }
+            _writeLock.Release();
+        }
+    }
+
+    public bool TryHoldTextMessage(ReadOnlySpan<byte> utf8Payload)
+    {
+        var size = ServerTextFrame.HeaderLength(utf8Payload.Length) + utf8Payload.Length;
+        // Never waits: a write under way (a pong the receive side is sending, an early write) makes
+        // the caller send this frame through the socket, which waits its turn on the lock.
+        if (!_corked || _count + size > capacity || !_writeLock.Wait(0)) return false;
+        try
+        {
+            if (!_corked || _count + size > capacity) return false;
+            _held ??= ArrayPool<byte>.Shared.Rent(capacity);
+            _count += ServerTextFrame.Write(_held.AsSpan(_count), utf8Payload);
+            return true;
+        }
+        finally
+        {
             _writeLock.Release();
         }
     }

@@ -115,7 +115,7 @@ public static class WebSocketEndpoint
             clock,
             // Null cork when the upgrade did not go through the wrapper (HTTP/2, UseWebSockets called by the app first).
             new TransportContext(info.ConnectionId, info.Route.Name, CorkedUpgrade.StreamOf(context), loggers.CreateLogger(WebSocketTransport.LogCategory),
-                heartbeat));
+                heartbeat, Compressed: routeOptions.Compression));
 
         node.Track(info.ConnectionId, transport);
         try
