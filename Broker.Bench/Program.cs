@@ -16,7 +16,7 @@ try
 catch (Exception e) when (e is ArgumentException or FormatException)
 {
     Console.Error.WriteLine(e.Message);
-    Console.Error.WriteLine("usage: dotnet run -c Release --project Broker.Bench -- <fan-out|idle|cluster|detection|slow-consumer|durable|big-room|all|soak>… [--smoke] " +
+    Console.Error.WriteLine("usage: dotnet run -c Release --project Broker.Bench -- <fan-out|idle|cluster|detection|slow-consumer|durable|big-room|all|soak|machine>… [--smoke] " +
                             "[--subscribers 1000,10000] [--publishers 4] [--rate N] [--seconds 10] [--idle 50000] [--servers broker,raw,signalr] [--transport sse (fan-out: the broker again with SSE subscribers)] " +
                             "[--minutes 10 (soak; not part of all or --smoke)] [--stores memory,sqlite,postgresql] [--pg-fsync] (durable) [--server-cpus 0 (servers on these CPUs, the load generator on the rest)] [--rounds 3 (fan-out: each server N times, alternating)] [--set Broker:Rooms:Presence=counts|full|off] (big-room)");
     return 2;
@@ -60,6 +60,7 @@ foreach (var scenario in options.Scenarios)
             "durable" => await DurableScenario.RunAsync(options),
             "big-room" => await BigRoomScenario.RunAsync(options),
             "soak" => await SoakScenario.RunAsync(options),
+            "machine" => await MachineScenario.RunAsync(options),
             _ => throw new ArgumentException(scenario),
         };
     }
@@ -77,7 +78,7 @@ foreach (var scenario in options.Scenarios)
 
 var targets = new Table("targets (issue #9)", "target", "measured", "result");
 foreach (var check in reports.SelectMany(r => r.Targets)) targets.Add(check.Target, check.Measured, Fmt.Pass(check.Pass));
-Console.WriteLine(targets);
+if (reports.Any(r => r.Targets.Count > 0)) Console.WriteLine(targets);
 
 var failures = reports.SelectMany(r => r.Failures.Select(f => $"{r.Name}: {f}")).ToList();
 if (failures.Count == 0)

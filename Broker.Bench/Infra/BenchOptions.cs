@@ -13,8 +13,8 @@ public sealed class BenchOptions
     /// <summary>The room stores the durable scenario compares (<c>--stores</c>); memory is the reference.</summary>
     public static readonly string[] AllStores = ["memory", "sqlite", "postgresql"];
 
-    /// <summary>Scenarios only run when named: not part of <c>all</c> or <c>--smoke</c> (the soak takes minutes).</summary>
-    public static readonly string[] ExplicitScenarios = ["soak"];
+    /// <summary>Scenarios only run when named: not part of <c>all</c> or <c>--smoke</c> (the soak takes minutes; machine measures no server).</summary>
+    public static readonly string[] ExplicitScenarios = ["soak", "machine"];
 
     public List<string> Scenarios { get; } = new();
     public bool Smoke { get; private set; }
