@@ -18,7 +18,7 @@ catch (Exception e) when (e is ArgumentException or FormatException)
     Console.Error.WriteLine(e.Message);
     Console.Error.WriteLine("usage: dotnet run -c Release --project Broker.Bench -- <fan-out|idle|cluster|detection|slow-consumer|durable|big-room|all|soak|machine>… [--smoke] " +
                             "[--subscribers 1000,10000] [--publishers 4] [--rate N] [--seconds 10] [--idle 50000] [--servers broker,raw,signalr] [--transport sse (fan-out: the broker again with SSE subscribers)] " +
-                            "[--minutes 10 (soak; not part of all or --smoke)] [--stores memory,sqlite,postgresql] [--pg-fsync] (durable) [--server-cpus 0 (servers on these CPUs, the load generator on the rest)] [--rounds 3 (fan-out: each server N times, alternating)] [--set Broker:Rooms:Presence=counts|full|off] (big-room)");
+                            "[--minutes 10 (soak; not part of all or --smoke)] [--stores memory,sqlite,postgresql] [--pg-fsync] (durable) [--server-cpus 0 (servers on these CPUs, the load generator on the rest)] [--rounds 3 (fan-out: each server N times, alternating; big-room: the sizes N times)] [--set Broker:Rooms:Presence=counts|full|off] (big-room)");
     return 2;
 }
 

@@ -44,7 +44,7 @@ public sealed class BenchOptions
     public Dictionary<string, string> BrokerSettings { get; } = new();
     /// <summary>CPUs the servers run on, the load generator on the rest (<c>--server-cpus 0</c>, see <see cref="CpuPinning"/>); empty: not pinned.</summary>
     public int[] ServerCpus { get; private set; } = [];
-    /// <summary>fan-out: how many times each server is measured, alternating (<c>--rounds 3</c>); the targets use the median ratio.</summary>
+    /// <summary>How many times each measurement repeats, alternating (<c>--rounds 3</c>): fan-out alternates the servers, big-room the sizes; the targets use the median of each round's own ratio.</summary>
     public int Rounds { get; private set; } = 1;
 
     public static BenchOptions Parse(string[] args)
