@@ -83,7 +83,9 @@ if (reports.Any(r => r.Targets.Count > 0)) Console.WriteLine(targets);
 var failures = reports.SelectMany(r => r.Failures.Select(f => $"{r.Name}: {f}")).ToList();
 if (failures.Count == 0)
 {
-    Console.WriteLine("correctness: every message arrived, in order, at every subscriber");
+    Console.WriteLine(reports.Any(r => r.Notes.Any(n => n.StartsWith("baseline failed", StringComparison.Ordinal)))
+        ? "correctness: every message arrived, in order, at every subscriber of the broker (a baseline failed on its own: see its notes)"
+        : "correctness: every message arrived, in order, at every subscriber");
     return 0;
 }
 Console.WriteLine("CORRECTNESS FAILURES:");
