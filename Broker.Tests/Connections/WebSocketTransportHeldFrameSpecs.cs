@@ -71,16 +71,8 @@ public sealed class WebSocketTransportHeldFrameSpecs(ITestOutputHelper output) :
 
     private static async Task<(WebSocketMessageType Type, string Text)> ReceiveAsync(WebSocket socket)
     {
-        using var timeout = new CancellationTokenSource(Timeout);
-        var buffer = new byte[64 * 1024];
-        var count = 0;
-        while (true)
-        {
-            var result = await socket.ReceiveAsync(buffer.AsMemory(count), timeout.Token);
-            count += result.Count;
-            if (result.EndOfMessage || result.MessageType == WebSocketMessageType.Close)
-                return (result.MessageType, System.Text.Encoding.UTF8.GetString(buffer, 0, count));
-        }
+        var (type, payload) = await WholeMessages.ReceiveAsync(socket, Timeout);
+        return (type, System.Text.Encoding.UTF8.GetString(payload));
     }
 
     /// <summary>The cork the transport is given, counting what it held directly (the socket writes to the same stream).</summary>
@@ -105,7 +97,7 @@ public sealed class WebSocketTransportHeldFrameSpecs(ITestOutputHelper output) :
     }
 
     /// <summary>Passes writes to the TCP stream; the first one waits until the test opens the gate.</summary>
-    private sealed class FirstWriteGate(Stream inner) : Stream
+    private sealed class FirstWriteGate(Stream inner) : TestStream
     {
         private int _writes;
         public TaskCompletionSource Waiting { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -124,18 +116,10 @@ public sealed class WebSocketTransportHeldFrameSpecs(ITestOutputHelper output) :
         public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
             WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-        public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
         public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
         public override void Flush() => inner.Flush();
         public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
         public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => inner.ReadAsync(buffer, offset, count, cancellationToken);
         public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
-        public override bool CanRead => true;
-        public override bool CanWrite => true;
-        public override bool CanSeek => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }

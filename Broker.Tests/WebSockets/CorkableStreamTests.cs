@@ -140,7 +140,7 @@ public sealed class CorkableStreamTests
     private static byte[] Bytes(char c, int n) => Enumerable.Repeat((byte)c, n).ToArray();
 
     /// <summary>Records each write as runs ("a×3b×2"); flags writes that overlap; can hold a write at a gate.</summary>
-    private sealed class RecordingStream : Stream
+    private sealed class RecordingStream : TestStream
     {
         private int _inWrite;
         private readonly object _lock = new();
@@ -189,14 +189,5 @@ public sealed class CorkableStreamTests
         }
 
         public override void Flush() => Flushes++;
-        public override int Read(byte[] buffer, int offset, int count) => 0;
-        public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-        public override bool CanRead => true;
-        public override bool CanWrite => true;
-        public override bool CanSeek => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }

@@ -101,22 +101,11 @@ public sealed class HeldTextMessageTests
         return bytes;
     }
 
-    private static async Task<(WebSocketMessageType Type, byte[] Payload)> ReceiveMessageAsync(WebSocket socket)
-    {
-        using var timeout = new CancellationTokenSource(Timeout);
-        var buffer = new byte[128 * 1024];
-        var count = 0;
-        while (true)
-        {
-            var result = await socket.ReceiveAsync(buffer.AsMemory(count), timeout.Token);
-            count += result.Count;
-            if (result.EndOfMessage || result.MessageType == WebSocketMessageType.Close)
-                return (result.MessageType, buffer[..count]);
-        }
-    }
+    private static Task<(WebSocketMessageType Type, byte[] Payload)> ReceiveMessageAsync(WebSocket socket) =>
+        WholeMessages.ReceiveAsync(socket, Timeout);
 
     /// <summary>Records write lengths; the first write waits at a gate.</summary>
-    private sealed class GatedStream : Stream
+    private sealed class GatedStream : TestStream
     {
         public TaskCompletionSource Gate { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public TaskCompletionSource WriteStarted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -129,16 +118,5 @@ public sealed class HeldTextMessageTests
             lock (WriteLengths) WriteLengths.Add(buffer.Length);
         }
 
-        public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => 0;
-        public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-        public override bool CanRead => true;
-        public override bool CanWrite => true;
-        public override bool CanSeek => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }
