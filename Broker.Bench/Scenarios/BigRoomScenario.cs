@@ -447,28 +447,21 @@ public static class BigRoomScenario
             .ToList();
         if (pairs.Count == 0) return;
         // A smallest size whose joins took less CPU than the process clock's 10 ms tick has no ratio.
-        var cpu = pairs.Where(p => p.Reference.CpuMicrosPerJoin > 0).Select(p => p.Largest.CpuMicrosPerJoin / p.Reference.CpuMicrosPerJoin).ToList();
-        var time = pairs.Select(p => p.Largest.JoinAll.TotalMilliseconds / p.Largest.Members / (p.Reference.JoinAll.TotalMilliseconds / p.Reference.Members)).ToList();
+        var cpu = pairs.Where(p => p.Reference.CpuMicrosPerJoin > 0).Select(p => (double?)(p.Largest.CpuMicrosPerJoin / p.Reference.CpuMicrosPerJoin)).ToList();
+        var time = pairs.Select(p => (double?)(p.Largest.JoinAll.TotalMilliseconds / p.Largest.Members / (p.Reference.JoinAll.TotalMilliseconds / p.Reference.Members))).ToList();
         var median = cpu.Count > 1 ? $" (median of {cpu.Count} rounds: {string.Join(", ", cpu.Select(r => $"{r:0.00}×"))})" : "";
         var medianTime = pairs.Count > 1 ? $" (median of {pairs.Count} rounds: {string.Join(", ", time.Select(r => $"{r:0.00}×"))})" : "";
         var (l, r0) = pairs[0];
-        var perJoinTime = Median(time);
-        if (cpu.Count == 0)
+        var perJoinTime = Rounds.Median(time)!.Value;
+        if (Rounds.Median(cpu) is not { } cpuRatio)
             report.Notes.Add($"big-room: the {smallest:N0} joins took less server CPU than the clock's 10 ms tick: no CPU ratio");
         else
         {
-            var cpuRatio = Median(cpu);
             report.Check($"big-room ({mode}): server CPU per join at {largestSize:N0} ≤ 1.5× at {smallest:N0}",
                 cpu.Count > 1 ? $"{cpuRatio:0.00}×{median}" : $"{cpuRatio:0.00}× ({l.CpuMicrosPerJoin:0} µs vs {r0.CpuMicrosPerJoin:0} µs)", cpuRatio <= 1.5);
         }
         report.Check($"big-room ({mode}): join time per member at {largestSize:N0} ≤ 1.5× at {smallest:N0} (linear in N)",
             pairs.Count > 1 ? $"{perJoinTime:0.00}×{medianTime}" : $"{perJoinTime:0.00}× ({l.JoinAll.TotalSeconds:0.00} s vs {r0.JoinAll.TotalSeconds:0.00} s)", perJoinTime <= 1.5);
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
     /// <summary>The publisher's open-loop sends: one reused frame buffer, sequence numbers continuing across calls.</summary>

@@ -217,8 +217,8 @@ public static class FanOutScenario
         if (brokers.Count == 0) return;
         // Several rounds: the median of the rounds' own ratios (one noisy pair does not decide).
         var rawRatios = brokers.Select(b => Ratio(b, Reference(results, ServerKind.Raw, b.Round))).ToList();
-        var vsRaw = Median(rawRatios);
-        var vsSignalR = Median(brokers.Select(b => Ratio(b, Reference(results, ServerKind.SignalR, b.Round))));
+        var vsRaw = Rounds.Median(rawRatios);
+        var vsSignalR = Rounds.Median(brokers.Select(b => Ratio(b, Reference(results, ServerKind.SignalR, b.Round))));
         var median = rounds > 1 ? $" (median of {rounds} rounds)" : "";
         if (rounds > 1)
             report.Notes.Add($"fan-out {subscribers}: broker vs raw by round {string.Join(", ", rawRatios.Select(x => x is { } r ? Fmt.Ratio(r, 1) : "n/a"))}; " +
@@ -252,11 +252,4 @@ public static class FanOutScenario
 
     private static double? Ratio(Measured broker, double reference) =>
         reference > 0 ? broker.Throughput.DeliveriesPerSecond / reference : null;
-
-    private static double? Median(IEnumerable<double?> values)
-    {
-        var sorted = values.OfType<double>().Order().ToArray();
-        if (sorted.Length == 0) return null;
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-    }
 }
